@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pvkit hypervisor ABI, version 1.0.
+ *
+ * This header is the single definition of the interface between a pvkit
+ * guest and a pvkit host.  The guest kernel installs it as
+ * <linux/pvkit.h>; the reference host (QEMU) includes the same file.
+ * Every structure and call is described in hypercall/SPEC.md.
+ */
+#ifndef _UAPI_LINUX_PVKIT_H
+#define _UAPI_LINUX_PVKIT_H
+
+#include <linux/types.h>
+
+#define PVKIT_ABI_MAJOR			1
+#define PVKIT_ABI_MINOR			0
+#define PVKIT_ABI_VERSION		((PVKIT_ABI_MAJOR << 16) | PVKIT_ABI_MINOR)
+
+/*
+ * CPUID leaves.  The host places them at the first free 0x100-aligned
+ * base at or above 0x40000000, so they can coexist with the leaves of
+ * another hypervisor interface (KVM, Hyper-V, QEMU's TCG leaf).
+ *
+ * base + 0: eax = highest pvkit leaf, ebx:ecx:edx = PVKIT_CPUID_SIGNATURE
+ * base + 1: eax = ABI version, ebx = feature bits 31:0,
+ *           ecx = feature bits 63:32, edx = hypercall-page MSR index
+ */
+#define PVKIT_CPUID_SIGNATURE		"PVKitPVKitPV"
+#define PVKIT_CPUID_INFO		1	/* leaf offset; also the minimum (eax - base) */
+#define PVKIT_CPUID_LEAVES		2	/* base + 0 .. base + 1 */
+
+/* Feature bits (CPUID base + 1 and PVKIT_HC_FEATURES). */
+#define PVKIT_F_HYPERCALL_PAGE		(1ULL << 0)
+#define PVKIT_F_CONSOLE			(1ULL << 1)
+#define PVKIT_F_TEST			(1ULL << 2)
+
+/*
+ * Hypercall page MSR.  Writing (guest physical address | ENABLE) asks the
+ * host to fill that page with a struct pvkit_hcall_page.  The address must
+ * be page aligned and inside guest RAM, otherwise the write raises #GP.
+ * Writing 0 detaches the page.  Reads return the last accepted value.
+ */
+#define PVKIT_MSR_HYPERCALL_PAGE	0x50564b00
+#define PVKIT_HCALL_PAGE_ENABLE		(1ULL << 0)
+#define PVKIT_PAGE_SIZE			4096
+
+/*
+ * Hypercall transports.  The page is data: the guest never executes it.
+ * Each entry names a transport; the guest runs its own copy of that
+ * transport's instruction sequence, compiled into its kernel text.
+ *
+ * PVKIT_TRANSPORT_PIO: a 32-bit OUT of the hypercall number to the I/O
+ * port in the entry.  Arguments in rdi, rsi, r10, r8, r9 (arg0..arg4);
+ * the result comes back in rax; no other register is changed.
+ */
+#define PVKIT_TRANSPORT_NONE		0
+#define PVKIT_TRANSPORT_PIO		1
+
+#define PVKIT_HCALL_PAGE_MAGIC		0x4b565048	/* "HPVK" */
+
+/**
+ * struct pvkit_hcall_entry - how to issue one hypercall
+ * @transport: PVKIT_TRANSPORT_*; NONE means the host does not offer it
+ * @port: I/O port for PVKIT_TRANSPORT_PIO
+ * @nr: hypercall number this entry describes (equals its index)
+ * @reserved: zero
+ */
+struct pvkit_hcall_entry {
+	__u16 transport;
+	__u16 port;
+	__u32 nr;
+	__u64 reserved;
+};
+
+/**
+ * struct pvkit_hcall_page - contents of the hypercall page
+ * @magic: PVKIT_HCALL_PAGE_MAGIC
+ * @abi_version: PVKIT_ABI_VERSION of the host
+ * @nr_entries: number of valid elements in @entry
+ * @entry_size: sizeof(struct pvkit_hcall_entry) as the host knows it
+ * @features: PVKIT_F_* offered by the host
+ * @reserved: zero
+ * @entry: one element per hypercall number, indexed by number
+ */
+struct pvkit_hcall_page {
+	__u32 magic;
+	__u32 abi_version;
+	__u32 nr_entries;
+	__u32 entry_size;
+	__u64 features;
+	__u64 reserved[5];
+	struct pvkit_hcall_entry entry[];
+};
+
+#define PVKIT_HCALL_PAGE_MAX_ENTRIES \
+	((PVKIT_PAGE_SIZE - sizeof(struct pvkit_hcall_page)) / \
+	 sizeof(struct pvkit_hcall_entry))
+
+/*
+ * Hypercall numbers.  Results are >= 0 on success or a negated
+ * PVKIT_E* value on failure.
+ */
+enum pvkit_hypercall {
+	/* () -> PVKIT_ABI_VERSION */
+	PVKIT_HC_VERSION	= 0,
+	/* () -> PVKIT_F_* bits that fit a non-negative result (63 bits) */
+	PVKIT_HC_FEATURES	= 1,
+	/* (gpa, len) -> bytes written to the host console */
+	PVKIT_HC_CONSOLE_WRITE	= 2,
+	/* (gpa, len) -> bytes of host console input copied to gpa (0: none) */
+	PVKIT_HC_CONSOLE_READ	= 3,
+	/* (a0, a1, a2, a3) -> (a0 + a1 + a2 + a3) & 0xffffffff */
+	PVKIT_HC_TEST_ECHO	= 4,
+	/* (src_gpa, dst_gpa, len) -> len, after copying src to dst */
+	PVKIT_HC_TEST_COPY	= 5,
+	PVKIT_HC_COUNT
+};
+
+/* Largest length one console or copy hypercall accepts. */
+#define PVKIT_HC_MAX_LEN		PVKIT_PAGE_SIZE
+
+/* Error values: the same numbers as Linux errno, so guests map 1:1. */
+#define PVKIT_EPERM			1
+#define PVKIT_E2BIG			7
+#define PVKIT_EFAULT			14
+#define PVKIT_EINVAL			22
+#define PVKIT_ENOSYS			38
+
+#endif /* _UAPI_LINUX_PVKIT_H */
