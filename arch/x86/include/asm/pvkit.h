@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pvkit guest interface: what the rest of the kernel may call.
+ */
+#ifndef _ASM_X86_PVKIT_H
+#define _ASM_X86_PVKIT_H
+
+#include <linux/types.h>
+#include <uapi/linux/pvkit.h>
+
+#ifdef CONFIG_PVKIT_GUEST
+
+bool pvkit_available(void);
+u32 pvkit_abi_version(void);
+u64 pvkit_features(void);
+u32 pvkit_cpuid_base(void);
+
+long pvkit_hypercall(unsigned int nr, unsigned long a0, unsigned long a1,
+		     unsigned long a2, unsigned long a3, unsigned long a4);
+long pvkit_hypercall_untabled(unsigned int nr, unsigned long a0,
+			      unsigned long a1, unsigned long a2,
+			      unsigned long a3, unsigned long a4);
+
+/* Internal to arch/x86/paravirt: boot-time setup steps. */
+int __init pvkit_hypercall_init(void);
+void __init pvkit_earlycon_init(void);
+
+#else /* !CONFIG_PVKIT_GUEST */
+
+static inline bool pvkit_available(void)
+{
+	return false;
+}
+
+#endif /* CONFIG_PVKIT_GUEST */
+
+#endif /* _ASM_X86_PVKIT_H */

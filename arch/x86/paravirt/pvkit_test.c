@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/pvkit_test: issue pvkit hypercalls from user space so the kit's
+ * selftests can check every hypercall and every error the host returns.
+ * Raw arguments are guest-physical addresses and reach the host as they
+ * are: this is a test device, root only, for test kernels.
+ */
+
+#define pr_fmt(fmt) "pvkit_test: " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/uaccess.h>
+#include <asm/page.h>
+#include <asm/pvkit.h>
+#include <uapi/linux/pvkit_test.h>
+
+/* One source and one destination page, used under pvkit_test_lock. */
+static DEFINE_MUTEX(pvkit_test_lock);
+static void *pvkit_test_src;
+static void *pvkit_test_dst;
+
+static long pvkit_test_hypercall(void __user *uarg)
+{
+	struct pvkit_test_hypercall hc;
+	const u64 *a = hc.args;
+
+	if (copy_from_user(&hc, uarg, sizeof(hc)))
+		return -EFAULT;
+	if (hc.flags & ~PVKIT_TEST_UNTABLED)
+		return -EINVAL;
+
+	if (hc.flags & PVKIT_TEST_UNTABLED)
+		hc.result = pvkit_hypercall_untabled(hc.nr, a[0], a[1], a[2],
+						     a[3], a[4]);
+	else
+		hc.result = pvkit_hypercall(hc.nr, a[0], a[1], a[2], a[3],
+					    a[4]);
+
+	return copy_to_user(uarg, &hc, sizeof(hc)) ? -EFAULT : 0;
+}
+
+static long pvkit_test_copy(void __user *uarg)
+{
+	struct pvkit_test_copy cp;
+	long ret = 0;
+
+	if (copy_from_user(&cp, uarg, sizeof(cp)))
+		return -EFAULT;
+	if (cp.len > PAGE_SIZE || cp.reserved)
+		return -EINVAL;
+
+	mutex_lock(&pvkit_test_lock);
+	if (copy_from_user(pvkit_test_src, u64_to_user_ptr(cp.src), cp.len)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	memset(pvkit_test_dst, 0, PAGE_SIZE);
+	cp.result = pvkit_hypercall(PVKIT_HC_TEST_COPY, __pa(pvkit_test_src),
+				    __pa(pvkit_test_dst), cp.len, 0, 0);
+	if (copy_to_user(u64_to_user_ptr(cp.dst), pvkit_test_dst, cp.len) ||
+	    copy_to_user(uarg, &cp, sizeof(cp)))
+		ret = -EFAULT;
+out:
+	mutex_unlock(&pvkit_test_lock);
+	return ret;
+}
+
+static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	switch (cmd) {
+	case PVKIT_TEST_IOC_HYPERCALL:
+		return pvkit_test_hypercall(uarg);
+	case PVKIT_TEST_IOC_COPY:
+		return pvkit_test_copy(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations pvkit_test_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= pvkit_test_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice pvkit_test_dev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "pvkit_test",
+	.fops	= &pvkit_test_fops,
+	.mode	= 0600,
+};
+
+static int __init pvkit_test_init(void)
+{
+	int ret;
+
+	if (!pvkit_available())
+		return -ENODEV;
+
+	pvkit_test_src = (void *)get_zeroed_page(GFP_KERNEL);
+	pvkit_test_dst = (void *)get_zeroed_page(GFP_KERNEL);
+	if (!pvkit_test_src || !pvkit_test_dst) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	ret = misc_register(&pvkit_test_dev);
+	if (ret)
+		goto err;
+	return 0;
+err:
+	free_page((unsigned long)pvkit_test_src);
+	free_page((unsigned long)pvkit_test_dst);
+	return ret;
+}
+
+static void __exit pvkit_test_exit(void)
+{
+	misc_deregister(&pvkit_test_dev);
+	free_page((unsigned long)pvkit_test_src);
+	free_page((unsigned long)pvkit_test_dst);
+}
+
+module_init(pvkit_test_init);
+module_exit(pvkit_test_exit);
+MODULE_DESCRIPTION("pvkit hypercall test device");
+MODULE_LICENSE("GPL");

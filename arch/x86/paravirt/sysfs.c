@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/hypervisor for pvkit guests:
+ *
+ *   type			"pvkit"
+ *   pvkit/abi_version	"<major>.<minor>" announced by the host
+ *   pvkit/features		PVKIT_F_* bits, hexadecimal
+ *   pvkit/cpuid_base	first CPUID leaf of the interface, hexadecimal
+ *   pvkit/hypercalls	"1" when the hypercall page was installed
+ */
+
+#include <linux/init.h>
+#include <linux/kobject.h>
+#include <linux/sysfs.h>
+#include <asm/hypervisor.h>
+#include <asm/pvkit.h>
+
+static ssize_t type_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "pvkit\n");
+}
+
+static struct kobj_attribute type_attr = __ATTR_RO(type);
+
+static ssize_t abi_version_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	u32 v = pvkit_abi_version();
+
+	return sysfs_emit(buf, "%u.%u\n", v >> 16, v & 0xffff);
+}
+
+static struct kobj_attribute abi_version_attr = __ATTR_RO(abi_version);
+
+static ssize_t features_show(struct kobject *kobj,
+			     struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%#llx\n", pvkit_features());
+}
+
+static struct kobj_attribute features_attr = __ATTR_RO(features);
+
+static ssize_t cpuid_base_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%#x\n", pvkit_cpuid_base());
+}
+
+static struct kobj_attribute cpuid_base_attr = __ATTR_RO(cpuid_base);
+
+static ssize_t hypercalls_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", pvkit_available());
+}
+
+static struct kobj_attribute hypercalls_attr = __ATTR_RO(hypercalls);
+
+static struct attribute *pvkit_attrs[] = {
+	&abi_version_attr.attr,
+	&features_attr.attr,
+	&cpuid_base_attr.attr,
+	&hypercalls_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group pvkit_group = {
+	.name	= "pvkit",
+	.attrs	= pvkit_attrs,
+};
+
+static int __init pvkit_sysfs_init(void)
+{
+	int ret;
+
+	if (!hypervisor_is_type(X86_HYPER_PVKIT))
+		return 0;
+
+	ret = sysfs_create_file(hypervisor_kobj, &type_attr.attr);
+	if (ret)
+		return ret;
+	ret = sysfs_create_group(hypervisor_kobj, &pvkit_group);
+	if (ret)
+		sysfs_remove_file(hypervisor_kobj, &type_attr.attr);
+	return ret;
+}
+device_initcall(pvkit_sysfs_init);

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Interface of the pvkit hypercall test device, /dev/pvkit_test
+ * (CONFIG_PVKIT_TEST).  Root only; for the kit's selftests and fuzzers.
+ */
+#ifndef _UAPI_LINUX_PVKIT_TEST_H
+#define _UAPI_LINUX_PVKIT_TEST_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Send the number even if the hypercall page does not describe it. */
+#define PVKIT_TEST_UNTABLED	(1U << 0)
+
+/**
+ * struct pvkit_test_hypercall - one hypercall with raw arguments
+ * @nr: hypercall number
+ * @flags: PVKIT_TEST_*
+ * @args: arguments, passed unchanged (addresses are guest-physical)
+ * @result: what the hypercall returned
+ */
+struct pvkit_test_hypercall {
+	__u32 nr;
+	__u32 flags;
+	__u64 args[5];
+	__s64 result;
+};
+
+/**
+ * struct pvkit_test_copy - round trip through PVKIT_HC_TEST_COPY
+ * @src: user buffer the device copies into its source page
+ * @dst: user buffer that receives the device's destination page
+ * @len: bytes to copy (at most one page)
+ * @reserved: must be zero
+ * @result: what the hypercall returned
+ *
+ * The device clears its destination page before the hypercall, so @dst
+ * holds exactly what the host wrote.
+ */
+struct pvkit_test_copy {
+	__u64 src;
+	__u64 dst;
+	__u32 len;
+	__u32 reserved;
+	__s64 result;
+};
+
+#define PVKIT_TEST_IOC_MAGIC	0xb7
+#define PVKIT_TEST_IOC_HYPERCALL \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 1, struct pvkit_test_hypercall)
+#define PVKIT_TEST_IOC_COPY \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 2, struct pvkit_test_copy)
+
+#endif /* _UAPI_LINUX_PVKIT_TEST_H */

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvkit selftests: detection, the ABI the host announces, and every
+ * hypercall with its error paths.  Hypercalls are issued through
+ * /dev/pvkit_test (CONFIG_PVKIT_TEST); CPUID is read directly so sysfs
+ * can be checked against what the host really announced.
+ */
+#include <cpuid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/pvkit.h>
+#include <linux/pvkit_test.h>
+
+#include "../kselftest_harness.h"
+
+#define SYSFS_HV	"/sys/hypervisor"
+#define TEST_DEV	"/dev/pvkit_test"
+
+/* Guest-physical addresses no host may let a guest touch. */
+#define GPA_NOWHERE	(1ULL << 50)		/* beyond any guest RAM */
+#define GPA_WRAPS	(~0ULL - 8)		/* gpa + len overflows */
+#define GPA_LAPIC	0xfee00000ULL		/* device MMIO */
+#define GPA_BIOS	0xfffff000ULL		/* read-only firmware */
+
+struct cpuid_info {
+	uint32_t base;
+	uint32_t abi;
+	uint64_t features;
+	uint32_t msr;
+};
+
+/* The same scan the kernel does: 0x40000000..0x4000ff00, 0x100 apart. */
+static int find_pvkit_cpuid(struct cpuid_info *ci)
+{
+	uint32_t base, eax, sig[3];
+
+	for (base = 0x40000000; base < 0x40010000; base += 0x100) {
+		__cpuid(base, eax, sig[0], sig[1], sig[2]);
+		if (memcmp(sig, PVKIT_CPUID_SIGNATURE, 12) ||
+		    eax - base < PVKIT_CPUID_INFO)
+			continue;
+		ci->base = base;
+		__cpuid(base + PVKIT_CPUID_INFO, eax, sig[0], sig[1], sig[2]);
+		ci->abi = eax;
+		ci->features = ((uint64_t)sig[1] << 32) | sig[0];
+		ci->msr = sig[2];
+		return 0;
+	}
+	return -1;
+}
+
+static int read_sysfs(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+static int64_t hcall(int fd, uint32_t nr, uint32_t flags, uint64_t a0,
+		     uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	struct pvkit_test_hypercall hc = {
+		.nr = nr,
+		.flags = flags,
+		.args = { a0, a1, a2, a3, 0 },
+	};
+
+	if (ioctl(fd, PVKIT_TEST_IOC_HYPERCALL, &hc))
+		return INT64_MIN;	/* distinct from every host result */
+	return hc.result;
+}
+
+FIXTURE(pvkit) {
+	struct cpuid_info ci;
+	int fd;
+};
+
+FIXTURE_SETUP(pvkit)
+{
+	char type[32];
+
+	self->fd = -1;
+	if (read_sysfs(SYSFS_HV "/type", type, sizeof(type)) ||
+	    strcmp(type, "pvkit"))
+		SKIP(return, "not running on a pvkit host");
+	ASSERT_EQ(0, find_pvkit_cpuid(&self->ci))
+		TH_LOG("sysfs says pvkit but CPUID has no pvkit signature");
+	self->fd = open(TEST_DEV, O_RDWR);
+	ASSERT_LE(0, self->fd)
+		TH_LOG("%s: %s (is pvkit_test loaded?)", TEST_DEV,
+		       strerror(errno));
+}
+
+FIXTURE_TEARDOWN(pvkit)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(pvkit, sysfs_matches_cpuid)
+{
+	char buf[64], want[64];
+
+	ASSERT_EQ(0, read_sysfs(SYSFS_HV "/pvkit/cpuid_base", buf,
+				sizeof(buf)));
+	snprintf(want, sizeof(want), "%#x", self->ci.base);
+	EXPECT_STREQ(want, buf);
+
+	ASSERT_EQ(0, read_sysfs(SYSFS_HV "/pvkit/abi_version", buf,
+				sizeof(buf)));
+	snprintf(want, sizeof(want), "%u.%u", self->ci.abi >> 16,
+		 self->ci.abi & 0xffff);
+	EXPECT_STREQ(want, buf);
+
+	ASSERT_EQ(0, read_sysfs(SYSFS_HV "/pvkit/features", buf,
+				sizeof(buf)));
+	EXPECT_EQ(self->ci.features, strtoull(buf, NULL, 0));
+
+	ASSERT_EQ(0, read_sysfs(SYSFS_HV "/pvkit/hypercalls", buf,
+				sizeof(buf)));
+	EXPECT_STREQ("1", buf);
+}
+
+TEST_F(pvkit, abi_is_supported)
+{
+	EXPECT_EQ(PVKIT_ABI_MAJOR, self->ci.abi >> 16);
+	EXPECT_EQ(PVKIT_MSR_HYPERCALL_PAGE, self->ci.msr);
+	EXPECT_TRUE(self->ci.features & PVKIT_F_HYPERCALL_PAGE);
+	EXPECT_TRUE(self->ci.features & PVKIT_F_CONSOLE);
+	EXPECT_TRUE(self->ci.features & PVKIT_F_TEST);
+}
+
+TEST_F(pvkit, version_hypercall)
+{
+	EXPECT_EQ((int64_t)self->ci.abi,
+		  hcall(self->fd, PVKIT_HC_VERSION, 0, 0, 0, 0, 0));
+}
+
+TEST_F(pvkit, features_hypercall)
+{
+	EXPECT_EQ((int64_t)(self->ci.features & INT64_MAX),
+		  hcall(self->fd, PVKIT_HC_FEATURES, 0, 0, 0, 0, 0));
+}
+
+TEST_F(pvkit, echo_sums_all_arguments)
+{
+	uint64_t a[4];
+	int i, j;
+
+	EXPECT_EQ(10, hcall(self->fd, PVKIT_HC_TEST_ECHO, 0, 1, 2, 3, 4));
+	/* 32-bit wrap: 0xffffffff + 1 is 0. */
+	EXPECT_EQ(0, hcall(self->fd, PVKIT_HC_TEST_ECHO, 0,
+			   0xffffffff, 1, 0, 0));
+	srand(getpid());
+	for (i = 0; i < 1000; i++) {
+		uint64_t sum = 0;
+
+		for (j = 0; j < 4; j++) {
+			a[j] = ((uint64_t)rand() << 33) ^ rand();
+			sum += a[j];
+		}
+		ASSERT_EQ((int64_t)(sum & 0xffffffff),
+			  hcall(self->fd, PVKIT_HC_TEST_ECHO, 0,
+				a[0], a[1], a[2], a[3]));
+	}
+}
+
+TEST_F(pvkit, unknown_numbers_host_enosys)
+{
+	static const uint32_t nrs[] = {
+		PVKIT_HC_COUNT, 0x1000, 0x7fffffff, 0xffffffff,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
+		EXPECT_EQ(-PVKIT_ENOSYS, hcall(self->fd, nrs[i],
+					       PVKIT_TEST_UNTABLED,
+					       1, 2, 3, 4))
+			TH_LOG("nr %#x", nrs[i]);
+}
+
+TEST_F(pvkit, unknown_numbers_guest_eopnotsupp)
+{
+	/* Numbers the hypercall page did not describe never leave the guest. */
+	EXPECT_EQ(-EOPNOTSUPP, hcall(self->fd, PVKIT_HC_COUNT, 0, 0, 0, 0, 0));
+	EXPECT_EQ(-EOPNOTSUPP, hcall(self->fd, 0xffffffff, 0, 0, 0, 0, 0));
+}
+
+TEST_F(pvkit, copy_round_trip)
+{
+	static const uint32_t lens[] = { 1, 17, 512, 4096 };
+	unsigned char src[4096], dst[4096];
+	struct pvkit_test_copy cp;
+	unsigned int i, k;
+
+	srand(getpid());
+	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		for (i = 0; i < sizeof(src); i++)
+			src[i] = rand();
+		memset(dst, 0xaa, sizeof(dst));
+		memset(&cp, 0, sizeof(cp));
+		cp.src = (uintptr_t)src;
+		cp.dst = (uintptr_t)dst;
+		cp.len = lens[k];
+		ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_COPY, &cp));
+		EXPECT_EQ(lens[k], cp.result);
+		EXPECT_EQ(0, memcmp(src, dst, lens[k]))
+			TH_LOG("len %u: data differs", lens[k]);
+	}
+
+	memset(&cp, 0, sizeof(cp));
+	cp.src = (uintptr_t)src;
+	cp.dst = (uintptr_t)dst;
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_COPY, &cp));
+	EXPECT_EQ(0, cp.result);
+}
+
+TEST_F(pvkit, copy_oversize_e2big)
+{
+	EXPECT_EQ(-PVKIT_E2BIG, hcall(self->fd, PVKIT_HC_TEST_COPY, 0,
+				      0, 0, PVKIT_HC_MAX_LEN + 1, 0));
+	EXPECT_EQ(-PVKIT_E2BIG, hcall(self->fd, PVKIT_HC_TEST_COPY, 0,
+				      0, 0, ~0ULL, 0));
+}
+
+TEST_F(pvkit, copy_bad_addresses_efault)
+{
+	/* Guest-physical page 0 is RAM the kernel never uses. */
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_TEST_COPY, 0,
+				       GPA_NOWHERE, 0, 16, 0));
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_TEST_COPY, 0,
+				       0, GPA_NOWHERE, 16, 0));
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_TEST_COPY, 0,
+				       GPA_WRAPS, 0, 16, 0));
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_TEST_COPY, 0,
+				       0, GPA_WRAPS, 16, 0));
+	/* The host must not read or write devices on a guest's behalf. */
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_TEST_COPY, 0,
+				       GPA_LAPIC, 0, 16, 0));
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_TEST_COPY, 0,
+				       0, GPA_LAPIC, 16, 0));
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_TEST_COPY, 0,
+				       0, GPA_BIOS, 16, 0));
+}
+
+TEST_F(pvkit, console_errors)
+{
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_CONSOLE_WRITE, 0,
+				       GPA_NOWHERE, 16, 0, 0));
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_CONSOLE_WRITE, 0,
+				       GPA_WRAPS, 16, 0, 0));
+	EXPECT_EQ(-PVKIT_E2BIG, hcall(self->fd, PVKIT_HC_CONSOLE_WRITE, 0,
+				      0, PVKIT_HC_MAX_LEN + 1, 0, 0));
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_CONSOLE_READ, 0,
+				       GPA_NOWHERE, 16, 0, 0));
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_CONSOLE_READ, 0,
+				       GPA_BIOS, 16, 0, 0));
+	EXPECT_EQ(-PVKIT_E2BIG, hcall(self->fd, PVKIT_HC_CONSOLE_READ, 0,
+				      0, PVKIT_HC_MAX_LEN + 1, 0, 0));
+}
+
+TEST_F(pvkit, test_device_rejects_bad_requests)
+{
+	struct pvkit_test_hypercall hc = { .flags = 0x80000000 };
+	struct pvkit_test_copy cp = { .len = 4097 };
+
+	EXPECT_EQ(-1, ioctl(self->fd, PVKIT_TEST_IOC_HYPERCALL, &hc));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, PVKIT_TEST_IOC_COPY, &cp));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, _IO(PVKIT_TEST_IOC_MAGIC, 99)));
+	EXPECT_EQ(ENOTTY, errno);
+}
+
+/* The harness checks the host side received this exact line. */
+TEST_F(pvkit, hvc_console_reaches_host)
+{
+	static const char line[] = "pvkit-selftest: hello from the guest\n";
+	int fd = open("/dev/hvc0", O_WRONLY | O_NOCTTY);
+
+	ASSERT_LE(0, fd) TH_LOG("/dev/hvc0: %s", strerror(errno));
+	EXPECT_EQ((ssize_t)strlen(line), write(fd, line, strlen(line)));
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
