@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-image.sh --out FILE [--modules DIR] [--kselftest DIR]
+#                [--extra SRC:DST ...] [--no-bash]
+#
+# Build the guest test initramfs (gzip'd newc cpio):
+#   /bin/busybox (static) and a symlink per applet, /init from tests/image/init,
+#   /usr/bin/timeout (GNU-style wrapper kselftest's runner.sh needs),
+#   /bin/bash from the host (many kselftest scripts are bash; --no-bash drops it),
+#   /lib/modules/<ver> from DIR/lib/modules (DIR = an INSTALL_MOD_PATH staging dir),
+#   the installed kselftest tree DIR (its INSTALL_PATH) at /kselftest,
+#   each --extra SRC (file or directory) at DST (absolute path in the image;
+#     e.g. --extra mods.txt:/etc/pvkit-modules),
+#   and the shared libraries (plus dynamic loader) every ELF in the image needs.
+#
+# The image is cached under $PVKIT_CACHE/image/ by a hash of all inputs and
+# rebuilt only when one changes.  The output path is the last stdout line.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+usage() { sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+
+out='' modules='' kselftest='' bash=1
+extras=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--out) out=${2:?--out needs a value}; shift 2 ;;
+	--modules) modules=${2:?--modules needs a value}; shift 2 ;;
+	--kselftest) kselftest=${2:?--kselftest needs a value}; shift 2 ;;
+	--extra) extras+=("${2:?--extra needs SRC:DST}"); shift 2 ;;
+	--no-bash) bash=; shift ;;
+	-h|--help) usage 0 ;;
+	*) echo "${0##*/}: unknown argument: $1" >&2; usage 1 >&2 ;;
+	esac
+done
+[ -n "$out" ] || die "--out FILE is required"
+
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+[ -x "$BUSYBOX" ] || die "no $BUSYBOX (install busybox-static)"
+file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
+file_is_static "$BUSYBOX" || die "$BUSYBOX is dynamically linked; need busybox-static"
+BASH_BIN=$(command -v bash)
+if [ -n "$modules" ]; then
+	[ -d "$modules/lib/modules" ] || die "--modules $modules has no lib/modules/"
+fi
+if [ -n "$kselftest" ]; then
+	[ -f "$kselftest/run_kselftest.sh" ] || die "--kselftest $kselftest has no run_kselftest.sh"
+fi
+for e in "${extras[@]}"; do
+	src=${e%%:*} dst=${e#*:}
+	[ "$src" != "$e" ] && [ "${dst#/}" != "$dst" ] || die "--extra $e: want SRC:/ABS/DST"
+	[ -e "$src" ] || die "--extra $e: no $src"
+done
+
+# Cache key: this script, the image sources, busybox, host libc (the libraries
+# copied in), bash, every input tree, and the extra files with their targets.
+libc_ver=$(dpkg-query -W -f='${Version}' libc6 2>/dev/null || ldd --version | head -n 1)
+key=$( {
+	hash_inputs "$0" "$KIT/tests/image" "$BUSYBOX"
+	echo "libc $libc_ver bash=${bash:+$(hash_inputs "$BASH_BIN")}"
+	[ -z "$modules" ] || echo "modules $(hash_inputs "$modules")"
+	[ -z "$kselftest" ] || echo "kselftest $(hash_inputs "$kselftest")"
+	for e in "${extras[@]}"; do echo "extra ${e#*:} $(hash_inputs "${e%%:*}")"; done
+} | sha256sum | cut -c1-16)
+
+cache=$PVKIT_CACHE/image
+mkdir -p "$cache"
+img=$cache/initramfs-$key.cpio.gz
+
+if [ ! -f "$img" ]; then
+	log "building image $key"
+	stage=$(mktemp -d "$cache/.stage.XXXXXX")
+	trap 'rm -rf "$stage"' EXIT
+	r=$stage/root
+	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,root,dev,proc,sys,tmp,run,pvkit,lib,lib64,var/tmp}
+	chmod 1777 "$r/tmp" "$r/var/tmp"
+	ln -s ../run "$r/var/run"
+
+	cp "$BUSYBOX" "$r/bin/busybox"
+	for a in $("$BUSYBOX" --list); do
+		[ "$a" = busybox ] || ln -sf busybox "$r/bin/$a"
+	done
+	# Where other scripts look for the usual tools.
+	for a in sh mount umount modprobe insmod rmmod lsmod depmod reboot \
+		poweroff halt ip switch_root; do
+		ln -sf ../bin/busybox "$r/sbin/$a"
+	done
+	for a in env awk sed grep cut tr sort uniq wc head tail xargs find \
+		realpath dirname basename id stat mktemp seq nproc; do
+		ln -sf ../../bin/busybox "$r/usr/bin/$a"
+	done
+	install -m 0755 "$KIT/tests/image/init" "$r/init"
+	install -m 0755 "$KIT/tests/image/timeout" "$r/usr/bin/timeout"
+	if [ -n "$bash" ]; then
+		cp "$BASH_BIN" "$r/bin/bash"
+		ln -sf ../../bin/bash "$r/usr/bin/bash"
+	fi
+	echo "root:x:0:0:root:/root:/bin/sh" > "$r/etc/passwd"
+	echo "root:x:0:" > "$r/etc/group"
+	echo "127.0.0.1 localhost pvkit-guest" > "$r/etc/hosts"
+
+	if [ -n "$modules" ]; then
+		mkdir -p "$r/lib/modules"
+		cp -a "$modules/lib/modules/." "$r/lib/modules/"
+		# modules_install's build/source links point into the host tree.
+		find "$r/lib/modules" -maxdepth 2 -type l \( -name build -o -name source \) -delete
+	fi
+	if [ -n "$kselftest" ]; then
+		cp -a "$kselftest/." "$r/kselftest/"
+	fi
+	for e in "${extras[@]}"; do
+		src=${e%%:*} dst=$r${e#*:}
+		mkdir -p "$(dirname "$dst")"
+		if [ -d "$src" ]; then
+			mkdir -p "$dst" && cp -a "$src/." "$dst/"
+		else
+			cp -L "$src" "$dst"
+		fi
+	done
+
+	/usr/bin/python3 "$KIT/tests/image/mkinitramfs.py" --root "$r" \
+		--out "$stage/img.cpio.gz"
+	mv "$stage/img.cpio.gz" "$img"
+	log "image $img ($(du -h "$img" | cut -f1))"
+else
+	log "image $key up to date"
+fi
+
+mkdir -p "$(dirname "$out")"
+if ! cmp -s "$img" "$out" 2>/dev/null; then
+	cp "$img" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
+fi
+echo "$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"

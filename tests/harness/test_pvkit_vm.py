@@ -1,0 +1,289 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests for pvkit-vm's KTAP parser, failure detector and initrd writer.
+
+Run: python3 -m unittest discover -s tests/harness -v
+"""
+
+import gzip
+import importlib.machinery
+import importlib.util
+import io
+import os
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_loader = importlib.machinery.SourceFileLoader(
+    "pvkit_vm", os.path.join(HERE, "pvkit-vm"))
+_spec = importlib.util.spec_from_loader("pvkit_vm", _loader)
+pv = importlib.util.module_from_spec(_spec)
+_loader.exec_module(pv)
+
+
+def parse(text):
+    p = pv.KtapParser()
+    for i, line in enumerate(text.splitlines()):
+        p.feed(line, float(i))
+    return p.results()
+
+
+def by_name(top):
+    return {n.full_name: n for r in top for _, n in r.walk()}
+
+
+# What run_kselftest.sh -c pvkit -c demo prints, with kernel lines mixed in.
+KSELFTEST_LOG = """\
+[    3.782507] kselftest: Running tests in pvkit
+TAP version 13
+1..2
+# timeout set to 45
+# selftests: pvkit: pvkit_test
+# TAP version 13
+# 1..3
+# ok 1 detects_hypervisor
+[    3.901000] pvkit: hypercall page at 0x1000
+# ok 2 hypercall_page # SKIP no test-hypercalls on this host
+# not ok 3 event_channel
+# # Totals: pass:1 fail:1 xfail:0 xpass:0 skip:1 error:0
+not ok 1 selftests: pvkit: pvkit_test # exit=1
+# timeout set to 45
+# selftests: pvkit: console.sh
+# TAP version 13
+# 1..1
+# ok 1 hvc0 present
+ok 2 selftests: pvkit: console.sh
+[    4.100000] kselftest: Running tests in demo
+TAP version 13
+1..3
+# timeout set to 3
+# selftests: demo: nameless
+# TAP version 13
+# 1..2
+# ok 1 # SKIP not supported
+# ok 2 # XFAIL known bug
+ok 1 selftests: demo: nameless
+# timeout set to 3
+# selftests: demo: slow.sh
+#
+not ok 2 selftests: demo: slow.sh # TIMEOUT 3 seconds
+# timeout set to 3
+# selftests: demo: skipped
+# 1..0 # SKIP needs root
+ok 3 selftests: demo: skipped # SKIP
+"""
+
+# KUnit style: subtests indented four spaces with "# Subtest:" headers.
+KUNIT_LOG = """\
+KTAP version 1
+1..1
+    KTAP version 1
+    # Subtest: pvkit_ring
+    1..2
+    ok 1 ring_init
+        KTAP version 1
+        # Subtest: ring_wrap
+        ok 1 ring_wrap size=8
+        ok 2 ring_wrap size=4096
+    # ring_wrap: pass:2 fail:0 skip:0 total:2
+    ok 2 ring_wrap
+# pvkit_ring: pass:2 fail:0 skip:0 total:2
+ok 1 pvkit_ring
+"""
+
+
+class KtapParserTest(unittest.TestCase):
+
+    def test_nested_kselftest_names_and_status(self):
+        t = by_name(parse(KSELFTEST_LOG))
+        self.assertEqual(t["pvkit:pvkit_test"].status, "fail")
+        self.assertEqual(t["pvkit:pvkit_test:detects_hypervisor"].status,
+                         "pass")
+        skip = t["pvkit:pvkit_test:hypercall_page"]
+        self.assertEqual(skip.status, "skip")
+        self.assertEqual(skip.reason, "no test-hypercalls on this host")
+        self.assertEqual(t["pvkit:pvkit_test:event_channel"].status, "fail")
+        self.assertEqual(t["pvkit:console.sh:hvc0 present"].status, "pass")
+        self.assertEqual(t["demo:nameless:test_1"].status, "skip")
+        self.assertEqual(t["demo:nameless:test_2"].status, "xfail")
+        self.assertEqual(t["demo:slow.sh"].status, "fail")
+        self.assertEqual(t["demo:slow.sh"].directive, "TIMEOUT")
+        self.assertEqual(t["demo:skipped"].status, "skip")
+
+    def test_top_level_order_and_durations(self):
+        top = parse(KSELFTEST_LOG)
+        self.assertEqual([n.full_name for n in top],
+                         ["pvkit:pvkit_test", "pvkit:console.sh",
+                          "demo:nameless", "demo:slow.sh", "demo:skipped"])
+        # Duration runs from the "# selftests:" header to the result line.
+        self.assertEqual(top[0].duration, 8.0)
+
+    def test_summary_counts_leaves(self):
+        c = pv.summarize(parse(KSELFTEST_LOG))
+        # leaves: detects_hypervisor pass, hypercall_page skip,
+        # event_channel fail, hvc0 present pass, test_1 skip,
+        # test_2 xfail, slow.sh fail, skipped skip
+        self.assertEqual(c, {"passed": 2, "failed": 2, "skipped": 3,
+                             "xfail": 1, "total": 8})
+
+    def test_parent_failure_without_failed_children_counts(self):
+        log = ("TAP version 13\n1..1\n# selftests: a: b\n# TAP version 13\n"
+               "# 1..1\n# ok 1 fine\nnot ok 1 selftests: a: b # exit=139\n")
+        c = pv.summarize(parse(log))
+        self.assertEqual((c["passed"], c["failed"]), (1, 1))
+
+    def test_kunit_indentation(self):
+        t = by_name(parse(KUNIT_LOG))
+        self.assertEqual(t["pvkit_ring"].status, "pass")
+        self.assertEqual(t["pvkit_ring:ring_init"].status, "pass")
+        self.assertEqual(t["pvkit_ring:ring_wrap:ring_wrap size=4096"].status,
+                         "pass")
+        self.assertEqual(pv.summarize(parse(KUNIT_LOG))["passed"], 3)
+
+    def test_kernel_lines_interleaved_are_ignored(self):
+        log = ("TAP version 13\n1..2\n"
+               "[   12.345678] ok 99 not a test\n"
+               "ok 1 a\n"
+               "[ 1234.000001] random driver noise\n"
+               "not ok 2 b\n")
+        top = parse(log)
+        self.assertEqual([(n.name, n.status) for n in top],
+                         [("a", "pass"), ("b", "fail")])
+
+    def test_guest_died_mid_test(self):
+        log = ("TAP version 13\n1..2\n# selftests: pvkit: first\n"
+               "ok 1 selftests: pvkit: first\n"
+               "# selftests: pvkit: second\n# TAP version 13\n# 1..3\n"
+               "# ok 1 one\n[    9.0] Kernel panic - not syncing: boom\n")
+        t = by_name(parse(log))
+        self.assertEqual(t["pvkit:first"].status, "pass")
+        self.assertEqual(t["pvkit:second"].status, "fail")
+        self.assertIn("no result line", t["pvkit:second"].reason)
+        self.assertEqual(t["pvkit:second:one"].status, "pass")
+
+    def test_directives(self):
+        cases = {
+            "ok 1 a # SKIP why": ("skip", "why"),
+            "ok 1 a # skip": ("skip", None),
+            "not ok 1 a # SKIP": ("skip", None),
+            "ok 1 a # XFAIL bug 1": ("xfail", "bug 1"),
+            "ok 1 a # XPASS": ("fail", None),
+            "not ok 1 a # TODO later": ("xfail", "later"),
+            "not ok 1 a # error oops": ("fail", "oops"),
+            "not ok 1 a # exit=1": ("fail", "exit=1"),
+            "ok 1 - a": ("pass", None),
+        }
+        for line, (status, reason) in cases.items():
+            with self.subTest(line=line):
+                n = parse("TAP version 13\n" + line + "\n")[0]
+                self.assertEqual((n.name, n.status, n.reason),
+                                 ("a", status, reason))
+
+    def test_plain_ok_text_without_tap_is_not_a_result(self):
+        self.assertEqual(parse("ok\nok then\nall ok\n"), [])
+
+
+PANIC_LOG = """\
+[    1.000000] Run /init as init process
+PVKIT-BOOTED
+[    2.000000] BUG: kernel NULL pointer dereference, address: 0000000000000000
+[    2.000100] #PF: supervisor read access in kernel mode
+[    2.000200] Oops: 0000 [#1] PREEMPT SMP NOPTI
+[    2.000300] Call Trace:
+[    2.000400]  <TASK>
+[    2.100000] Kernel panic - not syncing: Fatal exception
+"""
+
+
+class FailureDetectorTest(unittest.TestCase):
+
+    def detect(self, text):
+        d = pv.KernelFailureDetector()
+        for line in text.splitlines():
+            d.feed(line)
+        return d
+
+    def test_panic_log(self):
+        d = self.detect(PANIC_LOG)
+        self.assertEqual(d.first[0], "BUG")
+        self.assertTrue(d.panicked)
+        kinds = [e["kind"] for e in d.events]
+        self.assertEqual(kinds, ["BUG", "oops", "call trace",
+                                 "kernel panic"])
+
+    def test_warning(self):
+        d = self.detect("[    5.1] WARNING: CPU: 0 PID: 1 at "
+                        "arch/x86/paravirt/evtchn.c:42 evtchn_bind+0x1/0x2\n")
+        self.assertEqual(d.first[0], "warning")
+        d = self.detect("[    5.1] WARNING: possible circular locking "
+                        "dependency detected\n")
+        self.assertEqual(d.first[0], "warning")
+
+    def test_other_reports(self):
+        for line, kind in [
+            ("[ 1.0] general protection fault, probably for non-canonical "
+             "address 0xdead: 0000 [#1]", "general protection fault"),
+            ("[ 1.0] BUG: KASAN: slab-out-of-bounds in f+0x1/0x2", "BUG"),
+            ("[ 1.0] KASAN: null-ptr-deref in range [0x0-0x7]", "KASAN"),
+            ("[ 1.0] UBSAN: shift-out-of-bounds in a.c:1:2", "UBSAN"),
+            ("[ 1.0] kernel BUG at mm/slub.c:100!", "BUG"),
+            ("Kernel panic - not syncing: VFS: Unable to mount root fs",
+             "kernel panic"),
+        ]:
+            with self.subTest(line=line):
+                self.assertEqual(self.detect(line).first[0], kind)
+
+    def test_clean_log_and_test_output(self):
+        d = self.detect(KSELFTEST_LOG + "# WARNING: test printed this\n"
+                        "# BUG: not the kernel's\n"
+                        "[    1.0] x86/fpu: Supporting XSAVE feature\n"
+                        "PVKIT-EXIT: 0\n")
+        self.assertIsNone(d.first)
+        self.assertFalse(d.panicked)
+
+
+class InitrdTest(unittest.TestCase):
+
+    def test_run_initrd_appends_cpio(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            base = os.path.join(tmp, "base.gz")
+            with open(base, "wb") as f:
+                f.write(gzip.compress(pv.newc_archive(
+                    [("init", 0o100755, b"#!/bin/sh\n")]))[:-1] + b"\0")
+            out = os.path.join(tmp, "run.gz")
+            pv.build_run_initrd(base, out, "echo hi", ["pvkit_core"])
+            with open(out, "rb") as f:
+                data = f.read()
+            base_len = os.path.getsize(base)
+            start = base_len + (-base_len % 4)
+            self.assertEqual(data[base_len:start], b"\0" * (start - base_len))
+            cpio = gzip.decompress(data[start:])
+            self.assertTrue(cpio.startswith(b"070701"))
+            self.assertIn(b"pvkit/cmd\0", cpio)
+            self.assertIn(b"echo hi\n", cpio)
+            self.assertIn(b"etc/pvkit-modules\0", cpio)
+            self.assertIn(b"TRAILER!!!\0", cpio)
+            self.assertEqual(len(cpio) % 512, 0)
+
+    def test_newc_header_layout(self):
+        a = pv.newc_archive([("x", 0o100644, b"abc")])
+        self.assertEqual(a[:6], b"070701")
+        self.assertEqual(int(a[54:62], 16), 3)         # filesize
+        self.assertEqual(int(a[94:102], 16), 2)        # namesize "x\0"
+        self.assertEqual(a[110:112], b"x\0")
+        self.assertEqual(a[112:115], b"abc")           # name padded to 4
+
+
+class CliTest(unittest.TestCase):
+
+    def test_usage_error_is_14(self):
+        err = io.StringIO()
+        import contextlib
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(pv.main(["--bogus"]), pv.EXIT_SETUP)
+            self.assertEqual(pv.main(["--qemu", "/nonexistent", "--kernel",
+                                      "/x", "--initrd", "/y", "--cmd",
+                                      "true"]), pv.EXIT_SETUP)
+
+
+if __name__ == "__main__":
+    unittest.main()
