@@ -47,10 +47,11 @@ main_mirror() {
 	done
 }
 
+# Ours, or a one-line deb-src entry for the suite the machine already has.
 have_bpo_src() {
-	grep -rhs -E "^[^#]*(Suites:.*|deb-src .*)[[:space:]]$bpo([[:space:]]|\$)" \
-		/etc/apt/sources.list /etc/apt/sources.list.d/ |
-		grep -q . && grep -rqs -E "deb-src|Types:.*deb-src" /etc/apt/sources.list.d/pvkit-backports.sources 2>/dev/null
+	[ -f /etc/apt/sources.list.d/pvkit-backports.sources ] ||
+		grep -rqsE "^deb-src .*[[:space:]]$bpo([[:space:]]|\$)" \
+			/etc/apt/sources.list /etc/apt/sources.list.d/
 }
 
 if ! have_bpo_src; then
