@@ -125,6 +125,21 @@ class KtapParserTest(unittest.TestCase):
         self.assertEqual(c, {"passed": 2, "failed": 2, "skipped": 3,
                              "xfail": 1, "total": 8})
 
+    def test_known_failures_become_xfail_only_when_listed(self):
+        top = parse(KSELFTEST_LOG)
+        matched = pv.apply_known_failures(
+            top, {"pvkit:pvkit_test:event_channel": "upstream bug",
+                  "demo:never-ran": "not in this log"})
+        t = by_name(top)
+        self.assertEqual(matched, {"pvkit:pvkit_test:event_channel"})
+        self.assertEqual(t["pvkit:pvkit_test:event_channel"].status, "xfail")
+        self.assertIn("upstream bug", t["pvkit:pvkit_test:event_channel"].reason)
+        # Its parent failed only because of it; the unlisted failure stays.
+        self.assertEqual(t["pvkit:pvkit_test"].status, "xfail")
+        self.assertEqual(t["demo:slow.sh"].status, "fail")
+        c = pv.summarize(top)
+        self.assertEqual((c["failed"], c["xfail"]), (1, 2))
+
     def test_parent_failure_without_failed_children_counts(self):
         log = ("TAP version 13\n1..1\n# selftests: a: b\n# TAP version 13\n"
                "# 1..1\n# ok 1 fine\nnot ok 1 selftests: a: b # exit=139\n")

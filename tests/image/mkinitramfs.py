@@ -79,6 +79,10 @@ def needed_libs(path):
     return libs, missing
 
 
+# Libraries glibc loads at run time, invisible to ldd.
+DLOPENED_BY_LIBC = ("/lib/x86_64-linux-gnu/libgcc_s.so.1",)
+
+
 def add_libs(root):
     """Copy every library the image's ELFs need into the image."""
     todo = []
@@ -101,6 +105,15 @@ def add_libs(root):
                 continue
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             shutil.copy2(lib, dst, follow_symlinks=True)
+    # glibc dlopen()s libgcc_s for pthread_cancel() and unwinding; ldd
+    # cannot see that, so bring it whenever libc itself came along.
+    if any(os.path.basename(lib).startswith("libc.so") for lib in copied):
+        for lib in DLOPENED_BY_LIBC:
+            if os.path.exists(lib) and lib not in copied:
+                copied.add(lib)
+                dst = os.path.join(root, lib.lstrip("/"))
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                shutil.copy2(lib, dst, follow_symlinks=True)
     for lib, elf in sorted(missing_all.items()):
         log(f"warning: {lib} (needed by /{elf}) not found on the host")
     log(f"{len(todo)} ELF files, {len(copied)} shared libraries added")

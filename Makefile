@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# pvkit front door.  "make demo" builds what is missing, boots the PV guest
+# on the reference host and runs the kit's kselftests; "make check" runs
+# every test and quality gate.  See README.md.
+#
+# Inside a kernel tree's build ("make -C $KDIR M=$PWD") this directory is
+# an external module directory and Kbuild is used instead.
+
+PIPELINE := scripts/pipeline.sh
+
+.PHONY: demo check run build setup flat-patch clean-cache help
+
+demo:
+	@$(PIPELINE) demo
+
+check:
+	@$(PIPELINE) check
+
+run:
+	@$(PIPELINE) run '$(CMD)'
+
+build:
+	@$(PIPELINE) build
+
+setup:
+	@$(PIPELINE) setup
+
+flat-patch:
+	@scripts/flat-patch.sh
+
+clean-cache:
+	@$(PIPELINE) clean-cache
+
+help:
+	@sed -n '1,/^$$/p' README.md; echo "targets: demo check run CMD=... build setup flat-patch clean-cache"

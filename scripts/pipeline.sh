@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The kit's pipeline behind the README's commands:
+#   pipeline.sh setup | build | demo | run 'CMD' | check | clean-cache
+# Environment: KDIR, QEMU_SRC, PVKIT_CACHE, RESULTS (default ./results),
+# PVKIT_ACCEL (tcg|kvm: skip the KVM canary), KSELFTEST_SUITES.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+RESULTS=${RESULTS:-$KIT/results}
+QEMU_DATA=(--data-dir /usr/share/seabios --data-dir /usr/share/qemu)
+HARNESS=$KIT/tests/harness/pvkit-vm
+SUITES=${KSELFTEST_SUITES:-"pvkit timers"}
+
+setup() {
+	if [ "$(id -u)" = 0 ]; then
+		"$KIT/scripts/setup-host.sh"
+	else
+		sudo -n "$KIT/scripts/setup-host.sh" ||
+			die "installing packages needs root: run 'sudo scripts/setup-host.sh'"
+	fi
+}
+
+# Sets QEMU, KERNEL_ENV (and its variables) and IMAGE.
+build_all() {
+	setup
+	log "reference host (QEMU + pvkit device)"
+	QEMU=$("$KIT/scripts/build-qemu.sh" | tail -n 1)
+	[ -x "$QEMU" ] || die "QEMU build did not produce a binary"
+	log "guest kernel"
+	KERNEL_ENV=$(KSELFTEST_SUITES=$SUITES "$KIT/scripts/build-kernel.sh" | tail -n 1)
+	. "$KERNEL_ENV"
+	log "guest image"
+	IMAGE=$("$KIT/scripts/build-image.sh" --out "$BUILD/staging/initramfs.cpio.gz" \
+		--modules "$MODULES" --kselftest "$KSELFTEST" | tail -n 1)
+	[ -f "$IMAGE" ] || die "image build did not produce $IMAGE"
+}
+
+vm() {	# vm OUTDIR harness-args...
+	local out=$1
+	shift
+	rm -rf "$out"
+	"$HARNESS" --qemu "$QEMU" "${QEMU_DATA[@]}" --out "$out" "$@"
+}
+
+# The PV guest running the kit's suite and an upstream one; the console
+# must show detection and the hypercall page, the host side of the PV
+# console must show what the selftest wrote to hvc0.  The idle timeout
+# is long because timers/raw_skew sleeps 120 s without printing.
+pv_suites() {
+	vm "$RESULTS/pv-guest" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
+		--smp 2 --modprobe pvkit_test --kselftest "$SUITES" \
+		--known-failures "$KIT/tests/known-failures.txt" \
+		--idle-timeout 300 \
+		--expect-console 'pvkit: detected hypervisor at CPUID 0x40000100' \
+		--expect-console 'pvkit: hypercall page installed' \
+		--expect-hvc 'pvkit-selftest: hello from the guest' "$@"
+}
+
+# The early boot console: everything printed before the serial console
+# came up, detection included, reaches the host over hypercalls.  (It is
+# not used in the suite run: printk then skips replaying the early log
+# to ttyS0, assuming boot and real console share a device.)
+pv_earlycon() {
+	vm "$RESULTS/pv-earlycon" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
+		--append pvkit_earlycon --cmd 'cat /sys/hypervisor/type' \
+		--expect-hvc 'Linux version 6\.12' \
+		--expect-hvc 'pvkit: hypercall page installed' \
+		--expect-console 'bootconsole \[pvkitboot0\] disabled'
+}
+
+cmd_demo() {
+	build_all
+	pv_suites
+	echo "results: $RESULTS/pv-guest (console.log, hvc0.log, results.json, junit.xml)"
+}
+
+cmd_run() {
+	[ -n "${1:-}" ] || die "usage: make run CMD='command to run in the guest'"
+	build_all >&2
+	local rc=0 guest_rc
+	vm "$RESULTS/run" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
+		--modprobe pvkit_test --cmd "$1" || rc=$?
+	# The harness says 1 for any non-zero command; hand back the real code.
+	if [ $rc -le 1 ]; then
+		guest_rc=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("guest_exit_code", ""))' \
+			"$RESULTS/run/results.json" 2>/dev/null || true)
+		case "$guest_rc" in [0-9]*) rc=$guest_rc ;; esac
+	fi
+	return $rc
+}
+
+# ---- make check: every stage adds to one count ----
+PASSED=0 FAILED=0 SKIPPED=0
+
+count_tap() {	# count ok / not ok / SKIP lines from stdin, echoing them
+	local line
+	while IFS= read -r line; do
+		echo "$line"
+		case "$line" in
+		"ok "*"# SKIP"*) SKIPPED=$((SKIPPED + 1)) ;;
+		"ok "*) PASSED=$((PASSED + 1)) ;;
+		"not ok "*) FAILED=$((FAILED + 1)) ;;
+		esac
+	done
+}
+
+count_summary() {	# add "N passed, N failed, N skipped" from a file
+	local p f s
+	read -r p f s < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?$/\1 \2 \4/p' "$1" | tail -n 1)
+	if [ -z "${p:-}" ]; then
+		echo "not ok - $2: no summary line (see $1)"
+		FAILED=$((FAILED + 1))
+		return
+	fi
+	PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + ${s:-0}))
+	echo "# $2: $p passed, $f failed, ${s:-0} skipped"
+}
+
+stage_fail() {
+	echo "not ok - $1"
+	FAILED=$((FAILED + 1))
+}
+
+cmd_check() {
+	local rc
+	mkdir -p "$RESULTS"
+	setup
+
+	echo "# host unit tests (hypercall dispatcher, ASan+UBSan)"
+	make -s -C "$KIT/tests/host" > "$RESULTS/host-unit.log" 2>&1 || true
+	grep -E '^(not )?ok ' "$RESULTS/host-unit.log" | grep -v '^ok ' || true
+	count_summary "$RESULTS/host-unit.log" "host unit tests"
+
+	echo "# harness unit tests (KTAP parser, failure detection)"
+	if (cd "$KIT/tests/harness" && python3 -m unittest -v 2>&1) > "$RESULTS/harness-unit.log"; then
+		rc=0
+	else
+		rc=1
+	fi
+	n=$(sed -nE 's/^Ran ([0-9]+) tests?.*/\1/p' "$RESULTS/harness-unit.log")
+	if [ $rc = 0 ] && [ -n "$n" ]; then
+		PASSED=$((PASSED + n)); echo "# harness unit tests: $n passed"
+	else
+		stage_fail "harness unit tests (see $RESULTS/harness-unit.log)"
+	fi
+
+	echo "# pipeline error handling"
+	count_tap < <("$KIT/tests/pipeline/bad-input.sh" 2>&1)
+
+	build_all || { stage_fail "build"; summary; }
+
+	echo "# kernel quality gates"
+	count_tap < <("$KIT/scripts/lint.sh" "$KERNEL_ENV" 2>&1)
+
+	echo "# PV guest: kselftests $SUITES"
+	pv_suites > "$RESULTS/pv-guest.log" 2>&1 || true
+	grep -E '^(not ok|ok) .*(pvkit|timers)|^accel:|reason' "$RESULTS/pv-guest.log" | tail -n 40 || true
+	count_summary "$RESULTS/pv-guest.log" "PV guest kselftests"
+
+	echo "# PV early boot console"
+	if pv_earlycon > "$RESULTS/pv-earlycon.log" 2>&1; then
+		PASSED=$((PASSED + 1)); echo "ok - early boot console reaches the host"
+	else
+		stage_fail "early boot console reaches the host (see $RESULTS/pv-earlycon)"
+	fi
+
+	echo "# a guest panic is caught and reported"
+	rc=0
+	vm "$RESULTS/panic" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
+		--append 'rdinit=/nonexistent init=/nonexistent' --cmd true \
+		> "$RESULTS/panic.log" 2>&1 || rc=$?
+	if [ $rc = 10 ] && grep -q 'Kernel panic' "$RESULTS/panic/console.log"; then
+		PASSED=$((PASSED + 1)); echo "ok - guest panic gives exit 10"
+	else
+		stage_fail "guest panic gives exit 10 (got $rc, see $RESULTS/panic)"
+	fi
+
+	echo "# the kit kernel on a host without the pvkit device"
+	if vm "$RESULTS/no-device" --kernel "$KERNEL" --initrd "$IMAGE" --no-pvkit \
+		--cmd '! test -e /sys/hypervisor/type && test -e /kselftest/run_kselftest.sh' \
+		--expect-console 'PVKIT-BOOTED'; then
+		PASSED=$((PASSED + 1)); echo "ok - kit kernel boots as an ordinary guest"
+	else
+		stage_fail "kit kernel boots as an ordinary guest (see $RESULTS/no-device)"
+	fi
+
+	echo "# a kernel without the kit on the reference host"
+	local stock
+	if stock=$("$KIT/scripts/fetch-stock-kernel.sh" | tail -n 1) &&
+		vm "$RESULTS/stock-kernel" --kernel "$stock" --initrd "$IMAGE" --pvkit \
+		--cmd '! test -e /sys/hypervisor/pvkit'; then
+		PASSED=$((PASSED + 1)); echo "ok - stock kernel boots on the reference host"
+	else
+		stage_fail "stock kernel boots on the reference host (see $RESULTS/stock-kernel)"
+	fi
+	summary
+}
+
+summary() {
+	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+	[ "$FAILED" = 0 ] || exit 1
+	exit 0
+}
+
+case "${1:-}" in
+setup) setup ;;
+build) build_all; echo "qemu: $QEMU"; echo "kernel: $KERNEL"; echo "image: $IMAGE" ;;
+demo) cmd_demo ;;
+run) shift; cmd_run "$@" ;;
+check) cmd_check ;;
+clean-cache) rm -rf "$PVKIT_CACHE"; log "removed $PVKIT_CACHE" ;;
+*) die "usage: $0 setup|build|demo|run 'CMD'|check|clean-cache" ;;
+esac
