@@ -21,8 +21,8 @@ log() {
 }
 
 # hash_inputs PATH...: one short hash over the names and contents of files
-# (directories are walked, sorted) so a cache key changes exactly when an
-# input changes.
+# (directories are walked, sorted; paths relative to them) so a cache key
+# changes exactly when an input changes, wherever the checkout is.
 hash_inputs() {
 	local p
 	for p in "$@"; do
@@ -30,7 +30,9 @@ hash_inputs() {
 			(cd "$p" && find . -type f -print0 | LC_ALL=C sort -z |
 				xargs -0r sha256sum)
 		elif [ -e "$p" ]; then
-			sha256sum "$p"
+			# contents and name, not the path: a fresh clone elsewhere
+			# must find the same cache entries
+			echo "$(sha256sum < "$p" | cut -c1-64) ${p##*/}"
 		else
 			echo "missing $p"
 		fi

@@ -11,7 +11,15 @@ set -euo pipefail
 RESULTS=${RESULTS:-$KIT/results}
 QEMU_DATA=(--data-dir /usr/share/seabios --data-dir /usr/share/qemu)
 HARNESS=$KIT/tests/harness/pvkit-vm
-SUITES=${KSELFTEST_SUITES:-"pvkit timers"}
+# Collections to run ("suite" or "suite:test").  All of timers but rtcpie,
+# which checks RTC interrupt timing to 1/64 s: a TCG guest on a shared
+# machine cannot promise that, so it fails at random under load.
+SUITES=${KSELFTEST_SUITES:-"pvkit timers:posix_timers timers:nanosleep
+	timers:nsleep-lat timers:set-timer-lat timers:mqueue-lat
+	timers:inconsistency-check timers:raw_skew timers:threadtest"}
+SUITES=$(echo $SUITES)
+# The suites to build: the names before any ":test".
+BUILD_SUITES=$(for s in $SUITES; do echo "${s%%:*}"; done | sort -u | xargs)
 
 setup() {
 	if [ "$(id -u)" = 0 ]; then
@@ -29,7 +37,7 @@ build_all() {
 	QEMU=$("$KIT/scripts/build-qemu.sh" | tail -n 1)
 	[ -x "$QEMU" ] || die "QEMU build did not produce a binary"
 	log "guest kernel"
-	KERNEL_ENV=$(KSELFTEST_SUITES=$SUITES "$KIT/scripts/build-kernel.sh" | tail -n 1)
+	KERNEL_ENV=$(KSELFTEST_SUITES=$BUILD_SUITES "$KIT/scripts/build-kernel.sh" | tail -n 1)
 	. "$KERNEL_ENV"
 	log "guest image"
 	IMAGE=$("$KIT/scripts/build-image.sh" --out "$BUILD/staging/initramfs.cpio.gz" \
