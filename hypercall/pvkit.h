@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * pvkit hypervisor ABI, version 1.0.
+ * pvkit hypervisor ABI, version 1.1.
  *
  * This header is the single definition of the interface between a pvkit
  * guest and a pvkit host.  The guest kernel installs it as
@@ -13,7 +13,7 @@
 #include <linux/types.h>
 
 #define PVKIT_ABI_MAJOR			1
-#define PVKIT_ABI_MINOR			0
+#define PVKIT_ABI_MINOR			1
 #define PVKIT_ABI_VERSION		((PVKIT_ABI_MAJOR << 16) | PVKIT_ABI_MINOR)
 
 /*
@@ -33,6 +33,7 @@
 #define PVKIT_F_HYPERCALL_PAGE		(1ULL << 0)
 #define PVKIT_F_CONSOLE			(1ULL << 1)
 #define PVKIT_F_TEST			(1ULL << 2)
+#define PVKIT_F_EVTCHN			(1ULL << 3)
 
 /*
  * Hypercall page MSR.  Writing (guest physical address | ENABLE) asks the
@@ -113,7 +114,84 @@ enum pvkit_hypercall {
 	PVKIT_HC_TEST_ECHO	= 4,
 	/* (src_gpa, dst_gpa, len) -> len, after copying src to dst */
 	PVKIT_HC_TEST_COPY	= 5,
+	/* (gpa) -> 0; register the shared-info page, 0 detaches it */
+	PVKIT_HC_SHARED_INFO	= 6,
+	/* (vcpu, vector) -> 0; upcall vector of a vCPU, 0 disables */
+	PVKIT_HC_VCPU_UPCALL	= 7,
+	/* () -> port, unbound, for a host backend to bind later */
+	PVKIT_HC_EVTCHN_ALLOC_UNBOUND = 8,
+	/* (endpoint) -> port, bound to a host endpoint (PVKIT_ENDPOINT_*) */
+	PVKIT_HC_EVTCHN_BIND_HOST = 9,
+	/* (vcpu) -> port, an IPI channel delivered to vcpu */
+	PVKIT_HC_EVTCHN_BIND_IPI = 10,
+	/* (port) -> 0; the hot path: exactly one host transition */
+	PVKIT_HC_EVTCHN_SEND	= 11,
+	/* (port) -> 0 */
+	PVKIT_HC_EVTCHN_CLOSE	= 12,
+	/* (port) -> 0; clear the mask bit, redeliver if pending */
+	PVKIT_HC_EVTCHN_UNMASK	= 13,
+	/* (port) -> PVKIT_EVTCHN_STATUS_*() encoding */
+	PVKIT_HC_EVTCHN_STATUS	= 14,
+	/* (port, vcpu) -> 0; deliver the port's events to vcpu */
+	PVKIT_HC_EVTCHN_BIND_VCPU = 15,
 	PVKIT_HC_COUNT
+};
+
+/*
+ * Event channels (PVKIT_F_EVTCHN): Xen's 2-level layout.  A port is a bit
+ * in evtchn_pending and evtchn_mask; word (port / 64) has a bit in the
+ * target vCPU's evtchn_pending_sel.  Delivery sets the pending bit; if it
+ * was clear and the port is unmasked, sets the selector bit and
+ * evtchn_upcall_pending and, unless evtchn_upcall_mask is set, raises the
+ * vCPU's upcall vector.  vCPUs are named by APIC ID.
+ */
+#define PVKIT_EVTCHN_PORTS		4096
+#define PVKIT_MAX_VCPUS			32
+
+/* Host endpoints a guest port can be bound to. */
+#define PVKIT_ENDPOINT_ECHO		1	/* each send comes back as an event */
+
+/* Port states returned by PVKIT_HC_EVTCHN_STATUS (bits 7:0). */
+#define PVKIT_EVTCHN_CLOSED		0
+#define PVKIT_EVTCHN_UNBOUND		1
+#define PVKIT_EVTCHN_HOST		2	/* bound to a host endpoint */
+#define PVKIT_EVTCHN_IPI		3
+/* Status value: state | vcpu << 8 | endpoint << 16 */
+#define PVKIT_EVTCHN_STATE(st)		((st) & 0xff)
+#define PVKIT_EVTCHN_VCPU(st)		(((st) >> 8) & 0xff)
+#define PVKIT_EVTCHN_ENDPOINT(st)	(((st) >> 16) & 0xffff)
+
+/**
+ * struct pvkit_vcpu_info - per-vCPU event state (Xen's x86 vcpu_info)
+ * @evtchn_upcall_pending: set by the host when an event is pending
+ * @evtchn_upcall_mask: set by the guest to hold off upcalls
+ * @pad: zero
+ * @evtchn_pending_sel: one bit per word of evtchn_pending with work
+ * @arch: unused (Xen: cr2)
+ * @time: unused by pvkit (Xen: vcpu_time_info)
+ */
+struct pvkit_vcpu_info {
+	__u8 evtchn_upcall_pending;
+	__u8 evtchn_upcall_mask;
+	__u8 pad[6];
+	__u64 evtchn_pending_sel;
+	__u8 arch[16];
+	__u8 time[32];
+};
+
+/**
+ * struct pvkit_shared_info - the shared-info page (Xen's layout)
+ * @vcpu_info: per-vCPU state, indexed by APIC ID
+ * @evtchn_pending: pending bit per port
+ * @evtchn_mask: mask bit per port (set: the host never raises an upcall)
+ * @reserved: zero (Xen: wallclock and arch fields)
+ */
+struct pvkit_shared_info {
+	struct pvkit_vcpu_info vcpu_info[PVKIT_MAX_VCPUS];
+	__u64 evtchn_pending[PVKIT_EVTCHN_PORTS / 64];
+	__u64 evtchn_mask[PVKIT_EVTCHN_PORTS / 64];
+	__u8 reserved[PVKIT_PAGE_SIZE - 64 * PVKIT_MAX_VCPUS -
+		      2 * PVKIT_EVTCHN_PORTS / 8];
 };
 
 /* Largest length one console or copy hypercall accepts. */
@@ -125,5 +203,8 @@ enum pvkit_hypercall {
 #define PVKIT_EFAULT			14
 #define PVKIT_EINVAL			22
 #define PVKIT_ENOSYS			38
+#define PVKIT_ENOENT			2
+#define PVKIT_EBUSY			16
+#define PVKIT_ENOSPC			28
 
 #endif /* _UAPI_LINUX_PVKIT_H */
