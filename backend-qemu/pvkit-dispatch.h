@@ -37,6 +37,27 @@
  *   without consuming them; returns the count (0 when none is buffered).
  * @console_drop: consume @len bytes previously returned by @console_peek.
  * @features: PVKIT_F_* currently offered.
+ *
+ * Event channels (PVKIT_F_EVTCHN):
+ * @evtchn: the host's event-channel state (port table, vectors, counters);
+ *   never NULL.  The dispatcher is its only writer.
+ * @shared_set: map the shared-info page at @gpa (page aligned, not 0),
+ *   replacing any previous mapping, and return 0; or return -PVKIT_EFAULT
+ *   and keep the old mapping when the page is not writable guest RAM.
+ *   @gpa 0 drops the mapping.
+ * @shared_page: the mapped shared-info page (a host pointer to 4096
+ *   bytes the guest shares), or NULL when none is registered.  The
+ *   dispatcher accesses it only with atomic operations.
+ * @shared_written: the dispatcher stored to the shared page (the host
+ *   marks it dirty for migration).
+ * @vcpu_exists: true when a vCPU with APIC ID @vcpu exists.
+ * @inject: raise @vector (0x20..0xff) on the vCPU with APIC ID @vcpu:
+ *   a fixed, edge-triggered interrupt.
+ * @backend_kick: the guest sent on @port, which a device model bound with
+ *   pvkit_evtchn_backend_bind(@backend).  Must not wait for the device
+ *   model: only schedule its handler.
+ * @backend_release: @port stops being bound to @backend (guest close,
+ *   unbind, reset); the host frees what it allocated for the binding.
  */
 typedef struct PVKitHostOps {
     int (*mem_read)(void *opaque, uint64_t gpa, void *buf, uint32_t len);
@@ -47,7 +68,109 @@ typedef struct PVKitHostOps {
     uint32_t (*console_peek)(void *opaque, void *buf, uint32_t len);
     void (*console_drop)(void *opaque, uint32_t len);
     uint64_t (*features)(void *opaque);
+
+    struct PVKitEvtchnState *(*evtchn)(void *opaque);
+    int (*shared_set)(void *opaque, uint64_t gpa);
+    struct pvkit_shared_info *(*shared_page)(void *opaque);
+    void (*shared_written)(void *opaque);
+    bool (*vcpu_exists)(void *opaque, uint32_t vcpu);
+    void (*inject)(void *opaque, uint32_t vcpu, uint8_t vector);
+    void (*backend_kick)(void *opaque, uint32_t port, void *backend);
+    void (*backend_release)(void *opaque, uint32_t port, void *backend);
 } PVKitHostOps;
+
+/*
+ * Event channels.  The port table, the upcall vectors and the counters
+ * live in a PVKitEvtchnState owned by the host (ops->evtchn).  Every
+ * function below and every event-channel hypercall must be called with
+ * the host's event-channel lock held (QEMU: the BQL); the guest changes
+ * the shared page concurrently, which is why the dispatcher accesses it
+ * only with atomic read-modify-write operations.
+ */
+
+/* Endpoint of a PVKIT_EVTCHN_HOST port bound by a host device model. */
+#define PVKIT_ENDPOINT_BACKEND  0
+
+/* Lowest and highest upcall vector accepted by PVKIT_HC_VCPU_UPCALL. */
+#define PVKIT_UPCALL_VECTOR_MIN 0x20
+#define PVKIT_UPCALL_VECTOR_MAX 0xff
+
+typedef struct PVKitEvtchnPort {
+    uint8_t state;          /* PVKIT_EVTCHN_* */
+    uint8_t vcpu;           /* target APIC ID, < PVKIT_MAX_VCPUS */
+    uint16_t endpoint;      /* PVKIT_ENDPOINT_* (state HOST) */
+    void *backend;          /* device model binding (ENDPOINT_BACKEND) */
+} PVKitEvtchnPort;
+
+/*
+ * Counters, never reset (not even by a machine reset).
+ * @hypercalls: calls by number (known numbers only, whatever the result)
+ * @sends: successful EVTCHN_SEND calls
+ * @echoes: of those, on PVKIT_ENDPOINT_ECHO ports
+ * @backend_kicks: of those, handed to a device model
+ * @deliveries: events raised on a port towards the guest (echo, IPI,
+ *   device model notify), whatever happened to them
+ * @dropped: deliveries with no shared-info page registered
+ * @coalesced: deliveries that found the port already pending
+ * @masked: deliveries that made the port pending while it was masked
+ * @injections: upcall interrupts raised (deliveries and UNMASK)
+ */
+typedef struct PVKitEvtchnStats {
+    uint64_t hypercalls[PVKIT_HC_COUNT];
+    uint64_t sends;
+    uint64_t echoes;
+    uint64_t backend_kicks;
+    uint64_t deliveries;
+    uint64_t dropped;
+    uint64_t coalesced;
+    uint64_t masked;
+    uint64_t injections;
+} PVKitEvtchnStats;
+
+typedef struct PVKitEvtchnState {
+    uint64_t shared_gpa;                        /* 0: none */
+    uint8_t upcall_vector[PVKIT_MAX_VCPUS];     /* 0: disabled */
+    PVKitEvtchnPort port[PVKIT_EVTCHN_PORTS];
+    PVKitEvtchnStats stats;
+} PVKitEvtchnState;
+
+/*
+ * Close every port (releasing device model bindings), clear the upcall
+ * vectors and drop the shared-info page: the state of a machine reset.
+ */
+void pvkit_evtchn_reset(const PVKitHostOps *ops, void *opaque);
+
+/*
+ * A device model binds guest port @port, which must be UNBOUND (the
+ * guest allocated it with EVTCHN_ALLOC_UNBOUND), or a HOST/BACKEND port
+ * whose binding was lost in migration.  From then on a guest SEND on the
+ * port calls ops->backend_kick(@backend).  Returns 0 or -PVKIT_EINVAL.
+ */
+int pvkit_evtchn_backend_bind(const PVKitHostOps *ops, void *opaque,
+                              uint32_t port, void *backend);
+
+/*
+ * Undo pvkit_evtchn_backend_bind(): the port becomes UNBOUND again and
+ * ops->backend_release() is called.  Returns 0 or -PVKIT_EINVAL when the
+ * port is not bound to a device model.
+ */
+int pvkit_evtchn_backend_unbind(const PVKitHostOps *ops, void *opaque,
+                                uint32_t port);
+
+/*
+ * A device model signals the guest on @port (bound to it).  Returns 0
+ * (the event was raised, possibly coalesced or dropped) or -PVKIT_EINVAL
+ * when the port is not bound to a device model.
+ */
+int pvkit_evtchn_backend_notify(const PVKitHostOps *ops, void *opaque,
+                                uint32_t port);
+
+/*
+ * True when the table read back by migration is consistent: every state,
+ * vCPU and endpoint in range, port 0 closed, no device model bindings
+ * (it drops stale backend pointers), vectors 0 or in range.
+ */
+bool pvkit_evtchn_post_load(PVKitEvtchnState *ec);
 
 /*
  * Run hypercall @nr with arguments @args (arg0..arg4 = rdi, rsi, r10, r8,
@@ -80,5 +203,34 @@ int pvkit_hcall_msr_write(const PVKitHostOps *ops, void *opaque,
  * leaves, false otherwise.
  */
 bool pvkit_cpuid(uint32_t index, uint64_t features, uint32_t regs[4]);
+
+/*
+ * The QEMU device's C API for device models that implement the host end
+ * of a guest port (implemented in pvkit.c, not available to the unit
+ * tests).  Callable from any thread: each takes the BQL when the caller
+ * does not hold it, so do not call them from code the main loop may be
+ * waiting for synchronously.  They return -PVKIT_ENOENT when there is no
+ * pvkit device.
+ *
+ * pvkit_evtchn_bind_backend: bind guest port @port (allocated by the
+ *   guest with EVTCHN_ALLOC_UNBOUND and passed to the device model by
+ *   some guest-specific means) to @handler.  Each guest EVTCHN_SEND on
+ *   the port schedules @handler(@opaque) as a bottom half in @ctx (NULL:
+ *   the main loop) and returns to the guest at once; sends made before
+ *   the handler ran are coalesced into one call.  -PVKIT_EINVAL when the
+ *   port is not UNBOUND.
+ * pvkit_evtchn_unbind_backend: the port goes back to UNBOUND; a handler
+ *   already scheduled may still run once.  -PVKIT_EINVAL when the port is
+ *   not bound to a device model.
+ * pvkit_evtchn_notify: raise an event on the port towards the guest.
+ *   -PVKIT_EINVAL when the port is no longer bound to a device model (the
+ *   guest closed it, or the machine was reset: bindings do not survive
+ *   either, nor migration — rebind in the device model's post_load).
+ */
+struct AioContext;
+int pvkit_evtchn_bind_backend(uint32_t port, struct AioContext *ctx,
+                              void (*handler)(void *opaque), void *opaque);
+int pvkit_evtchn_unbind_backend(uint32_t port);
+int pvkit_evtchn_notify(uint32_t port);
 
 #endif /* HW_PVKIT_DISPATCH_H */

@@ -3,17 +3,29 @@
  *
  * The host side of the pvkit paravirtual ABI (hypercall/pvkit.h in the
  * pvkit kit): CPUID leaves at 0x40000100, the hypercall-page MSR and the
- * port-I/O hypercall transport, plus a console backed by a chardev.
- * Argument validation and hypercall semantics live in pvkit-dispatch.c;
- * this file supplies guest memory, the console and the CPU glue.
+ * port-I/O hypercall transport, plus a console backed by a chardev and
+ * Xen-style event channels.  Argument validation and hypercall semantics
+ * live in pvkit-dispatch.c; this file supplies guest memory, the console,
+ * the shared-info page mapping, interrupt injection and the CPU glue.
+ *
+ * Locking: every hypercall, the MSR and the event-channel table run under
+ * the BQL.  The device-model API (pvkit_evtchn_bind_backend() and
+ * friends) takes the BQL when its caller does not hold it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
 #include "qemu/fifo8.h"
+#include "qemu/error-report.h"
 #include "qemu/log.h"
+#include "qemu/main-loop.h"
 #include "qapi/error.h"
+#include "qapi/qapi-builtin-visit.h"
+#include "qapi/visitor.h"
+#include "block/aio.h"
+#include "hw/core/cpu.h"
+#include "hw/i386/apic-msidef.h"
 #include "chardev/char-fe.h"
 #include "exec/address-spaces.h"
 #include "exec/memory.h"
@@ -33,6 +45,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(PVKitState, PVKIT)
 #define PVKIT_IO_SIZE       4
 #define PVKIT_DEFAULT_PORT  0x560
 #define PVKIT_RX_FIFO_SIZE  4096
+/* MSI address window of the local APICs (Intel SDM 11.11.1). */
+#define PVKIT_MSI_ADDR      0xfee00000ull
 
 struct PVKitState {
     ISADevice parent_obj;
@@ -42,11 +56,19 @@ struct PVKitState {
     Fifo8 rx;
     uint32_t iobase;
     bool test_hypercalls;
+    bool evtchn;
 
     /* PVKIT_F_* offered; fixed at realize (read by CPUID without BQL). */
     uint64_t features;
     /* Last accepted value of PVKIT_MSR_HYPERCALL_PAGE. */
     uint64_t hcall_msr;
+
+    /* Event channels: port table, vectors, counters (BQL). */
+    PVKitEvtchnState ec;
+    /* The mapped shared-info page: a reference on its RAM region. */
+    MemoryRegion *shared_mr;
+    hwaddr shared_offset;
+    struct pvkit_shared_info *shared_ptr;
 };
 
 /* The CPUID leaves and the MSR are machine-wide: one device at most. */
@@ -58,6 +80,16 @@ static PVKitState *pvkit_instance;
  * assigned BARs), MMIO and holes are refused, so a guest cannot use a
  * hypercall to reach device memory.
  */
+static bool pvkit_ram_section(const MemoryRegionSection *sec, uint64_t gpa,
+                              uint32_t len, bool write)
+{
+    return memory_region_is_ram(sec->mr) &&
+           !memory_region_is_ram_device(sec->mr) &&
+           sec->offset_within_address_space == gpa &&
+           int128_eq(sec->size, int128_make64(len)) &&
+           (!write || (!sec->readonly && !memory_region_is_rom(sec->mr)));
+}
+
 static bool pvkit_ram_range(uint64_t gpa, uint32_t len, bool write)
 {
     MemoryRegionSection sec;
@@ -67,11 +99,7 @@ static bool pvkit_ram_range(uint64_t gpa, uint32_t len, bool write)
     if (!sec.mr) {
         return false;
     }
-    ok = memory_region_is_ram(sec.mr) &&
-         !memory_region_is_ram_device(sec.mr) &&
-         sec.offset_within_address_space == gpa &&
-         int128_eq(sec.size, int128_make64(len)) &&
-         (!write || (!sec.readonly && !memory_region_is_rom(sec.mr)));
+    ok = pvkit_ram_section(&sec, gpa, len, write);
     memory_region_unref(sec.mr);
     return ok;
 }
@@ -145,6 +173,96 @@ static uint64_t pvkit_features(void *opaque)
     return s->features;
 }
 
+static PVKitEvtchnState *pvkit_evtchn(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    return &s->ec;
+}
+
+/*
+ * Map the shared-info page: keep a reference on the RAM region and its
+ * host pointer, so delivery needs no address translation and can use
+ * atomic operations on the words the guest shares.
+ */
+static int pvkit_shared_set(void *opaque, uint64_t gpa)
+{
+    PVKitState *s = opaque;
+    MemoryRegionSection sec = { 0 };
+
+    if (gpa) {
+        sec = memory_region_find(get_system_memory(), gpa, PVKIT_PAGE_SIZE);
+        if (!sec.mr) {
+            return -PVKIT_EFAULT;
+        }
+        if (!pvkit_ram_section(&sec, gpa, PVKIT_PAGE_SIZE, true) ||
+            !memory_region_get_ram_ptr(sec.mr)) {
+            memory_region_unref(sec.mr);
+            return -PVKIT_EFAULT;
+        }
+    }
+    if (s->shared_mr) {
+        memory_region_unref(s->shared_mr);
+    }
+    s->shared_mr = sec.mr;
+    s->shared_offset = sec.offset_within_region;
+    s->shared_ptr = sec.mr ?
+        (void *)((uint8_t *)memory_region_get_ram_ptr(sec.mr) +
+                 sec.offset_within_region) : NULL;
+    return 0;
+}
+
+static struct pvkit_shared_info *pvkit_shared_page(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    return s->shared_ptr;
+}
+
+/* The host wrote the page behind the guest's back: tell migration. */
+static void pvkit_shared_written(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    if (s->shared_mr) {
+        memory_region_set_dirty(s->shared_mr, s->shared_offset,
+                                PVKIT_PAGE_SIZE);
+    }
+}
+
+static bool pvkit_vcpu_exists(void *opaque, uint32_t vcpu)
+{
+    return cpu_by_arch_id(vcpu) != NULL;
+}
+
+/*
+ * A fixed, edge-triggered interrupt to one APIC ID, as an MSI write into
+ * the APIC window of system memory: TCG's "apic-msi" region delivers it
+ * with apic_deliver_irq(), KVM's "kvm-apic-msi" region with
+ * KVM_SIGNAL_MSI, so the same code serves both.  Dispatch takes the BQL
+ * itself when a caller does not hold it.
+ */
+static void pvkit_inject(void *opaque, uint32_t vcpu, uint8_t vector)
+{
+    uint64_t addr = PVKIT_MSI_ADDR |
+                    ((uint64_t)vcpu << MSI_ADDR_DEST_ID_SHIFT);
+    uint32_t data = vector | (1u << MSI_DATA_LEVEL_SHIFT);
+
+    address_space_stl_le(&address_space_memory, addr, data,
+                         MEMTXATTRS_UNSPECIFIED, NULL);
+}
+
+/* A device model's binding is a bottom half: scheduling it never waits. */
+static void pvkit_backend_kick(void *opaque, uint32_t port, void *backend)
+{
+    qemu_bh_schedule(backend);
+}
+
+static void pvkit_backend_release(void *opaque, uint32_t port, void *backend)
+{
+    qemu_bh_delete(backend);
+}
+
 static const PVKitHostOps pvkit_host_ops = {
     .mem_read = pvkit_mem_read,
     .mem_write = pvkit_mem_write,
@@ -153,7 +271,57 @@ static const PVKitHostOps pvkit_host_ops = {
     .console_peek = pvkit_console_peek,
     .console_drop = pvkit_console_drop,
     .features = pvkit_features,
+    .evtchn = pvkit_evtchn,
+    .shared_set = pvkit_shared_set,
+    .shared_page = pvkit_shared_page,
+    .shared_written = pvkit_shared_written,
+    .vcpu_exists = pvkit_vcpu_exists,
+    .inject = pvkit_inject,
+    .backend_kick = pvkit_backend_kick,
+    .backend_release = pvkit_backend_release,
 };
+
+/* The C API for device models (pvkit-dispatch.h). */
+int pvkit_evtchn_bind_backend(uint32_t port, AioContext *ctx,
+                              void (*handler)(void *opaque), void *opaque)
+{
+    BQL_LOCK_GUARD();
+    PVKitState *s = pvkit_instance;
+    QEMUBH *bh;
+    int ret;
+
+    if (!s) {
+        return -PVKIT_ENOENT;
+    }
+    bh = aio_bh_new(ctx ? ctx : qemu_get_aio_context(), handler, opaque);
+    ret = pvkit_evtchn_backend_bind(&pvkit_host_ops, s, port, bh);
+    if (ret) {
+        qemu_bh_delete(bh);
+    }
+    return ret;
+}
+
+int pvkit_evtchn_unbind_backend(uint32_t port)
+{
+    BQL_LOCK_GUARD();
+
+    if (!pvkit_instance) {
+        return -PVKIT_ENOENT;
+    }
+    return pvkit_evtchn_backend_unbind(&pvkit_host_ops, pvkit_instance,
+                                       port);
+}
+
+int pvkit_evtchn_notify(uint32_t port)
+{
+    BQL_LOCK_GUARD();
+
+    if (!pvkit_instance) {
+        return -PVKIT_ENOENT;
+    }
+    return pvkit_evtchn_backend_notify(&pvkit_host_ops, pvkit_instance,
+                                       port);
+}
 
 static int pvkit_can_receive(void *opaque)
 {
@@ -276,6 +444,9 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
     if (s->test_hypercalls) {
         s->features |= PVKIT_F_TEST;
     }
+    if (s->evtchn) {
+        s->features |= PVKIT_F_EVTCHN;
+    }
 
     if (!x86_pv_hooks_register(&pvkit_pv_hooks, s, errp)) {
         return;
@@ -295,6 +466,7 @@ static void pvkit_unrealize(DeviceState *dev)
     PVKitState *s = PVKIT(dev);
 
     x86_pv_hooks_unregister(&pvkit_pv_hooks);
+    pvkit_evtchn_reset(&pvkit_host_ops, s);
     qemu_chr_fe_set_handlers(&s->chr, NULL, NULL, NULL, NULL, NULL, NULL,
                              true);
     fifo8_destroy(&s->rx);
@@ -307,15 +479,60 @@ static void pvkit_reset_hold(Object *obj, ResetType type)
 
     s->hcall_msr = 0;
     fifo8_reset(&s->rx);
+    pvkit_evtchn_reset(&pvkit_host_ops, s);
 }
 
-static const VMStateDescription vmstate_pvkit = {
-    .name = TYPE_PVKIT,
+/* Device model bindings do not migrate: drop them before loading. */
+static int pvkit_pre_load(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    pvkit_evtchn_reset(&pvkit_host_ops, s);
+    return 0;
+}
+
+static int pvkit_post_load(void *opaque, int version_id)
+{
+    PVKitState *s = opaque;
+    uint64_t gpa = s->ec.shared_gpa;
+
+    if (!pvkit_evtchn_post_load(&s->ec)) {
+        return -EINVAL;
+    }
+    if (pvkit_shared_set(s, gpa)) {
+        error_report("pvkit: shared-info page 0x%" PRIx64 " is not RAM",
+                     gpa);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static const VMStateDescription vmstate_pvkit_evtchn_port = {
+    .name = "pvkit/evtchn-port",
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (const VMStateField[]) {
+        VMSTATE_UINT8(state, PVKitEvtchnPort),
+        VMSTATE_UINT8(vcpu, PVKitEvtchnPort),
+        VMSTATE_UINT16(endpoint, PVKitEvtchnPort),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const VMStateDescription vmstate_pvkit = {
+    .name = TYPE_PVKIT,
+    .version_id = 2,
+    .minimum_version_id = 1,
+    .pre_load = pvkit_pre_load,
+    .post_load = pvkit_post_load,
+    .fields = (const VMStateField[]) {
         VMSTATE_UINT64(hcall_msr, PVKitState),
         VMSTATE_FIFO8(rx, PVKitState),
+        VMSTATE_UINT64_V(ec.shared_gpa, PVKitState, 2),
+        VMSTATE_UINT8_ARRAY_V(ec.upcall_vector, PVKitState, PVKIT_MAX_VCPUS,
+                              2),
+        VMSTATE_STRUCT_ARRAY(ec.port, PVKitState, PVKIT_EVTCHN_PORTS, 2,
+                             vmstate_pvkit_evtchn_port, PVKitEvtchnPort),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -324,7 +541,49 @@ static const Property pvkit_properties[] = {
     DEFINE_PROP_UINT32("iobase", PVKitState, iobase, PVKIT_DEFAULT_PORT),
     DEFINE_PROP_CHR("chardev", PVKitState, chr),
     DEFINE_PROP_BOOL("test-hypercalls", PVKitState, test_hypercalls, true),
+    DEFINE_PROP_BOOL("evtchn", PVKitState, evtchn, true),
 };
+
+static void pvkit_get_stat_hypercalls(Object *obj, Visitor *v,
+                                      const char *name, void *opaque,
+                                      Error **errp)
+{
+    PVKitState *s = PVKIT(obj);
+    uint64List *list = NULL;
+    int i;
+
+    for (i = PVKIT_HC_COUNT - 1; i >= 0; i--) {
+        QAPI_LIST_PREPEND(list, s->ec.stats.hypercalls[i]);
+    }
+    visit_type_uint64List(v, name, &list, errp);
+    qapi_free_uint64List(list);
+}
+
+/* Read-only counters for tests and benchmarks (qom-get). */
+static void pvkit_instance_init(Object *obj)
+{
+    PVKitState *s = PVKIT(obj);
+    PVKitEvtchnStats *st = &s->ec.stats;
+
+    object_property_add(obj, "stat-hypercalls", "uint64List",
+                        pvkit_get_stat_hypercalls, NULL, NULL, NULL);
+    object_property_add_uint64_ptr(obj, "stat-sends", &st->sends,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-echoes", &st->echoes,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-backend-kicks",
+                                   &st->backend_kicks, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-deliveries", &st->deliveries,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-dropped", &st->dropped,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-coalesced", &st->coalesced,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-masked", &st->masked,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-injections", &st->injections,
+                                   OBJ_PROP_FLAG_READ);
+}
 
 static void pvkit_class_init(ObjectClass *klass, void *data)
 {
@@ -344,6 +603,7 @@ static const TypeInfo pvkit_info = {
     .name = TYPE_PVKIT,
     .parent = TYPE_ISA_DEVICE,
     .instance_size = sizeof(PVKitState),
+    .instance_init = pvkit_instance_init,
     .class_init = pvkit_class_init,
 };
 

@@ -48,6 +48,23 @@ struct fake_host {
     uint32_t in_len;
     unsigned int mmio_touched;
     unsigned int mem_calls;
+
+    /* event channels */
+    PVKitEvtchnState ec;
+    uint8_t *shared;            /* mapped shared-info page or NULL */
+    uint64_t shared_gpa;
+    unsigned int shared_sets;
+    unsigned int shared_writes;
+    uint32_t vcpus;             /* bit n: APIC ID n exists */
+    unsigned int injects;
+    uint32_t inject_vcpu;
+    uint8_t inject_vector;
+    unsigned int kicks;
+    uint32_t kick_port;
+    void *kick_backend;
+    unsigned int releases;
+    uint32_t release_port;
+    void *release_backend;
 };
 
 static struct fake_host host;
@@ -164,6 +181,95 @@ static uint64_t fake_features(void *opaque)
     return ((struct fake_host *)opaque)->features;
 }
 
+static PVKitEvtchnState *fake_evtchn(void *opaque)
+{
+    return &((struct fake_host *)opaque)->ec;
+}
+
+/* Only a whole page of writable RAM can be the shared-info page. */
+static int fake_shared_set(void *opaque, uint64_t gpa)
+{
+    struct fake_host *h = opaque;
+    struct region *r;
+
+    h->shared_sets++;
+    if (gpa == 0) {
+        h->shared = NULL;
+        h->shared_gpa = 0;
+        return 0;
+    }
+    if (gpa & (PVKIT_PAGE_SIZE - 1)) {
+        fprintf(stderr, "# misaligned shared page reached the host\n");
+        abort();
+    }
+    r = find(gpa, PVKIT_PAGE_SIZE);
+    if (!r || r->kind != RAM) {
+        return -PVKIT_EFAULT;
+    }
+    h->shared = r->mem + (gpa - r->base);
+    h->shared_gpa = gpa;
+    return 0;
+}
+
+static struct pvkit_shared_info *fake_shared_page(void *opaque)
+{
+    return (struct pvkit_shared_info *)((struct fake_host *)opaque)->shared;
+}
+
+static void fake_shared_written(void *opaque)
+{
+    struct fake_host *h = opaque;
+
+    if (!h->shared) {
+        fprintf(stderr, "# shared page written while detached\n");
+        abort();
+    }
+    h->shared_writes++;
+}
+
+static bool fake_vcpu_exists(void *opaque, uint32_t vcpu)
+{
+    struct fake_host *h = opaque;
+
+    if (vcpu >= PVKIT_MAX_VCPUS) {
+        fprintf(stderr, "# out-of-range vcpu %u reached the host\n", vcpu);
+        abort();
+    }
+    return h->vcpus & (1u << vcpu);
+}
+
+static void fake_inject(void *opaque, uint32_t vcpu, uint8_t vector)
+{
+    struct fake_host *h = opaque;
+
+    if (vcpu >= PVKIT_MAX_VCPUS || !(h->vcpus & (1u << vcpu)) ||
+        vector < 0x20) {
+        fprintf(stderr, "# bad injection %u/%u\n", vcpu, vector);
+        abort();
+    }
+    h->injects++;
+    h->inject_vcpu = vcpu;
+    h->inject_vector = vector;
+}
+
+static void fake_backend_kick(void *opaque, uint32_t port, void *backend)
+{
+    struct fake_host *h = opaque;
+
+    h->kicks++;
+    h->kick_port = port;
+    h->kick_backend = backend;
+}
+
+static void fake_backend_release(void *opaque, uint32_t port, void *backend)
+{
+    struct fake_host *h = opaque;
+
+    h->releases++;
+    h->release_port = port;
+    h->release_backend = backend;
+}
+
 static const PVKitHostOps ops = {
     .mem_read = fake_read,
     .mem_write = fake_write,
@@ -172,9 +278,20 @@ static const PVKitHostOps ops = {
     .console_peek = fake_console_peek,
     .console_drop = fake_console_drop,
     .features = fake_features,
+    .evtchn = fake_evtchn,
+    .shared_set = fake_shared_set,
+    .shared_page = fake_shared_page,
+    .shared_written = fake_shared_written,
+    .vcpu_exists = fake_vcpu_exists,
+    .inject = fake_inject,
+    .backend_kick = fake_backend_kick,
+    .backend_release = fake_backend_release,
 };
 
-#define ALL_F (PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CONSOLE | PVKIT_F_TEST)
+#define ALL_F (PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CONSOLE | PVKIT_F_TEST | \
+               PVKIT_F_EVTCHN)
+/* APIC IDs 0-3 and 7 exist; 4-6 and 8-31 do not. */
+#define FAKE_VCPUS 0x8fu
 
 static void reset(void)
 {
@@ -186,6 +303,7 @@ static void reset(void)
     memset(&host, 0, sizeof(host));
     host.features = ALL_F;
     host.out_limit = UINT32_MAX;
+    host.vcpus = FAKE_VCPUS;
 }
 
 static uint8_t *ptr(uint64_t gpa)
@@ -466,7 +584,10 @@ static void check_page(const uint8_t *buf, uint64_t features, uint16_t port,
 
     for (i = 0; i < PVKIT_HC_COUNT; i++) {
         int test = i == PVKIT_HC_TEST_ECHO || i == PVKIT_HC_TEST_COPY;
-        int offered = !test || (features & PVKIT_F_TEST);
+        int evtchn = i >= PVKIT_HC_SHARED_INFO &&
+                     i <= PVKIT_HC_EVTCHN_BIND_VCPU;
+        int offered = test ? !!(features & PVKIT_F_TEST) :
+                      evtchn ? !!(features & PVKIT_F_EVTCHN) : 1;
 
         if (p->entry[i].nr != i || p->entry[i].reserved ||
             p->entry[i].transport != (offered ? PVKIT_TRANSPORT_PIO :
@@ -503,7 +624,14 @@ static void test_page(void)
     pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE, PVKIT_F_HYPERCALL_PAGE,
                           0x1234);
     check_page(buf, PVKIT_F_HYPERCALL_PAGE, 0x1234,
-               "page fill, tests disabled");
+               "page fill, tests and event channels disabled");
+    pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE,
+                          PVKIT_F_HYPERCALL_PAGE | PVKIT_F_EVTCHN, 0x560);
+    check_page(buf, PVKIT_F_HYPERCALL_PAGE | PVKIT_F_EVTCHN, 0x560,
+               "page fill, event channels without tests");
+    check(PVKIT_HC_COUNT == 16 &&
+          ((const struct pvkit_hcall_page *)buf)->entry[15].transport ==
+          PVKIT_TRANSPORT_PIO, "page: entries 6..15 present");
     memset(buf, 0xff, sizeof(buf));
     pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE - 1, ALL_F, 0x560);
     check(buf[0] == 0xff, "page fill refuses a short buffer");
@@ -574,13 +702,576 @@ static void test_cpuid(void)
           "CPUID other leaves not claimed");
 }
 
+/* ---- event channels ---- */
+
+#define SI_GPA (RAM_B + 0x4000)
+#define VEC 0x40
+
+static struct pvkit_shared_info *si(void)
+{
+    return (struct pvkit_shared_info *)ptr(SI_GPA);
+}
+
+static uint8_t *snap_mem[NR_REGIONS];
+
+/* Copy all of guest memory. */
+static void snapshot(void)
+{
+    size_t i;
+
+    for (i = 0; i < NR_REGIONS; i++) {
+        memcpy(snap_mem[i], regions[i].mem, regions[i].size);
+    }
+}
+
+/*
+ * True when guest memory equals the snapshot, except for the page at
+ * @page_gpa (pass 1, never page aligned, to compare everything).
+ */
+static int unchanged_except(uint64_t page_gpa)
+{
+    size_t i;
+    uint64_t off;
+
+    for (i = 0; i < NR_REGIONS; i++) {
+        for (off = 0; off < regions[i].size; off++) {
+            uint64_t gpa = regions[i].base + off;
+
+            if ((gpa & ~(uint64_t)(PVKIT_PAGE_SIZE - 1)) == page_gpa) {
+                continue;
+            }
+            if (snap_mem[i][off] != regions[i].mem[off]) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static int test_bit64(const __u64 *words, uint32_t bit)
+{
+    return !!(words[bit / 64] & (1ull << (bit % 64)));
+}
+
+/* A clean event setup: page at SI_GPA zeroed, vector VEC on vCPU 0. */
+static void ev_setup(void)
+{
+    reset();
+    memset(ptr(SI_GPA), 0, PVKIT_PAGE_SIZE);
+    if (hc(PVKIT_HC_SHARED_INFO, SI_GPA, 0, 0, 0, 0) ||
+        hc(PVKIT_HC_VCPU_UPCALL, 0, VEC, 0, 0, 0)) {
+        fprintf(stderr, "# event setup failed\n");
+        abort();
+    }
+}
+
+static void test_evtchn_disabled(void)
+{
+    uint32_t nr;
+    int all = 1;
+
+    reset();
+    host.features = PVKIT_F_HYPERCALL_PAGE | PVKIT_F_TEST;
+    snapshot();
+    for (nr = PVKIT_HC_SHARED_INFO; nr <= PVKIT_HC_EVTCHN_BIND_VCPU; nr++) {
+        all &= hc(nr, SI_GPA, 0, 0, 0, 0) == -PVKIT_ENOSYS;
+    }
+    check(all, "event-channel hypercalls without F_EVTCHN -> ENOSYS");
+    check(host.shared_sets == 0 && host.ec.port[1].state == 0 &&
+          unchanged_except(1), "... and they did nothing");
+}
+
+static void test_shared_info(void)
+{
+    reset();
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, SI_GPA + 8, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "SHARED_INFO misaligned -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, SI_GPA | 1, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "SHARED_INFO with bit 0 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, ROM_BASE, 0, 0, 0, 0), -PVKIT_EFAULT,
+             "SHARED_INFO in ROM -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, 0x18000, 0, 0, 0, 0), -PVKIT_EFAULT,
+             "SHARED_INFO in a hole -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, MMIO_B, 0, 0, 0, 0), -PVKIT_EFAULT,
+             "SHARED_INFO in MMIO -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, RAM_A + 0x10000, 0, 0, 0, 0),
+             -PVKIT_EFAULT, "SHARED_INFO just past RAM -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, 0xfffffffffffff000ull - 0x2000, 0, 0,
+                0, 0), -PVKIT_EFAULT, "SHARED_INFO high hole -> EFAULT");
+    check(!host.shared && host.ec.shared_gpa == 0 && unchanged_except(1),
+          "failed SHARED_INFO mapped nothing and wrote nothing");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, SI_GPA, 0, 0, 0, 0), 0,
+             "SHARED_INFO in RAM");
+    check(host.shared == ptr(SI_GPA) && host.ec.shared_gpa == SI_GPA,
+          "SHARED_INFO mapped the page");
+    check(unchanged_except(1), "SHARED_INFO itself writes nothing");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, ROM_BASE, 0, 0, 0, 0), -PVKIT_EFAULT,
+             "SHARED_INFO re-register to ROM -> EFAULT");
+    check(host.shared == ptr(SI_GPA) && host.ec.shared_gpa == SI_GPA,
+          "failed re-register keeps the old page");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, RAM_TOP + 0x1000, 0, 0, 0, 0), 0,
+             "SHARED_INFO page ending at 2^64");
+    check(host.shared == ptr(RAM_TOP + 0x1000), "re-register replaces");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, 0, 0, 0, 0, 0), 0,
+             "SHARED_INFO 0 detaches");
+    check(!host.shared && host.ec.shared_gpa == 0, "detached");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, 0, 0, 0, 0, 0), 0,
+             "SHARED_INFO 0 again is fine");
+}
+
+static void test_vcpu_upcall(void)
+{
+    reset();
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 0, VEC, 0, 0, 0), 0,
+             "VCPU_UPCALL vcpu 0");
+    CHECK_EQ(host.ec.upcall_vector[0], VEC, "vector stored");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 7, 0x20, 0, 0, 0), 0,
+             "VCPU_UPCALL vcpu 7 vector 0x20");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 7, 0xff, 0, 0, 0), 0,
+             "VCPU_UPCALL vector 0xff");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 7, 0, 0, 0, 0), 0,
+             "VCPU_UPCALL vector 0 disables");
+    CHECK_EQ(host.ec.upcall_vector[7], 0, "vector cleared");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 0, 0x1f, 0, 0, 0), -PVKIT_EINVAL,
+             "VCPU_UPCALL vector 0x1f -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 0, 0x100, 0, 0, 0), -PVKIT_EINVAL,
+             "VCPU_UPCALL vector 0x100 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 0, 0x1000000040ull, 0, 0, 0),
+             -PVKIT_EINVAL, "VCPU_UPCALL vector with high bits -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 4, VEC, 0, 0, 0), -PVKIT_ENOENT,
+             "VCPU_UPCALL absent vcpu 4 -> ENOENT");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 4, 1, 0, 0, 0), -PVKIT_EINVAL,
+             "VCPU_UPCALL absent vcpu, bad vector -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, PVKIT_MAX_VCPUS, VEC, 0, 0, 0),
+             -PVKIT_EINVAL, "VCPU_UPCALL vcpu 32 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 1ull << 32, VEC, 0, 0, 0),
+             -PVKIT_EINVAL, "VCPU_UPCALL vcpu 2^32 -> EINVAL");
+    CHECK_EQ(host.ec.upcall_vector[0], VEC, "failed calls changed nothing");
+}
+
+static void test_ports(void)
+{
+    static const uint64_t bad[] = { 0, PVKIT_EVTCHN_PORTS, 0xffffffffull,
+                                    UINT64_MAX, 1ull << 32 | 1 };
+    uint32_t i, n;
+    int64_t r, last = 0;
+    int seq = 1, all;
+
+    ev_setup();
+    snapshot();
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, bad[i], 0, 0, 0, 0), -PVKIT_EINVAL,
+                 "SEND bad port");
+        CHECK_EQ(hc(PVKIT_HC_EVTCHN_CLOSE, bad[i], 0, 0, 0, 0),
+                 -PVKIT_EINVAL, "CLOSE bad port");
+        CHECK_EQ(hc(PVKIT_HC_EVTCHN_UNMASK, bad[i], 0, 0, 0, 0),
+                 -PVKIT_EINVAL, "UNMASK bad port");
+        CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_VCPU, bad[i], 0, 0, 0, 0),
+                 -PVKIT_EINVAL, "BIND_VCPU bad port");
+        CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, bad[i], 0, 0, 0, 0),
+                 bad[i] == 0 ? PVKIT_EVTCHN_CLOSED : -PVKIT_EINVAL,
+                 "STATUS bad port (0: CLOSED)");
+    }
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, 5, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "SEND on a never-opened port");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_HOST, 0, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "BIND_HOST endpoint 0 (backend) -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_HOST, 2, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "BIND_HOST endpoint 2 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_HOST, 1ull << 32 | 1, 0, 0, 0, 0),
+             -PVKIT_EINVAL, "BIND_HOST endpoint 2^32+1 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_IPI, 4, 0, 0, 0, 0), -PVKIT_ENOENT,
+             "BIND_IPI absent vcpu -> ENOENT");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_IPI, 32, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "BIND_IPI vcpu 32 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_IPI, UINT64_MAX, 0, 0, 0, 0),
+             -PVKIT_EINVAL, "BIND_IPI vcpu ~0 -> EINVAL");
+    check(host.ec.port[1].state == PVKIT_EVTCHN_CLOSED && host.injects == 0 &&
+          host.kicks == 0 && unchanged_except(1),
+          "failed event-channel calls changed nothing (incl. shared page)");
+
+    for (n = 0; n < PVKIT_EVTCHN_PORTS; n++) {
+        r = hc(PVKIT_HC_EVTCHN_ALLOC_UNBOUND, 0, 0, 0, 0, 0);
+        if (r < 0) {
+            break;
+        }
+        seq &= r == (int64_t)n + 1;
+        last = r;
+    }
+    CHECK_EQ(n, PVKIT_EVTCHN_PORTS - 1, "ALLOC_UNBOUND gives 4095 ports");
+    check(seq && last == PVKIT_EVTCHN_PORTS - 1,
+          "ALLOC_UNBOUND gives 1, 2, ... 4095 in order");
+    CHECK_EQ(r, -PVKIT_ENOSPC, "ALLOC_UNBOUND when full -> ENOSPC");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0),
+             -PVKIT_ENOSPC, "BIND_HOST when full -> ENOSPC");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_IPI, 1, 0, 0, 0, 0), -PVKIT_ENOSPC,
+             "BIND_IPI when full -> ENOSPC");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, 4095, 0, 0, 0, 0),
+             PVKIT_EVTCHN_UNBOUND, "STATUS of an unbound port");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, 4095, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "SEND on an unbound port -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_CLOSE, 77, 0, 0, 0, 0), 0, "CLOSE 77");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_CLOSE, 77, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "CLOSE 77 again -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, 77, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "SEND on a closed port -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_UNMASK, 77, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "UNMASK a closed port -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, 77, 0, 0, 0, 0), PVKIT_EVTCHN_CLOSED,
+             "STATUS of a closed port");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_CLOSE, 3000, 0, 0, 0, 0), 0, "CLOSE 3000");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0),
+             77, "a freed port is reused, lowest first");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, 77, 0, 0, 0, 0),
+             PVKIT_EVTCHN_HOST | PVKIT_ENDPOINT_ECHO << 16,
+             "STATUS of an echo port");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_IPI, 7, 0, 0, 0, 0), 3000,
+             "BIND_IPI takes the next free port");
+    r = hc(PVKIT_HC_EVTCHN_STATUS, 3000, 0, 0, 0, 0);
+    check(PVKIT_EVTCHN_STATE(r) == PVKIT_EVTCHN_IPI &&
+          PVKIT_EVTCHN_VCPU(r) == 7 && PVKIT_EVTCHN_ENDPOINT(r) == 0,
+          "STATUS of an IPI port: state IPI, vcpu 7 (0x%" PRIx64 ")",
+          (uint64_t)r);
+    all = 1;
+    for (i = 1; i < PVKIT_EVTCHN_PORTS; i++) {
+        all &= hc(PVKIT_HC_EVTCHN_CLOSE, i, 0, 0, 0, 0) == 0;
+    }
+    check(all, "CLOSE every port");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_ALLOC_UNBOUND, 0, 0, 0, 0, 0), 1,
+             "after closing all, ALLOC_UNBOUND gives 1");
+    check(host.injects == 0 && host.shared_writes == 0 &&
+          unchanged_except(1),
+          "port management never touched guest memory");
+}
+
+static void test_echo_roundtrip(void)
+{
+    struct pvkit_shared_info *s;
+    int64_t p;
+    uint32_t i;
+
+    ev_setup();
+    s = si();
+    snapshot();
+    p = hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0);
+    CHECK_EQ(p, 1, "BIND_HOST echo -> port 1");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0, "SEND on echo port");
+    check(test_bit64(s->evtchn_pending, 1), "echo: pending bit set");
+    CHECK_EQ(s->vcpu_info[0].evtchn_pending_sel, 1, "echo: selector bit 0");
+    CHECK_EQ(s->vcpu_info[0].evtchn_upcall_pending, 1, "echo: upcall_pending");
+    check(host.injects == 1 && host.inject_vcpu == 0 &&
+          host.inject_vector == VEC, "echo: one injection of VEC on vcpu 0");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0, "SEND again");
+    CHECK_EQ(host.injects, 1, "coalesced: no second injection");
+    CHECK_EQ(host.ec.stats.coalesced, 1, "coalesced counted");
+    /* The guest handles it: clears selector, pending, upcall_pending. */
+    s->vcpu_info[0].evtchn_upcall_pending = 0;
+    s->vcpu_info[0].evtchn_pending_sel = 0;
+    s->evtchn_pending[0] = 0;
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0, "SEND after ack");
+    CHECK_EQ(host.injects, 2, "injected again after the guest acked");
+    /* Upcall still pending from before: inject anyway (documented). */
+    s->evtchn_pending[0] = 0;
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0,
+             "SEND with upcall_pending still 1");
+    CHECK_EQ(host.injects, 3, "injects even when upcall_pending was 1");
+
+    /* A port in word 2 (ports 128..191). */
+    for (i = 2; i < 130; i++) {
+        hc(PVKIT_HC_EVTCHN_ALLOC_UNBOUND, 0, 0, 0, 0, 0);
+    }
+    p = hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0);
+    CHECK_EQ(p, 130, "echo port 130");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0, "SEND 130");
+    check(test_bit64(s->evtchn_pending, 130) &&
+          (s->vcpu_info[0].evtchn_pending_sel & 4), "port 130: word 2 flagged");
+    CHECK_EQ(host.injects, 4, "port 130 injected");
+    p = hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0);
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_VCPU, p, 2, 0, 0, 0), 0,
+             "BIND_VCPU echo port to vcpu 2");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0,
+             "SEND to vcpu 2 (no vector)");
+    check(s->vcpu_info[2].evtchn_pending_sel == 4 &&
+          s->vcpu_info[2].evtchn_upcall_pending == 1,
+          "vcpu 2 selector and upcall_pending set");
+    CHECK_EQ(host.injects, 4, "vcpu without vector: no injection");
+    hc(PVKIT_HC_VCPU_UPCALL, 2, 0x41, 0, 0, 0);
+    s->evtchn_pending[2] = 0;
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0,
+             "SEND to vcpu 2 with vector");
+    check(host.injects == 5 && host.inject_vcpu == 2 &&
+          host.inject_vector == 0x41, "injected 0x41 on vcpu 2");
+    check(unchanged_except(SI_GPA), "only the shared page was written");
+    check(s->vcpu_info[1].evtchn_pending_sel == 0 &&
+          s->vcpu_info[1].evtchn_upcall_pending == 0,
+          "other vcpu_info untouched");
+    CHECK_EQ(host.ec.stats.echoes, 7, "echoes counted");
+    {
+        const uint8_t *pg = ptr(SI_GPA);
+        int clean = 1;
+        uint32_t off;
+
+        for (off = 0; off < 2048; off++) {
+            /* only upcall_pending (0) and pending_sel (8..15) per vCPU */
+            clean &= (off % 64 == 0 || (off % 64 >= 8 && off % 64 < 16)) ||
+                     pg[off] == 0;
+        }
+        for (off = 2560; off < PVKIT_PAGE_SIZE; off++) {
+            clean &= pg[off] == 0;
+        }
+        check(clean, "delivery wrote only pending, selector, upcall_pending");
+    }
+}
+
+static void test_mask(void)
+{
+    struct pvkit_shared_info *s;
+    int64_t p;
+
+    ev_setup();
+    s = si();
+    p = hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0);
+    s->evtchn_mask[0] = 1ull << p;
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0, "SEND masked port");
+    check(test_bit64(s->evtchn_pending, (uint32_t)p),
+          "masked: pending bit set");
+    check(s->vcpu_info[0].evtchn_pending_sel == 0 &&
+          s->vcpu_info[0].evtchn_upcall_pending == 0 && host.injects == 0,
+          "masked: no selector, no upcall, no injection");
+    CHECK_EQ(host.ec.stats.masked, 1, "masked counted");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_UNMASK, p, 0, 0, 0, 0), 0, "UNMASK");
+    check(!test_bit64(s->evtchn_mask, (uint32_t)p), "UNMASK cleared the mask");
+    check(s->vcpu_info[0].evtchn_pending_sel == 1 &&
+          s->vcpu_info[0].evtchn_upcall_pending == 1 && host.injects == 1,
+          "UNMASK of a pending port delivers");
+    s->evtchn_pending[0] = 0;
+    s->vcpu_info[0].evtchn_pending_sel = 0;
+    s->vcpu_info[0].evtchn_upcall_pending = 0;
+    s->evtchn_mask[0] = ~0ull;
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_UNMASK, p, 0, 0, 0, 0), 0,
+             "UNMASK of a non-pending port");
+    check(s->evtchn_mask[0] == ~(1ull << p) && host.injects == 1 &&
+          s->vcpu_info[0].evtchn_upcall_pending == 0,
+          "UNMASK cleared only its bit and raised nothing");
+
+    /* Upcall mask: pending and flagged, no interrupt. */
+    s->evtchn_mask[0] = 0;
+    s->vcpu_info[0].evtchn_upcall_mask = 1;
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0,
+             "SEND with evtchn_upcall_mask set");
+    check(test_bit64(s->evtchn_pending, (uint32_t)p) &&
+          s->vcpu_info[0].evtchn_pending_sel == 1 &&
+          s->vcpu_info[0].evtchn_upcall_pending == 1,
+          "upcall_mask: pending, selector, upcall_pending set");
+    CHECK_EQ(host.injects, 1, "upcall_mask: no injection");
+    CHECK_EQ(s->vcpu_info[0].evtchn_upcall_mask, 1,
+             "upcall_mask left alone");
+}
+
+static void test_ipi_and_retarget(void)
+{
+    struct pvkit_shared_info *s;
+    int64_t p;
+
+    ev_setup();
+    s = si();
+    hc(PVKIT_HC_VCPU_UPCALL, 3, 0xf3, 0, 0, 0);
+    p = hc(PVKIT_HC_EVTCHN_BIND_IPI, 3, 0, 0, 0, 0);
+    CHECK_EQ(p, 1, "BIND_IPI vcpu 3");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0, "SEND IPI");
+    check(s->vcpu_info[3].evtchn_pending_sel == 1 &&
+          s->vcpu_info[3].evtchn_upcall_pending == 1 &&
+          s->vcpu_info[0].evtchn_upcall_pending == 0,
+          "IPI flagged vcpu 3 only");
+    check(host.injects == 1 && host.inject_vcpu == 3 &&
+          host.inject_vector == 0xf3, "IPI injected 0xf3 on vcpu 3");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_VCPU, p, 4, 0, 0, 0), -PVKIT_ENOENT,
+             "BIND_VCPU absent vcpu -> ENOENT");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_VCPU, p, 32, 0, 0, 0), -PVKIT_EINVAL,
+             "BIND_VCPU vcpu 32 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_VCPU, p, 1ull << 32, 0, 0, 0),
+             -PVKIT_EINVAL, "BIND_VCPU vcpu 2^32 -> EINVAL");
+    CHECK_EQ(PVKIT_EVTCHN_VCPU(hc(PVKIT_HC_EVTCHN_STATUS, p, 0, 0, 0, 0)), 3,
+             "failed BIND_VCPU kept vcpu 3");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_VCPU, p, 7, 0, 0, 0), 0,
+             "BIND_VCPU to vcpu 7");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, p, 0, 0, 0, 0),
+             PVKIT_EVTCHN_IPI | 7 << 8, "STATUS shows vcpu 7");
+    hc(PVKIT_HC_VCPU_UPCALL, 7, 0x77, 0, 0, 0);
+    s->evtchn_pending[0] = 0;
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0, "SEND retargeted");
+    check(host.injects == 2 && host.inject_vcpu == 7 &&
+          s->vcpu_info[7].evtchn_pending_sel == 1,
+          "retargeted IPI went to vcpu 7");
+    p = hc(PVKIT_HC_EVTCHN_ALLOC_UNBOUND, 0, 0, 0, 0, 0);
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_VCPU, p, 1, 0, 0, 0), 0,
+             "BIND_VCPU of an unbound port");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, p, 0, 0, 0, 0),
+             PVKIT_EVTCHN_UNBOUND | 1 << 8, "STATUS unbound, vcpu 1");
+}
+
+static void test_detach(void)
+{
+    int64_t p;
+
+    ev_setup();
+    p = hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0);
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, 0, 0, 0, 0, 0), 0, "detach");
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0,
+             "SEND with no shared page succeeds");
+    check(host.injects == 0 && host.ec.stats.dropped == 1 &&
+          unchanged_except(1), "... and the event is dropped, memory alone");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_UNMASK, p, 0, 0, 0, 0), -PVKIT_EFAULT,
+             "UNMASK with no shared page -> EFAULT");
+    check(unchanged_except(1), "nothing written after detach");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, SI_GPA, 0, 0, 0, 0), 0, "re-attach");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0, "SEND");
+    check(host.injects == 1 && test_bit64(si()->evtchn_pending, 1),
+          "delivery resumes after re-attaching");
+}
+
+static void test_backend(void)
+{
+    struct pvkit_shared_info *s;
+    int tok1, tok2;
+    int64_t p, q;
+
+    ev_setup();
+    s = si();
+    p = hc(PVKIT_HC_EVTCHN_ALLOC_UNBOUND, 0, 0, 0, 0, 0);
+    q = hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0);
+    CHECK_EQ(pvkit_evtchn_backend_notify(&ops, &host, (uint32_t)p),
+             -PVKIT_EINVAL, "backend notify on an unbound port -> EINVAL");
+    CHECK_EQ(pvkit_evtchn_backend_bind(&ops, &host, (uint32_t)q, &tok1),
+             -PVKIT_EINVAL, "backend bind of an echo port -> EINVAL");
+    CHECK_EQ(pvkit_evtchn_backend_bind(&ops, &host, 0, &tok1), -PVKIT_EINVAL,
+             "backend bind of port 0 -> EINVAL");
+    CHECK_EQ(pvkit_evtchn_backend_bind(&ops, &host, 4096, &tok1),
+             -PVKIT_EINVAL, "backend bind of port 4096 -> EINVAL");
+    CHECK_EQ(pvkit_evtchn_backend_bind(&ops, &host, 9, &tok1), -PVKIT_EINVAL,
+             "backend bind of a closed port -> EINVAL");
+    CHECK_EQ(pvkit_evtchn_backend_bind(&ops, &host, (uint32_t)p, &tok1), 0,
+             "backend bind of an unbound port");
+    CHECK_EQ(pvkit_evtchn_backend_bind(&ops, &host, (uint32_t)p, &tok2),
+             -PVKIT_EINVAL, "second backend bind -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, p, 0, 0, 0, 0),
+             PVKIT_EVTCHN_HOST | PVKIT_ENDPOINT_BACKEND << 16,
+             "STATUS: host, endpoint 0");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0,
+             "guest SEND to the backend");
+    check(host.kicks == 1 && host.kick_port == p && host.kick_backend == &tok1,
+          "backend kicked once with its handle");
+    check(host.injects == 0 && s->evtchn_pending[0] == 0,
+          "SEND to a backend raises nothing in the guest");
+    CHECK_EQ(pvkit_evtchn_backend_notify(&ops, &host, (uint32_t)p), 0,
+             "backend notify");
+    check(host.injects == 1 && test_bit64(s->evtchn_pending, (uint32_t)p),
+          "backend notify delivered");
+    CHECK_EQ(pvkit_evtchn_backend_notify(&ops, &host, (uint32_t)p), 0,
+             "backend notify again");
+    CHECK_EQ(host.injects, 1, "backend notify coalesced");
+    CHECK_EQ(pvkit_evtchn_backend_unbind(&ops, &host, (uint32_t)q),
+             -PVKIT_EINVAL, "unbind of an echo port -> EINVAL");
+    CHECK_EQ(pvkit_evtchn_backend_unbind(&ops, &host, (uint32_t)p), 0,
+             "backend unbind");
+    check(host.releases == 1 && host.release_backend == &tok1,
+          "unbind released the binding");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, p, 0, 0, 0, 0), PVKIT_EVTCHN_UNBOUND,
+             "unbound again");
+    CHECK_EQ(pvkit_evtchn_backend_notify(&ops, &host, (uint32_t)p),
+             -PVKIT_EINVAL, "notify after unbind -> EINVAL");
+    CHECK_EQ(pvkit_evtchn_backend_bind(&ops, &host, (uint32_t)p, &tok2), 0,
+             "rebind");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_CLOSE, p, 0, 0, 0, 0), 0,
+             "guest closes the backend's port");
+    check(host.releases == 2 && host.release_backend == &tok2,
+          "guest close released the binding");
+    CHECK_EQ(pvkit_evtchn_backend_notify(&ops, &host, (uint32_t)p),
+             -PVKIT_EINVAL, "notify after guest close -> EINVAL");
+    CHECK_EQ(host.kicks, 1, "no further kicks");
+}
+
+static void test_reset_and_load(void)
+{
+    static PVKitEvtchnState saved;
+    int tok;
+    int64_t p;
+
+    ev_setup();
+    p = hc(PVKIT_HC_EVTCHN_ALLOC_UNBOUND, 0, 0, 0, 0, 0);
+    pvkit_evtchn_backend_bind(&ops, &host, (uint32_t)p, &tok);
+    hc(PVKIT_HC_EVTCHN_BIND_IPI, 1, 0, 0, 0, 0);
+    hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0);
+    hc(PVKIT_HC_VCPU_UPCALL, 1, 0x50, 0, 0, 0);
+
+    /* migration: the table travels without backend pointers */
+    saved = host.ec;
+    check(pvkit_evtchn_post_load(&saved), "post_load accepts a live table");
+    check(saved.port[p].backend == NULL &&
+          saved.port[p].state == PVKIT_EVTCHN_HOST,
+          "post_load drops backend pointers, keeps the port");
+    saved.port[0].state = PVKIT_EVTCHN_IPI;
+    check(!pvkit_evtchn_post_load(&saved), "post_load: port 0 open -> bad");
+    saved.port[0].state = 0;
+    saved.port[5].state = 4;
+    check(!pvkit_evtchn_post_load(&saved), "post_load: bad state -> bad");
+    saved.port[5].state = PVKIT_EVTCHN_IPI;
+    saved.port[5].vcpu = 32;
+    check(!pvkit_evtchn_post_load(&saved), "post_load: bad vcpu -> bad");
+    saved.port[5].vcpu = 0;
+    saved.port[5].endpoint = 1;
+    check(!pvkit_evtchn_post_load(&saved), "post_load: IPI endpoint -> bad");
+    saved.port[5].endpoint = 0;
+    saved.upcall_vector[3] = 0x10;
+    check(!pvkit_evtchn_post_load(&saved), "post_load: bad vector -> bad");
+    saved.upcall_vector[3] = 0;
+    saved.shared_gpa = SI_GPA + 4;
+    check(!pvkit_evtchn_post_load(&saved), "post_load: misaligned page");
+
+    pvkit_evtchn_reset(&ops, &host);
+    check(host.releases == 1 && host.release_backend == &tok,
+          "reset released the backend binding");
+    check(!host.shared && host.ec.shared_gpa == 0, "reset detached the page");
+    check(host.ec.upcall_vector[0] == 0 && host.ec.upcall_vector[1] == 0,
+          "reset cleared the vectors");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, p, 0, 0, 0, 0), PVKIT_EVTCHN_CLOSED,
+             "reset closed the ports");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_ALLOC_UNBOUND, 0, 0, 0, 0, 0), 1,
+             "after reset, ports start at 1 again");
+}
+
+static void test_counters(void)
+{
+    int64_t p;
+
+    ev_setup();
+    p = hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0);
+    hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0);
+    hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0);
+    hc(PVKIT_HC_EVTCHN_SEND, 0, 0, 0, 0, 0);
+    hc(PVKIT_HC_COUNT, 0, 0, 0, 0, 0);
+    CHECK_EQ(host.ec.stats.hypercalls[PVKIT_HC_EVTCHN_SEND], 3,
+             "hypercalls[SEND] counts every call");
+    CHECK_EQ(host.ec.stats.hypercalls[PVKIT_HC_SHARED_INFO], 1,
+             "hypercalls[SHARED_INFO]");
+    CHECK_EQ(host.ec.stats.sends, 2, "sends counts successful SENDs");
+    CHECK_EQ(host.ec.stats.deliveries, 2, "deliveries");
+    CHECK_EQ(host.ec.stats.injections, 1, "injections");
+    CHECK_EQ(host.ec.stats.coalesced, 1, "coalesced");
+    CHECK_EQ(host.ec.stats.injections, host.injects,
+             "injections counter matches the fake");
+}
+
 int main(void)
 {
     size_t i;
 
     for (i = 0; i < NR_REGIONS; i++) {
         regions[i].mem = malloc(regions[i].size);
-        if (!regions[i].mem) {
+        snap_mem[i] = malloc(regions[i].size);
+        if (!regions[i].mem || !snap_mem[i]) {
             return 2;
         }
     }
@@ -594,9 +1285,21 @@ int main(void)
     test_page();
     test_msr();
     test_cpuid();
+    test_evtchn_disabled();
+    test_shared_info();
+    test_vcpu_upcall();
+    test_ports();
+    test_echo_roundtrip();
+    test_mask();
+    test_ipi_and_retarget();
+    test_detach();
+    test_backend();
+    test_reset_and_load();
+    test_counters();
     printf("1..%u\n", passed + failed);
     for (i = 0; i < NR_REGIONS; i++) {
         free(regions[i].mem);
+        free(snap_mem[i]);
     }
     printf("%u passed, %u failed, 0 skipped\n", passed, failed);
     return failed ? 1 : 0;
