@@ -98,6 +98,8 @@ static void __init pvkit_init_platform(void)
 		return;
 
 	pvkit_ready = true;
+	if (pvkit_feature_bits & PVKIT_F_EVTCHN)
+		pvkit_events_init_platform();
 	if (IS_ENABLED(CONFIG_HVC_PVKIT))
 		pvkit_earlycon_init();
 }

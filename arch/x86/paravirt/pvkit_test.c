@@ -8,12 +8,18 @@
 
 #define pr_fmt(fmt) "pvkit_test: " fmt
 
+#include <linux/atomic.h>
 #include <linux/capability.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <asm/page.h>
 #include <asm/pvkit.h>
@@ -70,6 +76,114 @@ out:
 	return ret;
 }
 
+struct pvkit_test_echo {
+	atomic64_t received;
+	struct completion echoed;
+};
+
+static irqreturn_t pvkit_test_echo_irq(int irq, void *data)
+{
+	struct pvkit_test_echo *echo = data;
+
+	atomic64_inc(&echo->received);
+	complete(&echo->echoed);
+	return IRQ_HANDLED;
+}
+
+/* Bind an echo port and install the counting handler. */
+static int pvkit_test_echo_open(struct pvkit_test_echo *echo)
+{
+	int irq, ret;
+
+	atomic64_set(&echo->received, 0);
+	init_completion(&echo->echoed);
+	irq = pvkit_evtchn_bind_host(PVKIT_ENDPOINT_ECHO);
+	if (irq < 0)
+		return irq;
+	/* disable_irq() must mask at once, not on the next event. */
+	irq_set_status_flags(irq, IRQ_DISABLE_UNLAZY);
+	ret = request_irq(irq, pvkit_test_echo_irq, 0, "pvkit_test_echo", echo);
+	if (ret) {
+		pvkit_evtchn_unbind(irq);
+		return ret;
+	}
+	return irq;
+}
+
+static void pvkit_test_echo_close(int irq, struct pvkit_test_echo *echo)
+{
+	free_irq(irq, echo);
+	pvkit_evtchn_unbind(irq);
+}
+
+static long pvkit_test_evtchn_echo(void __user *uarg)
+{
+	struct pvkit_test_evtchn ev;
+	struct pvkit_test_echo echo;
+	unsigned long timeout;
+	u32 i;
+	int irq;
+
+	if (copy_from_user(&ev, uarg, sizeof(ev)))
+		return -EFAULT;
+	if (!ev.timeout_ms || ev.timeout_ms > 10000)
+		return -EINVAL;
+	timeout = msecs_to_jiffies(ev.timeout_ms);
+	ev.sent = 0;
+	ev.lost = 0;
+	ev.result = 0;
+
+	irq = pvkit_test_echo_open(&echo);
+	if (irq < 0)
+		return irq;
+	for (i = 0; i < ev.rounds; i++) {
+		ev.result = pvkit_evtchn_notify(irq);
+		if (ev.result)
+			break;
+		ev.sent++;
+		if (!wait_for_completion_timeout(&echo.echoed, timeout))
+			ev.lost++;
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	/* Give a duplicate time to show up before counting. */
+	msleep(20);
+	ev.received = atomic64_read(&echo.received);
+	pvkit_test_echo_close(irq, &echo);
+
+	return copy_to_user(uarg, &ev, sizeof(ev)) ? -EFAULT : 0;
+}
+
+static long pvkit_test_evtchn_mask(void __user *uarg)
+{
+	struct pvkit_test_evtchn_mask mk;
+	struct pvkit_test_echo echo;
+	u32 i;
+	int irq;
+
+	if (copy_from_user(&mk, uarg, sizeof(mk)))
+		return -EFAULT;
+	mk.result = 0;
+
+	irq = pvkit_test_echo_open(&echo);
+	if (irq < 0)
+		return irq;
+	disable_irq(irq);
+	for (i = 0; i < mk.sends && !mk.result; i++)
+		mk.result = pvkit_evtchn_notify(irq);
+	msleep(20);
+	mk.received_while_masked = atomic64_read(&echo.received);
+	mk.pending_while_masked = pvkit_evtchn_is_pending(irq);
+	enable_irq(irq);
+	msleep(20);
+	mk.received_after_unmask = atomic64_read(&echo.received) -
+				   mk.received_while_masked;
+	pvkit_test_echo_close(irq, &echo);
+
+	return copy_to_user(uarg, &mk, sizeof(mk)) ? -EFAULT : 0;
+}
+
 static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 			     unsigned long arg)
 {
@@ -83,6 +197,10 @@ static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 		return pvkit_test_hypercall(uarg);
 	case PVKIT_TEST_IOC_COPY:
 		return pvkit_test_copy(uarg);
+	case PVKIT_TEST_IOC_EVTCHN_ECHO:
+		return pvkit_test_evtchn_echo(uarg);
+	case PVKIT_TEST_IOC_EVTCHN_MASK:
+		return pvkit_test_evtchn_mask(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -45,10 +45,50 @@ struct pvkit_test_copy {
 	__s64 result;
 };
 
+/**
+ * struct pvkit_test_evtchn - round trips through the host's echo endpoint
+ * @rounds: sends to make; each waits for its echo before the next
+ * @timeout_ms: how long to wait for one echo (1..10000)
+ * @sent: sends the host accepted
+ * @received: events the port's interrupt handler saw
+ * @lost: sends whose echo did not arrive within @timeout_ms
+ * @result: 0, or the first error a send returned
+ *
+ * Events beyond one per send (duplicates) show as @received > @sent - @lost.
+ */
+struct pvkit_test_evtchn {
+	__u32 rounds;
+	__u32 timeout_ms;
+	__u64 sent;
+	__u64 received;
+	__u64 lost;
+	__s64 result;
+};
+
+/**
+ * struct pvkit_test_evtchn_mask - events on a masked port stay pending
+ * @sends: sends made while the port is masked
+ * @pending_while_masked: 1 when the port's pending bit was set
+ * @received_while_masked: events delivered while masked (must be 0)
+ * @received_after_unmask: events delivered after unmasking (1: coalesced)
+ * @result: 0, or the first error a send returned
+ */
+struct pvkit_test_evtchn_mask {
+	__u32 sends;
+	__u32 pending_while_masked;
+	__u64 received_while_masked;
+	__u64 received_after_unmask;
+	__s64 result;
+};
+
 #define PVKIT_TEST_IOC_MAGIC	0xb7
 #define PVKIT_TEST_IOC_HYPERCALL \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 1, struct pvkit_test_hypercall)
 #define PVKIT_TEST_IOC_COPY \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 2, struct pvkit_test_copy)
+#define PVKIT_TEST_IOC_EVTCHN_ECHO \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 3, struct pvkit_test_evtchn)
+#define PVKIT_TEST_IOC_EVTCHN_MASK \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 4, struct pvkit_test_evtchn_mask)
 
 #endif /* _UAPI_LINUX_PVKIT_TEST_H */

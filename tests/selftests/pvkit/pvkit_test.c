@@ -287,6 +287,91 @@ TEST_F(pvkit, test_device_rejects_bad_requests)
 	EXPECT_EQ(ENOTTY, errno);
 }
 
+static int has_evtchn(struct cpuid_info *ci)
+{
+	return !!(ci->features & PVKIT_F_EVTCHN);
+}
+
+/*
+ * Ping-pong through the host's echo endpoint: every send must come back
+ * exactly once.  PVKIT_EVTCHN_ROUNDS overrides the 1,000,000 rounds.
+ */
+TEST_F_TIMEOUT(pvkit, evtchn_echo_none_lost_or_duplicated, 600)
+{
+	struct pvkit_test_evtchn ev = { .rounds = 1000000, .timeout_ms = 1000 };
+	const char *env = getenv("PVKIT_EVTCHN_ROUNDS");
+
+	if (!has_evtchn(&self->ci))
+		SKIP(return, "host offers no event channels");
+	if (env)
+		ev.rounds = strtoul(env, NULL, 0);
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_EVTCHN_ECHO, &ev))
+		TH_LOG("ioctl: %s", strerror(errno));
+	EXPECT_EQ(0, ev.result);
+	EXPECT_EQ(ev.rounds, ev.sent);
+	EXPECT_EQ(0, ev.lost);
+	EXPECT_EQ(ev.sent, ev.received);
+	TH_LOG("%u rounds: sent %llu received %llu lost %llu", ev.rounds,
+	       (unsigned long long)ev.sent, (unsigned long long)ev.received,
+	       (unsigned long long)ev.lost);
+}
+
+TEST_F(pvkit, evtchn_masked_port_stays_pending)
+{
+	struct pvkit_test_evtchn_mask mk = { .sends = 3 };
+
+	if (!has_evtchn(&self->ci))
+		SKIP(return, "host offers no event channels");
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_EVTCHN_MASK, &mk))
+		TH_LOG("ioctl: %s", strerror(errno));
+	EXPECT_EQ(0, mk.result);
+	EXPECT_EQ(0, mk.received_while_masked);
+	EXPECT_EQ(1, mk.pending_while_masked);
+	/* Three sends while masked coalesce into one event. */
+	EXPECT_EQ(1, mk.received_after_unmask);
+}
+
+TEST_F(pvkit, evtchn_port_lifecycle_and_errors)
+{
+	int64_t port, st;
+
+	if (!has_evtchn(&self->ci))
+		SKIP(return, "host offers no event channels");
+
+	port = hcall(self->fd, PVKIT_HC_EVTCHN_ALLOC_UNBOUND, 0, 0, 0, 0, 0);
+	ASSERT_LT(0, port);
+	ASSERT_GT(PVKIT_EVTCHN_PORTS, port);
+	st = hcall(self->fd, PVKIT_HC_EVTCHN_STATUS, 0, port, 0, 0, 0);
+	EXPECT_EQ(PVKIT_EVTCHN_UNBOUND, PVKIT_EVTCHN_STATE(st));
+	EXPECT_EQ(0, hcall(self->fd, PVKIT_HC_EVTCHN_CLOSE, 0, port, 0, 0, 0));
+	st = hcall(self->fd, PVKIT_HC_EVTCHN_STATUS, 0, port, 0, 0, 0);
+	EXPECT_EQ(PVKIT_EVTCHN_CLOSED, PVKIT_EVTCHN_STATE(st));
+	EXPECT_EQ(-PVKIT_EINVAL, hcall(self->fd, PVKIT_HC_EVTCHN_CLOSE, 0,
+				       port, 0, 0, 0));
+	EXPECT_EQ(-PVKIT_EINVAL, hcall(self->fd, PVKIT_HC_EVTCHN_SEND, 0,
+				       port, 0, 0, 0));
+
+	/* Out-of-range ports and endpoints. */
+	EXPECT_EQ(-PVKIT_EINVAL, hcall(self->fd, PVKIT_HC_EVTCHN_SEND, 0,
+				       0, 0, 0, 0));
+	EXPECT_EQ(-PVKIT_EINVAL, hcall(self->fd, PVKIT_HC_EVTCHN_SEND, 0,
+				       PVKIT_EVTCHN_PORTS, 0, 0, 0));
+	EXPECT_EQ(-PVKIT_EINVAL, hcall(self->fd, PVKIT_HC_EVTCHN_SEND, 0,
+				       ~0ULL, 0, 0, 0));
+	EXPECT_EQ(-PVKIT_EINVAL, hcall(self->fd, PVKIT_HC_EVTCHN_UNMASK, 0,
+				       ~0ULL, 0, 0, 0));
+	EXPECT_EQ(-PVKIT_EINVAL, hcall(self->fd, PVKIT_HC_EVTCHN_STATUS, 0,
+				       PVKIT_EVTCHN_PORTS, 0, 0, 0));
+	EXPECT_EQ(-PVKIT_EINVAL, hcall(self->fd, PVKIT_HC_EVTCHN_BIND_HOST, 0,
+				       0xffff, 0, 0, 0));
+	EXPECT_GT(0, hcall(self->fd, PVKIT_HC_EVTCHN_BIND_IPI, 0,
+			   PVKIT_MAX_VCPUS, 0, 0, 0));
+	EXPECT_GT(0, hcall(self->fd, PVKIT_HC_VCPU_UPCALL, 0,
+			   PVKIT_MAX_VCPUS, 0xf3, 0, 0));
+	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_SHARED_INFO, 0,
+				       GPA_LAPIC, 0, 0, 0));
+}
+
 /* The harness checks the host side received this exact line. */
 TEST_F(pvkit, hvc_console_reaches_host)
 {

@@ -21,8 +21,15 @@ long pvkit_hypercall_untabled(unsigned int nr, unsigned long a0,
 			      unsigned long a1, unsigned long a2,
 			      unsigned long a3, unsigned long a4);
 
+int pvkit_evtchn_bind_host(unsigned int endpoint);
+unsigned int pvkit_evtchn_port(unsigned int irq);
+int pvkit_evtchn_notify(unsigned int irq);
+bool pvkit_evtchn_is_pending(unsigned int irq);
+void pvkit_evtchn_unbind(unsigned int irq);
+
 /* Internal to arch/x86/paravirt: boot-time setup steps. */
 int __init pvkit_hypercall_init(void);
+void __init pvkit_events_init_platform(void);
 void __init pvkit_earlycon_init(void);
 
 #else /* !CONFIG_PVKIT_GUEST */

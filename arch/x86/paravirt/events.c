@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvkit event channels as Linux interrupts.
+ *
+ * The host marks a port pending in the shared-info page (Xen's 2-level
+ * layout), flags the word in the target vCPU's pending selector and raises
+ * HYPERVISOR_CALLBACK_VECTOR on that vCPU.  The upcall scans the flagged
+ * words and hands every pending, unmasked port to the interrupt mapped to
+ * it through an irq_domain whose hwirq is the port number.
+ */
+
+#define pr_fmt(fmt) "pvkit: " fmt
+
+#include <linux/cpuhotplug.h>
+#include <linux/init.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/irqdomain.h>
+#include <linux/percpu.h>
+#include <asm/apic.h>
+#include <asm/desc.h>
+#include <asm/idtentry.h>
+#include <asm/irq_regs.h>
+#include <asm/pvkit.h>
+#include <asm/sync_bitops.h>
+
+static struct pvkit_shared_info pvkit_shinfo __page_aligned_bss;
+static struct irq_domain *pvkit_evtchn_domain __ro_after_init;
+
+/* Word of the pending bitmap the next scan on this CPU starts from. */
+static DEFINE_PER_CPU(unsigned int, pvkit_scan_start);
+
+static inline unsigned long *pvkit_pending_map(void)
+{
+	return (unsigned long *)pvkit_shinfo.evtchn_pending;
+}
+
+static inline unsigned long *pvkit_mask_map(void)
+{
+	return (unsigned long *)pvkit_shinfo.evtchn_mask;
+}
+
+static struct pvkit_vcpu_info *pvkit_this_vcpu_info(void)
+{
+	u32 apicid = cpu_physical_id(smp_processor_id());
+
+	return apicid < PVKIT_MAX_VCPUS ? &pvkit_shinfo.vcpu_info[apicid] : NULL;
+}
+
+static void pvkit_handle_port(unsigned int port)
+{
+	if (generic_handle_domain_irq(pvkit_evtchn_domain, port)) {
+		/* Nobody owns the port: drop the event so it cannot recur. */
+		sync_clear_bit(port, pvkit_pending_map());
+	}
+}
+
+/*
+ * Service every pending, unmasked port of one bitmap word once.  A port
+ * that fires again meanwhile waits for the next pass, so a busy port
+ * cannot starve the others in its word.
+ */
+static void pvkit_scan_word(unsigned int word)
+{
+	unsigned long bits = READ_ONCE(pvkit_pending_map()[word]) &
+			     ~READ_ONCE(pvkit_mask_map()[word]);
+	unsigned int bit;
+
+	for_each_set_bit(bit, &bits, BITS_PER_LONG)
+		pvkit_handle_port(word * BITS_PER_LONG + bit);
+}
+
+static void pvkit_evtchn_upcall(struct pvkit_vcpu_info *vi)
+{
+	unsigned int n, word, start = this_cpu_read(pvkit_scan_start);
+	unsigned long sel;
+
+	do {
+		WRITE_ONCE(vi->evtchn_upcall_pending, 0);
+		/*
+		 * Full barrier (xchg): the host sets the selector bit before
+		 * evtchn_upcall_pending, so clearing the flag first and then
+		 * taking the selector loses nothing; a new event re-sets the
+		 * flag and is caught by the loop condition.
+		 */
+		sel = xchg((unsigned long *)&vi->evtchn_pending_sel, 0);
+
+		/* Start after the word served first last time: fairness. */
+		for (n = 0; n < BITS_PER_LONG && sel; n++) {
+			word = (start + n) % BITS_PER_LONG;
+			if (!(sel & BIT(word)))
+				continue;
+			sel &= ~BIT(word);
+			pvkit_scan_word(word);
+		}
+		start = (start + 1) % BITS_PER_LONG;
+	} while (READ_ONCE(vi->evtchn_upcall_pending));
+
+	this_cpu_write(pvkit_scan_start, start);
+}
+
+DEFINE_IDTENTRY_SYSVEC(sysvec_pvkit_callback)
+{
+	struct pt_regs *old_regs = set_irq_regs(regs);
+	struct pvkit_vcpu_info *vi = pvkit_this_vcpu_info();
+
+	apic_eoi();
+	inc_irq_stat(irq_hv_callback_count);
+	if (vi && pvkit_evtchn_domain)
+		pvkit_evtchn_upcall(vi);
+	set_irq_regs(old_regs);
+}
+
+static void pvkit_evtchn_ack(struct irq_data *d)
+{
+	sync_clear_bit(irqd_to_hwirq(d), pvkit_pending_map());
+}
+
+static void pvkit_evtchn_mask(struct irq_data *d)
+{
+	sync_set_bit(irqd_to_hwirq(d), pvkit_mask_map());
+}
+
+static void pvkit_evtchn_unmask(struct irq_data *d)
+{
+	unsigned int port = irqd_to_hwirq(d);
+
+	sync_clear_bit(port, pvkit_mask_map());
+	/*
+	 * An event that arrived while masked left only its pending bit;
+	 * ask the host to raise the upcall for it.  sync_clear_bit() is a
+	 * locked operation, so the mask is clear before pending is read.
+	 */
+	if (sync_test_bit(port, pvkit_pending_map()))
+		pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
+}
+
+static struct irq_chip pvkit_evtchn_chip = {
+	.name		= "pvkit-evtchn",
+	.irq_ack	= pvkit_evtchn_ack,
+	.irq_mask	= pvkit_evtchn_mask,
+	.irq_unmask	= pvkit_evtchn_unmask,
+};
+
+static int pvkit_evtchn_map(struct irq_domain *d, unsigned int irq,
+			    irq_hw_number_t port)
+{
+	/* New ports start masked until request_irq() unmasks them. */
+	sync_set_bit(port, pvkit_mask_map());
+	irq_set_chip_and_handler_name(irq, &pvkit_evtchn_chip,
+				      handle_edge_irq, "event");
+	return 0;
+}
+
+static const struct irq_domain_ops pvkit_evtchn_domain_ops = {
+	.map	= pvkit_evtchn_map,
+};
+
+/* Map a port the host just gave us; close it again if that fails. */
+static int pvkit_evtchn_map_port(long port)
+{
+	unsigned int irq;
+
+	if (port <= 0 || port >= PVKIT_EVTCHN_PORTS) {
+		if (port > 0)
+			pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
+		return port < 0 ? port : -EIO;
+	}
+	irq = irq_create_mapping(pvkit_evtchn_domain, port);
+	if (!irq) {
+		pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
+		return -ENOMEM;
+	}
+	return irq;
+}
+
+/**
+ * pvkit_evtchn_bind_host() - bind a port to a host endpoint
+ * @endpoint: PVKIT_ENDPOINT_*
+ *
+ * Return: a Linux interrupt number for request_irq(), or a negative errno.
+ */
+int pvkit_evtchn_bind_host(unsigned int endpoint)
+{
+	if (!pvkit_evtchn_domain)
+		return -ENODEV;
+	return pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_HOST,
+						     endpoint, 0, 0, 0, 0));
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_host);
+
+/**
+ * pvkit_evtchn_port() - port behind an interrupt from this file
+ * @irq: interrupt returned by a pvkit_evtchn_bind_*() function
+ *
+ * Return: the event-channel port.
+ */
+unsigned int pvkit_evtchn_port(unsigned int irq)
+{
+	return irqd_to_hwirq(irq_get_irq_data(irq));
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_port);
+
+/**
+ * pvkit_evtchn_notify() - signal the other end of an event channel
+ * @irq: interrupt returned by a pvkit_evtchn_bind_*() function
+ *
+ * One host transition.
+ *
+ * Return: 0 or a negative errno from the host.
+ */
+int pvkit_evtchn_notify(unsigned int irq)
+{
+	return pvkit_hypercall(PVKIT_HC_EVTCHN_SEND, pvkit_evtchn_port(irq),
+			       0, 0, 0, 0);
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_notify);
+
+/**
+ * pvkit_evtchn_is_pending() - is an event waiting on this channel?
+ * @irq: interrupt returned by a pvkit_evtchn_bind_*() function
+ *
+ * Return: true when the port's pending bit is set.
+ */
+bool pvkit_evtchn_is_pending(unsigned int irq)
+{
+	return sync_test_bit(pvkit_evtchn_port(irq), pvkit_pending_map());
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_is_pending);
+
+/**
+ * pvkit_evtchn_unbind() - close an event channel and drop its interrupt
+ * @irq: interrupt returned by a pvkit_evtchn_bind_*() function, already
+ *       released with free_irq()
+ */
+void pvkit_evtchn_unbind(unsigned int irq)
+{
+	unsigned int port = pvkit_evtchn_port(irq);
+
+	irq_dispose_mapping(irq);
+	pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
+	sync_clear_bit(port, pvkit_pending_map());
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_unbind);
+
+static int pvkit_events_cpu_online(unsigned int cpu)
+{
+	u32 apicid = cpu_physical_id(cpu);
+	long ret;
+
+	if (apicid >= PVKIT_MAX_VCPUS) {
+		pr_warn("CPU%u: APIC ID %u gets no events\n", cpu, apicid);
+		return 0;
+	}
+	ret = pvkit_hypercall(PVKIT_HC_VCPU_UPCALL, apicid,
+			      HYPERVISOR_CALLBACK_VECTOR, 0, 0, 0);
+	if (ret)
+		pr_err("CPU%u: upcall registration failed (%ld)\n", cpu, ret);
+	return ret ? -EIO : 0;
+}
+
+static int pvkit_events_cpu_offline(unsigned int cpu)
+{
+	u32 apicid = cpu_physical_id(cpu);
+
+	if (apicid < PVKIT_MAX_VCPUS)
+		pvkit_hypercall(PVKIT_HC_VCPU_UPCALL, apicid, 0, 0, 0, 0);
+	return 0;
+}
+
+/**
+ * pvkit_events_init_platform() - install the upcall vector
+ *
+ * Runs from init_platform, early enough for sysvec_install().
+ */
+void __init pvkit_events_init_platform(void)
+{
+	sysvec_install(HYPERVISOR_CALLBACK_VECTOR, sysvec_pvkit_callback);
+}
+
+static int __init pvkit_events_init(void)
+{
+	struct fwnode_handle *fwnode;
+	long ret;
+	int rc;
+
+	if (!pvkit_available() || !(pvkit_features() & PVKIT_F_EVTCHN))
+		return 0;
+
+	/* Everything masked until a driver asks for a port. */
+	memset(pvkit_shinfo.evtchn_mask, 0xff, sizeof(pvkit_shinfo.evtchn_mask));
+	ret = pvkit_hypercall(PVKIT_HC_SHARED_INFO, __pa_symbol(&pvkit_shinfo),
+			      0, 0, 0, 0);
+	if (ret) {
+		pr_err("shared-info page refused (%ld): no event channels\n", ret);
+		return -EIO;
+	}
+
+	fwnode = irq_domain_alloc_named_fwnode("pvkit-evtchn");
+	if (!fwnode)
+		return -ENOMEM;
+	pvkit_evtchn_domain = irq_domain_create_linear(fwnode, PVKIT_EVTCHN_PORTS,
+						       &pvkit_evtchn_domain_ops,
+						       NULL);
+	if (!pvkit_evtchn_domain) {
+		irq_domain_free_fwnode(fwnode);
+		return -ENOMEM;
+	}
+
+	rc = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "x86/pvkit/events:online",
+			       pvkit_events_cpu_online,
+			       pvkit_events_cpu_offline);
+	if (rc < 0)
+		return rc;
+	pr_info("event channels: %u ports, upcall vector %#x\n",
+		PVKIT_EVTCHN_PORTS, HYPERVISOR_CALLBACK_VECTOR);
+	return 0;
+}
+arch_initcall(pvkit_events_init);
