@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * pvkit hypervisor ABI, version 1.1.
+ * pvkit hypervisor ABI, version 1.2.
  *
  * This header is the single definition of the interface between a pvkit
  * guest and a pvkit host.  The guest kernel installs it as
@@ -13,7 +13,7 @@
 #include <linux/types.h>
 
 #define PVKIT_ABI_MAJOR			1
-#define PVKIT_ABI_MINOR			1
+#define PVKIT_ABI_MINOR			2
 #define PVKIT_ABI_VERSION		((PVKIT_ABI_MAJOR << 16) | PVKIT_ABI_MINOR)
 
 /*
@@ -34,6 +34,7 @@
 #define PVKIT_F_CONSOLE			(1ULL << 1)
 #define PVKIT_F_TEST			(1ULL << 2)
 #define PVKIT_F_EVTCHN			(1ULL << 3)
+#define PVKIT_F_GNTTAB			(1ULL << 4)
 
 /*
  * Hypercall page MSR.  Writing (guest physical address | ENABLE) asks the
@@ -134,8 +135,54 @@ enum pvkit_hypercall {
 	PVKIT_HC_EVTCHN_STATUS	= 14,
 	/* (port, vcpu) -> 0; deliver the port's events to vcpu */
 	PVKIT_HC_EVTCHN_BIND_VCPU = 15,
+	/* (gpa, nr_frames) -> 0; grant table frames, contiguous; 0 detaches */
+	PVKIT_HC_GNTTAB_SETUP	= 16,
+	/* () -> largest nr_frames the host accepts */
+	PVKIT_HC_GNTTAB_MAX_FRAMES = 17,
+	/*
+	 * (ref, op, offset, len, value) -> result; the host accesses a
+	 * granted page exactly as a backend would (PVKIT_F_TEST only):
+	 * PVKIT_GNTTEST_READ returns the byte sum of the range,
+	 * PVKIT_GNTTEST_WRITE fills it with value, PVKIT_GNTTEST_MAP keeps
+	 * the page mapped (in use) until PVKIT_GNTTEST_UNMAP.
+	 */
+	PVKIT_HC_TEST_GRANT	= 18,
 	PVKIT_HC_COUNT
 };
+
+/*
+ * Grant tables (PVKIT_F_GNTTAB): Xen's grant_entry_v1.  The guest owns
+ * the table; the host's device models (domain PVKIT_DOMID_HOST) reach a
+ * guest page only through an entry that permits it.
+ */
+#define PVKIT_DOMID_HOST		0
+#define PVKIT_GNTTAB_ENTRIES_PER_FRAME	(PVKIT_PAGE_SIZE / 8)
+
+#define PVKIT_GTF_INVALID		0x0000
+#define PVKIT_GTF_PERMIT_ACCESS		0x0001
+#define PVKIT_GTF_TYPE_MASK		0x0003
+#define PVKIT_GTF_READONLY		0x0004	/* host may only read */
+#define PVKIT_GTF_READING		0x0008	/* set by host while reading */
+#define PVKIT_GTF_WRITING		0x0010	/* set by host while writing */
+
+/**
+ * struct pvkit_grant_entry - one grant (Xen's grant_entry_v1)
+ * @flags: PVKIT_GTF_*; the guest writes the type and READONLY last
+ * @domid: domain allowed to access the page (PVKIT_DOMID_HOST)
+ * @frame: guest frame number (guest-physical address >> 12)
+ */
+struct pvkit_grant_entry {
+	__u16 flags;
+	__u16 domid;
+	__u32 frame;
+};
+
+/* PVKIT_HC_TEST_GRANT operations. */
+#define PVKIT_GNTTEST_READ		0
+#define PVKIT_GNTTEST_WRITE		1
+#define PVKIT_GNTTEST_MAP		2
+#define PVKIT_GNTTEST_UNMAP		3
+#define PVKIT_GNTTEST_MAP_RO		4
 
 /*
  * Event channels (PVKIT_F_EVTCHN): Xen's 2-level layout.  A port is a bit
