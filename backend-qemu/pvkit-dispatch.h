@@ -58,6 +58,26 @@
  *   model: only schedule its handler.
  * @backend_release: @port stops being bound to @backend (guest close,
  *   unbind, reset); the host frees what it allocated for the binding.
+ *
+ * Grant tables (PVKIT_F_GNTTAB):
+ * @gnttab: the host's grant-table state; never NULL.  The dispatcher is
+ *   its only writer.
+ * @gnttab_set: map the grant table, @nr_frames (1..PVKIT_GNTTAB_MAX_FRAMES)
+ *   contiguous pages at @gpa (page aligned, range not wrapping), replacing
+ *   any previous mapping, and return 0; or return -PVKIT_EFAULT and keep
+ *   the old mapping when the range is not writable guest RAM.  @nr_frames
+ *   0 drops the mapping.
+ * @gnttab_table: the mapped table (a host pointer to @nr_frames pages the
+ *   guest shares), or NULL.  The dispatcher accesses the entries only with
+ *   atomic operations.
+ * @gnttab_written: the dispatcher changed the flags of entry @ref (the
+ *   host marks it dirty for migration).
+ * @page_map: map the guest page at @gpa (page aligned, below 2^44) for
+ *   host access, for writing when @write; return a host pointer to its
+ *   PVKIT_PAGE_SIZE bytes, or NULL unless it is guest RAM (writable RAM
+ *   for @write).  The mapping stays valid until @page_unmap.
+ * @page_unmap: release a @page_map result; @write as passed to it (the
+ *   host marks the page dirty).
  */
 typedef struct PVKitHostOps {
     int (*mem_read)(void *opaque, uint64_t gpa, void *buf, uint32_t len);
@@ -77,6 +97,13 @@ typedef struct PVKitHostOps {
     void (*inject)(void *opaque, uint32_t vcpu, uint8_t vector);
     void (*backend_kick)(void *opaque, uint32_t port, void *backend);
     void (*backend_release)(void *opaque, uint32_t port, void *backend);
+
+    struct PVKitGnttabState *(*gnttab)(void *opaque);
+    int (*gnttab_set)(void *opaque, uint64_t gpa, uint32_t nr_frames);
+    struct pvkit_grant_entry *(*gnttab_table)(void *opaque);
+    void (*gnttab_written)(void *opaque, uint32_t ref);
+    void *(*page_map)(void *opaque, uint64_t gpa, bool write);
+    void (*page_unmap)(void *opaque, void *ptr, bool write);
 } PVKitHostOps;
 
 /*
@@ -173,6 +200,118 @@ int pvkit_evtchn_backend_notify(const PVKitHostOps *ops, void *opaque,
 bool pvkit_evtchn_post_load(PVKitEvtchnState *ec);
 
 /*
+ * Grant tables.  The guest's table is mapped by the host (ops->gnttab_set)
+ * and its entries are changed by both sides, so the dispatcher touches
+ * them only with atomic operations, following Xen's grant_entry_v1
+ * protocol: while the host uses a grant it keeps PVKIT_GTF_READING (any
+ * mapping) and PVKIT_GTF_WRITING (writable mappings) set in the entry,
+ * and a guest revokes a grant only with a cmpxchg of the flags from a
+ * value without those bits to 0.  Every function below and the grant
+ * hypercalls must be called with the host's grant lock held (QEMU: the
+ * BQL).
+ */
+
+#define PVKIT_GNTTAB_MAX_FRAMES 32
+#define PVKIT_GNTTAB_MAX_REFS \
+    (PVKIT_GNTTAB_MAX_FRAMES * PVKIT_GNTTAB_ENTRIES_PER_FRAME)
+/* Concurrent host mappings (handles) of grants. */
+#define PVKIT_GNTTAB_MAX_MAPS   1024
+/* Mappings PVKIT_HC_TEST_GRANT keeps on the guest's behalf. */
+#define PVKIT_GNTTAB_TEST_MAPS  64
+
+/* One host mapping of a grant; @ptr NULL: the slot is free. */
+typedef struct PVKitGrantMap {
+    void *ptr;              /* host pointer to the granted page */
+    uint32_t ref;
+    uint32_t gen;           /* bumped on each use: stale handles fail */
+    bool write;
+} PVKitGrantMap;
+
+/* A mapping made by PVKIT_GNTTEST_MAP (or MAP_RO) for the guest. */
+typedef struct PVKitGrantTestMap {
+    bool used;
+    int32_t handle;
+    uint32_t ref;
+} PVKitGrantTestMap;
+
+/*
+ * Counters, never reset.
+ * @maps: successful mappings (pvkit_gnttab_host_map, and each copy)
+ * @unmaps: mappings released (unmap, end of each copy, reset)
+ * @mapped: mappings currently held (@maps - @unmaps)
+ * @refused: map and copy requests that failed
+ */
+typedef struct PVKitGnttabStats {
+    uint64_t maps;
+    uint64_t unmaps;
+    uint64_t mapped;
+    uint64_t refused;
+} PVKitGnttabStats;
+
+typedef struct PVKitGnttabState {
+    uint64_t gpa;                   /* table address (valid if nr_frames) */
+    uint32_t nr_frames;             /* 0: no table */
+    uint32_t nr_maps;               /* slots of @map in use */
+    uint16_t ref_maps[PVKIT_GNTTAB_MAX_REFS];   /* mappings per ref */
+    uint16_t ref_wmaps[PVKIT_GNTTAB_MAX_REFS];  /* of those writable */
+    PVKitGrantMap map[PVKIT_GNTTAB_MAX_MAPS];
+    PVKitGrantTestMap test[PVKIT_GNTTAB_TEST_MAPS];
+    PVKitGnttabStats stats;
+} PVKitGnttabState;
+
+/*
+ * Map grant @ref of the guest's table for host access, for writing when
+ * @write.  On success stores a host pointer to the granted page
+ * (PVKIT_PAGE_SIZE bytes) in *@ptr and returns a handle >= 0 for
+ * pvkit_gnttab_host_unmap(); the entry's READING (and for @write WRITING)
+ * flag stays set until the last such mapping of @ref is unmapped, so the
+ * guest cannot revoke the grant meanwhile.  Errors, checked in this
+ * order, with nothing changed:
+ *   -PVKIT_ENOENT  no grant table is set up
+ *   -PVKIT_EINVAL  @ref >= nr_frames * PVKIT_GNTTAB_ENTRIES_PER_FRAME
+ *   -PVKIT_EPERM   the entry is not PERMIT_ACCESS for PVKIT_DOMID_HOST,
+ *                  or @write and it is READONLY
+ *   -PVKIT_EFAULT  the frame is not guest RAM (writable RAM for @write)
+ *   -PVKIT_ENOSPC  PVKIT_GNTTAB_MAX_MAPS mappings are held already
+ *   -PVKIT_EBUSY   the guest kept changing the entry while the host
+ *                  tried to mark it in use (a misbehaving guest)
+ */
+int pvkit_gnttab_host_map(const PVKitHostOps *ops, void *opaque,
+                          uint32_t ref, bool write, void **ptr);
+
+/* Release a mapping: 0, or -PVKIT_EINVAL for a handle not in use. */
+int pvkit_gnttab_host_unmap(const PVKitHostOps *ops, void *opaque,
+                            int handle);
+
+/*
+ * Copy @len bytes between @buf and offset @offset of the page granted by
+ * @ref: into the guest page when @write, out of it otherwise (map, copy,
+ * unmap).  Returns 0 or the errors of pvkit_gnttab_host_map() (but never
+ * -PVKIT_ENOSPC: copies take no handle), plus -PVKIT_EINVAL, checked
+ * right after the frame, when @offset + @len exceeds PVKIT_PAGE_SIZE.
+ * @len 0 checks the grant (and marks it in use for the duration of the
+ * call) but copies nothing.
+ */
+int pvkit_gnttab_host_copy(const PVKitHostOps *ops, void *opaque,
+                           uint32_t ref, uint32_t offset, uint32_t len,
+                           void *buf, bool write);
+
+/*
+ * Release every host mapping (clearing the flags they set in the table)
+ * and drop the table: the state of a machine reset.  Handles held by
+ * device models become invalid.
+ */
+void pvkit_gnttab_reset(const PVKitHostOps *ops, void *opaque);
+
+/*
+ * After migration: check the table address read back (false: refuse the
+ * stream), map the table again, and clear READING/WRITING in every entry
+ * (host mappings are not migrated, so none is held).  Must be called with
+ * no host mapping held (after pvkit_gnttab_reset()).
+ */
+bool pvkit_gnttab_post_load(const PVKitHostOps *ops, void *opaque);
+
+/*
  * Run hypercall @nr with arguments @args (arg0..arg4 = rdi, rsi, r10, r8,
  * r9).  Returns the value for the guest's rax: >= 0 on success, a negated
  * PVKIT_E* value on failure.
@@ -232,5 +371,27 @@ int pvkit_evtchn_bind_backend(uint32_t port, struct AioContext *ctx,
                               void (*handler)(void *opaque), void *opaque);
 int pvkit_evtchn_unbind_backend(uint32_t port);
 int pvkit_evtchn_notify(uint32_t port);
+
+/*
+ * The QEMU device's grant API for device models (pvkit.c), on top of
+ * pvkit_gnttab_host_map() and friends, with the same results; each takes
+ * the BQL when the caller does not hold it, and returns -PVKIT_ENOENT
+ * also when there is no pvkit device or PVKIT_F_GNTTAB is off.
+ *
+ * pvkit_gnttab_map: map grant @ref; on success *@ptr points to the guest
+ *   page (4096 bytes, writable only when @write) and the result is a
+ *   handle >= 0.  The pointer may be used without the BQL until
+ *   pvkit_gnttab_unmap(@handle).  A machine reset releases all mappings
+ *   (the handle then fails with -PVKIT_EINVAL and the pointer must no
+ *   longer be used); mappings do not survive migration either: unmap
+ *   before the VM stops for good, map again on the destination.
+ * pvkit_gnttab_unmap: release a mapping.
+ * pvkit_gnttab_copy: copy between @buf and [@offset, @offset + @len) of
+ *   the page granted by @ref (@write: into the guest page).
+ */
+int pvkit_gnttab_map(uint32_t ref, bool write, void **ptr);
+int pvkit_gnttab_unmap(int handle);
+int pvkit_gnttab_copy(uint32_t ref, uint32_t offset, uint32_t len,
+                      void *buf, bool write);
 
 #endif /* HW_PVKIT_DISPATCH_H */

@@ -3,14 +3,16 @@
  *
  * The host side of the pvkit paravirtual ABI (hypercall/pvkit.h in the
  * pvkit kit): CPUID leaves at 0x40000100, the hypercall-page MSR and the
- * port-I/O hypercall transport, plus a console backed by a chardev and
- * Xen-style event channels.  Argument validation and hypercall semantics
- * live in pvkit-dispatch.c; this file supplies guest memory, the console,
- * the shared-info page mapping, interrupt injection and the CPU glue.
+ * port-I/O hypercall transport, plus a console backed by a chardev,
+ * Xen-style event channels and grant tables.  Argument validation and
+ * hypercall semantics live in pvkit-dispatch.c; this file supplies guest
+ * memory, the console, the shared-info page and grant-table mappings,
+ * interrupt injection and the CPU glue.
  *
- * Locking: every hypercall, the MSR and the event-channel table run under
- * the BQL.  The device-model API (pvkit_evtchn_bind_backend() and
- * friends) takes the BQL when its caller does not hold it.
+ * Locking: every hypercall, the MSR, the event-channel table and the
+ * grant-table state run under the BQL.  The device-model APIs
+ * (pvkit_evtchn_bind_backend(), pvkit_gnttab_map() and friends) take the
+ * BQL when their caller does not hold it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -57,6 +59,7 @@ struct PVKitState {
     uint32_t iobase;
     bool test_hypercalls;
     bool evtchn;
+    bool gnttab;
 
     /* PVKIT_F_* offered; fixed at realize (read by CPUID without BQL). */
     uint64_t features;
@@ -69,6 +72,13 @@ struct PVKitState {
     MemoryRegion *shared_mr;
     hwaddr shared_offset;
     struct pvkit_shared_info *shared_ptr;
+
+    /* Grant tables: mappings, per-ref counts, counters (BQL). */
+    PVKitGnttabState gt;
+    /* The mapped grant table: a reference on its RAM region. */
+    MemoryRegion *gnttab_mr;
+    hwaddr gnttab_offset;
+    struct pvkit_grant_entry *gnttab_ptr;
 };
 
 /* The CPUID leaves and the MSR are machine-wide: one device at most. */
@@ -263,6 +273,93 @@ static void pvkit_backend_release(void *opaque, uint32_t port, void *backend)
     qemu_bh_delete(backend);
 }
 
+static PVKitGnttabState *pvkit_gnttab(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    return &s->gt;
+}
+
+/*
+ * Map the grant table like the shared-info page: all @nr_frames pages
+ * must lie in one writable RAM section; keep a reference on the region.
+ */
+static int pvkit_gnttab_set(void *opaque, uint64_t gpa, uint32_t nr_frames)
+{
+    PVKitState *s = opaque;
+    uint32_t len = nr_frames * PVKIT_PAGE_SIZE;
+    MemoryRegionSection sec = { 0 };
+
+    if (nr_frames) {
+        sec = memory_region_find(get_system_memory(), gpa, len);
+        if (!sec.mr) {
+            return -PVKIT_EFAULT;
+        }
+        if (!pvkit_ram_section(&sec, gpa, len, true) ||
+            !memory_region_get_ram_ptr(sec.mr)) {
+            memory_region_unref(sec.mr);
+            return -PVKIT_EFAULT;
+        }
+    }
+    if (s->gnttab_mr) {
+        memory_region_unref(s->gnttab_mr);
+    }
+    s->gnttab_mr = sec.mr;
+    s->gnttab_offset = sec.offset_within_region;
+    s->gnttab_ptr = sec.mr ?
+        (void *)((uint8_t *)memory_region_get_ram_ptr(sec.mr) +
+                 sec.offset_within_region) : NULL;
+    return 0;
+}
+
+static struct pvkit_grant_entry *pvkit_gnttab_table(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    return s->gnttab_ptr;
+}
+
+static void pvkit_gnttab_written(void *opaque, uint32_t ref)
+{
+    PVKitState *s = opaque;
+
+    if (s->gnttab_mr) {
+        memory_region_set_dirty(s->gnttab_mr, s->gnttab_offset +
+                                (hwaddr)ref *
+                                sizeof(struct pvkit_grant_entry),
+                                sizeof(struct pvkit_grant_entry));
+    }
+}
+
+/*
+ * A granted page, through address_space_map(): it holds a reference on
+ * the RAM region until address_space_unmap(), which also marks the page
+ * dirty and, under TCG, invalidates translated code on it after writes.
+ * Only RAM is accepted, so the result is never a bounce buffer.
+ */
+static void *pvkit_page_map(void *opaque, uint64_t gpa, bool write)
+{
+    hwaddr len = PVKIT_PAGE_SIZE;
+    void *p;
+
+    if (!pvkit_ram_range(gpa, PVKIT_PAGE_SIZE, write)) {
+        return NULL;
+    }
+    p = address_space_map(&address_space_memory, gpa, &len, write,
+                          MEMTXATTRS_UNSPECIFIED);
+    if (p && len < PVKIT_PAGE_SIZE) {
+        address_space_unmap(&address_space_memory, p, len, false, 0);
+        p = NULL;
+    }
+    return p;
+}
+
+static void pvkit_page_unmap(void *opaque, void *ptr, bool write)
+{
+    address_space_unmap(&address_space_memory, ptr, PVKIT_PAGE_SIZE, write,
+                        write ? PVKIT_PAGE_SIZE : 0);
+}
+
 static const PVKitHostOps pvkit_host_ops = {
     .mem_read = pvkit_mem_read,
     .mem_write = pvkit_mem_write,
@@ -279,6 +376,12 @@ static const PVKitHostOps pvkit_host_ops = {
     .inject = pvkit_inject,
     .backend_kick = pvkit_backend_kick,
     .backend_release = pvkit_backend_release,
+    .gnttab = pvkit_gnttab,
+    .gnttab_set = pvkit_gnttab_set,
+    .gnttab_table = pvkit_gnttab_table,
+    .gnttab_written = pvkit_gnttab_written,
+    .page_map = pvkit_page_map,
+    .page_unmap = pvkit_page_unmap,
 };
 
 /* The C API for device models (pvkit-dispatch.h). */
@@ -321,6 +424,40 @@ int pvkit_evtchn_notify(uint32_t port)
     }
     return pvkit_evtchn_backend_notify(&pvkit_host_ops, pvkit_instance,
                                        port);
+}
+
+/* The grant API for device models (pvkit-dispatch.h). */
+int pvkit_gnttab_map(uint32_t ref, bool write, void **ptr)
+{
+    BQL_LOCK_GUARD();
+
+    if (!pvkit_instance) {
+        return -PVKIT_ENOENT;
+    }
+    return pvkit_gnttab_host_map(&pvkit_host_ops, pvkit_instance, ref,
+                                 write, ptr);
+}
+
+int pvkit_gnttab_unmap(int handle)
+{
+    BQL_LOCK_GUARD();
+
+    if (!pvkit_instance) {
+        return -PVKIT_ENOENT;
+    }
+    return pvkit_gnttab_host_unmap(&pvkit_host_ops, pvkit_instance, handle);
+}
+
+int pvkit_gnttab_copy(uint32_t ref, uint32_t offset, uint32_t len,
+                      void *buf, bool write)
+{
+    BQL_LOCK_GUARD();
+
+    if (!pvkit_instance) {
+        return -PVKIT_ENOENT;
+    }
+    return pvkit_gnttab_host_copy(&pvkit_host_ops, pvkit_instance, ref,
+                                  offset, len, buf, write);
 }
 
 static int pvkit_can_receive(void *opaque)
@@ -447,6 +584,9 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
     if (s->evtchn) {
         s->features |= PVKIT_F_EVTCHN;
     }
+    if (s->gnttab) {
+        s->features |= PVKIT_F_GNTTAB;
+    }
 
     if (!x86_pv_hooks_register(&pvkit_pv_hooks, s, errp)) {
         return;
@@ -467,6 +607,7 @@ static void pvkit_unrealize(DeviceState *dev)
 
     x86_pv_hooks_unregister(&pvkit_pv_hooks);
     pvkit_evtchn_reset(&pvkit_host_ops, s);
+    pvkit_gnttab_reset(&pvkit_host_ops, s);
     qemu_chr_fe_set_handlers(&s->chr, NULL, NULL, NULL, NULL, NULL, NULL,
                              true);
     fifo8_destroy(&s->rx);
@@ -480,14 +621,19 @@ static void pvkit_reset_hold(Object *obj, ResetType type)
     s->hcall_msr = 0;
     fifo8_reset(&s->rx);
     pvkit_evtchn_reset(&pvkit_host_ops, s);
+    pvkit_gnttab_reset(&pvkit_host_ops, s);
 }
 
-/* Device model bindings do not migrate: drop them before loading. */
+/*
+ * Device model bindings and grant mappings do not migrate: drop them
+ * before loading.
+ */
 static int pvkit_pre_load(void *opaque)
 {
     PVKitState *s = opaque;
 
     pvkit_evtchn_reset(&pvkit_host_ops, s);
+    pvkit_gnttab_reset(&pvkit_host_ops, s);
     return 0;
 }
 
@@ -502,6 +648,12 @@ static int pvkit_post_load(void *opaque, int version_id)
     if (pvkit_shared_set(s, gpa)) {
         error_report("pvkit: shared-info page 0x%" PRIx64 " is not RAM",
                      gpa);
+        return -EINVAL;
+    }
+    /* Also clears READING/WRITING the source's mappings left behind. */
+    if (!pvkit_gnttab_post_load(&pvkit_host_ops, s)) {
+        error_report("pvkit: bad grant table 0x%" PRIx64 " (%" PRIu32
+                     " frames)", s->gt.gpa, s->gt.nr_frames);
         return -EINVAL;
     }
     return 0;
@@ -521,7 +673,7 @@ static const VMStateDescription vmstate_pvkit_evtchn_port = {
 
 static const VMStateDescription vmstate_pvkit = {
     .name = TYPE_PVKIT,
-    .version_id = 2,
+    .version_id = 3,
     .minimum_version_id = 1,
     .pre_load = pvkit_pre_load,
     .post_load = pvkit_post_load,
@@ -533,6 +685,8 @@ static const VMStateDescription vmstate_pvkit = {
                               2),
         VMSTATE_STRUCT_ARRAY(ec.port, PVKitState, PVKIT_EVTCHN_PORTS, 2,
                              vmstate_pvkit_evtchn_port, PVKitEvtchnPort),
+        VMSTATE_UINT64_V(gt.gpa, PVKitState, 3),
+        VMSTATE_UINT32_V(gt.nr_frames, PVKitState, 3),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -542,6 +696,7 @@ static const Property pvkit_properties[] = {
     DEFINE_PROP_CHR("chardev", PVKitState, chr),
     DEFINE_PROP_BOOL("test-hypercalls", PVKitState, test_hypercalls, true),
     DEFINE_PROP_BOOL("evtchn", PVKitState, evtchn, true),
+    DEFINE_PROP_BOOL("gnttab", PVKitState, gnttab, true),
 };
 
 static void pvkit_get_stat_hypercalls(Object *obj, Visitor *v,
@@ -583,6 +738,14 @@ static void pvkit_instance_init(Object *obj)
                                    OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-injections", &st->injections,
                                    OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-grant-maps",
+                                   &s->gt.stats.maps, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-grant-unmaps",
+                                   &s->gt.stats.unmaps, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-grants-mapped",
+                                   &s->gt.stats.mapped, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-grant-refused",
+                                   &s->gt.stats.refused, OBJ_PROP_FLAG_READ);
 }
 
 static void pvkit_class_init(ObjectClass *klass, void *data)

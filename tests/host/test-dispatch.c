@@ -6,6 +6,7 @@
  * address space.  Prints TAP and ends with "N passed, N failed, 0 skipped".
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,19 @@ struct fake_host {
     unsigned int releases;
     uint32_t release_port;
     void *release_backend;
+
+    /* grant tables */
+    PVKitGnttabState gt;
+    uint8_t *gnttab;            /* mapped table or NULL */
+    uint32_t gnttab_nr;
+    unsigned int gnttab_sets;
+    unsigned int gnttab_writes;
+    unsigned int page_maps;     /* successful page_map calls */
+    unsigned int page_unmaps;
+    unsigned int page_unmaps_w;
+    uint16_t unmap_flags;       /* entry flags seen at the last unmap */
+    uint32_t unmap_ref;         /* entry whose flags unmap records */
+    void (*map_hook)(void);     /* runs inside page_map: a racing guest */
 };
 
 static struct fake_host host;
@@ -270,6 +284,93 @@ static void fake_backend_release(void *opaque, uint32_t port, void *backend)
     h->release_backend = backend;
 }
 
+static PVKitGnttabState *fake_gnttab(void *opaque)
+{
+    return &((struct fake_host *)opaque)->gt;
+}
+
+/* The table must be whole pages of writable RAM, in one region. */
+static int fake_gnttab_set(void *opaque, uint64_t gpa, uint32_t nr)
+{
+    struct fake_host *h = opaque;
+    struct region *r;
+
+    h->gnttab_sets++;
+    if (nr == 0) {
+        h->gnttab = NULL;
+        h->gnttab_nr = 0;
+        return 0;
+    }
+    if ((gpa & (PVKIT_PAGE_SIZE - 1)) || nr > PVKIT_GNTTAB_MAX_FRAMES ||
+        gpa > UINT64_MAX - ((uint64_t)nr * PVKIT_PAGE_SIZE - 1)) {
+        fprintf(stderr, "# bad grant table 0x%" PRIx64 "/%u reached the host\n",
+                gpa, nr);
+        abort();
+    }
+    r = find(gpa, nr * PVKIT_PAGE_SIZE);
+    if (!r || r->kind != RAM) {
+        return -PVKIT_EFAULT;
+    }
+    h->gnttab = r->mem + (gpa - r->base);
+    h->gnttab_nr = nr;
+    return 0;
+}
+
+static struct pvkit_grant_entry *fake_gnttab_table(void *opaque)
+{
+    return (struct pvkit_grant_entry *)((struct fake_host *)opaque)->gnttab;
+}
+
+static void fake_gnttab_written(void *opaque, uint32_t ref)
+{
+    struct fake_host *h = opaque;
+
+    if (!h->gnttab || ref >= h->gnttab_nr * PVKIT_GNTTAB_ENTRIES_PER_FRAME) {
+        fprintf(stderr, "# grant %u written without a table\n", ref);
+        abort();
+    }
+    h->gnttab_writes++;
+}
+
+static void *fake_page_map(void *opaque, uint64_t gpa, bool write)
+{
+    struct fake_host *h = opaque;
+    struct region *r;
+
+    if ((gpa & (PVKIT_PAGE_SIZE - 1)) || gpa >> 44) {
+        fprintf(stderr, "# bad page 0x%" PRIx64 " reached the host\n", gpa);
+        abort();
+    }
+    if (h->map_hook) {
+        h->map_hook();
+    }
+    r = find(gpa, PVKIT_PAGE_SIZE);
+    if (!r || r->kind == MMIO || (write && r->kind != RAM)) {
+        if (r && r->kind == MMIO) {
+            h->mmio_touched++;
+        }
+        return NULL;
+    }
+    h->page_maps++;
+    return r->mem + (gpa - r->base);
+}
+
+static void fake_page_unmap(void *opaque, void *ptr, bool write)
+{
+    struct fake_host *h = opaque;
+
+    if (!ptr || h->page_unmaps >= h->page_maps) {
+        fprintf(stderr, "# unmap of a page never mapped\n");
+        abort();
+    }
+    h->page_unmaps++;
+    h->page_unmaps_w += write;
+    if (h->gnttab) {
+        h->unmap_flags = ((struct pvkit_grant_entry *)h->gnttab)
+                         [h->unmap_ref].flags;
+    }
+}
+
 static const PVKitHostOps ops = {
     .mem_read = fake_read,
     .mem_write = fake_write,
@@ -286,10 +387,16 @@ static const PVKitHostOps ops = {
     .inject = fake_inject,
     .backend_kick = fake_backend_kick,
     .backend_release = fake_backend_release,
+    .gnttab = fake_gnttab,
+    .gnttab_set = fake_gnttab_set,
+    .gnttab_table = fake_gnttab_table,
+    .gnttab_written = fake_gnttab_written,
+    .page_map = fake_page_map,
+    .page_unmap = fake_page_unmap,
 };
 
 #define ALL_F (PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CONSOLE | PVKIT_F_TEST | \
-               PVKIT_F_EVTCHN)
+               PVKIT_F_EVTCHN | PVKIT_F_GNTTAB)
 /* APIC IDs 0-3 and 7 exist; 4-6 and 8-31 do not. */
 #define FAKE_VCPUS 0x8fu
 
@@ -586,8 +693,14 @@ static void check_page(const uint8_t *buf, uint64_t features, uint16_t port,
         int test = i == PVKIT_HC_TEST_ECHO || i == PVKIT_HC_TEST_COPY;
         int evtchn = i >= PVKIT_HC_SHARED_INFO &&
                      i <= PVKIT_HC_EVTCHN_BIND_VCPU;
+        int gnt = i == PVKIT_HC_GNTTAB_SETUP ||
+                  i == PVKIT_HC_GNTTAB_MAX_FRAMES;
         int offered = test ? !!(features & PVKIT_F_TEST) :
-                      evtchn ? !!(features & PVKIT_F_EVTCHN) : 1;
+                      evtchn ? !!(features & PVKIT_F_EVTCHN) :
+                      gnt ? !!(features & PVKIT_F_GNTTAB) :
+                      i == PVKIT_HC_TEST_GRANT ?
+                      (features & (PVKIT_F_TEST | PVKIT_F_GNTTAB)) ==
+                      (PVKIT_F_TEST | PVKIT_F_GNTTAB) : 1;
 
         if (p->entry[i].nr != i || p->entry[i].reserved ||
             p->entry[i].transport != (offered ? PVKIT_TRANSPORT_PIO :
@@ -629,9 +742,24 @@ static void test_page(void)
                           PVKIT_F_HYPERCALL_PAGE | PVKIT_F_EVTCHN, 0x560);
     check_page(buf, PVKIT_F_HYPERCALL_PAGE | PVKIT_F_EVTCHN, 0x560,
                "page fill, event channels without tests");
-    check(PVKIT_HC_COUNT == 16 &&
-          ((const struct pvkit_hcall_page *)buf)->entry[15].transport ==
+    check(((const struct pvkit_hcall_page *)buf)->entry[15].transport ==
           PVKIT_TRANSPORT_PIO, "page: entries 6..15 present");
+    pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE,
+                          PVKIT_F_HYPERCALL_PAGE | PVKIT_F_GNTTAB, 0x560);
+    check_page(buf, PVKIT_F_HYPERCALL_PAGE | PVKIT_F_GNTTAB, 0x560,
+               "page fill, grant tables without tests");
+    pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE,
+                          PVKIT_F_HYPERCALL_PAGE | PVKIT_F_TEST, 0x560);
+    check_page(buf, PVKIT_F_HYPERCALL_PAGE | PVKIT_F_TEST, 0x560,
+               "page fill, tests without grant tables");
+    pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE, ALL_F, 0x560);
+    check(PVKIT_HC_COUNT == 19 &&
+          ((const struct pvkit_hcall_page *)buf)->entry[16].transport ==
+          PVKIT_TRANSPORT_PIO &&
+          ((const struct pvkit_hcall_page *)buf)->entry[17].transport ==
+          PVKIT_TRANSPORT_PIO &&
+          ((const struct pvkit_hcall_page *)buf)->entry[18].transport ==
+          PVKIT_TRANSPORT_PIO, "page: entries 16..18 present");
     memset(buf, 0xff, sizeof(buf));
     pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE - 1, ALL_F, 0x560);
     check(buf[0] == 0xff, "page fill refuses a short buffer");
@@ -1264,6 +1392,720 @@ static void test_counters(void)
              "injections counter matches the fake");
 }
 
+/* ---- grant tables ---- */
+
+#define GT_GPA   (RAM_B + 0x8000)        /* 2 frames: refs 0..1023 */
+#define GT_NR    2
+#define GT_REFS  (GT_NR * PVKIT_GNTTAB_ENTRIES_PER_FRAME)
+#define G_PAGE   (RAM_A + 0x3000)        /* a granted RAM page */
+#define G_PAGE2  (RAM_A + 0x5000)
+
+static struct pvkit_grant_entry *gent(uint32_t ref)
+{
+    return (struct pvkit_grant_entry *)ptr(GT_GPA) + ref;
+}
+
+static void grant(uint32_t ref, uint16_t flags, uint16_t domid,
+                  uint64_t gpa)
+{
+    gent(ref)->domid = domid;
+    gent(ref)->frame = (uint32_t)(gpa / PVKIT_PAGE_SIZE);
+    gent(ref)->flags = flags;
+}
+
+/*
+ * The guest's revoke (Linux gnttab_end_foreign_access_ref_v1): succeeds
+ * only when the host holds neither READING nor WRITING.
+ */
+static int guest_revoke(uint32_t ref)
+{
+    uint16_t flags = __atomic_load_n(&gent(ref)->flags, __ATOMIC_SEQ_CST);
+
+    if (flags & (PVKIT_GTF_READING | PVKIT_GTF_WRITING)) {
+        return 0;
+    }
+    return __atomic_compare_exchange_n(&gent(ref)->flags, &flags, 0, false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/* A clean grant setup: table at GT_GPA zeroed and registered. */
+static void gt_setup(void)
+{
+    reset();
+    memset(ptr(GT_GPA), 0, GT_NR * PVKIT_PAGE_SIZE);
+    if (hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA, GT_NR, 0, 0, 0)) {
+        fprintf(stderr, "# grant setup failed\n");
+        abort();
+    }
+}
+
+static int64_t tg(uint64_t ref, uint64_t op, uint64_t off, uint64_t len,
+                  uint64_t val)
+{
+    return hc(PVKIT_HC_TEST_GRANT, ref, op, off, len, val);
+}
+
+static int no_pages_held(void)
+{
+    return host.page_maps == host.page_unmaps;
+}
+
+static void test_gnttab_disabled(void)
+{
+    reset();
+    host.features = ALL_F & ~PVKIT_F_GNTTAB;
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA, 1, 0, 0, 0), -PVKIT_ENOSYS,
+             "GNTTAB_SETUP without F_GNTTAB -> ENOSYS");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_MAX_FRAMES, 0, 0, 0, 0, 0), -PVKIT_ENOSYS,
+             "GNTTAB_MAX_FRAMES without F_GNTTAB -> ENOSYS");
+    CHECK_EQ(tg(0, PVKIT_GNTTEST_READ, 0, 1, 0), -PVKIT_ENOSYS,
+             "TEST_GRANT without F_GNTTAB -> ENOSYS");
+    check(host.gnttab_sets == 0 && unchanged_except(1),
+          "... and they did nothing");
+    host.features = ALL_F & ~PVKIT_F_TEST;
+    CHECK_EQ(tg(0, PVKIT_GNTTEST_READ, 0, 1, 0), -PVKIT_ENOSYS,
+             "TEST_GRANT without F_TEST -> ENOSYS");
+    CHECK_EQ(tg(0, 99, 0, 1, 0), -PVKIT_ENOSYS,
+             "TEST_GRANT without F_TEST, bad op -> ENOSYS");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_MAX_FRAMES, 0, 0, 0, 0, 0),
+             PVKIT_GNTTAB_MAX_FRAMES, "MAX_FRAMES works without F_TEST");
+    CHECK_EQ(PVKIT_GNTTAB_MAX_FRAMES, 32, "max frames is 32");
+}
+
+static void test_gnttab_setup(void)
+{
+    reset();
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA + 8, 1, 0, 0, 0),
+             -PVKIT_EINVAL, "SETUP misaligned -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "SETUP nr 0 with gpa -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA, 33, 0, 0, 0), -PVKIT_EINVAL,
+             "SETUP nr 33 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA, 1ull << 32 | 1, 0, 0, 0),
+             -PVKIT_EINVAL, "SETUP nr 2^32+1 (no truncation) -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA + 1, 40, 0, 0, 0),
+             -PVKIT_EINVAL, "SETUP misaligned and too many -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, 0xfffffffffffff000ull, 2, 0, 0, 0),
+             -PVKIT_EFAULT, "SETUP range wraps -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, ROM_BASE, 1, 0, 0, 0), -PVKIT_EFAULT,
+             "SETUP in ROM -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, MMIO_B, 1, 0, 0, 0), -PVKIT_EFAULT,
+             "SETUP in MMIO -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, 0x18000, 1, 0, 0, 0), -PVKIT_EFAULT,
+             "SETUP in a hole -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, RAM_A + 0xf000, 2, 0, 0, 0),
+             -PVKIT_EFAULT, "SETUP running past the end of RAM -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, RAM_A, 32, 0, 0, 0), -PVKIT_EFAULT,
+             "SETUP 32 frames where only 16 are RAM -> EFAULT");
+    check(!host.gnttab && host.gt.nr_frames == 0 && host.gt.gpa == 0 &&
+          unchanged_except(1), "failed SETUPs changed nothing");
+    CHECK_EQ(tg(0, PVKIT_GNTTEST_READ, 0, 1, 0), -PVKIT_ENOENT,
+             "no table: TEST_GRANT READ -> ENOENT");
+
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, RAM_A, 16, 0, 0, 0), 0,
+             "SETUP 16 frames at GPA 0");
+    check(host.gnttab == ptr(RAM_A) && host.gt.nr_frames == 16,
+          "table mapped at GPA 0");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA, GT_NR, 0, 0, 0), 0,
+             "SETUP again (nothing mapped) replaces the table");
+    check(host.gnttab == ptr(GT_GPA) && host.gt.gpa == GT_GPA &&
+          host.gt.nr_frames == GT_NR, "new table mapped");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, MMIO_B, 1, 0, 0, 0), -PVKIT_EFAULT,
+             "bad re-SETUP -> EFAULT");
+    check(host.gnttab == ptr(GT_GPA) && host.gt.gpa == GT_GPA &&
+          host.gt.nr_frames == GT_NR, "... the old table stays");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0), 0,
+             "SETUP (0, 0) detaches");
+    check(!host.gnttab && host.gt.nr_frames == 0, "table detached");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0), 0,
+             "detach without a table -> 0");
+    check(unchanged_except(1), "SETUP never writes guest memory");
+}
+
+/* Each check in order, each failing with nothing changed. */
+static void test_gnttab_errors(void)
+{
+    uint8_t buf[16] = { 0 };
+    void *p = NULL;
+    unsigned int writes;
+
+    reset();
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 0, false, &p),
+             -PVKIT_ENOENT, "map without a table -> ENOENT");
+    CHECK_EQ(pvkit_gnttab_host_copy(&ops, &host, 0, 0, 1, buf, false),
+             -PVKIT_ENOENT, "copy without a table -> ENOENT");
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, UINT32_MAX, true, &p),
+             -PVKIT_ENOENT, "no table beats a bad ref");
+
+    gt_setup();
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    snapshot();
+    writes = host.gnttab_writes;
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, GT_REFS, false, &p),
+             -PVKIT_EINVAL, "ref == nr_frames * 512 -> EINVAL");
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, UINT32_MAX, false, &p),
+             -PVKIT_EINVAL, "ref 2^32-1 -> EINVAL");
+    CHECK_EQ(tg(1ull << 63 | 5, PVKIT_GNTTEST_READ, 0, 1, 0), -PVKIT_EINVAL,
+             "TEST_GRANT ref 2^63+5 (no truncation) -> EINVAL");
+    CHECK_EQ(tg(1ull << 32 | 5, PVKIT_GNTTEST_MAP, 0, 0, 0), -PVKIT_EINVAL,
+             "TEST_GRANT MAP ref 2^32+5 -> EINVAL");
+
+    grant(6, PVKIT_GTF_INVALID, PVKIT_DOMID_HOST, G_PAGE);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 6, false, &p), -PVKIT_EPERM,
+             "INVALID entry -> EPERM");
+    grant(6, 2, PVKIT_DOMID_HOST, G_PAGE);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 6, false, &p), -PVKIT_EPERM,
+             "entry type 2 (Xen accept_transfer) -> EPERM");
+    grant(6, 3, PVKIT_DOMID_HOST, G_PAGE);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 6, false, &p), -PVKIT_EPERM,
+             "entry type 3 -> EPERM");
+    grant(6, PVKIT_GTF_READING, PVKIT_DOMID_HOST, G_PAGE);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 6, false, &p), -PVKIT_EPERM,
+             "INVALID with a stale READING -> EPERM");
+    grant(6, PVKIT_GTF_PERMIT_ACCESS, 1, G_PAGE);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 6, false, &p), -PVKIT_EPERM,
+             "wrong domid -> EPERM");
+    grant(6, PVKIT_GTF_PERMIT_ACCESS, 0xffff, 0x18000);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 6, false, &p), -PVKIT_EPERM,
+             "wrong domid beats a bad frame");
+    grant(6, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY, PVKIT_DOMID_HOST,
+          G_PAGE);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 6, true, &p), -PVKIT_EPERM,
+             "write map of a READONLY grant -> EPERM");
+    CHECK_EQ(pvkit_gnttab_host_copy(&ops, &host, 6, 0, 1, buf, true),
+             -PVKIT_EPERM, "copy into a READONLY grant -> EPERM");
+    CHECK_EQ(tg(6, PVKIT_GNTTEST_WRITE, 0, 1, 0x11), -PVKIT_EPERM,
+             "TEST_GRANT WRITE to a READONLY grant -> EPERM");
+    grant(6, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY, PVKIT_DOMID_HOST,
+          MMIO_B);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 6, true, &p), -PVKIT_EPERM,
+             "READONLY beats a bad frame");
+
+    grant(7, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, 0x18000);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 7, false, &p), -PVKIT_EFAULT,
+             "frame in a hole -> EFAULT");
+    grant(7, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, MMIO_B);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 7, false, &p), -PVKIT_EFAULT,
+             "frame in MMIO -> EFAULT");
+    CHECK_EQ(tg(7, PVKIT_GNTTEST_WRITE, 0, 4, 1), -PVKIT_EFAULT,
+             "TEST_GRANT WRITE to MMIO -> EFAULT");
+    grant(7, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, ROM_BASE);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 7, true, &p), -PVKIT_EFAULT,
+             "write map of a ROM frame -> EFAULT");
+    CHECK_EQ(tg(7, PVKIT_GNTTEST_WRITE, 0, 4, 1), -PVKIT_EFAULT,
+             "TEST_GRANT WRITE to ROM -> EFAULT");
+    grant(7, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, 0xffffffffull << 12);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 7, false, &p), -PVKIT_EFAULT,
+             "frame 2^32-1 (not RAM) -> EFAULT");
+    grant(7, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, 0x18000);
+    CHECK_EQ(tg(7, PVKIT_GNTTEST_READ, 4096, 1, 0), -PVKIT_EFAULT,
+             "bad frame beats a bad range");
+
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_READ, 4096, 1, 0), -PVKIT_EINVAL,
+             "offset 4096 len 1 -> EINVAL");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_READ, 0, 4097, 0), -PVKIT_EINVAL,
+             "len 4097 -> EINVAL");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_WRITE, 4000, 97, 0), -PVKIT_EINVAL,
+             "offset 4000 len 97 -> EINVAL");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_WRITE, UINT64_MAX, 2, 0), -PVKIT_EINVAL,
+             "offset + len overflows -> EINVAL");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_READ, 2, UINT64_MAX, 0), -PVKIT_EINVAL,
+             "len 2^64-1 -> EINVAL");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_READ, 1ull << 32, 0, 0), -PVKIT_EINVAL,
+             "offset 2^32, len 0 (no truncation) -> EINVAL");
+    CHECK_EQ(pvkit_gnttab_host_copy(&ops, &host, 5, UINT32_MAX, 2, buf,
+                                    false), -PVKIT_EINVAL,
+             "copy: offset + len overflows 32 bits -> EINVAL");
+    CHECK_EQ(tg(5, 5, 0, 1, 0), -PVKIT_EINVAL, "unknown op 5 -> EINVAL");
+    CHECK_EQ(tg(5, 1ull << 32 | PVKIT_GNTTEST_READ, 0, 1, 0), -PVKIT_EINVAL,
+             "op 2^32 (no truncation) -> EINVAL");
+    CHECK_EQ(tg(UINT64_MAX, 77, 0, 0, 0), -PVKIT_EINVAL,
+             "unknown op with a bad ref -> EINVAL");
+
+    check(unchanged_except(GT_GPA),
+          "failed grant calls changed no guest memory");
+    check(host.gnttab_writes == writes && no_pages_held() &&
+          host.page_maps == 0,
+          "... mapped nothing and wrote no flags (%u maps)", host.page_maps);
+    check(host.mmio_touched == 0, "MMIO never touched");
+    CHECK_EQ(host.gt.stats.refused, 28, "stat refused counts them");
+    CHECK_EQ(host.gt.stats.maps + host.gt.stats.mapped, 0,
+             "no successful maps counted");
+
+    grant(7, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, ROM_BASE);
+    CHECK_EQ(tg(7, PVKIT_GNTTEST_READ, 0, 4, 0),
+             4 * (0xa5 ^ 1), "reading a ROM frame is allowed");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_READ, 4096, 0, 0), 0,
+             "offset 4096 len 0 -> 0");
+}
+
+static void test_gnttab_copy(void)
+{
+    uint8_t buf[64];
+    int64_t sum = 0;
+    int i;
+
+    gt_setup();
+    for (i = 0; i < 100; i++) {
+        ptr(G_PAGE)[100 + i] = (uint8_t)i;
+        sum += i;
+    }
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    grant(6, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY, PVKIT_DOMID_HOST,
+          G_PAGE);
+    snapshot();
+    host.unmap_ref = 5;
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_READ, 100, 100, 0), sum, "READ sums bytes");
+    CHECK_EQ(host.unmap_flags,
+             PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READING,
+             "READING set while reading");
+    CHECK_EQ(gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS,
+             "READING cleared afterwards");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_READ, 0, 4096, 0), sum + 3996 * (0xa5 ^ 0),
+             "READ of the whole page");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_READ, 0, 0, 0), 0, "READ len 0 -> 0");
+    host.unmap_ref = 6;
+    CHECK_EQ(tg(6, PVKIT_GNTTEST_READ, 100, 100, 0), sum,
+             "READ through a READONLY grant");
+    CHECK_EQ(host.unmap_flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY |
+             PVKIT_GTF_READING, "READONLY grant: READING while reading");
+    check(unchanged_except(GT_GPA), "reads changed no guest memory");
+
+    host.unmap_ref = 5;
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_WRITE, 4000, 96, 0x1234), 96,
+             "WRITE returns len");
+    check(ptr(G_PAGE)[3999] == (0xa5 ^ 0) && ptr(G_PAGE)[4000] == 0x34 &&
+          ptr(G_PAGE)[4095] == 0x34 && ptr(G_PAGE + 4096)[0] == (0xa5 ^ 0),
+          "WRITE filled exactly [4000, 4096) with value & 0xff");
+    CHECK_EQ(host.unmap_flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READING |
+             PVKIT_GTF_WRITING, "READING|WRITING set while writing");
+    CHECK_EQ(gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS,
+             "flags cleared afterwards");
+    CHECK_EQ(host.page_unmaps_w, 1, "the page was unmapped as written");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_WRITE, 0, 0, 0x77), 0, "WRITE len 0 -> 0");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_READ, 4000, 96, 0), 96 * 0x34,
+             "READ back");
+
+    memcpy(buf, "grant copy test", 16);
+    CHECK_EQ(pvkit_gnttab_host_copy(&ops, &host, 5, 10, 16, buf, true), 0,
+             "host copy into the guest");
+    check(!memcmp(ptr(G_PAGE) + 10, "grant copy test", 16), "copied in");
+    memset(buf, 0, sizeof(buf));
+    CHECK_EQ(pvkit_gnttab_host_copy(&ops, &host, 6, 10, 16, buf, false), 0,
+             "host copy out of a READONLY grant");
+    check(!memcmp(buf, "grant copy test", 16), "copied out");
+    check(no_pages_held() && host.gt.stats.mapped == 0 &&
+          host.gt.stats.maps == host.gt.stats.unmaps &&
+          host.gt.stats.maps == 9, "copies leave nothing mapped (%" PRIu64
+          " maps)", host.gt.stats.maps);
+    check(guest_revoke(5) && guest_revoke(6) && gent(5)->flags == 0,
+          "the guest can revoke after copies");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_READ, 0, 1, 0), -PVKIT_EPERM,
+             "revoked grant -> EPERM");
+}
+
+static void test_gnttab_map(void)
+{
+    void *pw = NULL, *pr = NULL, *p = NULL;
+    int hw, hr, h;
+
+    gt_setup();
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    grant(9, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY, PVKIT_DOMID_HOST,
+          G_PAGE2);
+    hw = pvkit_gnttab_host_map(&ops, &host, 5, true, &pw);
+    check(hw >= 0 && pw == ptr(G_PAGE), "write map -> handle, page pointer");
+    CHECK_EQ(gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READING |
+             PVKIT_GTF_WRITING, "write map sets READING|WRITING");
+    hr = pvkit_gnttab_host_map(&ops, &host, 5, false, &pr);
+    check(hr >= 0 && hr != hw && pr == pw, "read map of the same ref");
+    CHECK_EQ(host.gt.ref_maps[5], 2, "ref 5 mapped twice");
+    CHECK_EQ(host.gt.ref_wmaps[5], 1, "once writable");
+    CHECK_EQ(host.gt.stats.mapped, 2, "stat mapped 2");
+    check(!guest_revoke(5), "guest cannot revoke while mapped");
+    CHECK_EQ(gent(5)->flags & PVKIT_GTF_TYPE_MASK, PVKIT_GTF_PERMIT_ACCESS,
+             "... the grant still stands");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0), -PVKIT_EBUSY,
+             "detach while mapped -> EBUSY");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA, 1, 0, 0, 0), -PVKIT_EBUSY,
+             "re-setup while mapped -> EBUSY");
+    check(host.gnttab == ptr(GT_GPA) && host.gt.nr_frames == GT_NR,
+          "the table stays");
+
+    CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, hw), 0,
+             "unmap the write map");
+    CHECK_EQ(gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READING,
+             "WRITING cleared, READING kept for the read map");
+    check(!guest_revoke(5), "still no revoke");
+    CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, hw), -PVKIT_EINVAL,
+             "double unmap -> EINVAL");
+    CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, -1), -PVKIT_EINVAL,
+             "handle -1 -> EINVAL");
+    CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, 0x7fffffff), -PVKIT_EINVAL,
+             "handle 0x7fffffff -> EINVAL");
+    h = pvkit_gnttab_host_map(&ops, &host, 9, false, &p);
+    check(h >= 0 && p == ptr(G_PAGE2), "read map of a READONLY grant");
+    CHECK_EQ(gent(9)->flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY |
+             PVKIT_GTF_READING, "READONLY grant: READING only");
+    CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, hw), -PVKIT_EINVAL,
+             "stale handle whose slot was reused -> EINVAL");
+    CHECK_EQ(gent(9)->flags & PVKIT_GTF_READING, PVKIT_GTF_READING,
+             "... and it did not release the new mapping");
+    CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, hr), 0, "unmap the read map");
+    CHECK_EQ(gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS, "flags clear");
+    CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, h), 0, "unmap ref 9");
+    CHECK_EQ(gent(9)->flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY,
+             "ref 9 flags clear");
+    check(no_pages_held() && host.gt.stats.mapped == 0 &&
+          host.gt.stats.maps == 3 && host.gt.stats.unmaps == 3,
+          "counts: 3 maps, 3 unmaps, 0 mapped");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0), 0,
+             "detach once unmapped");
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 5, false, &p), -PVKIT_ENOENT,
+             "map after detach -> ENOENT");
+
+    /* the mapping limit */
+    gt_setup();
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    for (h = 0; h < PVKIT_GNTTAB_MAX_MAPS; h++) {
+        if (pvkit_gnttab_host_map(&ops, &host, 5, h & 1, &p) < 0) {
+            break;
+        }
+    }
+    CHECK_EQ(h, PVKIT_GNTTAB_MAX_MAPS, "1024 concurrent mappings");
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 5, false, &p), -PVKIT_ENOSPC,
+             "the 1025th -> ENOSPC");
+    grant(6, PVKIT_GTF_PERMIT_ACCESS, 1, G_PAGE);
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 6, false, &p), -PVKIT_EPERM,
+             "grant checks come before ENOSPC");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_READ, 0, 1, 0), 0xa5,
+             "copies still work at the limit");
+    CHECK_EQ(tg(5, PVKIT_GNTTEST_MAP, 0, 0, 0), -PVKIT_ENOSPC,
+             "TEST_GRANT MAP at the limit -> ENOSPC");
+    CHECK_EQ(host.gt.ref_maps[5], PVKIT_GNTTAB_MAX_MAPS, "per-ref count");
+    CHECK_EQ(host.gt.ref_wmaps[5], PVKIT_GNTTAB_MAX_MAPS / 2,
+             "per-ref writable count");
+    pvkit_gnttab_reset(&ops, &host);
+    check(no_pages_held() && host.gt.stats.mapped == 0 &&
+          gent(5)->flags == PVKIT_GTF_PERMIT_ACCESS,
+          "reset released all 1024 and cleared the flags");
+}
+
+/* Racing guests, run inside page_map between the checks and the cmpxchg. */
+static int hook_runs;
+
+static void hook_revoke(void)
+{
+    hook_runs++;
+    check(guest_revoke(5), "racing guest revokes before the host marks");
+}
+
+static void hook_flip_readonly(void)
+{
+    /* a guest that changes the flags (still granting read) once */
+    if (hook_runs++ == 0) {
+        __atomic_fetch_or(&gent(5)->flags, PVKIT_GTF_READONLY,
+                          __ATOMIC_SEQ_CST);
+    }
+}
+
+static void hook_new_frame_once(void)
+{
+    if (hook_runs++ == 0) {
+        gent(5)->frame = (uint32_t)(G_PAGE2 / PVKIT_PAGE_SIZE);
+    }
+}
+
+static void hook_new_frame_always(void)
+{
+    hook_runs++;
+    gent(5)->frame ^= 1;
+}
+
+static void test_gnttab_race(void)
+{
+    void *p = NULL;
+    int h;
+
+    gt_setup();
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    check(guest_revoke(5), "unmapped grant: guest revoke succeeds");
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 5, false, &p), -PVKIT_EPERM,
+             "guest revoked before the host map -> EPERM");
+    CHECK_EQ(gent(5)->flags, 0, "... flags stay 0");
+
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    hook_runs = 0;
+    host.map_hook = hook_revoke;
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 5, true, &p), -PVKIT_EPERM,
+             "revoked between check and mark -> EPERM");
+    host.map_hook = NULL;
+    check(gent(5)->flags == 0 && no_pages_held() &&
+          host.gt.ref_maps[5] == 0, "... no flag set, page released");
+
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    hook_runs = 0;
+    host.map_hook = hook_flip_readonly;
+    h = pvkit_gnttab_host_map(&ops, &host, 5, false, &p);
+    host.map_hook = NULL;
+    check(h >= 0, "flags changed under the read map: cmpxchg retried");
+    CHECK_EQ(gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY |
+             PVKIT_GTF_READING, "... READING set on the new flags");
+    pvkit_gnttab_host_unmap(&ops, &host, h);
+
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    hook_runs = 0;
+    host.map_hook = hook_flip_readonly;
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 5, true, &p), -PVKIT_EPERM,
+             "READONLY appears under a write map -> EPERM");
+    host.map_hook = NULL;
+    CHECK_EQ(gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY,
+             "... no flag set");
+
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    hook_runs = 0;
+    host.map_hook = hook_new_frame_once;
+    h = pvkit_gnttab_host_map(&ops, &host, 5, true, &p);
+    host.map_hook = NULL;
+    check(h >= 0 && p == ptr(G_PAGE2) && hook_runs == 2,
+          "frame changed under the map: retried, maps the new frame");
+    pvkit_gnttab_host_unmap(&ops, &host, h);
+    CHECK_EQ(gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS, "flags clear again");
+
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    hook_runs = 0;
+    host.map_hook = hook_new_frame_always;
+    CHECK_EQ(pvkit_gnttab_host_map(&ops, &host, 5, true, &p), -PVKIT_EBUSY,
+             "a guest that never stops changing the frame -> EBUSY");
+    host.map_hook = NULL;
+    check(gent(5)->flags == PVKIT_GTF_PERMIT_ACCESS && no_pages_held() &&
+          host.gt.ref_maps[5] == 0 && host.gt.stats.mapped == 0,
+          "... nothing left marked or mapped (%d tries)", hook_runs);
+}
+
+/*
+ * A real racing guest: a thread grants ref 5 and revokes it as Linux does
+ * (spinning while the host holds it), while the host maps and unmaps it.
+ * The guest may never revoke a grant the host holds.
+ */
+#define RACE_ROUNDS 2000      /* each: host maps and guest revokes */
+#define RACE_MAX_ITER 5000000
+static int race_revoked, race_stop;
+static unsigned int race_revokes;
+
+static void *race_guest(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&race_stop, __ATOMIC_SEQ_CST)) {
+        __atomic_store_n(&race_revoked, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS,
+                         __ATOMIC_SEQ_CST);
+        while (!guest_revoke(5)) {
+            if (__atomic_load_n(&race_stop, __ATOMIC_SEQ_CST)) {
+                return NULL;
+            }
+        }
+        __atomic_store_n(&race_revoked, 1, __ATOMIC_SEQ_CST);
+        __atomic_fetch_add(&race_revokes, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+static void test_gnttab_threads(void)
+{
+    unsigned int i, mapped = 0, refused = 0, bad = 0, bad_err = 0;
+    pthread_t t;
+    void *p;
+    int h;
+
+    gt_setup();
+    grant(5, 0, PVKIT_DOMID_HOST, G_PAGE);
+    race_stop = 0;
+    if (pthread_create(&t, NULL, race_guest, NULL)) {
+        check(0, "thread start");
+        return;
+    }
+    for (i = 0; i < RACE_MAX_ITER &&
+         (mapped < RACE_ROUNDS ||
+          __atomic_load_n(&race_revokes, __ATOMIC_SEQ_CST) < RACE_ROUNDS);
+         i++) {
+        h = pvkit_gnttab_host_map(&ops, &host, 5, i & 1, &p);
+        if (h < 0) {
+            refused++;
+            bad_err += h != -PVKIT_EPERM && h != -PVKIT_EBUSY;
+            continue;
+        }
+        mapped++;
+        /* while held: marked, still granted, never revoked */
+        bad += (__atomic_load_n(&gent(5)->flags, __ATOMIC_SEQ_CST) &
+                (PVKIT_GTF_TYPE_MASK | PVKIT_GTF_READING)) !=
+               (PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READING);
+        bad += __atomic_load_n(&race_revoked, __ATOMIC_SEQ_CST);
+        pvkit_gnttab_host_unmap(&ops, &host, h);
+    }
+    __atomic_store_n(&race_stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(t, NULL);
+    check(bad == 0, "threads: the guest never revoked a held grant "
+          "(%u maps, %u refused, %u guest revokes)", mapped, refused,
+          race_revokes);
+    check(mapped >= RACE_ROUNDS && race_revokes >= RACE_ROUNDS,
+          "threads: both sides made progress");
+    check(bad_err == 0, "threads: refusals were EPERM or EBUSY only");
+    check(no_pages_held() && host.gt.stats.mapped == 0 &&
+          host.gt.ref_maps[5] == 0 &&
+          !(gent(5)->flags & (PVKIT_GTF_READING | PVKIT_GTF_WRITING)),
+          "threads: nothing left held or marked");
+}
+
+static void test_gnttab_test_ops(void)
+{
+    uint32_t r;
+    int ok = 1;
+
+    gt_setup();
+    for (r = 0; r < 70; r++) {
+        grant(r, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    }
+    CHECK_EQ(tg(1, PVKIT_GNTTEST_MAP, 0, 0, 0), 0, "TEST MAP -> 0");
+    CHECK_EQ(gent(1)->flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READING |
+             PVKIT_GTF_WRITING, "TEST MAP: READING|WRITING held");
+    CHECK_EQ(tg(1, PVKIT_GNTTEST_MAP, 0, 0, 0), -PVKIT_EBUSY,
+             "TEST MAP of a ref already mapped -> EBUSY");
+    CHECK_EQ(tg(1, PVKIT_GNTTEST_MAP_RO, 0, 0, 0), -PVKIT_EBUSY,
+             "TEST MAP_RO of a ref already mapped -> EBUSY");
+    CHECK_EQ(tg(1, PVKIT_GNTTEST_WRITE, 0, 8, 0x5a), 8,
+             "WRITE to a ref the test holds");
+    CHECK_EQ(gent(1)->flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READING |
+             PVKIT_GTF_WRITING, "... the held flags survive the copy");
+    CHECK_EQ(tg(2, PVKIT_GNTTEST_MAP_RO, 0, 0, 0), 0, "TEST MAP_RO -> 0");
+    CHECK_EQ(gent(2)->flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READING,
+             "TEST MAP_RO: READING only");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0), -PVKIT_EBUSY,
+             "detach while test mappings are held -> EBUSY");
+    CHECK_EQ(tg(3, PVKIT_GNTTEST_UNMAP, 0, 0, 0), -PVKIT_EINVAL,
+             "UNMAP of a ref without a test mapping -> EINVAL");
+    CHECK_EQ(tg(1, PVKIT_GNTTEST_UNMAP, 0, 0, 0), 0, "UNMAP -> 0");
+    CHECK_EQ(gent(1)->flags, PVKIT_GTF_PERMIT_ACCESS, "UNMAP cleared flags");
+    CHECK_EQ(tg(1, PVKIT_GNTTEST_UNMAP, 0, 0, 0), -PVKIT_EINVAL,
+             "second UNMAP -> EINVAL");
+    CHECK_EQ(tg(2, PVKIT_GNTTEST_UNMAP, 0, 0, 0), 0, "UNMAP ref 2");
+    CHECK_EQ(tg(2, PVKIT_GNTTEST_MAP, 0, 0, 0), 0, "ref 2 can be mapped again");
+    CHECK_EQ(tg(2, PVKIT_GNTTEST_UNMAP, 0, 0, 0), 0, "and unmapped");
+    grant(3, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY, PVKIT_DOMID_HOST,
+          G_PAGE);
+    CHECK_EQ(tg(3, PVKIT_GNTTEST_MAP, 0, 0, 0), -PVKIT_EPERM,
+             "TEST MAP of a READONLY grant -> EPERM");
+    CHECK_EQ(tg(3, PVKIT_GNTTEST_MAP_RO, 0, 0, 0), 0,
+             "TEST MAP_RO of a READONLY grant -> 0");
+    CHECK_EQ(tg(3, PVKIT_GNTTEST_UNMAP, 0, 0, 0), 0, "unmapped");
+    CHECK_EQ(tg(GT_REFS, PVKIT_GNTTEST_MAP, 0, 0, 0), -PVKIT_EINVAL,
+             "TEST MAP of a bad ref -> EINVAL");
+    CHECK_EQ(tg(GT_REFS, PVKIT_GNTTEST_UNMAP, 0, 0, 0), -PVKIT_EINVAL,
+             "TEST UNMAP of a bad ref -> EINVAL");
+
+    grant(3, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    for (r = 0; r < PVKIT_GNTTAB_TEST_MAPS; r++) {
+        ok &= tg(r, r & 1 ? PVKIT_GNTTEST_MAP : PVKIT_GNTTEST_MAP_RO,
+                 0, 0, 0) == 0;
+    }
+    check(ok, "64 test mappings");
+    CHECK_EQ(tg(64, PVKIT_GNTTEST_MAP, 0, 0, 0), -PVKIT_ENOSPC,
+             "the 65th -> ENOSPC");
+    CHECK_EQ(tg(63, PVKIT_GNTTEST_MAP, 0, 0, 0), -PVKIT_EBUSY,
+             "a held ref is still EBUSY when full");
+    CHECK_EQ(gent(64)->flags, PVKIT_GTF_PERMIT_ACCESS,
+             "refused test map set no flag");
+    CHECK_EQ(tg(10, PVKIT_GNTTEST_UNMAP, 0, 0, 0), 0, "free one");
+    CHECK_EQ(tg(64, PVKIT_GNTTEST_MAP, 0, 0, 0), 0, "then ref 64 maps");
+    CHECK_EQ(host.gt.stats.mapped, 64, "stat mapped 64");
+
+    pvkit_gnttab_reset(&ops, &host);
+    ok = 1;
+    for (r = 0; r < 70; r++) {
+        ok &= gent(r)->flags == PVKIT_GTF_PERMIT_ACCESS;
+    }
+    check(ok, "reset cleared every flag the host set");
+    check(!host.gnttab && host.gt.nr_frames == 0 && host.gt.gpa == 0 &&
+          no_pages_held() && host.gt.stats.mapped == 0 &&
+          host.gt.nr_maps == 0, "reset forgot the table and the mappings");
+    CHECK_EQ(tg(64, PVKIT_GNTTEST_UNMAP, 0, 0, 0), -PVKIT_EINVAL,
+             "test mappings are gone after reset");
+    CHECK_EQ(tg(1, PVKIT_GNTTEST_READ, 0, 1, 0), -PVKIT_ENOENT,
+             "no table after reset -> ENOENT");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA, GT_NR, 0, 0, 0), 0,
+             "setup again after reset");
+    CHECK_EQ(tg(64, PVKIT_GNTTEST_MAP, 0, 0, 0), 0,
+             "the test table is free again");
+}
+
+static void test_gnttab_post_load(void)
+{
+    void *p;
+    int h;
+
+    gt_setup();
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    grant(6, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY, PVKIT_DOMID_HOST,
+          G_PAGE);
+    h = pvkit_gnttab_host_map(&ops, &host, 5, true, &p);
+    pvkit_gnttab_host_map(&ops, &host, 6, false, &p);
+    check(h >= 0, "source holds two mappings");
+
+    /* the destination: fresh state, then the migrated gpa/nr_frames */
+    host.gnttab = NULL;
+    memset(&host.gt, 0, sizeof(host.gt));
+    host.page_maps = host.page_unmaps = 0;
+    host.gt.gpa = GT_GPA;
+    host.gt.nr_frames = GT_NR;
+    check(pvkit_gnttab_post_load(&ops, &host), "post_load accepts the table");
+    check(host.gnttab == ptr(GT_GPA), "post_load mapped the table");
+    check(gent(5)->flags == PVKIT_GTF_PERMIT_ACCESS &&
+          gent(6)->flags == (PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READONLY),
+          "post_load cleared the source's stale READING/WRITING");
+    check(guest_revoke(5) && guest_revoke(6),
+          "the guest can revoke on the destination");
+
+    memset(&host.gt, 0, sizeof(host.gt));
+    check(pvkit_gnttab_post_load(&ops, &host), "post_load: no table is fine");
+    host.gt.nr_frames = 33;
+    host.gt.gpa = GT_GPA;
+    check(!pvkit_gnttab_post_load(&ops, &host), "post_load: 33 frames -> bad");
+    host.gt.nr_frames = 1;
+    host.gt.gpa = GT_GPA + 8;
+    check(!pvkit_gnttab_post_load(&ops, &host), "post_load: misaligned");
+    host.gt.nr_frames = 0;
+    host.gt.gpa = GT_GPA;
+    check(!pvkit_gnttab_post_load(&ops, &host), "post_load: gpa without nr");
+    host.gt.nr_frames = 2;
+    host.gt.gpa = 0xfffffffffffff000ull;
+    check(!pvkit_gnttab_post_load(&ops, &host), "post_load: wraps");
+    host.gt.gpa = MMIO_B;
+    check(!pvkit_gnttab_post_load(&ops, &host), "post_load: not RAM");
+}
+
+static void test_gnttab_counters(void)
+{
+    void *p;
+    int h;
+
+    gt_setup();
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    h = pvkit_gnttab_host_map(&ops, &host, 5, false, &p);
+    tg(5, PVKIT_GNTTEST_READ, 0, 8, 0);
+    tg(6, PVKIT_GNTTEST_READ, 0, 8, 0);
+    tg(GT_REFS, PVKIT_GNTTEST_READ, 0, 8, 0);
+    CHECK_EQ(host.gt.stats.maps, 2, "stat maps (map + copy)");
+    CHECK_EQ(host.gt.stats.unmaps, 1, "stat unmaps (end of copy)");
+    CHECK_EQ(host.gt.stats.mapped, 1, "stat mapped (current)");
+    CHECK_EQ(host.gt.stats.refused, 2, "stat refused");
+    pvkit_gnttab_host_unmap(&ops, &host, h);
+    CHECK_EQ(host.gt.stats.mapped, 0, "stat mapped back to 0");
+    CHECK_EQ(host.ec.stats.hypercalls[PVKIT_HC_TEST_GRANT], 3,
+             "hypercalls[TEST_GRANT]");
+}
+
 int main(void)
 {
     size_t i;
@@ -1296,6 +2138,16 @@ int main(void)
     test_backend();
     test_reset_and_load();
     test_counters();
+    test_gnttab_disabled();
+    test_gnttab_setup();
+    test_gnttab_errors();
+    test_gnttab_copy();
+    test_gnttab_map();
+    test_gnttab_race();
+    test_gnttab_threads();
+    test_gnttab_test_ops();
+    test_gnttab_post_load();
+    test_gnttab_counters();
     printf("1..%u\n", passed + failed);
     for (i = 0; i < NR_REGIONS; i++) {
         free(regions[i].mem);
