@@ -20,6 +20,8 @@ PKGS=(
 	# reference host build (QEMU 10.0 from source)
 	dpkg-dev ninja-build pkg-config libglib2.0-dev libslirp-dev
 	libpixman-1-dev zlib1g-dev python3-venv libfdt-dev
+	# host fuzzing of the dispatcher (make -C tests/host fuzz-libfuzzer)
+	clang libclang-rt-14-dev
 )
 BPO_PKGS=(meson python3-pycotap qemu-system-x86 qemu-system-data seabios)
 

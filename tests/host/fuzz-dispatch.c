@@ -1,0 +1,1886 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Randomised test of the pvkit hypercall dispatcher
+ * (backend-qemu/pvkit-dispatch.c) against a fake host, with a model of
+ * hypercall/SPEC.md that every call is checked against.
+ *
+ *   fuzz-dispatch [-n CALLS] [-s SEED] [-v]     seeded loop (gcc or clang)
+ *   built with -DPVKIT_LIBFUZZER -fsanitize=fuzzer: a libFuzzer target
+ *   whose input bytes replace the random generator.
+ *
+ * Guest memory: 64 KiB RAM at 0, one 4 KiB ROM page at 0x20000, 64 KiB
+ * RAM at 0x100000, one 4 KiB MMIO page at 0x110000, holes elsewhere.
+ * Each region is its own heap block, so ASan catches a host pointer that
+ * leaves a region; the fake's memory ops record every access.
+ *
+ * A shadow copy of all guest memory holds what the guest should see.
+ * The model applies to it exactly the changes SPEC.md allows for the call
+ * (CONSOLE_READ: the bytes returned; TEST_COPY: dst = src; the delivery
+ * steps of section 6 on the shared-info page for SEND, UNMASK and device
+ * model notifies; the hypercall page for the MSR), and after every call
+ * all of guest memory must equal the shadow.  A call that returned an
+ * error gets no allowance at all: SPEC.md section 4 ("a failing
+ * hypercall changes no guest memory") and section 6 ("a failing call
+ * changes nothing, neither host state nor guest memory") leave no room,
+ * not even the shared page or grant flags, which the host only changes
+ * while delivering or while a grant is in use.  Numbers whose semantics
+ * the model does not know yet (grant tables, 16..18, and any later
+ * number) are checked generically: on success the only changes allowed
+ * are the READING/WRITING bits of grant-table flags words and, for
+ * TEST_GRANT WRITE, the range of the page the entry grants.
+ *
+ * Invariant classes (violations are counted per class):
+ *   memory   guest memory differs from the model (includes: error
+ *            changed memory; success changed more than allowed)
+ *   bounds   the dispatcher broke the host-ops contract: a length 0 or
+ *            > 4096 or a wrapping range reached mem_*, a misaligned
+ *            shared page, a vCPU >= 32, a bad injection, a ROM or MMIO
+ *            byte changed
+ *   result   a result that is neither >= 0 nor one of the PVKIT_E* the
+ *            ABI lists, or not what SPEC.md says for these arguments
+ *            (errors: any error whose condition holds is accepted, since
+ *            SPEC.md does not order the checks)
+ *   state    host state differs from the model: port table, vectors,
+ *            shared page, counters, console input, device model
+ *            callbacks, post_load() consistency
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pvkit-dispatch.h"
+
+#define PAGE        PVKIT_PAGE_SIZE
+#define PAGE_MASK   (~(uint64_t)(PAGE - 1))
+
+#ifndef PVKIT_F_GNTTAB
+#define PVKIT_F_GNTTAB 0
+#endif
+#define ALL_F (PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CONSOLE | PVKIT_F_TEST | \
+               PVKIT_F_EVTCHN | PVKIT_F_GNTTAB)
+
+/* ---- guest memory ---- */
+
+enum region_kind { RAM, ROM, MMIO };
+
+struct region {
+    const char *name;
+    uint64_t base;
+    uint64_t size;
+    enum region_kind kind;
+    uint8_t *mem;
+    uint8_t *shadow;
+};
+
+#define RAM_A    0x0ull
+#define ROM_BASE 0x20000ull
+#define RAM_B    0x100000ull
+#define MMIO_B   0x110000ull
+#define RAM_SIZE 0x10000ull
+
+static struct region regions[] = {
+    { "ram-a", RAM_A, RAM_SIZE, RAM, NULL, NULL },
+    { "rom", ROM_BASE, PAGE, ROM, NULL, NULL },
+    { "ram-b", RAM_B, RAM_SIZE, RAM, NULL, NULL },
+    { "mmio", MMIO_B, PAGE, MMIO, NULL, NULL },
+};
+#define NR_REGIONS (sizeof(regions) / sizeof(regions[0]))
+
+static struct region *find(uint64_t gpa, uint64_t len)
+{
+    size_t i;
+
+    for (i = 0; i < NR_REGIONS; i++) {
+        struct region *r = &regions[i];
+
+        if (gpa >= r->base && gpa - r->base < r->size &&
+            len <= r->size - (gpa - r->base)) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* What the ABI says about [gpa, gpa + len), len > 0. */
+static bool readable(uint64_t gpa, uint64_t len)
+{
+    struct region *r = find(gpa, len);
+
+    return r && r->kind != MMIO;
+}
+
+static bool writable(uint64_t gpa, uint64_t len)
+{
+    struct region *r = find(gpa, len);
+
+    return r && r->kind == RAM;
+}
+
+static uint8_t *shadow_ptr(uint64_t gpa)
+{
+    struct region *r = find(gpa, 1);
+
+    return r ? r->shadow + (gpa - r->base) : NULL;
+}
+
+static uint8_t *mem_ptr(uint64_t gpa)
+{
+    struct region *r = find(gpa, 1);
+
+    return r ? r->mem + (gpa - r->base) : NULL;
+}
+
+/* ---- violations ---- */
+
+enum vclass { V_MEMORY, V_BOUNDS, V_RESULT, V_STATE, V_NR };
+static const char *const vclass_name[V_NR] = {
+    "memory", "bounds", "result", "state"
+};
+static uint64_t violations[V_NR];
+static unsigned int verbose;
+
+/* What is running, for reports. */
+static struct {
+    uint64_t seed;
+    uint64_t iter;
+    const char *what;
+    uint32_t nr;
+    uint64_t args[5];
+} cur;
+
+static void violation(enum vclass c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void violation(enum vclass c, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (violations[c]++ < 20 || verbose) {
+        printf("# VIOLATION %s: seed %" PRIu64 " call %" PRIu64 " %s nr %u"
+               " args %#" PRIx64 " %#" PRIx64 " %#" PRIx64 " %#" PRIx64
+               " %#" PRIx64 ": ", vclass_name[c], cur.seed, cur.iter,
+               cur.what, cur.nr, cur.args[0], cur.args[1], cur.args[2],
+               cur.args[3], cur.args[4]);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        printf("\n");
+        fflush(stdout);
+    }
+#ifdef PVKIT_LIBFUZZER
+    abort();
+#endif
+}
+
+/* ---- random source: splitmix64, or the libFuzzer input ---- */
+
+static uint64_t rng_state;
+static const uint8_t *fz_data;
+static size_t fz_left;
+static bool fz_mode;
+
+static uint64_t rnd64(void)
+{
+    uint64_t z;
+
+    if (fz_mode) {
+        z = 0;
+        for (int i = 0; i < 8 && fz_left; i++, fz_left--) {
+            z |= (uint64_t)*fz_data++ << (8 * i);
+        }
+        return z;
+    }
+    z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform-ish in [0, n), n > 0; consumes one byte in libFuzzer mode when
+ * n <= 256. */
+static uint64_t rnd(uint64_t n)
+{
+    if (fz_mode && n <= 256) {
+        uint8_t b = 0;
+
+        if (fz_left) {
+            b = *fz_data++;
+            fz_left--;
+        }
+        return b % n;
+    }
+    return rnd64() % n;
+}
+
+static bool chance(unsigned int percent)
+{
+    if (fz_mode && !fz_left) {
+        return false;       /* an exhausted input takes no detours */
+    }
+    return rnd(100) < percent;
+}
+
+/* ---- the fake host ---- */
+
+#define MAX_LOG 16
+struct access {
+    char kind;                  /* 'r', 'w', 'c' (check) */
+    uint64_t gpa;
+    uint32_t len;
+    int ret;
+};
+
+static void *const tokens[4] = {
+    (void *)&regions[0], (void *)&regions[1], (void *)&regions[2],
+    (void *)&regions[3],
+};
+
+struct fake_host {
+    uint64_t features;
+    uint32_t vcpus;             /* bit n: APIC ID n exists */
+    /* console */
+    uint8_t in[512];
+    uint32_t in_len;
+    uint8_t in_before[512];     /* input as it was before the call */
+    uint32_t in_len_before;
+    uint8_t out[PVKIT_HC_MAX_LEN];
+    uint32_t out_len;           /* bytes of the last console_write */
+    unsigned int out_calls;
+    /* event channels */
+    PVKitEvtchnState ec;
+    uint8_t *shared;
+    uint64_t shared_gpa;
+    unsigned int shared_writes;
+#ifdef PVKIT_GNTTAB_MAX_FRAMES
+    /* grant tables */
+    PVKitGnttabState gt;
+    uint8_t *gnt;               /* mapped table or NULL */
+    uint32_t gnt_frames;
+    unsigned int page_maps;     /* page_map results not yet unmapped */
+#endif
+    /* callbacks seen during the current call */
+    unsigned int injects;
+    uint32_t inject_vcpu;
+    uint8_t inject_vector;
+    unsigned int kicks;
+    uint32_t kick_port;
+    void *kick_backend;
+    unsigned int releases;
+    uint32_t release_port[8];
+    void *release_backend[8];
+    /* memory accesses during the current call */
+    struct access log[MAX_LOG];
+    unsigned int nlog;
+    unsigned int writes_ok;     /* successful mem_write calls */
+};
+
+static struct fake_host host;
+
+static void log_access(char kind, uint64_t gpa, uint32_t len, int ret)
+{
+    if (host.nlog < MAX_LOG) {
+        host.log[host.nlog] = (struct access){ kind, gpa, len, ret };
+    }
+    host.nlog++;
+}
+
+/* The contract of PVKitHostOps: the dispatcher has already rejected
+ * these.  Returns false (and reports) when it did not. */
+static bool contract_ok(const char *op, uint64_t gpa, uint32_t len)
+{
+    if (len == 0 || len > PAGE) {
+        violation(V_BOUNDS, "%s with length %u reached the host", op, len);
+        return false;
+    }
+    if (gpa > UINT64_MAX - (len - 1)) {
+        violation(V_BOUNDS, "%s of a wrapping range %#" PRIx64 "+%u", op,
+                  gpa, len);
+        return false;
+    }
+    return true;
+}
+
+static int fake_read(void *opaque, uint64_t gpa, void *buf, uint32_t len)
+{
+    struct region *r;
+    int ret = -PVKIT_EFAULT;
+
+    (void)opaque;
+    if (contract_ok("mem_read", gpa, len)) {
+        r = find(gpa, len);
+        if (r && r->kind != MMIO) {
+            memcpy(buf, r->mem + (gpa - r->base), len);
+            ret = 0;
+        }
+    }
+    log_access('r', gpa, len, ret);
+    return ret;
+}
+
+static int fake_write(void *opaque, uint64_t gpa, const void *buf,
+                      uint32_t len)
+{
+    struct region *r;
+    int ret = -PVKIT_EFAULT;
+
+    (void)opaque;
+    if (contract_ok("mem_write", gpa, len)) {
+        r = find(gpa, len);
+        if (r && r->kind == RAM) {
+            memcpy(r->mem + (gpa - r->base), buf, len);
+            ret = 0;
+            host.writes_ok++;
+        }
+    }
+    log_access('w', gpa, len, ret);
+    return ret;
+}
+
+static int fake_check(void *opaque, uint64_t gpa, uint32_t len, bool write)
+{
+    int ret = -PVKIT_EFAULT;
+
+    (void)opaque;
+    if (contract_ok("mem_check", gpa, len)) {
+        ret = (write ? writable(gpa, len) : readable(gpa, len)) ?
+              0 : -PVKIT_EFAULT;
+    }
+    log_access('c', gpa, len, ret);
+    return ret;
+}
+
+/* No console attached: everything is taken (and kept for checking). */
+static uint32_t fake_console_write(void *opaque, const void *buf,
+                                   uint32_t len)
+{
+    (void)opaque;
+    if (len > sizeof(host.out)) {
+        violation(V_BOUNDS, "console_write of %u bytes", len);
+        len = sizeof(host.out);
+    }
+    memcpy(host.out, buf, len);
+    host.out_len = len;
+    host.out_calls++;
+    return len;
+}
+
+static uint32_t fake_console_peek(void *opaque, void *buf, uint32_t len)
+{
+    uint32_t n = len < host.in_len ? len : host.in_len;
+
+    (void)opaque;
+    memcpy(buf, host.in, n);
+    return n;
+}
+
+static void fake_console_drop(void *opaque, uint32_t len)
+{
+    (void)opaque;
+    if (len > host.in_len) {
+        violation(V_STATE, "console_drop(%u) with %u buffered", len,
+                  host.in_len);
+        len = host.in_len;
+    }
+    memmove(host.in, host.in + len, host.in_len - len);
+    host.in_len -= len;
+}
+
+static uint64_t fake_features(void *opaque)
+{
+    (void)opaque;
+    return host.features;
+}
+
+static PVKitEvtchnState *fake_evtchn(void *opaque)
+{
+    (void)opaque;
+    return &host.ec;
+}
+
+static int fake_shared_set(void *opaque, uint64_t gpa)
+{
+    (void)opaque;
+    if (gpa == 0) {
+        host.shared = NULL;
+        host.shared_gpa = 0;
+        return 0;
+    }
+    if (gpa & (PAGE - 1)) {
+        violation(V_BOUNDS, "misaligned shared page %#" PRIx64
+                  " reached the host", gpa);
+        return -PVKIT_EFAULT;
+    }
+    if (!writable(gpa, PAGE)) {
+        return -PVKIT_EFAULT;
+    }
+    host.shared = mem_ptr(gpa);
+    host.shared_gpa = gpa;
+    return 0;
+}
+
+static struct pvkit_shared_info *fake_shared_page(void *opaque)
+{
+    (void)opaque;
+    return (struct pvkit_shared_info *)host.shared;
+}
+
+static void fake_shared_written(void *opaque)
+{
+    (void)opaque;
+    if (!host.shared) {
+        violation(V_BOUNDS, "shared_written with no shared page");
+    }
+    host.shared_writes++;
+}
+
+static bool fake_vcpu_exists(void *opaque, uint32_t vcpu)
+{
+    (void)opaque;
+    if (vcpu >= PVKIT_MAX_VCPUS) {
+        violation(V_BOUNDS, "vcpu_exists(%u) reached the host", vcpu);
+        return false;
+    }
+    return host.vcpus & (1u << vcpu);
+}
+
+static void fake_inject(void *opaque, uint32_t vcpu, uint8_t vector)
+{
+    (void)opaque;
+    if (vcpu >= PVKIT_MAX_VCPUS || !(host.vcpus & (1u << vcpu)) ||
+        vector < PVKIT_UPCALL_VECTOR_MIN) {
+        violation(V_BOUNDS, "inject(vcpu %u, vector %#x)", vcpu, vector);
+    }
+    host.injects++;
+    host.inject_vcpu = vcpu;
+    host.inject_vector = vector;
+}
+
+static void fake_backend_kick(void *opaque, uint32_t port, void *backend)
+{
+    (void)opaque;
+    host.kicks++;
+    host.kick_port = port;
+    host.kick_backend = backend;
+}
+
+static void fake_backend_release(void *opaque, uint32_t port, void *backend)
+{
+    (void)opaque;
+    if (host.releases < 8) {
+        host.release_port[host.releases] = port;
+        host.release_backend[host.releases] = backend;
+    }
+    host.releases++;
+}
+
+#ifdef PVKIT_GNTTAB_MAX_FRAMES
+static PVKitGnttabState *fake_gnttab(void *opaque)
+{
+    (void)opaque;
+    return &host.gt;
+}
+
+static int fake_gnttab_set(void *opaque, uint64_t gpa, uint32_t nr_frames)
+{
+    (void)opaque;
+    if (nr_frames == 0) {
+        host.gnt = NULL;
+        host.gnt_frames = 0;
+        return 0;
+    }
+    if ((gpa & (PAGE - 1)) || nr_frames > PVKIT_GNTTAB_MAX_FRAMES ||
+        gpa > UINT64_MAX - ((uint64_t)nr_frames * PAGE - 1)) {
+        violation(V_BOUNDS, "gnttab_set(%#" PRIx64 ", %u) breaks the"
+                  " contract", gpa, nr_frames);
+        return -PVKIT_EFAULT;
+    }
+    if (!writable(gpa, (uint64_t)nr_frames * PAGE)) {
+        return -PVKIT_EFAULT;
+    }
+    host.gnt = mem_ptr(gpa);
+    host.gnt_frames = nr_frames;
+    return 0;
+}
+
+static struct pvkit_grant_entry *fake_gnttab_table(void *opaque)
+{
+    (void)opaque;
+    return (struct pvkit_grant_entry *)host.gnt;
+}
+
+static void fake_gnttab_written(void *opaque, uint32_t ref)
+{
+    (void)opaque;
+    if (!host.gnt || ref >= host.gnt_frames * (PAGE / 8)) {
+        violation(V_BOUNDS, "gnttab_written(%u) outside the table", ref);
+    }
+}
+
+static void *fake_page_map(void *opaque, uint64_t gpa, bool write)
+{
+    (void)opaque;
+    if ((gpa & (PAGE - 1)) || gpa >> 44) {
+        violation(V_BOUNDS, "page_map(%#" PRIx64 ") breaks the contract",
+                  gpa);
+        return NULL;
+    }
+    if (!(write ? writable(gpa, PAGE) : readable(gpa, PAGE))) {
+        return NULL;
+    }
+    host.page_maps++;
+    return mem_ptr(gpa);
+}
+
+static void fake_page_unmap(void *opaque, void *ptr, bool write)
+{
+    (void)opaque;
+    (void)write;
+    if (!host.page_maps || !ptr) {
+        violation(V_STATE, "page_unmap(%p) without a mapping", ptr);
+        return;
+    }
+    host.page_maps--;
+}
+#endif
+
+static const PVKitHostOps ops = {
+    .mem_read = fake_read,
+    .mem_write = fake_write,
+    .mem_check = fake_check,
+    .console_write = fake_console_write,
+    .console_peek = fake_console_peek,
+    .console_drop = fake_console_drop,
+    .features = fake_features,
+    .evtchn = fake_evtchn,
+    .shared_set = fake_shared_set,
+    .shared_page = fake_shared_page,
+    .shared_written = fake_shared_written,
+    .vcpu_exists = fake_vcpu_exists,
+    .inject = fake_inject,
+    .backend_kick = fake_backend_kick,
+    .backend_release = fake_backend_release,
+#ifdef PVKIT_GNTTAB_MAX_FRAMES
+    .gnttab = fake_gnttab,
+    .gnttab_set = fake_gnttab_set,
+    .gnttab_table = fake_gnttab_table,
+    .gnttab_written = fake_gnttab_written,
+    .page_map = fake_page_map,
+    .page_unmap = fake_page_unmap,
+#endif
+};
+
+/*
+ * Every callback is mandatory; one added to PVKitHostOps (grant tables)
+ * that this file does not fake yet would be a NULL call.  Count them.
+ */
+static unsigned int missing_ops(void)
+{
+    uintptr_t slot[sizeof(ops) / sizeof(uintptr_t)];
+    unsigned int i, n = 0;
+
+    memcpy(slot, &ops, sizeof(slot));
+    for (i = 0; i < sizeof(slot) / sizeof(slot[0]); i++) {
+        n += slot[i] == 0;
+    }
+    return n;
+}
+
+/* ---- the model ---- */
+
+static struct {
+    PVKitEvtchnPort port[PVKIT_EVTCHN_PORTS];
+    uint8_t vector[PVKIT_MAX_VCPUS];
+    uint64_t shared_gpa;
+    uint64_t hypercalls[PVKIT_HC_COUNT];
+    /* grant tables, as far as the calls told us */
+    uint64_t gnt_gpa;
+    uint64_t gnt_frames;
+    uint64_t gnt_max;           /* GNTTAB_MAX_FRAMES, 0: unknown */
+    uint64_t hcall_msr;
+    uint32_t open[PVKIT_EVTCHN_PORTS];  /* scratch: open ports */
+    uint32_t good_ref[32];              /* refs setup() made valid */
+    unsigned int nr_good;
+} model;
+
+/* Statistics. */
+static uint64_t calls_total, errors_total;
+static uint64_t calls_by_nr[PVKIT_HC_COUNT + 1];    /* last: others */
+static uint64_t errors_by_nr[PVKIT_HC_COUNT + 1];
+static uint64_t calls_by_errno[64];
+static uint64_t deep;   /* successful calls that changed guest memory */
+
+static bool feat(uint64_t f)
+{
+    return (host.features & f) == f;
+}
+
+static bool abi_errno(int64_t e)
+{
+    switch (e) {
+    case PVKIT_EPERM: case PVKIT_E2BIG: case PVKIT_EFAULT:
+    case PVKIT_EINVAL: case PVKIT_ENOSYS: case PVKIT_ENOENT:
+    case PVKIT_EBUSY: case PVKIT_ENOSPC:
+        return true;
+    }
+    return false;
+}
+
+static __attribute__((unused)) const char *errno_name(int e)
+{
+    switch (e) {
+    case PVKIT_EPERM: return "EPERM";
+    case PVKIT_E2BIG: return "E2BIG";
+    case PVKIT_EFAULT: return "EFAULT";
+    case PVKIT_EINVAL: return "EINVAL";
+    case PVKIT_ENOSYS: return "ENOSYS";
+    case PVKIT_ENOENT: return "ENOENT";
+    case PVKIT_EBUSY: return "EBUSY";
+    case PVKIT_ENOSPC: return "ENOSPC";
+    }
+    return "?";
+}
+
+#define ERR(e) (1ull << (e))
+
+static bool model_open(uint64_t port)
+{
+    return port != 0 && port < PVKIT_EVTCHN_PORTS &&
+           model.port[port].state != PVKIT_EVTCHN_CLOSED;
+}
+
+static uint32_t model_free_port(void)
+{
+    for (uint32_t p = 1; p < PVKIT_EVTCHN_PORTS; p++) {
+        if (model.port[p].state == PVKIT_EVTCHN_CLOSED) {
+            return p;
+        }
+    }
+    return 0;
+}
+
+/* Errors of a vCPU argument. */
+static uint64_t vcpu_errs(uint64_t vcpu)
+{
+    if (vcpu >= PVKIT_MAX_VCPUS) {
+        return ERR(PVKIT_EINVAL);
+    }
+    return host.vcpus & (1u << vcpu) ? 0 : ERR(PVKIT_ENOENT);
+}
+
+/* Expected injection of the current call, if any. */
+static struct {
+    unsigned int n;
+    uint32_t vcpu;
+    uint8_t vector;
+} want_inject;
+
+static struct pvkit_shared_info *shadow_si(void)
+{
+    return model.shared_gpa ?
+           (struct pvkit_shared_info *)shadow_ptr(model.shared_gpa) : NULL;
+}
+
+/* SPEC.md section 6, delivery steps 4-5, applied to the shadow. */
+static void model_raise(struct pvkit_shared_info *si, uint32_t vcpu,
+                        uint32_t word)
+{
+    struct pvkit_vcpu_info *vi = &si->vcpu_info[vcpu];
+
+    vi->evtchn_pending_sel |= 1ull << word;
+    vi->evtchn_upcall_pending = 1;
+    if (model.vector[vcpu] && !vi->evtchn_upcall_mask) {
+        want_inject.n++;
+        want_inject.vcpu = vcpu;
+        want_inject.vector = model.vector[vcpu];
+    }
+}
+
+/* SPEC.md section 6, delivery steps 1-5, applied to the shadow. */
+static void model_deliver(uint32_t port)
+{
+    struct pvkit_shared_info *si = shadow_si();
+    uint32_t word = port / 64;
+    uint64_t bit = 1ull << (port % 64);
+
+    if (!si) {
+        return;
+    }
+    if (si->evtchn_pending[word] & bit) {
+        return;
+    }
+    si->evtchn_pending[word] |= bit;
+    if (si->evtchn_mask[word] & bit) {
+        return;
+    }
+    model_raise(si, model.port[port].vcpu, word);
+}
+
+static void model_close(uint32_t port, void **release)
+{
+    *release = model.port[port].backend;
+    memset(&model.port[port], 0, sizeof(model.port[port]));
+}
+
+/*
+ * What SPEC.md says the result of the call is.  *errs collects every
+ * error whose condition holds; when it is 0 the call must succeed and
+ * return *value (unless *any_value).  Applies success effects to the
+ * model and the shadow only through model_commit(), after the call.
+ */
+struct expect {
+    uint64_t errs;
+    bool known;         /* the model knows this number */
+    bool any_value;     /* success value not predicted */
+    int64_t value;
+    void *release;      /* expected backend_release token */
+    uint32_t release_port;
+    bool kick;
+    void *kick_backend;
+};
+
+static struct expect model_expect(uint32_t nr, const uint64_t *a)
+{
+    struct expect x = { .known = true };
+
+    switch (nr) {
+    case PVKIT_HC_VERSION:
+        x.value = PVKIT_ABI_VERSION;
+        return x;
+    case PVKIT_HC_FEATURES:
+        x.value = (int64_t)(host.features & ~(1ull << 63));
+        return x;
+    case PVKIT_HC_CONSOLE_WRITE:
+    case PVKIT_HC_CONSOLE_READ:
+        if (a[1] > PVKIT_HC_MAX_LEN) {
+            x.errs |= ERR(PVKIT_E2BIG);
+        }
+        if (a[1] && (a[0] > UINT64_MAX - (a[1] - 1) ||
+                     !(nr == PVKIT_HC_CONSOLE_WRITE ?
+                       readable(a[0], a[1]) : writable(a[0], a[1])))) {
+            x.errs |= ERR(PVKIT_EFAULT);
+        }
+        if (nr == PVKIT_HC_CONSOLE_WRITE) {
+            x.value = (int64_t)a[1];
+        } else {
+            x.value = a[1] < host.in_len ? (int64_t)a[1] : host.in_len;
+        }
+        return x;
+    case PVKIT_HC_TEST_ECHO:
+        if (!feat(PVKIT_F_TEST)) {
+            x.errs = ERR(PVKIT_ENOSYS);
+            return x;
+        }
+        x.value = (int64_t)((a[0] + a[1] + a[2] + a[3]) & 0xffffffffull);
+        return x;
+    case PVKIT_HC_TEST_COPY:
+        if (!feat(PVKIT_F_TEST)) {
+            x.errs = ERR(PVKIT_ENOSYS);
+            return x;
+        }
+        if (a[2] > PVKIT_HC_MAX_LEN) {
+            x.errs |= ERR(PVKIT_E2BIG);
+        }
+        if (a[2]) {
+            uint64_t s = a[0], d = a[1], n = a[2];
+
+            if (s > UINT64_MAX - (n - 1) || d > UINT64_MAX - (n - 1) ||
+                !readable(s, n) || !writable(d, n)) {
+                x.errs |= ERR(PVKIT_EFAULT);
+            }
+            if (s >= d ? s - d < n : d - s < n) {
+                x.errs |= ERR(PVKIT_EINVAL);
+            }
+        }
+        x.value = (int64_t)a[2];
+        return x;
+    default:
+        break;
+    }
+    if (nr >= PVKIT_HC_SHARED_INFO && nr <= PVKIT_HC_EVTCHN_BIND_VCPU) {
+        if (!feat(PVKIT_F_EVTCHN)) {
+            x.errs = ERR(PVKIT_ENOSYS);
+            return x;
+        }
+        switch (nr) {
+        case PVKIT_HC_SHARED_INFO:
+            if (a[0] & (PAGE - 1)) {
+                x.errs |= ERR(PVKIT_EINVAL);
+            } else if (a[0] && !writable(a[0], PAGE)) {
+                x.errs |= ERR(PVKIT_EFAULT);
+            }
+            return x;
+        case PVKIT_HC_VCPU_UPCALL:
+            x.errs = vcpu_errs(a[0]);
+            if (a[1] != 0 && (a[1] < PVKIT_UPCALL_VECTOR_MIN ||
+                              a[1] > PVKIT_UPCALL_VECTOR_MAX)) {
+                x.errs |= ERR(PVKIT_EINVAL);
+            }
+            return x;
+        case PVKIT_HC_EVTCHN_ALLOC_UNBOUND:
+        case PVKIT_HC_EVTCHN_BIND_HOST:
+        case PVKIT_HC_EVTCHN_BIND_IPI:
+            if (nr == PVKIT_HC_EVTCHN_BIND_HOST &&
+                a[0] != PVKIT_ENDPOINT_ECHO) {
+                x.errs |= ERR(PVKIT_EINVAL);
+            }
+            if (nr == PVKIT_HC_EVTCHN_BIND_IPI) {
+                x.errs |= vcpu_errs(a[0]);
+            }
+            x.value = model_free_port();
+            if (!x.value) {
+                x.errs |= ERR(PVKIT_ENOSPC);
+            }
+            return x;
+        case PVKIT_HC_EVTCHN_SEND:
+            if (!model_open(a[0]) ||
+                model.port[a[0]].state == PVKIT_EVTCHN_UNBOUND) {
+                x.errs = ERR(PVKIT_EINVAL);
+            } else if (model.port[a[0]].state == PVKIT_EVTCHN_HOST &&
+                       model.port[a[0]].endpoint != PVKIT_ENDPOINT_ECHO &&
+                       model.port[a[0]].backend) {
+                x.kick = true;
+                x.kick_backend = model.port[a[0]].backend;
+            }
+            return x;
+        case PVKIT_HC_EVTCHN_CLOSE:
+            if (!model_open(a[0])) {
+                x.errs = ERR(PVKIT_EINVAL);
+            } else {
+                x.release = model.port[a[0]].backend;
+                x.release_port = (uint32_t)a[0];
+            }
+            return x;
+        case PVKIT_HC_EVTCHN_UNMASK:
+            if (!model_open(a[0])) {
+                x.errs |= ERR(PVKIT_EINVAL);
+            }
+            if (!model.shared_gpa) {
+                x.errs |= ERR(PVKIT_EFAULT);
+            }
+            return x;
+        case PVKIT_HC_EVTCHN_STATUS:
+            if (a[0] >= PVKIT_EVTCHN_PORTS) {
+                x.errs = ERR(PVKIT_EINVAL);
+            } else {
+                const PVKitEvtchnPort *p = &model.port[a[0]];
+
+                x.value = p->state == PVKIT_EVTCHN_CLOSED ? 0 :
+                          p->state | (int64_t)p->vcpu << 8 |
+                          (int64_t)(p->state == PVKIT_EVTCHN_HOST ?
+                                    p->endpoint : 0) << 16;
+            }
+            return x;
+        case PVKIT_HC_EVTCHN_BIND_VCPU:
+            if (!model_open(a[0])) {
+                x.errs |= ERR(PVKIT_EINVAL);
+            }
+            x.errs |= vcpu_errs(a[1]);
+            return x;
+        }
+    }
+    /* Not modelled: grant tables and later numbers. */
+    x.known = false;
+    x.any_value = true;
+#ifdef PVKIT_GNTTAB_MAX_FRAMES
+    if (nr >= PVKIT_HC_COUNT ||
+        (nr >= PVKIT_HC_GNTTAB_SETUP && nr <= PVKIT_HC_TEST_GRANT &&
+         !feat(PVKIT_F_GNTTAB)) ||
+        (nr == PVKIT_HC_TEST_GRANT && !feat(PVKIT_F_TEST))) {
+        x.known = true;
+        x.errs = ERR(PVKIT_ENOSYS);
+    }
+#else
+    if (nr >= PVKIT_HC_COUNT) {
+        x.known = true;
+        x.errs = ERR(PVKIT_ENOSYS);
+    }
+#endif
+    return x;
+}
+
+/* Success effects on the model and the shadow (result already checked). */
+static void model_commit(uint32_t nr, const uint64_t *a, int64_t ret)
+{
+    struct pvkit_shared_info *si;
+    void *rel;
+
+    switch (nr) {
+    case PVKIT_HC_CONSOLE_READ:
+        if (ret > 0) {
+            memcpy(shadow_ptr(a[0]), host.in_before, (size_t)ret);
+        }
+        return;
+    case PVKIT_HC_TEST_COPY:
+        if (ret > 0) {
+            memmove(shadow_ptr(a[1]), shadow_ptr(a[0]), (size_t)ret);
+        }
+        return;
+    case PVKIT_HC_SHARED_INFO:
+        model.shared_gpa = a[0];
+        return;
+    case PVKIT_HC_VCPU_UPCALL:
+        model.vector[a[0]] = (uint8_t)a[1];
+        return;
+    case PVKIT_HC_EVTCHN_ALLOC_UNBOUND:
+        model.port[ret].state = PVKIT_EVTCHN_UNBOUND;
+        return;
+    case PVKIT_HC_EVTCHN_BIND_HOST:
+        model.port[ret].state = PVKIT_EVTCHN_HOST;
+        model.port[ret].endpoint = PVKIT_ENDPOINT_ECHO;
+        return;
+    case PVKIT_HC_EVTCHN_BIND_IPI:
+        model.port[ret].state = PVKIT_EVTCHN_IPI;
+        model.port[ret].vcpu = (uint8_t)a[0];
+        return;
+    case PVKIT_HC_EVTCHN_SEND:
+        if (model.port[a[0]].state == PVKIT_EVTCHN_IPI ||
+            model.port[a[0]].endpoint == PVKIT_ENDPOINT_ECHO) {
+            model_deliver((uint32_t)a[0]);
+        }
+        return;
+    case PVKIT_HC_EVTCHN_CLOSE:
+        model_close((uint32_t)a[0], &rel);
+        return;
+    case PVKIT_HC_EVTCHN_UNMASK:
+        si = shadow_si();
+        si->evtchn_mask[a[0] / 64] &= ~(1ull << (a[0] % 64));
+        if (si->evtchn_pending[a[0] / 64] & (1ull << (a[0] % 64))) {
+            model_raise(si, model.port[a[0]].vcpu, (uint32_t)(a[0] / 64));
+        }
+        return;
+    case PVKIT_HC_EVTCHN_BIND_VCPU:
+        model.port[a[0]].vcpu = (uint8_t)a[1];
+        return;
+    }
+#ifdef PVKIT_GNTTAB_MAX_FRAMES
+    if (nr == PVKIT_HC_GNTTAB_SETUP) {
+        model.gnt_gpa = a[0];
+        model.gnt_frames = a[0] || a[1] ? a[1] : 0;
+    } else if (nr == PVKIT_HC_GNTTAB_MAX_FRAMES) {
+        if (model.gnt_max && (uint64_t)ret != model.gnt_max) {
+            violation(V_STATE, "GNTTAB_MAX_FRAMES changed: %" PRId64
+                      " after %" PRIu64, ret, model.gnt_max);
+        }
+        model.gnt_max = (uint64_t)ret;
+    }
+#endif
+}
+
+/* ---- checking ---- */
+
+static uint8_t hcall_page[PAGE];   /* the page for host.features */
+
+static void refresh_hcall_page(void)
+{
+    pvkit_fill_hcall_page(hcall_page, sizeof(hcall_page), host.features,
+                          0x560);
+}
+
+static bool advertised(uint32_t nr)
+{
+    const struct pvkit_hcall_page *pg = (const void *)hcall_page;
+
+    return nr < pg->nr_entries && nr < PVKIT_HCALL_PAGE_MAX_ENTRIES &&
+           pg->entry[nr].transport != PVKIT_TRANSPORT_NONE;
+}
+
+/* Generic allowance for a successful call the model does not know. */
+static bool grant_change_ok(uint32_t nr, const uint64_t *a, uint64_t gpa,
+                            uint8_t old, uint8_t new)
+{
+#ifdef PVKIT_GNTTAB_MAX_FRAMES
+    uint64_t tsize = model.gnt_frames * PAGE;
+
+    if (model.gnt_frames && tsize / PAGE == model.gnt_frames &&
+        gpa >= model.gnt_gpa && gpa - model.gnt_gpa < tsize) {
+        /* flags, byte 0: only READING and WRITING may change */
+        if ((gpa - model.gnt_gpa) % 8 == 0 &&
+            !((old ^ new) & ~(PVKIT_GTF_READING | PVKIT_GTF_WRITING))) {
+            return true;
+        }
+    }
+    if (nr == PVKIT_HC_TEST_GRANT && a[1] == PVKIT_GNTTEST_WRITE &&
+        a[0] < model.gnt_frames * (PAGE / 8)) {
+        const struct pvkit_grant_entry *e =
+            (const void *)shadow_ptr(model.gnt_gpa + a[0] * 8);
+        uint64_t page = (uint64_t)e->frame * PAGE;
+
+        if (e && (e->flags & PVKIT_GTF_TYPE_MASK) ==
+                 PVKIT_GTF_PERMIT_ACCESS &&
+            !(e->flags & PVKIT_GTF_READONLY) &&
+            e->domid == PVKIT_DOMID_HOST &&
+            gpa >= page + a[2] && gpa - page - a[2] < a[3] &&
+            gpa - page < PAGE && new == (uint8_t)a[4]) {
+            return true;
+        }
+    }
+#else
+    (void)nr; (void)a; (void)gpa; (void)old; (void)new;
+#endif
+    return false;
+}
+
+/*
+ * Guest memory against the shadow.  @generic: a successful call the
+ * model does not know (grant allowance).  Resyncs the shadow.
+ */
+static void mem_verify(uint32_t nr, const uint64_t *a, bool generic,
+                       int64_t ret)
+{
+    for (size_t i = 0; i < NR_REGIONS; i++) {
+        struct region *r = &regions[i];
+        uint64_t off;
+        unsigned int bad = 0;
+
+        if (!memcmp(r->mem, r->shadow, r->size)) {
+            continue;
+        }
+        for (off = 0; off < r->size; off++) {
+            uint8_t o = r->shadow[off], n = r->mem[off];
+
+            if (o == n) {
+                continue;
+            }
+            if (r->kind != RAM) {
+                if (!bad++) {
+                    violation(V_BOUNDS, "%s byte at %#" PRIx64 " changed"
+                              " %#x -> %#x", r->name, r->base + off, o, n);
+                }
+            } else if (!(generic &&
+                         grant_change_ok(nr, a, r->base + off, o, n))) {
+                if (!bad++) {
+                    violation(V_MEMORY, "guest byte at %#" PRIx64
+                              " changed %#x -> %#x (result %" PRId64
+                              ", %u mem_write ok; model expected %s)",
+                              r->base + off, o, n, ret, host.writes_ok,
+                              ret < 0 ? "no change at all" :
+                              "other bytes");
+                }
+            }
+            if (generic && !bad) {
+                deep++;
+            }
+        }
+        memcpy(r->shadow, r->mem, r->size);
+    }
+}
+
+static void resync(void)
+{
+    memcpy(model.port, host.ec.port, sizeof(model.port));
+    memcpy(model.vector, host.ec.upcall_vector, sizeof(model.vector));
+    model.shared_gpa = host.ec.shared_gpa;
+    for (size_t i = 0; i < NR_REGIONS; i++) {
+        memcpy(regions[i].shadow, regions[i].mem, regions[i].size);
+    }
+}
+
+static void state_verify(void)
+{
+    if (memcmp(model.port, host.ec.port, sizeof(model.port))) {
+        for (uint32_t p = 0; p < PVKIT_EVTCHN_PORTS; p++) {
+            const PVKitEvtchnPort *m = &model.port[p], *h = &host.ec.port[p];
+
+            if (memcmp(m, h, sizeof(*m))) {
+                violation(V_STATE, "port %u is state %u vcpu %u endpoint %u"
+                          " backend %p, model: %u %u %u %p", p, h->state,
+                          h->vcpu, h->endpoint, h->backend, m->state,
+                          m->vcpu, m->endpoint, m->backend);
+                break;
+            }
+        }
+    }
+    if (memcmp(model.vector, host.ec.upcall_vector, sizeof(model.vector))) {
+        violation(V_STATE, "upcall vectors differ from the model");
+    }
+    if (host.ec.shared_gpa != model.shared_gpa ||
+        host.shared_gpa != model.shared_gpa) {
+        violation(V_STATE, "shared page %#" PRIx64 " (host %#" PRIx64
+                  "), model %#" PRIx64, host.ec.shared_gpa, host.shared_gpa,
+                  model.shared_gpa);
+    }
+}
+
+/* Rare, whole-state checks. */
+static void checkpoint(void)
+{
+    static PVKitEvtchnState copy;
+
+    cur.what = "checkpoint";
+    state_verify();
+    for (uint32_t nr = 0; nr < PVKIT_HC_COUNT; nr++) {
+        if (host.ec.stats.hypercalls[nr] != model.hypercalls[nr]) {
+            violation(V_STATE, "stats.hypercalls[%u] = %" PRIu64 ", made %"
+                      PRIu64, nr, host.ec.stats.hypercalls[nr],
+                      model.hypercalls[nr]);
+        }
+    }
+    copy = host.ec;
+    if (!pvkit_evtchn_post_load(&copy)) {
+        violation(V_STATE, "post_load() rejects the live state");
+    }
+}
+
+static void begin_call(void)
+{
+    host.nlog = 0;
+    host.writes_ok = 0;
+    host.injects = 0;
+    host.kicks = 0;
+    host.releases = 0;
+    host.out_calls = 0;
+    want_inject.n = 0;
+}
+
+static void check_callbacks(const struct expect *x, bool ok, uint32_t port)
+{
+    unsigned int want_rel = ok && x->release ? 1 : 0;
+
+    if (host.injects != (ok ? want_inject.n : 0) ||
+        (host.injects == 1 && (host.inject_vcpu != want_inject.vcpu ||
+                               host.inject_vector != want_inject.vector))) {
+        violation(V_STATE, "%u injections (last %u/%#x), SPEC delivery: %u"
+                  " (%u/%#x)", host.injects, host.inject_vcpu,
+                  host.inject_vector, ok ? want_inject.n : 0,
+                  want_inject.vcpu, want_inject.vector);
+    }
+    if (host.kicks != (ok && x->kick ? 1u : 0u) ||
+        (host.kicks && (host.kick_port != port ||
+                        host.kick_backend != x->kick_backend))) {
+        violation(V_STATE, "%u backend kicks, expected %u", host.kicks,
+                  ok && x->kick);
+    }
+    if (host.releases != want_rel ||
+        (want_rel && (host.release_port[0] != x->release_port ||
+                      host.release_backend[0] != x->release))) {
+        violation(V_STATE, "%u backend releases, expected %u",
+                  host.releases, want_rel);
+    }
+}
+
+static int64_t do_call(uint32_t nr, const uint64_t a_in[5])
+{
+    uint64_t a[5];
+    uint64_t before = violations[0] + violations[1] + violations[2] +
+                      violations[3];
+    struct expect x;
+    int64_t ret;
+    bool ok, evtchn = nr >= PVKIT_HC_SHARED_INFO &&
+                      nr <= PVKIT_HC_EVTCHN_BIND_VCPU;
+
+    memcpy(a, a_in, sizeof(a));
+    cur.what = "hypercall";
+    cur.nr = nr;
+    memcpy(cur.args, a, sizeof(a));
+    cur.iter = calls_total;
+    x = model_expect(nr, a);
+    begin_call();
+    host.in_len_before = host.in_len;
+    if (nr == PVKIT_HC_CONSOLE_READ) {
+        memcpy(host.in_before, host.in, host.in_len);
+    }
+
+    ret = pvkit_dispatch(&ops, &host, nr, a);
+
+    calls_total++;
+    calls_by_nr[nr < PVKIT_HC_COUNT ? nr : PVKIT_HC_COUNT]++;
+    if (nr < PVKIT_HC_COUNT) {
+        model.hypercalls[nr]++;
+    }
+    ok = ret >= 0;
+    if (!ok) {
+        errors_total++;
+        errors_by_nr[nr < PVKIT_HC_COUNT ? nr : PVKIT_HC_COUNT]++;
+        calls_by_errno[-ret < 64 && -ret > 0 ? -ret : 0]++;
+        if (!abi_errno(-ret)) {
+            violation(V_RESULT, "result %" PRId64 " is not a PVKIT_E*", ret);
+        }
+    }
+    if (!advertised(nr) && ret != -PVKIT_ENOSYS) {
+        violation(V_RESULT, "number not in the hypercall page answered %"
+                  PRId64 ", not -ENOSYS", ret);
+    } else if (advertised(nr) && ret == -PVKIT_ENOSYS) {
+        violation(V_RESULT, "hypercall advertised in the hypercall page"
+                  " (features %#" PRIx64 ") answered -ENOSYS",
+                  host.features);
+    }
+    if (x.known) {
+        if (x.errs && (ok || ret < -63 || !(x.errs & ERR(-ret)))) {
+            violation(V_RESULT, "result %" PRId64 ", SPEC.md allows only"
+                      " errors %#" PRIx64 " (bit n: -n)", ret, x.errs);
+        } else if (!x.errs && (!ok || (!x.any_value && ret != x.value))) {
+            violation(V_RESULT, "result %" PRId64 ", SPEC.md: %" PRId64,
+                      ret, x.value);
+        }
+    }
+    if (ok && !(x.known && x.errs)) {
+        model_commit(nr, a, ret);
+    }
+    if (!ok && host.writes_ok) {
+        violation(V_MEMORY, "failing call made %u successful mem_write",
+                  host.writes_ok);
+    }
+    if (nr == PVKIT_HC_CONSOLE_WRITE) {
+        bool wrote = ok && ret > 0;
+
+        if (host.out_calls != (wrote ? 1u : 0u) ||
+            (wrote && (host.out_len != (uint64_t)ret ||
+                       memcmp(host.out, shadow_ptr(a[0]), host.out_len)))) {
+            violation(V_STATE, "console got %u calls / %u bytes, not the"
+                      " guest's %" PRId64, host.out_calls, host.out_len, ret);
+        }
+    } else if (host.out_calls) {
+        violation(V_STATE, "console written by hypercall %u", nr);
+    }
+    if (host.in_len != host.in_len_before -
+        (nr == PVKIT_HC_CONSOLE_READ && ret > 0 ? (uint32_t)ret : 0)) {
+        violation(V_STATE, "console input %u -> %u bytes (result %" PRId64
+                  ")", host.in_len_before, host.in_len, ret);
+    }
+    if (x.known) {
+        check_callbacks(&x, ok, (uint32_t)a[0]);
+    } else if (!ok && (host.injects || host.kicks || host.releases)) {
+        violation(V_STATE, "failing call injected/kicked/released");
+    }
+    mem_verify(nr, a, ok && !x.known, ret);
+    if (evtchn || (calls_total & 255) == 0) {
+        state_verify();
+    }
+    if (violations[0] + violations[1] + violations[2] + violations[3] !=
+        before) {
+        resync();
+    }
+    return ret;
+}
+
+static int64_t hc(uint32_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                  uint64_t a3, uint64_t a4)
+{
+    const uint64_t a[5] = { a0, a1, a2, a3, a4 };
+
+    return do_call(nr, a);
+}
+
+/* ---- host-side entry points: MSR, device models, migration, reset ---- */
+
+static void host_msr(uint64_t val)
+{
+    uint64_t msr = model.hcall_msr, gpa = val & PAGE_MASK;
+    bool want = val == 0 || ((val & PVKIT_HCALL_PAGE_ENABLE) &&
+                             !(val & (PAGE - 2)) && writable(gpa, PAGE));
+    int ret;
+
+    cur.what = "msr_write";
+    cur.nr = 0;
+    memset(cur.args, 0, sizeof(cur.args));
+    cur.args[0] = val;
+    begin_call();
+    ret = pvkit_hcall_msr_write(&ops, &host, 0x560, &msr, val);
+    if (ret != (want ? 0 : -1) || msr != (want ? val : model.hcall_msr)) {
+        violation(V_RESULT, "MSR write returned %d, msr %#" PRIx64, ret,
+                  msr);
+    }
+    if (ret == 0 && val) {
+        pvkit_fill_hcall_page(shadow_ptr(gpa), PAGE, host.features, 0x560);
+    }
+    model.hcall_msr = msr;
+    if (ret && host.writes_ok) {
+        violation(V_MEMORY, "refused MSR write wrote memory");
+    }
+    mem_verify(0, cur.args, false, ret);
+}
+
+static void host_backend(void)
+{
+    uint32_t port = (uint32_t)(chance(70) ? 1 + rnd(40) : rnd64());
+    void *tok = chance(90) ? tokens[rnd(4)] : NULL;
+    PVKitEvtchnPort *m = port < PVKIT_EVTCHN_PORTS ? &model.port[port] : NULL;
+    bool open = model_open(port);
+    bool bport = open && m->state == PVKIT_EVTCHN_HOST &&
+                 m->endpoint == PVKIT_ENDPOINT_BACKEND;
+    struct expect x = { 0 };
+    int ret, want;
+
+    begin_call();
+    cur.nr = port;
+    memset(cur.args, 0, sizeof(cur.args));
+    switch (rnd(3)) {
+    case 0:
+        cur.what = "backend_bind";
+        want = open && tok && (m->state == PVKIT_EVTCHN_UNBOUND ||
+                               (bport && !m->backend)) ? 0 : -PVKIT_EINVAL;
+        ret = pvkit_evtchn_backend_bind(&ops, &host, port, tok);
+        if (!want) {
+            m->state = PVKIT_EVTCHN_HOST;
+            m->endpoint = PVKIT_ENDPOINT_BACKEND;
+            m->backend = tok;
+        }
+        break;
+    case 1:
+        cur.what = "backend_unbind";
+        want = bport ? 0 : -PVKIT_EINVAL;
+        ret = pvkit_evtchn_backend_unbind(&ops, &host, port);
+        if (!want) {
+            x.release = m->backend;
+            x.release_port = port;
+            m->state = PVKIT_EVTCHN_UNBOUND;
+            m->endpoint = 0;
+            m->backend = NULL;
+        }
+        break;
+    default:
+        cur.what = "backend_notify";
+        want = bport && m->backend ? 0 : -PVKIT_EINVAL;
+        ret = pvkit_evtchn_backend_notify(&ops, &host, port);
+        if (!want) {
+            model_deliver(port);
+        }
+        break;
+    }
+    if (ret != want) {
+        violation(V_RESULT, "returned %d, model %d", ret, want);
+    }
+    check_callbacks(&x, ret == 0, port);
+    mem_verify(0, cur.args, false, ret);
+    state_verify();
+    if (ret != want) {
+        resync();
+    }
+}
+
+static void host_migrate(void)
+{
+    cur.what = "post_load (live)";
+    if (!pvkit_evtchn_post_load(&host.ec)) {
+        violation(V_STATE, "post_load() rejects the live state");
+    }
+    for (uint32_t p = 0; p < PVKIT_EVTCHN_PORTS; p++) {
+        model.port[p].backend = NULL;
+    }
+    state_verify();
+}
+
+static void host_reset(void)
+{
+    unsigned int want = 0;
+
+    cur.what = "evtchn_reset";
+    begin_call();
+    for (uint32_t p = 0; p < PVKIT_EVTCHN_PORTS; p++) {
+        want += model.port[p].backend != NULL;
+    }
+    pvkit_evtchn_reset(&ops, &host);
+    if (host.releases != want || host.injects || host.kicks) {
+        violation(V_STATE, "reset: %u releases (want %u), %u injects, %u"
+                  " kicks", host.releases, want, host.injects, host.kicks);
+    }
+    memset(model.port, 0, sizeof(model.port));
+    memset(model.vector, 0, sizeof(model.vector));
+    model.shared_gpa = 0;
+#ifdef PVKIT_GNTTAB_MAX_FRAMES
+    /* releasing the grant mappings clears their flags, nothing else */
+    memset(cur.args, 0, sizeof(cur.args));
+    pvkit_gnttab_reset(&ops, &host);
+    mem_verify(PVKIT_HC_GNTTAB_SETUP, cur.args, true, 0);
+    if (host.page_maps || host.gnt || host.gt.nr_maps) {
+        violation(V_STATE, "grant reset left %u page maps, table %p, %u"
+                  " handles", host.page_maps, (void *)host.gnt,
+                  host.gt.nr_maps);
+    }
+    model.gnt_gpa = model.gnt_frames = 0;
+#endif
+    mem_verify(0, cur.args, false, 0);
+    state_verify();
+}
+
+/* ---- argument generation ---- */
+
+enum akind { A_ANY, A_ADDR, A_LEN, A_PORT, A_VCPU, A_VEC, A_EP, A_REF,
+             A_OP, A_FRAMES };
+
+static const uint64_t boundary[] = {
+    0, 1, 2, 7, 8, 0x1f, 0x20, 0x21, 0xfe, 0xff, 0x100,
+    PAGE - 1, PAGE, PAGE + 1, 2 * PAGE - 1, 2 * PAGE, 2 * PAGE + 1,
+    UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - (PAGE - 1), UINT64_MAX - PAGE,
+    1ull << 63, (1ull << 63) - 1, 1ull << 32, (1ull << 32) + 1,
+    0xffffffffull, 0x7fffffffull, 0xffff, 0x10000,
+    RAM_A + RAM_SIZE - 1, RAM_A + RAM_SIZE, RAM_A + RAM_SIZE - PAGE,
+    RAM_A + RAM_SIZE - PAGE + 1,
+    RAM_B - 1, RAM_B, RAM_B + 1, RAM_B + RAM_SIZE - 1, RAM_B + RAM_SIZE,
+    RAM_B + RAM_SIZE - PAGE, RAM_B + RAM_SIZE + 1,
+    ROM_BASE - 1, ROM_BASE, ROM_BASE + 1, ROM_BASE + PAGE - 1,
+    ROM_BASE + PAGE, MMIO_B, MMIO_B + PAGE - 1, 0x50000, 0xfee00000,
+    PVKIT_EVTCHN_PORTS - 1, PVKIT_EVTCHN_PORTS, PVKIT_EVTCHN_PORTS + 1,
+    PVKIT_MAX_VCPUS - 1, PVKIT_MAX_VCPUS, PVKIT_MAX_VCPUS + 1,
+    PVKIT_EVTCHN_PORTS + 5ull * (1ull << 32), (1ull << 32) + 3,
+};
+
+static uint64_t ram_addr(void)
+{
+    const struct region *r = &regions[chance(50) ? 0 : 2];
+    uint64_t a = r->base + rnd64() % r->size;
+
+    return chance(40) ? a & PAGE_MASK : a;
+}
+
+static uint64_t gen_arg(enum akind k)
+{
+    unsigned int r = (unsigned int)rnd(100);
+
+    if (r < 15) {
+        return rnd64();
+    }
+    if (r < 35) {
+        return boundary[rnd(sizeof(boundary) / sizeof(boundary[0]))];
+    }
+    switch (k) {
+    case A_ADDR:
+        return r < 95 ? ram_addr() :
+               (r < 98 ? ROM_BASE + rnd(PAGE) : MMIO_B + rnd(PAGE));
+    case A_LEN:
+        return r < 60 ? rnd(PAGE + 2) : rnd(65);
+    case A_PORT: {
+        uint32_t n = 0;
+
+        if (r < 80) {
+            for (uint32_t p = 1; p < PVKIT_EVTCHN_PORTS && n < 64; p++) {
+                if (model.port[p].state) {
+                    model.open[n++] = p;
+                }
+            }
+        }
+        return n ? model.open[rnd(n)] : rnd(PVKIT_EVTCHN_PORTS + 8);
+    }
+    case A_VCPU:
+        return rnd(PVKIT_MAX_VCPUS + 2);
+    case A_VEC:
+        return r < 50 ? 0x20 + rnd(0xe0) : rnd(0x120);
+    case A_EP:
+        return r < 80 ? PVKIT_ENDPOINT_ECHO : rnd(4);
+    case A_REF:
+        if (r < 75 && model.nr_good) {
+            return model.good_ref[rnd(model.nr_good)];
+        }
+        return rnd(model.gnt_frames ? model.gnt_frames * (PAGE / 8) + 2 :
+                   1024);
+    case A_OP:
+        return rnd(7);
+    case A_FRAMES:
+        return rnd(model.gnt_max ? model.gnt_max + 2 : 8);
+    case A_ANY:
+    default:
+        return r < 70 ? rnd(256) : rnd64();
+    }
+}
+
+static void gen_args(uint32_t nr, uint64_t a[5])
+{
+    enum akind k[5] = { A_ANY, A_ANY, A_ANY, A_ANY, A_ANY };
+
+    switch (nr) {
+    case PVKIT_HC_CONSOLE_WRITE:
+    case PVKIT_HC_CONSOLE_READ:
+        k[0] = A_ADDR; k[1] = A_LEN;
+        break;
+    case PVKIT_HC_TEST_COPY:
+        k[0] = A_ADDR; k[1] = A_ADDR; k[2] = A_LEN;
+        break;
+    case PVKIT_HC_SHARED_INFO:
+        k[0] = A_ADDR;
+        break;
+    case PVKIT_HC_VCPU_UPCALL:
+        k[0] = A_VCPU; k[1] = A_VEC;
+        break;
+    case PVKIT_HC_EVTCHN_BIND_HOST:
+        k[0] = A_EP;
+        break;
+    case PVKIT_HC_EVTCHN_BIND_IPI:
+        k[0] = A_VCPU;
+        break;
+    case PVKIT_HC_EVTCHN_SEND:
+    case PVKIT_HC_EVTCHN_CLOSE:
+    case PVKIT_HC_EVTCHN_UNMASK:
+    case PVKIT_HC_EVTCHN_STATUS:
+        k[0] = A_PORT;
+        break;
+    case PVKIT_HC_EVTCHN_BIND_VCPU:
+        k[0] = A_PORT; k[1] = A_VCPU;
+        break;
+#ifdef PVKIT_GNTTAB_MAX_FRAMES
+    case PVKIT_HC_GNTTAB_SETUP:
+        k[0] = A_ADDR; k[1] = A_FRAMES;
+        break;
+    case PVKIT_HC_TEST_GRANT:
+        k[0] = A_REF; k[1] = A_OP; k[2] = A_ANY; k[3] = A_LEN;
+        break;
+#endif
+    }
+    for (int i = 0; i < 5; i++) {
+        a[i] = gen_arg(k[i]);
+    }
+}
+
+/* ---- the guest's own memory traffic ---- */
+
+static void guest_store(uint64_t gpa, const void *buf, size_t len)
+{
+    memcpy(mem_ptr(gpa), buf, len);
+    memcpy(shadow_ptr(gpa), buf, len);
+}
+
+static void guest_action(void)
+{
+    struct pvkit_shared_info *si = model.shared_gpa ?
+        (struct pvkit_shared_info *)mem_ptr(model.shared_gpa) : NULL;
+    uint32_t port = (uint32_t)gen_arg(A_PORT) % PVKIT_EVTCHN_PORTS;
+    uint64_t bit = 1ull << (port % 64), w;
+    uint8_t b[64];
+
+    switch (rnd(8)) {
+    case 0: {           /* any store */
+        uint64_t gpa = ram_addr();
+        size_t n = 1 + rnd(sizeof(b));
+
+        if (!writable(gpa, n)) {
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            b[i] = (uint8_t)rnd(256);
+        }
+        guest_store(gpa, b, n);
+        return;
+    }
+    case 1:             /* mask or unmask a port */
+        if (si) {
+            w = si->evtchn_mask[port / 64] ^ bit;
+            guest_store(model.shared_gpa +
+                        offsetof(struct pvkit_shared_info, evtchn_mask) +
+                        8 * (port / 64), &w, 8);
+        }
+        return;
+    case 2:             /* the upcall handler takes a port */
+        if (si) {
+            w = si->evtchn_pending[port / 64] & ~bit;
+            guest_store(model.shared_gpa +
+                        offsetof(struct pvkit_shared_info, evtchn_pending) +
+                        8 * (port / 64), &w, 8);
+        }
+        return;
+    case 3: {           /* ... clears the vCPU's flags */
+        uint32_t v = (uint32_t)rnd(PVKIT_MAX_VCPUS);
+
+        if (si) {
+            memset(b, 0, 16);
+            b[1] = si->vcpu_info[v].evtchn_upcall_mask ^ (uint8_t)rnd(2);
+            guest_store(model.shared_gpa + 64 * v, b, 16);
+        }
+        return;
+    }
+    case 4: {           /* console input arrives */
+        uint32_t n = (uint32_t)rnd(200);
+
+        if (n > sizeof(host.in) - host.in_len) {
+            n = sizeof(host.in) - host.in_len;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            host.in[host.in_len++] = (uint8_t)rnd(256);
+        }
+        return;
+    }
+    case 5:             /* a grant entry */
+        if (model.gnt_frames && model.gnt_frames < 64) {
+            struct pvkit_grant_entry e = {
+                .flags = (uint16_t)(chance(80) ? (rnd(2) ? 1 : 5) :
+                                    rnd(0x10000)),
+                .domid = (uint16_t)(chance(90) ? 0 : rnd(4)),
+                .frame = (uint32_t)(chance(80) ? ram_addr() / PAGE :
+                                    chance(50) ? ROM_BASE / PAGE :
+                                    chance(50) ? MMIO_B / PAGE : rnd64()),
+            };
+            uint64_t ref = rnd(model.gnt_frames * (PAGE / 8));
+
+            guest_store(model.gnt_gpa + 8 * ref, &e, sizeof(e));
+        }
+        return;
+    case 6:             /* a fresh shared page */
+        if (si && chance(10)) {
+            static const uint8_t zero[PAGE];
+
+            guest_store(model.shared_gpa, zero, PAGE);
+        }
+        return;
+    default:
+        return;
+    }
+}
+
+/* State that makes the deeper paths reachable. */
+static void setup(void)
+{
+    uint64_t page;
+
+    page = (chance(50) ? RAM_A : RAM_B) +
+           PAGE * rnd(RAM_SIZE / PAGE);
+    hc(PVKIT_HC_SHARED_INFO, page, 0, 0, 0, 0);
+    for (uint32_t v = 0; v < PVKIT_MAX_VCPUS; v++) {
+        if (host.vcpus & (1u << v)) {
+            hc(PVKIT_HC_VCPU_UPCALL, v, chance(80) ? 0x20 + rnd(0xe0) : 0,
+               0, 0, 0);
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0);
+        hc(PVKIT_HC_EVTCHN_BIND_IPI, rnd(4), 0, 0, 0, 0);
+        hc(PVKIT_HC_EVTCHN_ALLOC_UNBOUND, 0, 0, 0, 0, 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        host_backend();
+    }
+#ifdef PVKIT_GNTTAB_MAX_FRAMES
+    if (hc(PVKIT_HC_GNTTAB_MAX_FRAMES, 0, 0, 0, 0, 0) > 0) {
+        uint64_t n = 1 + rnd(model.gnt_max < 4 ? model.gnt_max : 4);
+        const struct region *r = &regions[chance(50) ? 0 : 2];
+
+        page = r->base + PAGE * rnd(RAM_SIZE / PAGE - n + 1);
+        if (hc(PVKIT_HC_GNTTAB_SETUP, page, n, 0, 0, 0) == 0) {
+            model.nr_good = 0;
+            for (int i = 0; i < 32; i++) {
+                struct pvkit_grant_entry e = {
+                    .flags = (uint16_t)(rnd(2) ? 1 : 5),
+                    .frame = (uint32_t)(ram_addr() / PAGE),
+                };
+                uint32_t ref = (uint32_t)rnd(chance(50) ? 16 :
+                                             n * (PAGE / 8));
+
+                guest_store(page + 8 * ref, &e, sizeof(e));
+                model.good_ref[model.nr_good++] = ref;
+            }
+        }
+    }
+#endif
+}
+
+/* Allocate until the table is full: the ENOSPC paths. */
+static void fill_ports(void)
+{
+    for (int i = 0; i < PVKIT_EVTCHN_PORTS + 2; i++) {
+        if (hc(PVKIT_HC_EVTCHN_ALLOC_UNBOUND + rnd(3), PVKIT_ENDPOINT_ECHO,
+               0, 0, 0, 0) == -PVKIT_ENOSPC) {
+            break;
+        }
+    }
+}
+
+static uint32_t gen_nr(void)
+{
+    static const uint32_t odd[] = {
+        PVKIT_HC_COUNT, PVKIT_HC_COUNT - 1, 0xffffffffu, 0x80000000u,
+        0x100, PVKIT_HCALL_PAGE_MAX_ENTRIES, 0x7fffffffu,
+    };
+    unsigned int r = (unsigned int)rnd(100);
+
+    if (r < 94) {
+        return (uint32_t)rnd(PVKIT_HC_COUNT + 4);
+    }
+    if (r < 97) {
+        return (uint32_t)rnd64();
+    }
+    return odd[rnd(sizeof(odd) / sizeof(odd[0]))];
+}
+
+static void step(void)
+{
+    unsigned int r = (unsigned int)rnd(1000);
+    uint64_t a[5];
+    uint32_t nr;
+
+    if (r < 100) {
+        guest_action();
+    } else if (r < 120) {
+        host_backend();
+    } else if (r < 125) {
+        uint64_t v = gen_arg(A_ADDR);
+
+        host_msr(chance(80) ? (v & PAGE_MASK) | 1 : v);
+    } else if (r < 128) {
+        setup();
+    } else if (r == 128 && chance(20)) {
+        host_migrate();
+    }
+    nr = gen_nr();
+    gen_args(nr, a);
+    do_call(nr, a);
+}
+
+/* A machine reset with new host parameters and guest memory. */
+static void new_machine(void)
+{
+    uint64_t s = rnd64();
+
+    host_reset();
+#ifdef PVKIT_GNTTAB_MAX_FRAMES
+    if (feat(PVKIT_F_GNTTAB)) {
+        hc(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0);
+    }
+#endif
+    model.gnt_gpa = model.gnt_frames = 0;
+    switch (rnd(10)) {
+    case 0:
+        host.features = ALL_F & rnd64();
+        break;
+    case 1:
+        host.features = ALL_F | (1ull << 63) | (rnd64() & ~ALL_F);
+        break;
+    default:
+        host.features = ALL_F;
+    }
+    refresh_hcall_page();
+    host.vcpus = chance(70) ? 0x8000000bu : (uint32_t)rnd64() | 1;
+    host.in_len = 0;
+    for (size_t i = 0; i < NR_REGIONS; i++) {
+        struct region *r = &regions[i];
+
+        for (uint64_t off = 0; off < r->size; off += 8) {
+            uint64_t z = s & 1 ? 0 : (s += 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull;
+
+            memcpy(r->mem + off, &z, 8);
+        }
+        memcpy(r->shadow, r->mem, r->size);
+    }
+    if (chance(90)) {
+        setup();
+    }
+    if (chance(10)) {
+        fill_ports();
+    }
+}
+
+static int init(void)
+{
+    for (size_t i = 0; i < NR_REGIONS; i++) {
+        regions[i].mem = calloc(1, regions[i].size);
+        regions[i].shadow = calloc(1, regions[i].size);
+        if (!regions[i].mem || !regions[i].shadow) {
+            return -1;
+        }
+    }
+    host.features = ALL_F;
+    host.vcpus = 1;
+    refresh_hcall_page();
+    return 0;
+}
+
+static __attribute__((unused)) const char *const hc_name[] = {
+    "VERSION", "FEATURES", "CONSOLE_WRITE", "CONSOLE_READ", "TEST_ECHO",
+    "TEST_COPY", "SHARED_INFO", "VCPU_UPCALL", "EVTCHN_ALLOC_UNBOUND",
+    "EVTCHN_BIND_HOST", "EVTCHN_BIND_IPI", "EVTCHN_SEND", "EVTCHN_CLOSE",
+    "EVTCHN_UNMASK", "EVTCHN_STATUS", "EVTCHN_BIND_VCPU", "GNTTAB_SETUP",
+    "GNTTAB_MAX_FRAMES", "TEST_GRANT",
+};
+
+#ifdef PVKIT_LIBFUZZER
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static bool ready;
+
+    if (!ready) {
+        if (missing_ops() || init()) {
+            fprintf(stderr, "fuzz-dispatch: PVKitHostOps not fully faked\n");
+            abort();
+        }
+        ready = true;
+    }
+    fz_mode = true;
+    fz_data = data;
+    fz_left = size;
+    new_machine();
+    while (fz_left) {
+        step();
+    }
+    checkpoint();
+    return 0;
+}
+
+#else
+
+int main(int argc, char **argv)
+{
+    uint64_t n = 1000000, seed = 1, epoch = 20000, next = 0, total_v = 0;
+    int c;
+
+    while ((c = getopt(argc, argv, "n:s:v")) != -1) {
+        switch (c) {
+        case 'n':
+            n = strtoull(optarg, NULL, 0);
+            break;
+        case 's':
+            seed = strtoull(optarg, NULL, 0);
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        default:
+            fprintf(stderr, "usage: %s [-n CALLS] [-s SEED] [-v]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    if (missing_ops()) {
+        printf("not ok - fuzz: PVKitHostOps has %u callbacks that"
+               " tests/host/fuzz-dispatch.c does not fake yet\n",
+               missing_ops());
+        return 1;
+    }
+    if (init()) {
+        return 2;
+    }
+    rng_state = seed;
+    cur.seed = seed;
+    while (calls_total < n) {
+        if (calls_total >= next) {
+            checkpoint();
+            new_machine();
+            next = calls_total + epoch;
+        }
+        step();
+    }
+    checkpoint();
+
+    printf("# fuzz-dispatch: seed %" PRIu64 ", %" PRIu64 " hypercalls, %"
+           PRIu64 " successful calls the model did not predict"
+           " byte-for-byte that changed guest memory\n", seed, calls_total,
+           deep);
+    for (uint32_t nr = 0; nr <= PVKIT_HC_COUNT; nr++) {
+        printf("#   %-20s %8" PRIu64 " calls %8" PRIu64 " errors\n",
+               nr < PVKIT_HC_COUNT && nr < sizeof(hc_name) / sizeof(hc_name[0]) ?
+               hc_name[nr] : nr < PVKIT_HC_COUNT ? "(new)" : "(unknown nr)",
+               calls_by_nr[nr], errors_by_nr[nr]);
+    }
+    for (int e = 0; e < 64; e++) {
+        if (calls_by_errno[e]) {
+            printf("#   -%-19s %8" PRIu64 "\n", errno_name(e),
+                   calls_by_errno[e]);
+        }
+    }
+    for (int i = 0; i < V_NR; i++) {
+        printf("#   violations %-8s %" PRIu64 "\n", vclass_name[i],
+               violations[i]);
+        total_v += violations[i];
+    }
+    printf("%s - %" PRIu64 " random hypercalls, %" PRIu64 " errors returned,"
+           " %" PRIu64 " invariant violations\n", total_v ? "not ok" : "ok",
+           calls_total, errors_total, total_v);
+    for (size_t i = 0; i < NR_REGIONS; i++) {
+        free(regions[i].mem);
+        free(regions[i].shadow);
+    }
+    return total_v ? 1 : 0;
+}
+
+#endif
