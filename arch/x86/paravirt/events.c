@@ -30,6 +30,16 @@ static struct irq_domain *pvkit_evtchn_domain __ro_after_init;
 /* Word of the pending bitmap the next scan on this CPU starts from. */
 static DEFINE_PER_CPU(unsigned int, pvkit_scan_start);
 
+/*
+ * The ports each CPU is the target of.  The pending bitmap is shared by
+ * all vCPUs, so a scan must skip ports bound to another CPU: that CPU
+ * gets its own upcall for them, and handling them here too would run
+ * their handler twice.  pvkit_port_cpu[] remembers the owner for unbind.
+ */
+static DEFINE_PER_CPU(unsigned long [PVKIT_EVTCHN_PORTS / BITS_PER_LONG],
+		      pvkit_cpu_ports);
+static unsigned short pvkit_port_cpu[PVKIT_EVTCHN_PORTS];
+
 static inline unsigned long *pvkit_pending_map(void)
 {
 	return (unsigned long *)pvkit_shinfo.evtchn_pending;
@@ -63,7 +73,8 @@ static void pvkit_handle_port(unsigned int port)
 static void pvkit_scan_word(unsigned int word)
 {
 	unsigned long bits = READ_ONCE(pvkit_pending_map()[word]) &
-			     ~READ_ONCE(pvkit_mask_map()[word]);
+			     ~READ_ONCE(pvkit_mask_map()[word]) &
+			     this_cpu_ptr(pvkit_cpu_ports)[word];
 	unsigned int bit;
 
 	for_each_set_bit(bit, &bits, BITS_PER_LONG)
@@ -156,8 +167,23 @@ static const struct irq_domain_ops pvkit_evtchn_domain_ops = {
 	.map	= pvkit_evtchn_map,
 };
 
-/* Map a port the host just gave us; close it again if that fails. */
-static int pvkit_evtchn_map_port(long port)
+/* The CPU whose APIC ID the host targets by default (0). */
+static unsigned int pvkit_default_cpu(void)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		if (cpu_physical_id(cpu) == 0)
+			return cpu;
+	return 0;
+}
+
+/*
+ * Map a port the host just gave us, owned by @cpu; close it again if that
+ * fails.  The port is masked until request_irq() unmasks it, and unmask
+ * asks the host to redeliver an event that came before the owner was set.
+ */
+static int pvkit_evtchn_map_port(long port, unsigned int cpu)
 {
 	unsigned int irq;
 
@@ -171,6 +197,8 @@ static int pvkit_evtchn_map_port(long port)
 		pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
 		return -ENOMEM;
 	}
+	pvkit_port_cpu[port] = cpu;
+	set_bit(port, per_cpu(pvkit_cpu_ports, cpu));
 	return irq;
 }
 
@@ -185,9 +213,28 @@ int pvkit_evtchn_bind_host(unsigned int endpoint)
 	if (!pvkit_evtchn_domain)
 		return -ENODEV;
 	return pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_HOST,
-						     endpoint, 0, 0, 0, 0));
+						     endpoint, 0, 0, 0, 0),
+				     pvkit_default_cpu());
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_host);
+
+/**
+ * pvkit_evtchn_bind_ipi() - bind an IPI port delivered to a CPU
+ * @cpu: the CPU that receives the port's events
+ *
+ * Return: a Linux interrupt number for request_irq(), or a negative errno.
+ */
+int pvkit_evtchn_bind_ipi(unsigned int cpu)
+{
+	u32 apicid = cpu_physical_id(cpu);
+
+	if (!pvkit_evtchn_domain)
+		return -ENODEV;
+	if (apicid >= PVKIT_MAX_VCPUS)
+		return -ERANGE;
+	return pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_IPI,
+						     apicid, 0, 0, 0, 0), cpu);
+}
 
 /**
  * pvkit_evtchn_port() - port behind an interrupt from this file
@@ -202,6 +249,21 @@ unsigned int pvkit_evtchn_port(unsigned int irq)
 EXPORT_SYMBOL_GPL(pvkit_evtchn_port);
 
 /**
+ * pvkit_evtchn_send() - signal the other end of a port
+ * @port: an event-channel port
+ *
+ * One host transition.  Safe on a port that was just closed: the host
+ * refuses it.
+ *
+ * Return: 0 or a negative errno from the host.
+ */
+int pvkit_evtchn_send(unsigned int port)
+{
+	return pvkit_hypercall(PVKIT_HC_EVTCHN_SEND, port, 0, 0, 0, 0);
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_send);
+
+/**
  * pvkit_evtchn_notify() - signal the other end of an event channel
  * @irq: interrupt returned by a pvkit_evtchn_bind_*() function
  *
@@ -211,8 +273,7 @@ EXPORT_SYMBOL_GPL(pvkit_evtchn_port);
  */
 int pvkit_evtchn_notify(unsigned int irq)
 {
-	return pvkit_hypercall(PVKIT_HC_EVTCHN_SEND, pvkit_evtchn_port(irq),
-			       0, 0, 0, 0);
+	return pvkit_evtchn_send(pvkit_evtchn_port(irq));
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_notify);
 
@@ -239,6 +300,7 @@ void pvkit_evtchn_unbind(unsigned int irq)
 
 	irq_dispose_mapping(irq);
 	pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
+	clear_bit(port, per_cpu(pvkit_cpu_ports, pvkit_port_cpu[port]));
 	sync_clear_bit(port, pvkit_pending_map());
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_unbind);
@@ -314,6 +376,7 @@ static int __init pvkit_events_init(void)
 		return rc;
 	pr_info("event channels: %u ports, upcall vector %#x\n",
 		PVKIT_EVTCHN_PORTS, HYPERVISOR_CALLBACK_VECTOR);
+	pvkit_ipi_init();
 	return 0;
 }
 arch_initcall(pvkit_events_init);

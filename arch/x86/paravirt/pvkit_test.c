@@ -15,12 +15,16 @@
 #include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/interrupt.h>
+#include <linux/ktime.h>
 #include <linux/irq.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/xarray.h>
 #include <asm/page.h>
 #include <asm/pvkit.h>
 #include <uapi/linux/pvkit_test.h>
@@ -184,6 +188,157 @@ static long pvkit_test_evtchn_mask(void __user *uarg)
 	return copy_to_user(uarg, &mk, sizeof(mk)) ? -EFAULT : 0;
 }
 
+/* One benchmark loop; echo is NULL for PVKIT_BENCH_VERSION. */
+static void pvkit_test_bench_loop(struct pvkit_test_bench *b, int irq,
+				  struct pvkit_test_echo *echo)
+{
+	u64 start = ktime_get_ns();
+	u32 i;
+
+	for (i = 0; i < b->iterations; i++) {
+		if (b->op == PVKIT_BENCH_VERSION) {
+			b->result = pvkit_hypercall(PVKIT_HC_VERSION, 0, 0, 0,
+						    0, 0);
+			if (b->result < 0)
+				break;
+			b->result = 0;
+		} else {
+			b->result = pvkit_evtchn_notify(irq);
+			if (b->result)
+				break;
+			if (b->op == PVKIT_BENCH_ROUNDTRIP &&
+			    !wait_for_completion_timeout(&echo->echoed, HZ)) {
+				b->result = -ETIMEDOUT;
+				break;
+			}
+		}
+		b->hypercalls++;
+	}
+	b->elapsed_ns = ktime_get_ns() - start;
+}
+
+static long pvkit_test_bench(void __user *uarg)
+{
+	struct pvkit_test_bench b;
+	struct pvkit_test_echo echo;
+	int irq = 0;
+
+	if (copy_from_user(&b, uarg, sizeof(b)))
+		return -EFAULT;
+	if (b.op > PVKIT_BENCH_ROUNDTRIP || !b.iterations ||
+	    b.iterations > 10000000)
+		return -EINVAL;
+	b.hypercalls = 0;
+	b.events = 0;
+	b.result = 0;
+
+	if (b.op != PVKIT_BENCH_VERSION) {
+		irq = pvkit_test_echo_open(&echo);
+		if (irq < 0)
+			return irq;
+		/* Masked: every send is one exit, nothing comes back. */
+		if (b.op == PVKIT_BENCH_SEND)
+			disable_irq(irq);
+	}
+	pvkit_test_bench_loop(&b, irq, b.op == PVKIT_BENCH_VERSION ? NULL : &echo);
+	if (irq) {
+		if (b.op == PVKIT_BENCH_SEND)
+			enable_irq(irq);
+		msleep(20);
+		b.events = atomic64_read(&echo.received);
+		pvkit_test_echo_close(irq, &echo);
+	}
+	return copy_to_user(uarg, &b, sizeof(b)) ? -EFAULT : 0;
+}
+
+/*
+ * Test grants: pages owned by the open file, indexed by reference, so a
+ * test that dies leaves nothing behind (release revokes them).
+ */
+static long pvkit_test_grant(struct xarray *grants, void __user *uarg)
+{
+	struct pvkit_test_grant g;
+	struct page *page;
+	int ref, ret;
+
+	if (copy_from_user(&g, uarg, sizeof(g)))
+		return -EFAULT;
+	if (g.reserved || g.fill > 0xff)
+		return -EINVAL;
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	memset(page_address(page), g.fill, PAGE_SIZE);
+	ref = pvkit_gnttab_grant(page_to_pfn(page), g.readonly);
+	if (ref < 0) {
+		__free_page(page);
+		return ref;
+	}
+	ret = xa_err(xa_store(grants, ref, page, GFP_KERNEL));
+	if (ret) {
+		pvkit_gnttab_revoke(ref);
+		__free_page(page);
+		return ret;
+	}
+	g.ref = ref;
+	g.in_use = pvkit_gnttab_in_use();
+	return copy_to_user(uarg, &g, sizeof(g)) ? -EFAULT : 0;
+}
+
+static long pvkit_test_revoke(struct xarray *grants, void __user *uarg)
+{
+	struct pvkit_test_grant g;
+	struct page *page;
+	const u8 *p;
+	unsigned int i;
+
+	if (copy_from_user(&g, uarg, sizeof(g)))
+		return -EFAULT;
+	page = g.ref > 0 ? xa_load(grants, g.ref) : NULL;
+	if (!page)
+		return -ENOENT;
+	g.result = pvkit_gnttab_revoke(g.ref);
+	p = page_address(page);
+	for (g.sum = 0, i = 0; i < PAGE_SIZE; i++)
+		g.sum += p[i];
+	if (!g.result) {
+		xa_erase(grants, g.ref);
+		__free_page(page);
+	}
+	g.in_use = pvkit_gnttab_in_use();
+	return copy_to_user(uarg, &g, sizeof(g)) ? -EFAULT : 0;
+}
+
+static int pvkit_test_open(struct inode *inode, struct file *file)
+{
+	struct xarray *grants = kzalloc(sizeof(*grants), GFP_KERNEL);
+
+	if (!grants)
+		return -ENOMEM;
+	xa_init(grants);
+	file->private_data = grants;
+	return 0;
+}
+
+/* A page the host still holds is leaked on purpose, never reused. */
+static int pvkit_test_release(struct inode *inode, struct file *file)
+{
+	struct xarray *grants = file->private_data;
+	struct page *page;
+	unsigned long ref;
+
+	xa_for_each(grants, ref, page) {
+		if (pvkit_gnttab_revoke(ref))
+			pr_warn("grant %lu still in use by the host, page leaked\n",
+				ref);
+		else
+			__free_page(page);
+	}
+	xa_destroy(grants);
+	kfree(grants);
+	return 0;
+}
+
 static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 			     unsigned long arg)
 {
@@ -201,6 +356,12 @@ static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 		return pvkit_test_evtchn_echo(uarg);
 	case PVKIT_TEST_IOC_EVTCHN_MASK:
 		return pvkit_test_evtchn_mask(uarg);
+	case PVKIT_TEST_IOC_BENCH:
+		return pvkit_test_bench(uarg);
+	case PVKIT_TEST_IOC_GRANT:
+		return pvkit_test_grant(file->private_data, uarg);
+	case PVKIT_TEST_IOC_REVOKE:
+		return pvkit_test_revoke(file->private_data, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -208,6 +369,8 @@ static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 
 static const struct file_operations pvkit_test_fops = {
 	.owner		= THIS_MODULE,
+	.open		= pvkit_test_open,
+	.release	= pvkit_test_release,
 	.unlocked_ioctl	= pvkit_test_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

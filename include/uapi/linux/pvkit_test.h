@@ -81,6 +81,52 @@ struct pvkit_test_evtchn_mask {
 	__s64 result;
 };
 
+/**
+ * struct pvkit_test_grant - grant or revoke one test page
+ * @ref: out (GRANT): the reference; in (REVOKE): the reference to revoke
+ * @readonly: in (GRANT): grant read-only access
+ * @fill: in (GRANT): byte the fresh page is filled with
+ * @result: out (REVOKE): 0, -EBUSY while the host has it mapped, ...
+ * @sum: out (REVOKE): byte sum of the page when revoked, to see what the
+ *       host wrote (or did not)
+ * @in_use: out: grants of the whole kernel still live afterwards
+ * @reserved: must be zero
+ *
+ * The device owns the pages; closing the device revokes what is left.
+ */
+struct pvkit_test_grant {
+	__s32 ref;
+	__u32 readonly;
+	__u32 fill;
+	__s32 result;
+	__u64 sum;
+	__u32 in_use;
+	__u32 reserved;
+};
+
+/* PVKIT_TEST_IOC_BENCH operations */
+#define PVKIT_BENCH_VERSION	0	/* VERSION hypercall: a bare exit */
+#define PVKIT_BENCH_SEND	1	/* SEND on a masked echo port */
+#define PVKIT_BENCH_ROUNDTRIP	2	/* SEND, wait for the echo's upcall */
+
+/**
+ * struct pvkit_test_bench - time a hypercall loop inside the kernel
+ * @op: PVKIT_BENCH_*
+ * @iterations: loop count (1..10000000)
+ * @elapsed_ns: time the loop took
+ * @hypercalls: hypercalls issued by the loop
+ * @events: events delivered to the loop's port
+ * @result: 0, or the first error the host returned
+ */
+struct pvkit_test_bench {
+	__u32 op;
+	__u32 iterations;
+	__u64 elapsed_ns;
+	__u64 hypercalls;
+	__u64 events;
+	__s64 result;
+};
+
 #define PVKIT_TEST_IOC_MAGIC	0xb7
 #define PVKIT_TEST_IOC_HYPERCALL \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 1, struct pvkit_test_hypercall)
@@ -90,5 +136,11 @@ struct pvkit_test_evtchn_mask {
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 3, struct pvkit_test_evtchn)
 #define PVKIT_TEST_IOC_EVTCHN_MASK \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 4, struct pvkit_test_evtchn_mask)
+#define PVKIT_TEST_IOC_BENCH \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 5, struct pvkit_test_bench)
+#define PVKIT_TEST_IOC_GRANT \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 6, struct pvkit_test_grant)
+#define PVKIT_TEST_IOC_REVOKE \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 7, struct pvkit_test_grant)
 
 #endif /* _UAPI_LINUX_PVKIT_TEST_H */

@@ -5,20 +5,24 @@
  * /dev/pvkit_test (CONFIG_PVKIT_TEST); CPUID is read directly so sysfs
  * can be checked against what the host really announced.
  */
+#define _GNU_SOURCE
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/pvkit.h>
 #include <linux/pvkit_test.h>
 
 #include "../kselftest_harness.h"
+#include "pvkit_util.h"
 
 #define SYSFS_HV	"/sys/hypervisor"
 #define TEST_DEV	"/dev/pvkit_test"
@@ -370,6 +374,254 @@ TEST_F(pvkit, evtchn_port_lifecycle_and_errors)
 			   PVKIT_MAX_VCPUS, 0xf3, 0, 0));
 	EXPECT_EQ(-PVKIT_EFAULT, hcall(self->fd, PVKIT_HC_SHARED_INFO, 0,
 				       GPA_LAPIC, 0, 0, 0));
+}
+
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * Wake-ups between two CPUs need IPIs; on a pvkit guest they must arrive
+ * through the IPI event channels, not the APIC.
+ */
+TEST_F(pvkit, ipis_use_event_channels)
+{
+	long long before, after;
+	int ping[2], pong[2], i;
+	char c = 0;
+	pid_t pid;
+
+	if (!has_evtchn(&self->ci))
+		SKIP(return, "host offers no event channels");
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	before = irq_count("pvkit-resched") + irq_count("pvkit-callfunc");
+	ASSERT_LE(0, before) TH_LOG("no pvkit IPI interrupts in /proc/interrupts");
+
+	ASSERT_EQ(0, pipe(ping));
+	ASSERT_EQ(0, pipe(pong));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pin_to_cpu(1);
+		while (read(ping[0], &c, 1) == 1 && c)
+			if (write(pong[1], &c, 1) != 1)
+				break;
+		_exit(0);
+	}
+	pin_to_cpu(0);
+	for (i = 0; i < 2000; i++) {
+		c = 1;
+		ASSERT_EQ(1, write(ping[1], &c, 1));
+		ASSERT_EQ(1, read(pong[0], &c, 1));
+	}
+	c = 0;
+	EXPECT_EQ(1, write(ping[1], &c, 1));
+	waitpid(pid, NULL, 0);
+
+	after = irq_count("pvkit-resched") + irq_count("pvkit-callfunc");
+	TH_LOG("pvkit IPI interrupts: %lld before, %lld after", before, after);
+	EXPECT_LT(before, after);
+}
+
+static int grant_page(int fd, int readonly, int fill)
+{
+	struct pvkit_test_grant g = { .readonly = readonly, .fill = fill };
+
+	return ioctl(fd, PVKIT_TEST_IOC_GRANT, &g) ? -errno : g.ref;
+}
+
+static struct pvkit_test_grant revoke_page(int fd, int ref)
+{
+	struct pvkit_test_grant g = { .ref = ref };
+
+	if (ioctl(fd, PVKIT_TEST_IOC_REVOKE, &g))
+		g.result = -errno;
+	return g;
+}
+
+static int64_t test_grant(int fd, int64_t ref, int op, uint64_t off,
+			  uint64_t len, uint64_t value)
+{
+	struct pvkit_test_hypercall hc = {
+		.nr = PVKIT_HC_TEST_GRANT,
+		.args = { ref, op, off, len, value },
+	};
+
+	if (ioctl(fd, PVKIT_TEST_IOC_HYPERCALL, &hc))
+		return INT64_MIN;
+	return hc.result;
+}
+
+/* What the host may and may not do with granted pages. */
+TEST_F(pvkit, grant_refusals_leave_memory_unchanged)
+{
+	struct pvkit_test_grant g;
+	int rw, ro, held;
+
+	if (!(self->ci.features & PVKIT_F_GNTTAB))
+		SKIP(return, "host offers no grant tables");
+
+	rw = grant_page(self->fd, 0, 0x11);
+	ASSERT_LT(0, rw);
+	EXPECT_EQ(4096 * 0x11, test_grant(self->fd, rw, PVKIT_GNTTEST_READ,
+					  0, 4096, 0));
+	EXPECT_EQ(4096, test_grant(self->fd, rw, PVKIT_GNTTEST_WRITE, 0,
+				   4096, 0x22));
+	g = revoke_page(self->fd, rw);
+	EXPECT_EQ(0, g.result);
+	EXPECT_EQ(4096 * 0x22, g.sum) TH_LOG("host write not in the page");
+	/* Revoked: the host is refused and nothing changes. */
+	EXPECT_EQ(-PVKIT_EPERM, test_grant(self->fd, rw, PVKIT_GNTTEST_READ,
+					   0, 16, 0));
+
+	ro = grant_page(self->fd, 1, 0x33);
+	ASSERT_LT(0, ro);
+	EXPECT_EQ(-PVKIT_EPERM, test_grant(self->fd, ro, PVKIT_GNTTEST_WRITE,
+					   0, 16, 0x44));
+	EXPECT_EQ(-PVKIT_EPERM, test_grant(self->fd, ro, PVKIT_GNTTEST_MAP,
+					   0, 0, 0));
+	EXPECT_EQ(4096 * 0x33, test_grant(self->fd, ro, PVKIT_GNTTEST_READ,
+					  0, 4096, 0));
+	EXPECT_EQ(-PVKIT_EINVAL, test_grant(self->fd, ro, PVKIT_GNTTEST_READ,
+					    4000, 200, 0));
+	EXPECT_EQ(-PVKIT_EINVAL, test_grant(self->fd, ro, 99, 0, 16, 0));
+	g = revoke_page(self->fd, ro);
+	EXPECT_EQ(0, g.result);
+	EXPECT_EQ(4096 * 0x33, g.sum) TH_LOG("read-only page was changed");
+
+	/* References that were never granted. */
+	EXPECT_EQ(-PVKIT_EPERM, test_grant(self->fd, 0, PVKIT_GNTTEST_READ,
+					   0, 16, 0));
+	EXPECT_EQ(-PVKIT_EINVAL, test_grant(self->fd, 1 << 30,
+					    PVKIT_GNTTEST_READ, 0, 16, 0));
+	EXPECT_EQ(-PVKIT_EINVAL, test_grant(self->fd, ~0ULL,
+					    PVKIT_GNTTEST_READ, 0, 16, 0));
+
+	/* A page the host holds cannot be taken back until it lets go. */
+	held = grant_page(self->fd, 0, 0x55);
+	ASSERT_LT(0, held);
+	EXPECT_EQ(0, test_grant(self->fd, held, PVKIT_GNTTEST_MAP_RO, 0, 0, 0));
+	EXPECT_EQ(-EBUSY, revoke_page(self->fd, held).result);
+	EXPECT_EQ(0, test_grant(self->fd, held, PVKIT_GNTTEST_UNMAP, 0, 0, 0));
+	EXPECT_EQ(0, revoke_page(self->fd, held).result);
+}
+
+TEST_F_TIMEOUT(pvkit, grant_revoke_cycles_leak_nothing, 600)
+{
+	struct pvkit_test_grant g;
+	unsigned int before, i, cycles = 100000;
+	int ref;
+
+	if (!(self->ci.features & PVKIT_F_GNTTAB))
+		SKIP(return, "host offers no grant tables");
+	ref = grant_page(self->fd, 0, 0);
+	ASSERT_LT(0, ref);
+	g = revoke_page(self->fd, ref);
+	ASSERT_EQ(0, g.result);
+	before = g.in_use;
+
+	for (i = 0; i < cycles; i++) {
+		ref = grant_page(self->fd, i & 1, i & 0xff);
+		ASSERT_LT(0, ref) TH_LOG("cycle %u: %s", i, strerror(-ref));
+		ASSERT_EQ(4096 * (i & 0xff),
+			  test_grant(self->fd, ref, PVKIT_GNTTEST_READ, 0,
+				     4096, 0)) TH_LOG("cycle %u", i);
+		g = revoke_page(self->fd, ref);
+		ASSERT_EQ(0, g.result) TH_LOG("cycle %u", i);
+	}
+	EXPECT_EQ(before, g.in_use);
+	/* The last reference is dead on the host side too. */
+	EXPECT_EQ(-PVKIT_EPERM, test_grant(self->fd, ref, PVKIT_GNTTEST_READ,
+					   0, 16, 0));
+}
+
+/*
+ * Every hypercall, numbers beyond them, and random 32-bit numbers, with
+ * arguments from a hostile pool: addresses in holes, MMIO, ROM or that
+ * wrap, ports, references and vCPUs out of range, random 64-bit values.
+ * Nothing in the pool names guest memory or a port this guest owns, so
+ * the guest's own state survives; the host must answer every call with a
+ * result or an ABI error and keep running.  PVKIT_FUZZ_CALLS overrides
+ * the 1,000,000 calls.
+ */
+static uint64_t hostile_arg(void)
+{
+	/*
+	 * No value here may be an address of writable guest RAM (a call
+	 * like SHARED_INFO or TEST_COPY would then succeed and change the
+	 * guest's memory), and every one is also an impossible port, vCPU,
+	 * reference and length.  Small numbers are RAM addresses: none.
+	 */
+	static const uint64_t pool[] = {
+		GPA_NOWHERE, GPA_WRAPS, GPA_LAPIC, GPA_BIOS, 0xfec00000ULL,
+		~0ULL, 1ULL << 63, 1ULL << 40, (1ULL << 40) + 1,
+	};
+	unsigned int r = rand();
+
+	if (r % 4 == 0)
+		return ((uint64_t)rand() << 62) | ((uint64_t)rand() << 31) |
+		       rand() | (1ULL << 45);
+	return pool[r % (sizeof(pool) / sizeof(pool[0]))];
+}
+
+static int is_abi_error(int64_t r)
+{
+	switch (-r) {
+	case PVKIT_EPERM: case PVKIT_ENOENT: case PVKIT_E2BIG:
+	case PVKIT_EFAULT: case PVKIT_EBUSY: case PVKIT_EINVAL:
+	case PVKIT_ENOSPC: case PVKIT_ENOSYS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+TEST_F_TIMEOUT(pvkit, hypercall_fuzz_host_survives, 900)
+{
+	const char *env = getenv("PVKIT_FUZZ_CALLS");
+	unsigned long calls = env ? strtoul(env, NULL, 0) : 1000000;
+	unsigned long i, ok = 0, errors = 0;
+
+	srand(getpid());
+	for (i = 0; i < calls; i++) {
+		uint32_t nr = (i % 3) ? i % (PVKIT_HC_COUNT + 4) : rand();
+		int64_t r = hcall(self->fd, nr, PVKIT_TEST_UNTABLED,
+				  hostile_arg(), hostile_arg(), hostile_arg(),
+				  hostile_arg());
+
+		ASSERT_NE(INT64_MIN, r) TH_LOG("ioctl failed: %s", strerror(errno));
+		if (r < 0) {
+			ASSERT_TRUE(is_abi_error(r))
+				TH_LOG("nr %u returned %lld, not an ABI error", nr,
+				       (long long)r);
+			errors++;
+			continue;
+		}
+		ok++;
+		/* A port allocated from nothing goes straight back. */
+		if (nr == PVKIT_HC_EVTCHN_ALLOC_UNBOUND)
+			ASSERT_EQ(0, hcall(self->fd, PVKIT_HC_EVTCHN_CLOSE, 0,
+					   r, 0, 0, 0));
+		/* Only calls that take no address or port may succeed. */
+		ASSERT_TRUE(nr == PVKIT_HC_VERSION || nr == PVKIT_HC_FEATURES ||
+			    nr == PVKIT_HC_TEST_ECHO ||
+			    nr == PVKIT_HC_GNTTAB_MAX_FRAMES ||
+			    nr == PVKIT_HC_EVTCHN_ALLOC_UNBOUND ||
+			    nr == PVKIT_HC_CONSOLE_READ ||
+			    nr == PVKIT_HC_EVTCHN_STATUS)
+			TH_LOG("nr %u succeeded (%lld) with hostile arguments",
+			       nr, (long long)r);
+	}
+	TH_LOG("%lu calls: %lu succeeded, %lu refused", calls, ok, errors);
+	/* And the host still answers properly. */
+	EXPECT_EQ((int64_t)self->ci.abi,
+		  hcall(self->fd, PVKIT_HC_VERSION, 0, 0, 0, 0, 0));
 }
 
 /* The harness checks the host side received this exact line. */

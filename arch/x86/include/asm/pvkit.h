@@ -22,14 +22,21 @@ long pvkit_hypercall_untabled(unsigned int nr, unsigned long a0,
 			      unsigned long a3, unsigned long a4);
 
 int pvkit_evtchn_bind_host(unsigned int endpoint);
+int pvkit_evtchn_bind_ipi(unsigned int cpu);
+int pvkit_evtchn_send(unsigned int port);
 unsigned int pvkit_evtchn_port(unsigned int irq);
 int pvkit_evtchn_notify(unsigned int irq);
 bool pvkit_evtchn_is_pending(unsigned int irq);
+
+int pvkit_gnttab_grant(unsigned long pfn, bool readonly);
+int pvkit_gnttab_revoke(unsigned int ref);
+unsigned int pvkit_gnttab_in_use(void);
 void pvkit_evtchn_unbind(unsigned int irq);
 
 /* Internal to arch/x86/paravirt: boot-time setup steps. */
 int __init pvkit_hypercall_init(void);
 void __init pvkit_events_init_platform(void);
+void __init pvkit_ipi_init(void);
 void __init pvkit_earlycon_init(void);
 
 #else /* !CONFIG_PVKIT_GUEST */

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvkit grant tables: the guest lets the host's backends reach single
+ * pages, and nothing else of its memory.
+ *
+ * The table is Xen's grant_entry_v1 array in guest pages registered with
+ * the host.  Granting fills in the frame and domain, then publishes the
+ * flags; revoking atomically clears the flags only if the host has not
+ * marked the entry in use (GTF_READING/GTF_WRITING), so a page is never
+ * taken back while a backend still reads or writes it.
+ */
+
+#define pr_fmt(fmt) "pvkit: " fmt
+
+#include <linux/atomic.h>
+#include <linux/gfp.h>
+#include <linux/idr.h>
+#include <linux/init.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <asm/pvkit.h>
+
+/* Frames this kernel asks for: 2048 grants. */
+#define PVKIT_GNTTAB_FRAMES	4
+
+static struct pvkit_grant_entry *pvkit_gnttab __ro_after_init;
+static unsigned int pvkit_gnttab_refs __ro_after_init;
+static DEFINE_IDA(pvkit_gnttab_ida);
+static atomic_t pvkit_gnttab_used = ATOMIC_INIT(0);
+
+/**
+ * pvkit_gnttab_grant() - let the host access one page
+ * @pfn: guest frame number of the page
+ * @readonly: the host may only read it
+ *
+ * Context: any context (allocates with GFP_ATOMIC).
+ * Return: the grant reference (> 0), or a negative errno.
+ */
+int pvkit_gnttab_grant(unsigned long pfn, bool readonly)
+{
+	struct pvkit_grant_entry *e;
+	int ref;
+
+	if (!pvkit_gnttab)
+		return -ENODEV;
+	if (pfn > U32_MAX)
+		return -ERANGE;
+	/* Reference 0 is never handed out, as in Xen. */
+	ref = ida_alloc_range(&pvkit_gnttab_ida, 1, pvkit_gnttab_refs - 1,
+			      GFP_ATOMIC);
+	if (ref < 0)
+		return ref;
+
+	e = &pvkit_gnttab[ref];
+	e->domid = PVKIT_DOMID_HOST;
+	e->frame = pfn;
+	/*
+	 * The host checks the flags, then reads frame and domid; order the
+	 * stores so it never sees permission with a stale frame.  Pairs with
+	 * the host's read barrier after it loads the flags.
+	 */
+	smp_wmb();
+	WRITE_ONCE(e->flags, PVKIT_GTF_PERMIT_ACCESS |
+		   (readonly ? PVKIT_GTF_READONLY : 0));
+	atomic_inc(&pvkit_gnttab_used);
+	return ref;
+}
+EXPORT_SYMBOL_GPL(pvkit_gnttab_grant);
+
+/**
+ * pvkit_gnttab_revoke() - take a page back from the host
+ * @ref: reference from pvkit_gnttab_grant()
+ *
+ * Return: 0 when the host can no longer access the page; -EBUSY while the
+ * host has it mapped (the grant stays, try again later); -EINVAL for a
+ * reference that is not granted.
+ */
+int pvkit_gnttab_revoke(unsigned int ref)
+{
+	struct pvkit_grant_entry *e;
+	u16 flags;
+
+	if (!pvkit_gnttab || !ref || ref >= pvkit_gnttab_refs)
+		return -EINVAL;
+	e = &pvkit_gnttab[ref];
+	flags = READ_ONCE(e->flags);
+	do {
+		if ((flags & PVKIT_GTF_TYPE_MASK) != PVKIT_GTF_PERMIT_ACCESS)
+			return -EINVAL;
+		if (flags & (PVKIT_GTF_READING | PVKIT_GTF_WRITING))
+			return -EBUSY;
+		/*
+		 * cmpxchg fails if the host set READING/WRITING meanwhile;
+		 * it sets them with cmpxchg too, so exactly one side wins.
+		 */
+	} while (!try_cmpxchg(&e->flags, &flags, 0));
+
+	ida_free(&pvkit_gnttab_ida, ref);
+	atomic_dec(&pvkit_gnttab_used);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pvkit_gnttab_revoke);
+
+/**
+ * pvkit_gnttab_in_use() - grants not yet revoked
+ *
+ * Return: the number of live grant references (for leak checks).
+ */
+unsigned int pvkit_gnttab_in_use(void)
+{
+	return atomic_read(&pvkit_gnttab_used);
+}
+EXPORT_SYMBOL_GPL(pvkit_gnttab_in_use);
+
+static int __init pvkit_gnttab_init(void)
+{
+	unsigned int frames = PVKIT_GNTTAB_FRAMES;
+	struct page *pages;
+	long max, ret;
+
+	if (!pvkit_available() || !(pvkit_features() & PVKIT_F_GNTTAB))
+		return 0;
+	max = pvkit_hypercall(PVKIT_HC_GNTTAB_MAX_FRAMES, 0, 0, 0, 0, 0);
+	if (max <= 0) {
+		pr_err("grant tables: host offers no frames (%ld)\n", max);
+		return -EIO;
+	}
+	frames = min_t(unsigned long, frames, max);
+
+	pages = alloc_pages(GFP_KERNEL | __GFP_ZERO, get_order(frames * PAGE_SIZE));
+	if (!pages)
+		return -ENOMEM;
+	ret = pvkit_hypercall(PVKIT_HC_GNTTAB_SETUP, page_to_phys(pages),
+			      frames, 0, 0, 0);
+	if (ret) {
+		pr_err("grant tables: setup refused (%ld)\n", ret);
+		__free_pages(pages, get_order(frames * PAGE_SIZE));
+		return -EIO;
+	}
+	pvkit_gnttab = page_address(pages);
+	pvkit_gnttab_refs = frames * PVKIT_GNTTAB_ENTRIES_PER_FRAME;
+	pr_info("grant tables: %u frames, %u references\n", frames,
+		pvkit_gnttab_refs);
+	return 0;
+}
+arch_initcall(pvkit_gnttab_init);

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Inter-processor interrupts over pvkit event channels.
+ *
+ * Each CPU binds one IPI port per kind when it comes online; sending an
+ * IPI is then a single SEND hypercall instead of an APIC ICR write, which
+ * a hypervisor must trap and decode.  Until a CPU's ports exist (early
+ * boot, CPU bring-up) the native APIC path is used.
+ */
+
+#define pr_fmt(fmt) "pvkit: " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/init.h>
+#include <linux/interrupt.h>
+#include <linux/irq.h>
+#include <linux/percpu.h>
+#include <linux/sched.h>
+#include <linux/smp.h>
+#include <asm/pvkit.h>
+
+enum pvkit_ipi_kind {
+	PVKIT_IPI_RESCHEDULE,
+	PVKIT_IPI_CALL_FUNC,
+	PVKIT_IPI_CALL_FUNC_SINGLE,
+	PVKIT_IPI_KINDS
+};
+
+static const char * const pvkit_ipi_names[PVKIT_IPI_KINDS] = {
+	[PVKIT_IPI_RESCHEDULE]		= "pvkit-resched",
+	[PVKIT_IPI_CALL_FUNC]		= "pvkit-callfunc",
+	[PVKIT_IPI_CALL_FUNC_SINGLE]	= "pvkit-callfuncsingle",
+};
+
+/*
+ * Each CPU's IPI ports and their interrupts; port 0 while it has none.
+ * Senders use the port, never the interrupt, so a CPU going offline
+ * cannot make them touch a descriptor being freed: a send on a closed
+ * port just fails and falls back to the APIC.
+ */
+struct pvkit_ipi_port {
+	unsigned int port;
+	int irq;
+};
+
+static DEFINE_PER_CPU(struct pvkit_ipi_port [PVKIT_IPI_KINDS], pvkit_ipi);
+
+/*
+ * The native operations, for CPUs whose ports are not bound yet.  Kept
+ * as plain pointers: <linux/smp.h> defines smp_send_reschedule() as a
+ * macro, so the smp_ops member cannot be called by name.
+ */
+static void (*pvkit_native_resched)(int cpu) __ro_after_init;
+static void (*pvkit_native_call_single)(int cpu) __ro_after_init;
+
+static irqreturn_t pvkit_ipi_interrupt(int irq, void *dev_id)
+{
+	switch ((enum pvkit_ipi_kind)(unsigned long)dev_id) {
+	case PVKIT_IPI_RESCHEDULE:
+		scheduler_ipi();
+		break;
+	case PVKIT_IPI_CALL_FUNC:
+	case PVKIT_IPI_CALL_FUNC_SINGLE:
+		generic_smp_call_function_interrupt();
+		break;
+	default:
+		break;
+	}
+	return IRQ_HANDLED;
+}
+
+/* Returns false when @cpu has no port for @kind yet. */
+static bool pvkit_ipi_send(int cpu, enum pvkit_ipi_kind kind)
+{
+	unsigned int port = READ_ONCE(per_cpu(pvkit_ipi, cpu)[kind].port);
+
+	return port && !pvkit_evtchn_send(port);
+}
+
+static void pvkit_send_reschedule(int cpu)
+{
+	if (!pvkit_ipi_send(cpu, PVKIT_IPI_RESCHEDULE))
+		pvkit_native_resched(cpu);
+}
+
+static void pvkit_send_call_func_single_ipi(int cpu)
+{
+	if (!pvkit_ipi_send(cpu, PVKIT_IPI_CALL_FUNC_SINGLE))
+		pvkit_native_call_single(cpu);
+}
+
+static void pvkit_send_call_func_ipi(const struct cpumask *mask)
+{
+	int cpu;
+
+	for_each_cpu(cpu, mask) {
+		if (!pvkit_ipi_send(cpu, PVKIT_IPI_CALL_FUNC))
+			pvkit_native_call_single(cpu);
+	}
+}
+
+static void pvkit_ipi_unbind_cpu(unsigned int cpu)
+{
+	unsigned int kind;
+
+	for (kind = 0; kind < PVKIT_IPI_KINDS; kind++) {
+		struct pvkit_ipi_port *ipi = &per_cpu(pvkit_ipi, cpu)[kind];
+
+		if (!ipi->irq)
+			continue;
+		/* Senders fall back to the APIC from here on. */
+		WRITE_ONCE(ipi->port, 0);
+		free_irq(ipi->irq, (void *)(unsigned long)kind);
+		pvkit_evtchn_unbind(ipi->irq);
+		ipi->irq = 0;
+	}
+}
+
+static int pvkit_ipi_cpu_online(unsigned int cpu)
+{
+	unsigned int kind;
+	int irq, ret;
+
+	for (kind = 0; kind < PVKIT_IPI_KINDS; kind++) {
+		struct pvkit_ipi_port *ipi = &per_cpu(pvkit_ipi, cpu)[kind];
+
+		irq = pvkit_evtchn_bind_ipi(cpu);
+		if (irq < 0) {
+			ret = irq;
+			goto err;
+		}
+		ret = request_irq(irq, pvkit_ipi_interrupt,
+				  IRQF_PERCPU | IRQF_NOBALANCING |
+				  IRQF_NO_THREAD | IRQF_NO_SUSPEND,
+				  pvkit_ipi_names[kind],
+				  (void *)(unsigned long)kind);
+		if (ret) {
+			pvkit_evtchn_unbind(irq);
+			goto err;
+		}
+		/* Publish only a fully set up port to senders. */
+		ipi->irq = irq;
+		WRITE_ONCE(ipi->port, pvkit_evtchn_port(irq));
+	}
+	return 0;
+err:
+	pr_warn("CPU%u: IPIs stay on the APIC (%d)\n", cpu, ret);
+	pvkit_ipi_unbind_cpu(cpu);
+	return 0;
+}
+
+static int pvkit_ipi_cpu_offline(unsigned int cpu)
+{
+	pvkit_ipi_unbind_cpu(cpu);
+	return 0;
+}
+
+/**
+ * pvkit_ipi_init() - move IPIs onto event channels
+ *
+ * Called once event channels work.  The smp_ops switch happens first;
+ * each CPU's sends keep using the APIC until its ports are published.
+ */
+void __init pvkit_ipi_init(void)
+{
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_SMP))
+		return;
+	pvkit_native_resched = smp_ops.smp_send_reschedule;
+	pvkit_native_call_single = smp_ops.send_call_func_single_ipi;
+	smp_ops.smp_send_reschedule = pvkit_send_reschedule;
+	smp_ops.send_call_func_ipi = pvkit_send_call_func_ipi;
+	smp_ops.send_call_func_single_ipi = pvkit_send_call_func_single_ipi;
+
+	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "x86/pvkit/ipi:online",
+				pvkit_ipi_cpu_online, pvkit_ipi_cpu_offline);
+	if (ret < 0)
+		pr_warn("IPIs stay on the APIC (%d)\n", ret);
+	else
+		pr_info("IPIs on event channels\n");
+}
