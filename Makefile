@@ -9,7 +9,7 @@
 
 PIPELINE := scripts/pipeline.sh
 
-.PHONY: demo check run build setup flat-patch clean-cache help
+.PHONY: demo check run bench build setup flat-patch clean-cache help
 
 demo:
 	@$(PIPELINE) demo
@@ -19,6 +19,9 @@ check:
 
 run:
 	@$(PIPELINE) run '$(CMD)'
+
+bench:
+	@$(PIPELINE) bench
 
 build:
 	@$(PIPELINE) build
@@ -33,4 +36,4 @@ clean-cache:
 	@$(PIPELINE) clean-cache
 
 help:
-	@sed -n '1,/^$$/p' README.md; echo "targets: demo check run CMD=... build setup flat-patch clean-cache"
+	@sed -n '1,/^$$/p' README.md; echo "targets: demo check run CMD=... bench build setup flat-patch clean-cache"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The kit's pipeline behind the README's commands:
-#   pipeline.sh setup | build | demo | run 'CMD' | check | clean-cache
+#   pipeline.sh setup | build | demo | run 'CMD' | check | bench | clean-cache
 # Environment: KDIR, QEMU_SRC, PVKIT_CACHE, RESULTS (default ./results),
 # PVKIT_ACCEL (tcg|kvm: skip the KVM canary), KSELFTEST_SUITES.
 set -euo pipefail
@@ -52,9 +52,10 @@ vm() {	# vm OUTDIR harness-args...
 	"$HARNESS" --qemu "$QEMU" "${QEMU_DATA[@]}" --out "$out" "$@"
 }
 
-# The PV guest running the kit's suite and an upstream one; the console
-# must show detection and the hypercall page, the host side of the PV
-# console must show what the selftest wrote to hvc0.  The idle timeout
+# The PV guest, two vCPUs with IPIs on event channels, running the kit's
+# suite and an upstream one; the console must show detection, the
+# hypercall page and the IPI switch, the host side of the PV console what
+# the selftest wrote to hvc0.  The idle timeout
 # is long because timers/raw_skew sleeps 120 s without printing.
 pv_suites() {
 	vm "$RESULTS/pv-guest" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
@@ -63,6 +64,8 @@ pv_suites() {
 		--idle-timeout 300 \
 		--expect-console 'pvkit: detected hypervisor at CPUID 0x40000100' \
 		--expect-console 'pvkit: hypercall page installed' \
+		--expect-console 'smpboot: Total of 2 processors activated' \
+		--expect-console 'pvkit: IPIs on event channels' \
 		--expect-hvc 'pvkit-selftest: hello from the guest' "$@"
 }
 
@@ -97,6 +100,23 @@ cmd_run() {
 		case "$guest_rc" in [0-9]*) rc=$guest_rc ;; esac
 	fi
 	return $rc
+}
+
+# Event-channel cost next to a bare exit, one guest, one run; the table
+# goes to $RESULTS/bench-evtchn.md with the command that made it.
+cmd_bench() {
+	local out=$RESULTS/bench-evtchn.md iterations=${BENCH_ITERATIONS:-200000}
+	build_all
+	vm "$RESULTS/bench" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
+		--smp 2 --modprobe pvkit_test \
+		--cmd "/kselftest/pvkit/pvkit_bench $iterations"
+	{
+		echo "Measured by \`make bench\` (BENCH_ITERATIONS=$iterations), $(date -u +%Y-%m-%d),"
+		echo "accelerator $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accel"])' "$RESULTS/bench/results.json"), 2 vCPUs:"
+		echo
+		grep -E '^\|' "$RESULTS/bench/console.log" | tr -d '\r'
+	} > "$out"
+	cat "$out"
 }
 
 # ---- make check: every stage adds to one count ----
@@ -217,7 +237,8 @@ setup) setup ;;
 build) build_all; echo "qemu: $QEMU"; echo "kernel: $KERNEL"; echo "image: $IMAGE" ;;
 demo) cmd_demo ;;
 run) shift; cmd_run "$@" ;;
+bench) cmd_bench ;;
 check) cmd_check ;;
 clean-cache) rm -rf "$PVKIT_CACHE"; log "removed $PVKIT_CACHE" ;;
-*) die "usage: $0 setup|build|demo|run 'CMD'|check|clean-cache" ;;
+*) die "usage: $0 setup|build|demo|run 'CMD'|check|bench|clean-cache" ;;
 esac
