@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * pvkit hypervisor ABI, version 1.2.
+ * pvkit hypervisor ABI, version 1.3.
  *
  * This header is the single definition of the interface between a pvkit
  * guest and a pvkit host.  The guest kernel installs it as
@@ -13,7 +13,7 @@
 #include <linux/types.h>
 
 #define PVKIT_ABI_MAJOR			1
-#define PVKIT_ABI_MINOR			2
+#define PVKIT_ABI_MINOR			3
 #define PVKIT_ABI_VERSION		((PVKIT_ABI_MAJOR << 16) | PVKIT_ABI_MINOR)
 
 /*
@@ -35,6 +35,7 @@
 #define PVKIT_F_TEST			(1ULL << 2)
 #define PVKIT_F_EVTCHN			(1ULL << 3)
 #define PVKIT_F_GNTTAB			(1ULL << 4)
+#define PVKIT_F_STORE			(1ULL << 5)
 
 /*
  * Hypercall page MSR.  Writing (guest physical address | ENABLE) asks the
@@ -147,6 +148,14 @@ enum pvkit_hypercall {
 	 * the page mapped (in use) until PVKIT_GNTTEST_UNMAP.
 	 */
 	PVKIT_HC_TEST_GRANT	= 18,
+	/*
+	 * (gpa) -> port; connect the store: gpa is a page the guest gives
+	 * for the ring (Xen's struct xenstore_domain_interface, messages in
+	 * the xenstore wire protocol, xs_wire.h); the result is the event
+	 * channel (state HOST) both sides notify after moving the ring
+	 * indexes.  0 disconnects.
+	 */
+	PVKIT_HC_STORE_SETUP	= 19,
 	PVKIT_HC_COUNT
 };
 
