@@ -71,6 +71,9 @@ static bool hc_offered(uint32_t nr, uint64_t features)
     case PVKIT_HC_TEST_GRANT:
         return (features & (PVKIT_F_TEST | PVKIT_F_GNTTAB)) ==
                (PVKIT_F_TEST | PVKIT_F_GNTTAB);
+    case PVKIT_HC_STORE_SETUP:
+        return (features & (PVKIT_F_STORE | PVKIT_F_EVTCHN)) ==
+               (PVKIT_F_STORE | PVKIT_F_EVTCHN);
     default:
         return nr < PVKIT_HC_COUNT;
     }
@@ -508,6 +511,35 @@ int pvkit_evtchn_backend_notify(const PVKitHostOps *ops, void *opaque,
         return -PVKIT_EINVAL;
     }
     deliver(ops, opaque, ec, port);
+    return 0;
+}
+
+int64_t pvkit_evtchn_backend_alloc(const PVKitHostOps *ops, void *opaque,
+                                   void *backend)
+{
+    PVKitEvtchnState *ec = ops->evtchn(opaque);
+    int64_t port;
+
+    if (!backend) {
+        return -PVKIT_EINVAL;
+    }
+    port = new_port(ec, PVKIT_EVTCHN_HOST, 0, PVKIT_ENDPOINT_BACKEND);
+    if (port > 0) {
+        ec->port[port].backend = backend;
+    }
+    return port;
+}
+
+int pvkit_evtchn_backend_close(const PVKitHostOps *ops, void *opaque,
+                               uint32_t port)
+{
+    PVKitEvtchnState *ec = ops->evtchn(opaque);
+    PVKitEvtchnPort *p = open_port(ec, port);
+
+    if (!p || !is_backend_port(p)) {
+        return -PVKIT_EINVAL;
+    }
+    close_port(ops, opaque, ec, port);
     return 0;
 }
 
@@ -977,6 +1009,23 @@ static int64_t hc_test_grant(const PVKitHostOps *ops, void *opaque,
     }
 }
 
+/*
+ * STORE_SETUP: the dispatcher checks the page; the host maps it, binds a
+ * port to its store (pvkit_evtchn_backend_alloc()) and refuses a second
+ * connection.
+ */
+static int64_t hc_store_setup(const PVKitHostOps *ops, void *opaque,
+                              uint64_t gpa)
+{
+    if (gpa & (PVKIT_PAGE_SIZE - 1)) {
+        return -PVKIT_EINVAL;
+    }
+    if (gpa && ops->mem_check(opaque, gpa, PVKIT_PAGE_SIZE, true)) {
+        return -PVKIT_EFAULT;
+    }
+    return ops->store_setup(opaque, gpa);
+}
+
 int64_t pvkit_dispatch(const PVKitHostOps *ops, void *opaque, uint32_t nr,
                        const uint64_t args[5])
 {
@@ -1011,6 +1060,8 @@ int64_t pvkit_dispatch(const PVKitHostOps *ops, void *opaque, uint32_t nr,
         return PVKIT_GNTTAB_MAX_FRAMES;
     case PVKIT_HC_TEST_GRANT:
         return hc_test_grant(ops, opaque, args);
+    case PVKIT_HC_STORE_SETUP:
+        return hc_store_setup(ops, opaque, args[0]);
     default:
         return -PVKIT_ENOSYS;
     }

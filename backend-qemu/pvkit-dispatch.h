@@ -78,6 +78,16 @@
  *   for @write).  The mapping stays valid until @page_unmap.
  * @page_unmap: release a @page_map result; @write as passed to it (the
  *   host marks the page dirty).
+ *
+ * Store (PVKIT_F_STORE, with PVKIT_F_EVTCHN):
+ * @store_setup: PVKIT_HC_STORE_SETUP.  @gpa is page aligned and, unless
+ *   0, writable guest RAM (checked with @mem_check).  Not 0: return
+ *   -PVKIT_EBUSY when the store is connected already, -PVKIT_EFAULT when
+ *   the page cannot be mapped, else map it, bind a port to the store with
+ *   pvkit_evtchn_backend_alloc() (its error, -PVKIT_ENOSPC, unmaps again)
+ *   and return the port.  0: disconnect (close the port with
+ *   pvkit_evtchn_backend_close(), unmap) and return 0, also when not
+ *   connected.
  */
 typedef struct PVKitHostOps {
     int (*mem_read)(void *opaque, uint64_t gpa, void *buf, uint32_t len);
@@ -104,6 +114,8 @@ typedef struct PVKitHostOps {
     void (*gnttab_written)(void *opaque, uint32_t ref);
     void *(*page_map)(void *opaque, uint64_t gpa, bool write);
     void (*page_unmap)(void *opaque, void *ptr, bool write);
+
+    int64_t (*store_setup)(void *opaque, uint64_t gpa);
 } PVKitHostOps;
 
 /*
@@ -191,6 +203,22 @@ int pvkit_evtchn_backend_unbind(const PVKitHostOps *ops, void *opaque,
  */
 int pvkit_evtchn_backend_notify(const PVKitHostOps *ops, void *opaque,
                                 uint32_t port);
+
+/*
+ * A host device model takes the lowest free port for itself: state HOST,
+ * endpoint PVKIT_ENDPOINT_BACKEND, vCPU 0, bound to @backend (not NULL)
+ * as by pvkit_evtchn_backend_bind().  Returns the port, -PVKIT_ENOSPC or
+ * -PVKIT_EINVAL (@backend NULL).
+ */
+int64_t pvkit_evtchn_backend_alloc(const PVKitHostOps *ops, void *opaque,
+                                   void *backend);
+
+/*
+ * Close a port bound to a device model (ops->backend_release() is
+ * called).  Returns 0 or -PVKIT_EINVAL when @port is not such a port.
+ */
+int pvkit_evtchn_backend_close(const PVKitHostOps *ops, void *opaque,
+                               uint32_t port);
 
 /*
  * True when the table read back by migration is consistent: every state,

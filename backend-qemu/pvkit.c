@@ -4,10 +4,12 @@
  * The host side of the pvkit paravirtual ABI (hypercall/pvkit.h in the
  * pvkit kit): CPUID leaves at 0x40000100, the hypercall-page MSR and the
  * port-I/O hypercall transport, plus a console backed by a chardev,
- * Xen-style event channels and grant tables.  Argument validation and
- * hypercall semantics live in pvkit-dispatch.c; this file supplies guest
- * memory, the console, the shared-info page and grant-table mappings,
- * interrupt injection and the CPU glue.
+ * Xen-style event channels, grant tables and a xenstore.  Argument
+ * validation and hypercall semantics live in pvkit-dispatch.c, the store
+ * ring's framing in pvkit-xs-ring.c; this file supplies guest memory, the
+ * console, the shared-info page and grant-table mappings, interrupt
+ * injection, the CPU glue and the store (QEMU's own xenstore engine,
+ * hw/i386/kvm/xenstore_impl.c, served to the guest as domain 1).
  *
  * Locking: every hypercall, the MSR, the event-channel table and the
  * grant-table state run under the BQL.  The device-model APIs
@@ -18,6 +20,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/cutils.h"
 #include "qemu/fifo8.h"
 #include "qemu/error-report.h"
 #include "qemu/log.h"
@@ -39,7 +42,11 @@
 #include "qom/object.h"
 #include "cpu.h"
 #include "target/i386/pv-hooks.h"
+#include "hw/xen/xen_backend_ops.h"
+#include "hw/xen/interface/io/xs_wire.h"
+#include "hw/i386/kvm/xenstore_impl.h"
 #include "pvkit-dispatch.h"
+#include "pvkit-xs-ring.h"
 
 #define TYPE_PVKIT "pvkit"
 OBJECT_DECLARE_SIMPLE_TYPE(PVKitState, PVKIT)
@@ -49,6 +56,34 @@ OBJECT_DECLARE_SIMPLE_TYPE(PVKitState, PVKIT)
 #define PVKIT_RX_FIFO_SIZE  4096
 /* MSI address window of the local APICs (Intel SDM 11.11.1). */
 #define PVKIT_MSI_ADDR      0xfee00000ull
+
+/* The store: the guest is domain 1 and the host domain 0, as in Xen. */
+#define PVKIT_DOMID_GUEST   1
+/* Requests served per bottom half run before it yields. */
+#define PVKIT_XS_BUDGET     64
+/* Transactions the guest may hold open (the engine allows 10). */
+#define PVKIT_XS_MAX_TX     16
+
+QEMU_BUILD_BUG_ON(sizeof(struct pvkit_xs_ring) !=
+                  sizeof(struct xenstore_domain_interface));
+QEMU_BUILD_BUG_ON(offsetof(struct pvkit_xs_ring, rsp) !=
+                  offsetof(struct xenstore_domain_interface, rsp));
+QEMU_BUILD_BUG_ON(offsetof(struct pvkit_xs_ring, req_cons) !=
+                  offsetof(struct xenstore_domain_interface, req_cons));
+QEMU_BUILD_BUG_ON(offsetof(struct pvkit_xs_ring, rsp_prod) !=
+                  offsetof(struct xenstore_domain_interface, rsp_prod));
+QEMU_BUILD_BUG_ON(offsetof(struct pvkit_xs_ring, error) !=
+                  offsetof(struct xenstore_domain_interface, error));
+QEMU_BUILD_BUG_ON(sizeof(struct pvkit_xs_hdr) != sizeof(struct xsd_sockmsg));
+QEMU_BUILD_BUG_ON(PVKIT_XS_RING_SIZE != XENSTORE_RING_SIZE);
+QEMU_BUILD_BUG_ON(PVKIT_XS_PAYLOAD_MAX != XENSTORE_PAYLOAD_MAX);
+QEMU_BUILD_BUG_ON(PVKIT_XS_ERROR_RINGIDX != XENSTORE_ERROR_RINGIDX);
+QEMU_BUILD_BUG_ON(PVKIT_XS_WATCH_EVENT != (int)XS_WATCH_EVENT ||
+                  PVKIT_XS_ERROR != (int)XS_ERROR ||
+                  PVKIT_XS_SET_PERMS != (int)XS_SET_PERMS ||
+                  PVKIT_XS_RESET_WATCHES != (int)XS_RESET_WATCHES ||
+                  PVKIT_XS_DIRECTORY_PART != (int)XS_DIRECTORY_PART ||
+                  PVKIT_XS_TYPE_COUNT != (int)XS_TYPE_COUNT);
 
 struct PVKitState {
     ISADevice parent_obj;
@@ -60,6 +95,7 @@ struct PVKitState {
     bool test_hypercalls;
     bool evtchn;
     bool gnttab;
+    bool store;
 
     /* PVKIT_F_* offered; fixed at realize (read by CPUID without BQL). */
     uint64_t features;
@@ -79,6 +115,16 @@ struct PVKitState {
     MemoryRegion *gnttab_mr;
     hwaddr gnttab_offset;
     struct pvkit_grant_entry *gnttab_ptr;
+
+    /* The store (BQL): engine, ring mapping, port, connection. */
+    XenstoreImplState *xs;
+    QEMUBH *xs_bh;              /* serves the ring; the port's backend */
+    MemoryRegion *xs_mr;        /* NULL: disconnected */
+    hwaddr xs_offset;
+    struct pvkit_xs_ring *xs_ring;
+    uint32_t xs_port;
+    uint32_t xs_tx[PVKIT_XS_MAX_TX];    /* the guest's open transactions */
+    PVKitXsConn xs_conn;
 };
 
 /* The CPUID leaves and the MSR are machine-wide: one device at most. */
@@ -268,8 +314,18 @@ static void pvkit_backend_kick(void *opaque, uint32_t port, void *backend)
     qemu_bh_schedule(backend);
 }
 
+static void pvkit_store_unmap(PVKitState *s);
+
 static void pvkit_backend_release(void *opaque, uint32_t port, void *backend)
 {
+    PVKitState *s = opaque;
+
+    if (backend == s->xs_bh) {
+        /* the store's port went away (guest close, reset): disconnect */
+        s->xs_port = 0;
+        pvkit_store_unmap(s);
+        return;
+    }
     qemu_bh_delete(backend);
 }
 
@@ -360,6 +416,386 @@ static void pvkit_page_unmap(void *opaque, void *ptr, bool write)
                         write ? PVKIT_PAGE_SIZE : 0);
 }
 
+/* ---- the store ---- */
+
+static const PVKitHostOps pvkit_host_ops;
+
+static void pvkit_xs_watch_cb(void *opaque, const char *path,
+                              const char *token)
+{
+    PVKitState *s = opaque;
+
+    if (s->xs_ring) {
+        pvkit_xs_queue_watch(&s->xs_conn, path, token);
+        qemu_bh_schedule(s->xs_bh);
+    }
+}
+
+/* Forget the connection: open transactions, watches, queued replies. */
+static void pvkit_store_drop_conn(PVKitState *s)
+{
+    int i;
+
+    for (i = 0; i < PVKIT_XS_MAX_TX; i++) {
+        if (s->xs_tx[i]) {
+            xs_impl_transaction_end(s->xs, PVKIT_DOMID_GUEST, s->xs_tx[i],
+                                    false);
+            s->xs_tx[i] = 0;
+        }
+    }
+    xs_impl_reset_watches(s->xs, PVKIT_DOMID_GUEST);
+    pvkit_xs_conn_reset(&s->xs_conn);
+}
+
+static void pvkit_store_unmap(PVKitState *s)
+{
+    if (s->xs_mr) {
+        pvkit_store_drop_conn(s);
+        memory_region_unref(s->xs_mr);
+    }
+    s->xs_mr = NULL;
+    s->xs_ring = NULL;
+}
+
+static void pvkit_ring_dirty(PVKitState *s)
+{
+    if (s->xs_mr) {
+        memory_region_set_dirty(s->xs_mr, s->xs_offset, PVKIT_PAGE_SIZE);
+    }
+}
+
+/* STORE_SETUP (the dispatcher checked alignment and that gpa is RAM). */
+static int64_t pvkit_store_setup(void *opaque, uint64_t gpa)
+{
+    PVKitState *s = opaque;
+    MemoryRegionSection sec;
+    int64_t port;
+
+    if (!gpa) {
+        if (s->xs_port) {
+            /* releases the binding, which unmaps */
+            pvkit_evtchn_backend_close(&pvkit_host_ops, s, s->xs_port);
+        }
+        s->xs_port = 0;
+        pvkit_store_unmap(s);
+        return 0;
+    }
+    if (s->xs_mr) {
+        return -PVKIT_EBUSY;
+    }
+    sec = memory_region_find(get_system_memory(), gpa, PVKIT_PAGE_SIZE);
+    if (!sec.mr) {
+        return -PVKIT_EFAULT;
+    }
+    if (!pvkit_ram_section(&sec, gpa, PVKIT_PAGE_SIZE, true) ||
+        !memory_region_get_ram_ptr(sec.mr)) {
+        memory_region_unref(sec.mr);
+        return -PVKIT_EFAULT;
+    }
+    port = pvkit_evtchn_backend_alloc(&pvkit_host_ops, s, s->xs_bh);
+    if (port < 0) {
+        memory_region_unref(sec.mr);
+        return port;
+    }
+    s->xs_mr = sec.mr;
+    s->xs_offset = sec.offset_within_region;
+    s->xs_ring = (void *)((uint8_t *)memory_region_get_ram_ptr(sec.mr) +
+                          sec.offset_within_region);
+    s->xs_port = port;
+    memset(s->xs_tx, 0, sizeof(s->xs_tx));
+    pvkit_xs_conn_reset(&s->xs_conn);
+    pvkit_xs_ring_init(s->xs_ring);
+    pvkit_ring_dirty(s);
+    return port;
+}
+
+static void pvkit_xs_reply(PVKitState *s, const PVKitXsArgs *a,
+                           const void *data, uint32_t len)
+{
+    /* pvkit_xs_can_take() left room for any reply */
+    if (len > PVKIT_XS_PAYLOAD_MAX) {
+        pvkit_xs_queue_error(&s->xs_conn, a->req_id, a->tx_id, E2BIG);
+        return;
+    }
+    pvkit_xs_queue(&s->xs_conn, a->type, a->req_id, a->tx_id, data, len, 0);
+}
+
+static void pvkit_xs_ok(PVKitState *s, const PVKitXsArgs *a)
+{
+    pvkit_xs_reply(s, a, "OK", 3);
+}
+
+/* Strings each followed by a NUL, as DIRECTORY and GET_PERMS answer. */
+static void pvkit_xs_reply_list(PVKitState *s, const PVKitXsArgs *a,
+                                GList *items)
+{
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    GList *l;
+
+    for (l = items; l; l = l->next) {
+        g_byte_array_append(out, l->data, strlen(l->data) + 1);
+    }
+    pvkit_xs_reply(s, a, out->data, out->len);
+}
+
+static void pvkit_xs_tx_track(PVKitState *s, uint32_t tx, bool open)
+{
+    int i;
+
+    for (i = 0; i < PVKIT_XS_MAX_TX; i++) {
+        if (s->xs_tx[i] == (open ? 0 : tx)) {
+            s->xs_tx[i] = open ? tx : 0;
+            return;
+        }
+    }
+}
+
+/* One request, already taken whole from the ring. */
+static void pvkit_xs_handle(PVKitState *s)
+{
+    const unsigned int dom = PVKIT_DOMID_GUEST;
+    PVKitXsArgs a;
+    int err = pvkit_xs_parse(&s->xs_conn, &a);
+    g_autoptr(GByteArray) data = g_byte_array_new();
+    GList *list = NULL;
+    uint64_t gencnt;
+    xs_transaction_t tx;
+    unsigned int domid;
+    char buf[32];
+    uint32_t i;
+
+    if (err) {
+        goto out;
+    }
+    switch (a.type) {
+    case XS_READ:
+        err = xs_impl_read(s->xs, dom, a.tx_id, a.arg[0], data);
+        if (!err) {
+            pvkit_xs_reply(s, &a, data->data, data->len);
+        }
+        break;
+    case XS_WRITE:
+        g_byte_array_append(data, a.value, a.value_len);
+        err = xs_impl_write(s->xs, dom, a.tx_id, a.arg[0], data);
+        if (!err) {
+            pvkit_xs_ok(s, &a);
+        }
+        break;
+    case XS_MKDIR:
+        err = xs_impl_read(s->xs, dom, a.tx_id, a.arg[0], data);
+        if (err == ENOENT) {
+            g_byte_array_set_size(data, 0);
+            err = xs_impl_write(s->xs, dom, a.tx_id, a.arg[0], data);
+        }
+        if (!err) {
+            pvkit_xs_ok(s, &a);
+        }
+        break;
+    case XS_DIRECTORY:
+        err = xs_impl_directory(s->xs, dom, a.tx_id, a.arg[0], &gencnt,
+                                &list);
+        if (!err) {
+            pvkit_xs_reply_list(s, &a, list);
+        }
+        g_list_free_full(list, g_free);
+        break;
+    case XS_RM:
+        err = xs_impl_rm(s->xs, dom, a.tx_id, a.arg[0]);
+        if (!err) {
+            pvkit_xs_ok(s, &a);
+        }
+        break;
+    case XS_GET_PERMS:
+        err = xs_impl_get_perms(s->xs, dom, a.tx_id, a.arg[0], &list);
+        if (!err) {
+            pvkit_xs_reply_list(s, &a, list);
+        }
+        g_list_free_full(list, g_free);
+        break;
+    case XS_SET_PERMS:
+        for (i = 1; i < a.nargs; i++) {
+            list = g_list_append(list, (gpointer)a.arg[i]);
+        }
+        err = xs_impl_set_perms(s->xs, dom, a.tx_id, a.arg[0], list);
+        g_list_free(list);
+        if (!err) {
+            pvkit_xs_ok(s, &a);
+        }
+        break;
+    case XS_WATCH:
+        err = xs_impl_watch(s->xs, dom, a.arg[0], a.arg[1],
+                            pvkit_xs_watch_cb, s);
+        if (!err) {
+            pvkit_xs_ok(s, &a);
+        }
+        break;
+    case XS_UNWATCH:
+        err = xs_impl_unwatch(s->xs, dom, a.arg[0], a.arg[1],
+                              pvkit_xs_watch_cb, s);
+        if (!err) {
+            pvkit_xs_ok(s, &a);
+        }
+        break;
+    case XS_RESET_WATCHES:
+        err = xs_impl_reset_watches(s->xs, dom);
+        if (!err) {
+            pvkit_xs_ok(s, &a);
+        }
+        break;
+    case XS_TRANSACTION_START:
+        if (a.tx_id != XBT_NULL) {
+            err = EINVAL;
+            break;
+        }
+        err = xs_impl_transaction_start(s->xs, dom, &tx);
+        if (!err) {
+            pvkit_xs_tx_track(s, tx, true);
+            snprintf(buf, sizeof(buf), "%u", tx);
+            pvkit_xs_reply(s, &a, buf, strlen(buf) + 1);
+        }
+        break;
+    case XS_TRANSACTION_END:
+        err = xs_impl_transaction_end(s->xs, dom, a.tx_id,
+                                      !strcmp(a.arg[0], "T"));
+        if (err != ENOENT) {
+            /* ended, committed or not (EAGAIN: a conflict) */
+            pvkit_xs_tx_track(s, a.tx_id, false);
+        }
+        if (!err) {
+            pvkit_xs_ok(s, &a);
+        }
+        break;
+    case XS_GET_DOMAIN_PATH:
+        if (qemu_strtoui(a.arg[0], NULL, 10, &domid)) {
+            err = EINVAL;
+            break;
+        }
+        snprintf(buf, sizeof(buf), "/local/domain/%u", domid);
+        pvkit_xs_reply(s, &a, buf, strlen(buf) + 1);
+        break;
+    default:
+        err = ENOSYS;
+        break;
+    }
+out:
+    if (err) {
+        pvkit_xs_queue_error(&s->xs_conn, a.req_id, a.tx_id, err);
+    }
+}
+
+/*
+ * The guest's event (or a watch firing): serve whole requests while the
+ * reply queue has room, at most PVKIT_XS_BUDGET per run, move replies
+ * into the ring and notify the guest if either index moved.
+ */
+static void pvkit_xs_bh(void *opaque)
+{
+    PVKitState *s = opaque;
+    PVKitXsConn *c = &s->xs_conn;
+    struct pvkit_xs_ring *r = s->xs_ring;
+    uint32_t req_cons;
+    struct pvkit_xs_hdr h;
+    int budget = PVKIT_XS_BUDGET, ret;
+    bool moved = false;
+
+    if (!r || c->broken) {
+        return;
+    }
+    req_cons = qatomic_read(&r->req_cons);
+    for (;;) {
+        ret = pvkit_xs_push(c, r);
+        if (ret < 0) {
+            break;
+        }
+        moved |= ret > 0;
+        if (!pvkit_xs_can_take(c)) {
+            break;
+        }
+        if (!budget--) {
+            qemu_bh_schedule(s->xs_bh);
+            break;
+        }
+        ret = pvkit_xs_pull(c, r);
+        if (ret == PVKIT_XS_MSG) {
+            pvkit_xs_handle(s);
+        } else if (ret == PVKIT_XS_TOOBIG) {
+            memcpy(&h, c->req, sizeof(h));
+            qemu_log_mask(LOG_GUEST_ERROR, "pvkit: store request of %" PRIu32
+                          " bytes\n", h.len);
+            pvkit_xs_queue_error(c, h.req_id, h.tx_id, E2BIG);
+        } else {
+            if (ret < 0) {
+                qemu_log_mask(LOG_GUEST_ERROR,
+                              "pvkit: store ring index corrupt, stopped\n");
+            }
+            /* nothing more; replies queued so far still go out */
+            ret = pvkit_xs_push(c, r);
+            moved |= ret > 0;
+            break;
+        }
+    }
+    moved |= qatomic_read(&r->req_cons) != req_cons || c->broken;
+    if (moved) {
+        pvkit_ring_dirty(s);
+        pvkit_evtchn_backend_notify(&pvkit_host_ops, s, s->xs_port);
+    }
+}
+
+static void G_GNUC_PRINTF(4, 5) pvkit_xs_node(PVKitState *s, GList *perms,
+                                              const char *relpath,
+                                              const char *fmt, ...)
+{
+    g_autofree char *path = g_strdup_printf("/local/domain/%u%s%s",
+                                            PVKIT_DOMID_GUEST,
+                                            *relpath ? "/" : "", relpath);
+    g_autoptr(GByteArray) data = g_byte_array_new();
+    g_autofree char *value = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    value = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_byte_array_append(data, (uint8_t *)value, strlen(value));
+    if (xs_impl_write(s->xs, PVKIT_DOMID_HOST, XBT_NULL, path, data) ||
+        xs_impl_set_perms(s->xs, PVKIT_DOMID_HOST, XBT_NULL, path, perms)) {
+        error_report("pvkit: cannot create store node %s", path);
+    }
+}
+
+/*
+ * The guest's part of the tree, as QEMU's Xen emulation builds it
+ * (xen_xenstore.c), less what pvkit does not offer (ACPI, suspend):
+ * /local/domain/1 and a few nodes readable by the guest, and the
+ * directories a guest writes to, owned by it.
+ */
+static void pvkit_store_populate(PVKitState *s)
+{
+    GList *perms;
+
+    xs_impl_rm(s->xs, PVKIT_DOMID_HOST, XBT_NULL, "/local/domain/1");
+    perms = g_list_append(NULL, xs_perm_as_string(XS_PERM_NONE,
+                                                  PVKIT_DOMID_HOST));
+    perms = g_list_append(perms, xs_perm_as_string(XS_PERM_READ,
+                                                   PVKIT_DOMID_GUEST));
+    pvkit_xs_node(s, perms, "", "%s", "");
+    pvkit_xs_node(s, perms, "domid", "%u", PVKIT_DOMID_GUEST);
+    pvkit_xs_node(s, perms, "name", "%s", "pvkit-guest");
+    pvkit_xs_node(s, perms, "control/platform-feature-xs_reset_watches",
+                  "%u", 1);
+    g_list_free_full(perms, g_free);
+
+    perms = g_list_append(NULL, xs_perm_as_string(XS_PERM_NONE,
+                                                  PVKIT_DOMID_GUEST));
+    pvkit_xs_node(s, perms, "attr", "%s", "");
+    pvkit_xs_node(s, perms, "control/shutdown", "%s", "");
+    pvkit_xs_node(s, perms, "data", "%s", "");
+    pvkit_xs_node(s, perms, "device", "%s", "");
+    pvkit_xs_node(s, perms, "drivers", "%s", "");
+    pvkit_xs_node(s, perms, "error", "%s", "");
+    pvkit_xs_node(s, perms, "feature", "%s", "");
+    g_list_free_full(perms, g_free);
+}
+
 static const PVKitHostOps pvkit_host_ops = {
     .mem_read = pvkit_mem_read,
     .mem_write = pvkit_mem_write,
@@ -382,6 +818,7 @@ static const PVKitHostOps pvkit_host_ops = {
     .gnttab_written = pvkit_gnttab_written,
     .page_map = pvkit_page_map,
     .page_unmap = pvkit_page_unmap,
+    .store_setup = pvkit_store_setup,
 };
 
 /* The C API for device models (pvkit-dispatch.h). */
@@ -587,6 +1024,9 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
     if (s->gnttab) {
         s->features |= PVKIT_F_GNTTAB;
     }
+    if (s->store && s->evtchn) {
+        s->features |= PVKIT_F_STORE;
+    }
 
     if (!x86_pv_hooks_register(&pvkit_pv_hooks, s, errp)) {
         return;
@@ -598,6 +1038,9 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
     fifo8_create(&s->rx, PVKIT_RX_FIFO_SIZE);
     qemu_chr_fe_set_handlers(&s->chr, pvkit_can_receive, pvkit_receive,
                              NULL, NULL, s, NULL, true);
+    s->xs = xs_impl_create(PVKIT_DOMID_GUEST);
+    s->xs_bh = qemu_bh_new(pvkit_xs_bh, s);
+    pvkit_store_populate(s);
     pvkit_instance = s;
 }
 
@@ -608,6 +1051,9 @@ static void pvkit_unrealize(DeviceState *dev)
     x86_pv_hooks_unregister(&pvkit_pv_hooks);
     pvkit_evtchn_reset(&pvkit_host_ops, s);
     pvkit_gnttab_reset(&pvkit_host_ops, s);
+    pvkit_store_setup(s, 0);
+    qemu_bh_delete(s->xs_bh);
+    s->xs_bh = NULL;
     qemu_chr_fe_set_handlers(&s->chr, NULL, NULL, NULL, NULL, NULL, NULL,
                              true);
     fifo8_destroy(&s->rx);
@@ -620,8 +1066,10 @@ static void pvkit_reset_hold(Object *obj, ResetType type)
 
     s->hcall_msr = 0;
     fifo8_reset(&s->rx);
-    pvkit_evtchn_reset(&pvkit_host_ops, s);
+    pvkit_evtchn_reset(&pvkit_host_ops, s);     /* disconnects the store */
     pvkit_gnttab_reset(&pvkit_host_ops, s);
+    pvkit_store_setup(s, 0);
+    pvkit_store_populate(s);
 }
 
 /*
@@ -697,6 +1145,7 @@ static const Property pvkit_properties[] = {
     DEFINE_PROP_BOOL("test-hypercalls", PVKitState, test_hypercalls, true),
     DEFINE_PROP_BOOL("evtchn", PVKitState, evtchn, true),
     DEFINE_PROP_BOOL("gnttab", PVKitState, gnttab, true),
+    DEFINE_PROP_BOOL("store", PVKitState, store, true),
 };
 
 static void pvkit_get_stat_hypercalls(Object *obj, Visitor *v,
@@ -746,6 +1195,15 @@ static void pvkit_instance_init(Object *obj)
                                    &s->gt.stats.mapped, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-grant-refused",
                                    &s->gt.stats.refused, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-store-requests",
+                                   &s->xs_conn.stats.requests,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-store-errors",
+                                   &s->xs_conn.stats.errors,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-store-watch-events",
+                                   &s->xs_conn.stats.watch_events,
+                                   OBJ_PROP_FLAG_READ);
 }
 
 static void pvkit_class_init(ObjectClass *klass, void *data)

@@ -179,6 +179,13 @@ cmd_check() {
 
 	build_all || { stage_fail "build"; summary; }
 
+	echo "# store served by the reference host (bare test guest)"
+	if "$KIT/backend-qemu/tests/store-smoke/run.sh" "$QEMU" > "$RESULTS/store-smoke.log" 2>&1; then
+		PASSED=$((PASSED + 1)); echo "ok - store smoke test"
+	else
+		stage_fail "store smoke test (see $RESULTS/store-smoke.log)"
+	fi
+
 	echo "# kernel quality gates"
 	count_tap < <("$KIT/scripts/lint.sh" "$KERNEL_ENV" 2>&1)
 

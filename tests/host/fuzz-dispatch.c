@@ -476,6 +476,28 @@ static void fake_backend_release(void *opaque, uint32_t port, void *backend)
     host.releases++;
 }
 
+/*
+ * The store is not modelled (its result is "any value"): the fake checks
+ * the contract (page aligned; writable RAM unless 0) and then refuses to
+ * connect, so it changes neither the port table nor guest memory.
+ */
+static int64_t fake_store_setup(void *opaque, uint64_t gpa)
+{
+    struct region *r;
+
+    (void)opaque;
+    if (!gpa) {
+        return 0;
+    }
+    r = find(gpa, PAGE);
+    if ((gpa & (PAGE - 1)) || !r || r->kind != RAM) {
+        violation(V_BOUNDS, "store_setup(%#" PRIx64 ") breaks the contract",
+                  gpa);
+        return -PVKIT_EFAULT;
+    }
+    return -PVKIT_ENOSPC;
+}
+
 #ifdef PVKIT_GNTTAB_MAX_FRAMES
 static PVKitGnttabState *fake_gnttab(void *opaque)
 {
@@ -570,6 +592,7 @@ static const PVKitHostOps ops = {
     .page_map = fake_page_map,
     .page_unmap = fake_page_unmap,
 #endif
+    .store_setup = fake_store_setup,
 };
 
 /*
@@ -993,11 +1016,13 @@ static bool grant_change_ok(uint32_t nr, const uint64_t *a, uint64_t gpa,
 {
 #ifdef PVKIT_GNTTAB_MAX_FRAMES
     uint64_t tsize = model.gnt_frames * PAGE;
+    bool flags_byte = false;
 
     if (model.gnt_frames && tsize / PAGE == model.gnt_frames &&
         gpa >= model.gnt_gpa && gpa - model.gnt_gpa < tsize) {
+        flags_byte = (gpa - model.gnt_gpa) % 8 == 0;
         /* flags, byte 0: only READING and WRITING may change */
-        if ((gpa - model.gnt_gpa) % 8 == 0 &&
+        if (flags_byte &&
             !((old ^ new) & ~(PVKIT_GTF_READING | PVKIT_GTF_WRITING))) {
             return true;
         }
@@ -1013,7 +1038,12 @@ static bool grant_change_ok(uint32_t nr, const uint64_t *a, uint64_t gpa,
             !(e->flags & PVKIT_GTF_READONLY) &&
             e->domid == PVKIT_DOMID_HOST &&
             gpa >= page + a[2] && gpa - page - a[2] < a[3] &&
-            gpa - page < PAGE && new == (uint8_t)a[4]) {
+            gpa - page < PAGE &&
+            /* a guest that grants its own table: the host then also
+             * clears READING/WRITING in the flags it just filled */
+            (new == (uint8_t)a[4] ||
+             (flags_byte && !((new ^ (uint8_t)a[4]) &
+                              ~(PVKIT_GTF_READING | PVKIT_GTF_WRITING))))) {
             return true;
         }
     }

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "pvkit-dispatch.h"
+#include "pvkit-xs-ring.h"
+#include <errno.h>
 
 enum region_kind { RAM, ROM, MMIO };
 
@@ -79,6 +81,12 @@ struct fake_host {
     uint16_t unmap_flags;       /* entry flags seen at the last unmap */
     uint32_t unmap_ref;         /* entry whose flags unmap records */
     void (*map_hook)(void);     /* runs inside page_map: a racing guest */
+
+    /* store */
+    uint8_t *store_ring;        /* mapped ring page or NULL */
+    uint32_t store_port;
+    unsigned int store_calls;   /* store_setup calls that reached the host */
+    int store_token;            /* the store's backend handle */
 };
 
 static struct fake_host host;
@@ -282,6 +290,50 @@ static void fake_backend_release(void *opaque, uint32_t port, void *backend)
     h->releases++;
     h->release_port = port;
     h->release_backend = backend;
+    if (backend == &h->store_token) {
+        /* as pvkit.c: losing the port disconnects the store */
+        h->store_ring = NULL;
+        h->store_port = 0;
+    }
+}
+
+static const PVKitHostOps ops;
+
+/* The store as pvkit.c implements it, with a fake mapping. */
+static int64_t fake_store_setup(void *opaque, uint64_t gpa)
+{
+    struct fake_host *h = opaque;
+    struct region *r;
+    int64_t port;
+
+    h->store_calls++;
+    if (!gpa) {
+        if (h->store_port) {
+            pvkit_evtchn_backend_close(&ops, h, h->store_port);
+        }
+        h->store_ring = NULL;
+        h->store_port = 0;
+        return 0;
+    }
+    if (gpa & (PVKIT_PAGE_SIZE - 1)) {
+        fprintf(stderr, "# unaligned store page reached the host\n");
+        abort();
+    }
+    if (h->store_ring) {
+        return -PVKIT_EBUSY;
+    }
+    r = find(gpa, PVKIT_PAGE_SIZE);
+    if (!r || r->kind != RAM) {
+        fprintf(stderr, "# store page not RAM reached the host\n");
+        abort();
+    }
+    port = pvkit_evtchn_backend_alloc(&ops, h, &h->store_token);
+    if (port < 0) {
+        return port;
+    }
+    h->store_ring = r->mem + (gpa - r->base);
+    h->store_port = (uint32_t)port;
+    return port;
 }
 
 static PVKitGnttabState *fake_gnttab(void *opaque)
@@ -393,6 +445,7 @@ static const PVKitHostOps ops = {
     .gnttab_written = fake_gnttab_written,
     .page_map = fake_page_map,
     .page_unmap = fake_page_unmap,
+    .store_setup = fake_store_setup,
 };
 
 #define ALL_F (PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CONSOLE | PVKIT_F_TEST | \
@@ -695,7 +748,10 @@ static void check_page(const uint8_t *buf, uint64_t features, uint16_t port,
                      i <= PVKIT_HC_EVTCHN_BIND_VCPU;
         int gnt = i == PVKIT_HC_GNTTAB_SETUP ||
                   i == PVKIT_HC_GNTTAB_MAX_FRAMES;
-        int offered = test ? !!(features & PVKIT_F_TEST) :
+        int store = i == PVKIT_HC_STORE_SETUP;
+        int offered = store ? (features & (PVKIT_F_STORE | PVKIT_F_EVTCHN)) ==
+                      (PVKIT_F_STORE | PVKIT_F_EVTCHN) :
+                      test ? !!(features & PVKIT_F_TEST) :
                       evtchn ? !!(features & PVKIT_F_EVTCHN) :
                       gnt ? !!(features & PVKIT_F_GNTTAB) :
                       i == PVKIT_HC_TEST_GRANT ?
@@ -753,13 +809,23 @@ static void test_page(void)
     check_page(buf, PVKIT_F_HYPERCALL_PAGE | PVKIT_F_TEST, 0x560,
                "page fill, tests without grant tables");
     pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE, ALL_F, 0x560);
-    check(PVKIT_HC_COUNT == 19 &&
+    check(PVKIT_HC_COUNT == 20 &&
           ((const struct pvkit_hcall_page *)buf)->entry[16].transport ==
           PVKIT_TRANSPORT_PIO &&
           ((const struct pvkit_hcall_page *)buf)->entry[17].transport ==
           PVKIT_TRANSPORT_PIO &&
           ((const struct pvkit_hcall_page *)buf)->entry[18].transport ==
-          PVKIT_TRANSPORT_PIO, "page: entries 16..18 present");
+          PVKIT_TRANSPORT_PIO &&
+          ((const struct pvkit_hcall_page *)buf)->entry[19].transport ==
+          PVKIT_TRANSPORT_NONE, "page: entries 16..18 present, 19 not");
+    pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE, ALL_F | PVKIT_F_STORE, 0x560);
+    check_page(buf, ALL_F | PVKIT_F_STORE, 0x560, "page fill, store");
+    check(((const struct pvkit_hcall_page *)buf)->entry[19].transport ==
+          PVKIT_TRANSPORT_PIO, "page: entry 19 with the store");
+    pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE,
+                          PVKIT_F_HYPERCALL_PAGE | PVKIT_F_STORE, 0x560);
+    check(((const struct pvkit_hcall_page *)buf)->entry[19].transport ==
+          PVKIT_TRANSPORT_NONE, "page: no entry 19 without event channels");
     memset(buf, 0xff, sizeof(buf));
     pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE - 1, ALL_F, 0x560);
     check(buf[0] == 0xff, "page fill refuses a short buffer");
@@ -1319,6 +1385,436 @@ static void test_backend(void)
     CHECK_EQ(pvkit_evtchn_backend_notify(&ops, &host, (uint32_t)p),
              -PVKIT_EINVAL, "notify after guest close -> EINVAL");
     CHECK_EQ(host.kicks, 1, "no further kicks");
+}
+
+static void test_store_setup(void)
+{
+    int64_t p, q;
+    unsigned int calls;
+
+    ev_setup();
+    CHECK_EQ(hc(PVKIT_HC_STORE_SETUP, RAM_B, 0, 0, 0, 0), -PVKIT_ENOSYS,
+             "STORE_SETUP without PVKIT_F_STORE -> ENOSYS");
+    host.features = PVKIT_F_HYPERCALL_PAGE | PVKIT_F_STORE;
+    CHECK_EQ(hc(PVKIT_HC_STORE_SETUP, RAM_B, 0, 0, 0, 0), -PVKIT_ENOSYS,
+             "STORE_SETUP without PVKIT_F_EVTCHN -> ENOSYS");
+    host.features = ALL_F | PVKIT_F_STORE;
+    CHECK_EQ(host.store_calls, 0, "host not reached so far");
+    CHECK_EQ(hc(PVKIT_HC_STORE_SETUP, RAM_B + 8, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "STORE_SETUP unaligned -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_STORE_SETUP, ROM_BASE, 0, 0, 0, 0), -PVKIT_EFAULT,
+             "STORE_SETUP on ROM -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_STORE_SETUP, MMIO_B, 0, 0, 0, 0), -PVKIT_EFAULT,
+             "STORE_SETUP on MMIO -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_STORE_SETUP, 0x10000, 0, 0, 0, 0), -PVKIT_EFAULT,
+             "STORE_SETUP on a hole -> EFAULT");
+    p = hc(PVKIT_HC_STORE_SETUP, 0xfffffffffffff000ull, 0, 0, 0, 0);
+    check(p > 0 && p == host.store_port && host.store_ring ==
+          ptr(0xfffffffffffff000ull), "STORE_SETUP on the last RAM page");
+    check(host.store_calls == 1 && host.mmio_touched == 0,
+          "only the valid page reached the host");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, p, 0, 0, 0, 0),
+             PVKIT_EVTCHN_HOST | PVKIT_ENDPOINT_BACKEND << 16,
+             "store port: HOST, endpoint 0, vCPU 0");
+    calls = host.store_calls;
+    CHECK_EQ(hc(PVKIT_HC_STORE_SETUP, RAM_B, 0, 0, 0, 0), -PVKIT_EBUSY,
+             "second STORE_SETUP -> EBUSY");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0, "guest kicks store");
+    check(host.kicks == 1 && host.kick_backend == &host.store_token,
+          "the store's handler was scheduled");
+    CHECK_EQ(hc(PVKIT_HC_STORE_SETUP, 0, 0, 0, 0, 0), 0, "disconnect");
+    check(host.store_calls == calls + 2 && !host.store_ring &&
+          host.release_backend == &host.store_token,
+          "disconnect closed the port and unmapped");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, p, 0, 0, 0, 0), PVKIT_EVTCHN_CLOSED,
+             "store port closed");
+    CHECK_EQ(hc(PVKIT_HC_STORE_SETUP, 0, 0, 0, 0, 0), 0,
+             "disconnect while disconnected");
+    q = hc(PVKIT_HC_STORE_SETUP, RAM_B, 0, 0, 0, 0);
+    CHECK_EQ(q, p, "reconnect reuses the lowest free port");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_CLOSE, q, 0, 0, 0, 0), 0,
+             "guest closes the store port");
+    check(!host.store_ring, "closing the port disconnected the store");
+    q = hc(PVKIT_HC_STORE_SETUP, RAM_B, 0, 0, 0, 0);
+    check(q > 0, "connect after the guest closed the port");
+    pvkit_evtchn_reset(&ops, &host);
+    check(!host.store_ring && host.store_port == 0,
+          "reset disconnects the store");
+    CHECK_EQ(pvkit_evtchn_backend_alloc(&ops, &host, NULL), -PVKIT_EINVAL,
+             "backend alloc without a handle -> EINVAL");
+    while (hc(PVKIT_HC_EVTCHN_ALLOC_UNBOUND, 0, 0, 0, 0, 0) > 0) {
+    }
+    CHECK_EQ(hc(PVKIT_HC_STORE_SETUP, RAM_B, 0, 0, 0, 0), -PVKIT_ENOSPC,
+             "STORE_SETUP with every port taken -> ENOSPC");
+    check(!host.store_ring && host.store_port == 0,
+          "... and nothing connected");
+    CHECK_EQ(pvkit_evtchn_backend_close(&ops, &host, 5), -PVKIT_EINVAL,
+             "backend close of a closed port -> EINVAL");
+}
+
+
+/* ---- store ring framing (pvkit-xs-ring.c) ---- */
+
+static struct pvkit_xs_ring xr;
+static PVKitXsConn xc;
+
+/* The guest writes @len bytes to the request ring and publishes them. */
+static void xs_guest_put(const void *buf, uint32_t len)
+{
+    uint32_t i;
+
+    for (i = 0; i < len; i++) {
+        xr.req[(xr.req_prod + i) % PVKIT_XS_RING_SIZE] =
+            ((const char *)buf)[i];
+    }
+    xr.req_prod += len;
+}
+
+/* The guest reads up to @max reply bytes. */
+static uint32_t xs_guest_get(void *buf, uint32_t max)
+{
+    uint32_t n = 0;
+
+    while (n < max && xr.rsp_cons != xr.rsp_prod) {
+        ((char *)buf)[n++] = xr.rsp[xr.rsp_cons % PVKIT_XS_RING_SIZE];
+        xr.rsp_cons++;
+    }
+    return n;
+}
+
+static void xs_reset(uint32_t start)
+{
+    memset(&xr, 0, sizeof(xr));
+    pvkit_xs_conn_reset(&xc);
+    memset(&xc.stats, 0, sizeof(xc.stats));
+    pvkit_xs_ring_init(&xr);
+    xr.req_cons = xr.req_prod = xr.rsp_cons = xr.rsp_prod = start;
+}
+
+/* Send a message as a guest would: as much as the ring has room for. */
+static int xs_parse_msg(uint32_t type, const void *payload, uint32_t len,
+                        PVKitXsArgs *a)
+{
+    static uint8_t msg[PVKIT_XS_MSG_MAX];
+    struct pvkit_xs_hdr h = { type, 7, 0, len };
+    uint32_t sent = 0, total = PVKIT_XS_HDR_SIZE + len, room;
+    int r = PVKIT_XS_NONE;
+
+    memset(a, 0, sizeof(*a));
+    memcpy(msg, &h, sizeof(h));
+    memcpy(msg + sizeof(h), payload, len);
+    while (r == PVKIT_XS_NONE && sent < total) {
+        room = PVKIT_XS_RING_SIZE - (xr.req_prod - xr.req_cons);
+        if (room > total - sent) {
+            room = total - sent;
+        }
+        xs_guest_put(msg + sent, room);
+        sent += room;
+        r = pvkit_xs_pull(&xc, &xr);
+    }
+    if (r != PVKIT_XS_MSG) {
+        return -1;
+    }
+    return pvkit_xs_parse(&xc, a);
+}
+
+static void test_xs_framing(void)
+{
+    PVKitXsArgs a;
+    struct pvkit_xs_hdr h = { PVKIT_XS_WRITE, 9, 3, 8 };
+    static char big[PVKIT_XS_PAYLOAD_MAX + 1];
+    int ret;
+
+    xs_reset(0);
+    check(xr.server_features == PVKIT_XS_SERVER_FEATURE_ERROR &&
+          xr.error == 0 && xr.connection == 0, "ring init");
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_NONE, "empty ring: none");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_READ, "/a", 3, &a), 0, "READ parsed");
+    check(a.nargs == 1 && a.arg[0] && !strcmp(a.arg[0], "/a") &&
+          a.req_id == 7 &&
+          xr.req_cons == xr.req_prod, "READ: path, id; ring consumed");
+    CHECK_EQ(xc.stats.requests, 1, "one request counted");
+
+    /* a message split in every possible place, across the ring's wrap */
+    xs_reset(0xfffffff0u);
+    xs_guest_put(&h, 5);
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_NONE, "partial header");
+    xs_guest_put((char *)&h + 5, sizeof(h) - 5);
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_NONE, "header, no payload");
+    xs_guest_put("/x\0val", 6);
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_NONE, "partial payload");
+    xs_guest_put("ue", 2);
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_MSG,
+             "whole message across the index wrap");
+    ret = pvkit_xs_parse(&xc, &a);
+    check(ret == 0 && a.req_id == 9 && a.tx_id == 3 && a.arg[0] &&
+          !strcmp(a.arg[0], "/x") && a.value_len == 5 &&
+          !memcmp(a.value, "value", 5), "WRITE: path and raw value");
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_NONE, "then nothing");
+
+    /* a message longer than the ring, fed as the host consumes */
+    xs_reset(1000);
+    memset(big, 'a', sizeof(big));
+    big[0] = '/';
+    big[PVKIT_XS_PAYLOAD_MAX - 1] = '\0';
+    h = (struct pvkit_xs_hdr){ PVKIT_XS_WRITE, 1, 0, PVKIT_XS_PAYLOAD_MAX };
+    xs_guest_put(&h, sizeof(h));
+    {
+        uint32_t sent = 0, room;
+        int r = PVKIT_XS_NONE, rounds = 0;
+
+        while (r == PVKIT_XS_NONE && rounds++ < 20) {
+            room = PVKIT_XS_RING_SIZE - (xr.req_prod - xr.req_cons);
+            if (room > PVKIT_XS_PAYLOAD_MAX - sent) {
+                room = PVKIT_XS_PAYLOAD_MAX - sent;
+            }
+            xs_guest_put(big + sent, room);
+            sent += room;
+            r = pvkit_xs_pull(&xc, &xr);
+        }
+        CHECK_EQ(r, PVKIT_XS_MSG, "4096-byte payload through a 1 KiB ring");
+        CHECK_EQ(pvkit_xs_parse(&xc, &a), E2BIG,
+                 "path longer than XENSTORE_ABS_PATH_MAX -> E2BIG");
+    }
+
+    /* oversized len: E2BIG, payload discarded, the next message is fine */
+    xs_reset(0);
+    h = (struct pvkit_xs_hdr){ PVKIT_XS_READ, 2, 0, PVKIT_XS_PAYLOAD_MAX + 1 };
+    xs_guest_put(&h, sizeof(h));
+    xs_guest_put(big, 500);
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_TOOBIG, "len 4097: too big");
+    CHECK_EQ(pvkit_xs_parse(&xc, &a), EINVAL, "an oversized message never"
+             " parses");
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_NONE, "payload discarded");
+    {
+        uint32_t left = PVKIT_XS_PAYLOAD_MAX + 1 - 500, chunk;
+
+        while (left) {
+            chunk = left < 1000 ? left : 1000;
+            xs_guest_put(big, chunk);
+            left -= chunk;
+            if (pvkit_xs_pull(&xc, &xr) != PVKIT_XS_NONE) {
+                break;
+            }
+        }
+        CHECK_EQ(left, 0, "discarding while the guest sends");
+    }
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_READ, "/b", 3, &a), 0,
+             "after the discarded payload the next message parses");
+    check(a.arg[0] && !strcmp(a.arg[0], "/b"), "... and is the right one");
+    xs_reset(0);
+    h = (struct pvkit_xs_hdr){ PVKIT_XS_READ, 2, 0, 0xffffffffu };
+    xs_guest_put(&h, sizeof(h));
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_TOOBIG, "len 2^32-1: too big");
+    xs_guest_put(big, 1000);
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_NONE,
+             "huge discard: bounded by what the ring holds");
+    check(xr.req_cons == xr.req_prod && xr.error == 0, "discarding goes on");
+
+    /* corrupt indexes */
+    xs_reset(0);
+    xr.req_prod = xr.req_cons + PVKIT_XS_RING_SIZE + 1;
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_CORRUPT,
+             "req_prod - req_cons > 1024: corrupt");
+    check(xr.error == PVKIT_XS_ERROR_RINGIDX && xc.broken &&
+          xc.stats.corrupt == 1, "error field RINGIDX, connection stopped");
+    xr.req_prod = xr.req_cons;
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_CORRUPT, "stays stopped");
+    CHECK_EQ(pvkit_xs_push(&xc, &xr), PVKIT_XS_CORRUPT, "no replies either");
+    check(!pvkit_xs_can_take(&xc), "takes nothing");
+    xs_reset(0);
+    xr.req_cons = 5;    /* guest moved our consumer index backwards */
+    xr.req_prod = 4;
+    CHECK_EQ(pvkit_xs_pull(&xc, &xr), PVKIT_XS_CORRUPT,
+             "req_cons ahead of req_prod: corrupt");
+    xs_reset(0);
+    xr.rsp_prod = 2000;
+    pvkit_xs_queue_error(&xc, 1, 0, EINVAL);
+    CHECK_EQ(pvkit_xs_push(&xc, &xr), PVKIT_XS_CORRUPT,
+             "rsp_prod - rsp_cons > 1024: corrupt");
+    check(xr.error == PVKIT_XS_ERROR_RINGIDX, "rsp corruption sets error");
+}
+
+static void test_xs_parse(void)
+{
+    PVKitXsArgs a;
+    static char path[3100];
+
+    xs_reset(0);
+    CHECK_EQ(xs_parse_msg(99, "/a", 3, &a), EINVAL, "unknown type -> EINVAL");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_TYPE_COUNT, "", 0, &a), EINVAL,
+             "type XS_TYPE_COUNT -> EINVAL");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_INTRODUCE, "1\0002\0", 4, &a), ENOSYS,
+             "INTRODUCE -> ENOSYS");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_WATCH_EVENT, "a\0b", 4, &a), ENOSYS,
+             "guest-sent WATCH_EVENT -> ENOSYS");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_READ, "/a", 2, &a), EINVAL,
+             "READ path not NUL-terminated -> EINVAL");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_READ, "", 0, &a), EINVAL,
+             "READ without payload -> EINVAL");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_READ, "", 1, &a), EINVAL,
+             "READ empty path -> EINVAL");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_READ, "/a\0/b", 6, &a), EINVAL,
+             "READ with two strings -> EINVAL");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_DIRECTORY, "device", 7, &a), 0,
+             "DIRECTORY relative path");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_WRITE, "/a", 2, &a), EINVAL,
+             "WRITE without NUL after the path -> EINVAL");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_WRITE, "/a", 3, &a), 0,
+             "WRITE with an empty value");
+    CHECK_EQ(a.value_len, 0, "... value length 0");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_WRITE, "/a\0x\0y", 6, &a), 0,
+             "WRITE value may hold NULs");
+    CHECK_EQ(a.value_len, 3, "... raw value of 3 bytes");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_WATCH, "/a", 3, &a), EINVAL,
+             "WATCH without token -> EINVAL");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_WATCH, "/a\0tok", 6, &a), EINVAL,
+             "WATCH token not terminated -> EINVAL");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_WATCH, "/a\0tok", 7, &a), 0, "WATCH");
+    check(a.nargs == 2 && a.arg[1] && !strcmp(a.arg[1], "tok"),
+          "... path and token");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_TRANSACTION_START, "", 1, &a), 0,
+             "TRANSACTION_START \"\"");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_TRANSACTION_START, "", 0, &a), 0,
+             "TRANSACTION_START, no payload");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_TRANSACTION_END, "T", 2, &a), 0,
+             "TRANSACTION_END T");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_TRANSACTION_END, "X", 2, &a), EINVAL,
+             "TRANSACTION_END X -> EINVAL");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_SET_PERMS, "/a", 3, &a), EINVAL,
+             "SET_PERMS without permissions -> EINVAL");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_SET_PERMS, "/a\0n1\0r0", 9, &a), 0,
+             "SET_PERMS");
+    CHECK_EQ(a.nargs, 3, "... path and two permissions");
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_SET_PERMS,
+                          "/a\0a\0b\0c\0d\0e\0f\0g\0h", 19, &a), EINVAL,
+             "SET_PERMS with too many permissions -> EINVAL");
+    memset(path, 'p', sizeof(path));
+    path[3072] = '\0';
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_READ, path, 3073, &a), 0,
+             "path of XENSTORE_ABS_PATH_MAX bytes");
+    path[3072] = 'p';
+    path[3073] = '\0';
+    CHECK_EQ(xs_parse_msg(PVKIT_XS_READ, path, 3074, &a), E2BIG,
+             "longer path -> E2BIG");
+    check(xr.error == 0 && !xc.broken, "parse errors keep the connection");
+}
+
+static void test_xs_replies(void)
+{
+    static uint8_t out[3 * PVKIT_XS_MSG_MAX], pl[PVKIT_XS_PAYLOAD_MAX];
+    struct pvkit_xs_hdr h;
+    uint32_t got = 0, i;
+    int n, rounds = 0, ok = 1;
+
+    xs_reset(0xfffffc00u);
+    CHECK_EQ(pvkit_xs_push(&xc, &xr), 0, "nothing to push");
+    CHECK_EQ(pvkit_xs_queue_error(&xc, 5, 6, ENOENT), 0, "queue ENOENT");
+    CHECK_EQ(xc.stats.errors, 1, "error counted");
+    for (i = 0; i < sizeof(pl); i++) {
+        pl[i] = (uint8_t)(i * 7);
+    }
+    CHECK_EQ(pvkit_xs_queue(&xc, PVKIT_XS_READ, 8, 0, pl, sizeof(pl), 0), 0,
+             "queue a 4096-byte reply");
+    CHECK_EQ(pvkit_xs_queue(&xc, PVKIT_XS_READ, 8, 0, pl, sizeof(pl) + 1, 0),
+             -PVKIT_E2BIG, "payload > 4096 refused");
+    while (rounds++ < 20) {
+        n = pvkit_xs_push(&xc, &xr);
+        if (n < 0) {
+            break;
+        }
+        if (xr.rsp_prod - xr.rsp_cons > PVKIT_XS_RING_SIZE) {
+            ok = 0;
+        }
+        got += xs_guest_get(out + got, sizeof(out) - got);
+        if (!xc.q_used) {
+            break;
+        }
+    }
+    check(ok && xc.q_used == 0, "replies moved through the 1 KiB ring");
+    CHECK_EQ(got, 2 * PVKIT_XS_HDR_SIZE + 7 + PVKIT_XS_PAYLOAD_MAX,
+             "all bytes arrived");
+    memcpy(&h, out, sizeof(h));
+    check(h.type == PVKIT_XS_ERROR && h.req_id == 5 && h.tx_id == 6 &&
+          h.len == 7 && !memcmp(out + 16, "ENOENT", 7), "error reply");
+    memcpy(&h, out + 23, sizeof(h));
+    check(h.type == PVKIT_XS_READ && h.len == PVKIT_XS_PAYLOAD_MAX &&
+          !memcmp(out + 39, pl, sizeof(pl)), "read reply intact");
+
+    /* the guest does not read: the queue fills, events are dropped */
+    xs_reset(0);
+    for (i = 0; i < 2000; i++) {
+        pvkit_xs_queue_watch(&xc, "/local/domain/1/x", "tok");
+        pvkit_xs_push(&xc, &xr);
+    }
+    check(xc.stats.watch_events > 0 && xc.stats.watch_dropped > 0 &&
+          xc.stats.watch_events + xc.stats.watch_dropped == 2000,
+          "watch events queued until full, then dropped");
+    check(PVKIT_XS_QUEUE_SIZE - xc.q_used >= PVKIT_XS_MSG_MAX,
+          "events leave room for a reply");
+    CHECK_EQ(pvkit_xs_queue(&xc, PVKIT_XS_READ, 1, 0, pl, sizeof(pl), 0), 0,
+             "a reply still fits");
+    check(!pvkit_xs_can_take(&xc), "no new request while replies back up");
+    got = xs_guest_get(out, sizeof(out));
+    memcpy(&h, out, sizeof(h));
+    check(got == PVKIT_XS_RING_SIZE && h.type == PVKIT_XS_WATCH_EVENT &&
+          !memcmp(out + 16, "/local/domain/1/x\0tok\0", 22),
+          "watch event format");
+    CHECK_EQ(strcmp(pvkit_xs_errname(EAGAIN), "EAGAIN"), 0, "EAGAIN name");
+    CHECK_EQ(strcmp(pvkit_xs_errname(12345), "EINVAL"), 0,
+             "unknown errno -> EINVAL");
+}
+
+static void test_xs_hostile(void)
+{
+    uint32_t seed = 1, i, j;
+    int r, bad = 0;
+    PVKitXsArgs a;
+
+    /* random bytes and indexes: every call returns, the ring stays sane */
+    xs_reset(0);
+    for (i = 0; i < 20000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        for (j = 0; j < 64; j++) {
+            xr.req[(seed + j * 13) % PVKIT_XS_RING_SIZE] = (char)(seed >> (j & 31));
+        }
+        switch (seed >> 28) {
+        case 0:
+            xr.req_prod = seed;
+            break;
+        case 1:
+            xr.rsp_cons = xr.rsp_prod - (seed >> 16) % 1100;
+            break;
+        case 2:
+            pvkit_xs_conn_reset(&xc);
+            xr.error = 0;
+            break;
+        default:
+            if (xr.req_prod - xr.req_cons <= PVKIT_XS_RING_SIZE - 64) {
+                xr.req_prod += (seed >> 8) % 64;
+            }
+        }
+        r = pvkit_xs_pull(&xc, &xr);
+        if (r == PVKIT_XS_MSG) {
+            if (pvkit_xs_parse(&xc, &a)) {
+                pvkit_xs_queue_error(&xc, a.req_id, a.tx_id, EINVAL);
+            } else {
+                pvkit_xs_queue(&xc, a.type, a.req_id, a.tx_id, "OK", 3, 0);
+            }
+        }
+        if (pvkit_xs_push(&xc, &xr) >= 0 &&
+            xr.rsp_prod - xr.rsp_cons > PVKIT_XS_RING_SIZE) {
+            bad++;
+        }
+        if (xc.q_used > PVKIT_XS_QUEUE_SIZE ||
+            xc.req_len > PVKIT_XS_MSG_MAX) {
+            bad++;
+        }
+        if (xc.broken) {
+            xr.rsp_cons = xr.rsp_prod;
+        }
+    }
+    check(!bad, "20000 rounds of random ring contents: bounded, no overrun");
 }
 
 static void test_reset_and_load(void)
@@ -2136,6 +2632,7 @@ int main(void)
     test_ipi_and_retarget();
     test_detach();
     test_backend();
+    test_store_setup();
     test_reset_and_load();
     test_counters();
     test_gnttab_disabled();
@@ -2148,6 +2645,10 @@ int main(void)
     test_gnttab_test_ops();
     test_gnttab_post_load();
     test_gnttab_counters();
+    test_xs_framing();
+    test_xs_parse();
+    test_xs_replies();
+    test_xs_hostile();
     printf("1..%u\n", passed + failed);
     for (i = 0; i < NR_REGIONS; i++) {
         free(regions[i].mem);
