@@ -16,6 +16,8 @@
 #include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/irqdomain.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/percpu.h>
 #include <asm/apic.h>
 #include <asm/desc.h>
@@ -26,6 +28,17 @@
 
 static struct pvkit_shared_info pvkit_shinfo __page_aligned_bss;
 static struct irq_domain *pvkit_evtchn_domain __ro_after_init;
+
+/*
+ * Serialises taking ports from the host with giving them back: the host
+ * hands out the lowest free number, so a port closed by one path can be
+ * bound again at once by another, and the owner bitmaps and the pending
+ * bit must be settled before that.
+ */
+static DEFINE_MUTEX(pvkit_evtchn_lock);
+
+/* CPUs whose upcall vector the host accepted; others get no ports. */
+static DEFINE_PER_CPU(bool, pvkit_upcall_ready);
 
 /* Word of the pending bitmap the next scan on this CPU starts from. */
 static DEFINE_PER_CPU(unsigned int, pvkit_scan_start);
@@ -74,7 +87,7 @@ static void pvkit_scan_word(unsigned int word)
 {
 	unsigned long bits = READ_ONCE(pvkit_pending_map()[word]) &
 			     ~READ_ONCE(pvkit_mask_map()[word]) &
-			     this_cpu_ptr(pvkit_cpu_ports)[word];
+			     READ_ONCE(this_cpu_ptr(pvkit_cpu_ports)[word]);
 	unsigned int bit;
 
 	for_each_set_bit(bit, &bits, BITS_PER_LONG)
@@ -146,11 +159,25 @@ static void pvkit_evtchn_unmask(struct irq_data *d)
 		pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
 }
 
-static struct irq_chip pvkit_evtchn_chip = {
+/*
+ * Replay an event the core swallowed (lazy disable): make the port
+ * pending again and let the host raise it on its own CPU.
+ */
+static int pvkit_evtchn_retrigger(struct irq_data *d)
+{
+	unsigned int port = irqd_to_hwirq(d);
+
+	sync_set_bit(port, pvkit_pending_map());
+	pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
+	return 1;
+}
+
+static const struct irq_chip pvkit_evtchn_chip = {
 	.name		= "pvkit-evtchn",
 	.irq_ack	= pvkit_evtchn_ack,
 	.irq_mask	= pvkit_evtchn_mask,
 	.irq_unmask	= pvkit_evtchn_unmask,
+	.irq_retrigger	= pvkit_evtchn_retrigger,
 };
 
 static int pvkit_evtchn_map(struct irq_domain *d, unsigned int irq,
@@ -187,11 +214,15 @@ static int pvkit_evtchn_map_port(long port, unsigned int cpu)
 {
 	unsigned int irq;
 
-	if (port <= 0 || port >= PVKIT_EVTCHN_PORTS) {
-		if (port > 0)
-			pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
-		return port < 0 ? port : -EIO;
-	}
+	lockdep_assert_held(&pvkit_evtchn_lock);
+	/* The result is the host's: anything but a plain errno is -EIO. */
+	if (port < 0)
+		return port >= -MAX_ERRNO ? port : -EIO;
+	if (port == 0 || port >= PVKIT_EVTCHN_PORTS)
+		return -EIO;
+	/* A port we already own, handed out twice: never touch the owner's. */
+	if (irq_find_mapping(pvkit_evtchn_domain, port))
+		return -EIO;
 	irq = irq_create_mapping(pvkit_evtchn_domain, port);
 	if (!irq) {
 		pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
@@ -206,15 +237,21 @@ static int pvkit_evtchn_map_port(long port, unsigned int cpu)
  * pvkit_evtchn_bind_host() - bind a port to a host endpoint
  * @endpoint: PVKIT_ENDPOINT_*
  *
+ * Context: process context; sleeps.
  * Return: a Linux interrupt number for request_irq(), or a negative errno.
  */
 int pvkit_evtchn_bind_host(unsigned int endpoint)
 {
-	if (!pvkit_evtchn_domain)
+	unsigned int cpu = pvkit_default_cpu();
+	int irq;
+
+	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
 		return -ENODEV;
-	return pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_HOST,
-						     endpoint, 0, 0, 0, 0),
-				     pvkit_default_cpu());
+	mutex_lock(&pvkit_evtchn_lock);
+	irq = pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_HOST,
+						    endpoint, 0, 0, 0, 0), cpu);
+	mutex_unlock(&pvkit_evtchn_lock);
+	return irq;
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_host);
 
@@ -222,29 +259,37 @@ EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_host);
  * pvkit_evtchn_bind_ipi() - bind an IPI port delivered to a CPU
  * @cpu: the CPU that receives the port's events
  *
+ * Context: process context; sleeps.
  * Return: a Linux interrupt number for request_irq(), or a negative errno.
  */
 int pvkit_evtchn_bind_ipi(unsigned int cpu)
 {
 	u32 apicid = cpu_physical_id(cpu);
+	int irq;
 
-	if (!pvkit_evtchn_domain)
+	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
 		return -ENODEV;
-	if (apicid >= PVKIT_MAX_VCPUS)
-		return -ERANGE;
-	return pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_IPI,
-						     apicid, 0, 0, 0, 0), cpu);
+	mutex_lock(&pvkit_evtchn_lock);
+	irq = pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_IPI,
+						    apicid, 0, 0, 0, 0), cpu);
+	mutex_unlock(&pvkit_evtchn_lock);
+	return irq;
 }
 
 /**
  * pvkit_evtchn_port() - port behind an interrupt from this file
  * @irq: interrupt returned by a pvkit_evtchn_bind_*() function
  *
- * Return: the event-channel port.
+ * Return: the event-channel port, or 0 if @irq is not an event channel.
  */
 unsigned int pvkit_evtchn_port(unsigned int irq)
 {
-	return irqd_to_hwirq(irq_get_irq_data(irq));
+	struct irq_data *d = irq_get_irq_data(irq);
+
+	/* Port 0 is never bound: the host refuses it. */
+	if (!d || d->domain != pvkit_evtchn_domain)
+		return 0;
+	return irqd_to_hwirq(d);
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_port);
 
@@ -252,8 +297,9 @@ EXPORT_SYMBOL_GPL(pvkit_evtchn_port);
  * pvkit_evtchn_send() - signal the other end of a port
  * @port: an event-channel port
  *
- * One host transition.  Safe on a port that was just closed: the host
- * refuses it.
+ * One host transition.  A port that is already closed is refused by the
+ * host; one that is being closed may take the event and drop it, so
+ * callers that race with an unbind need a fallback of their own.
  *
  * Return: 0 or a negative errno from the host.
  */
@@ -293,15 +339,24 @@ EXPORT_SYMBOL_GPL(pvkit_evtchn_is_pending);
  * pvkit_evtchn_unbind() - close an event channel and drop its interrupt
  * @irq: interrupt returned by a pvkit_evtchn_bind_*() function, already
  *       released with free_irq()
+ *
+ * Context: process context; sleeps.
  */
 void pvkit_evtchn_unbind(unsigned int irq)
 {
 	unsigned int port = pvkit_evtchn_port(irq);
 
+	if (!port)
+		return;
+	mutex_lock(&pvkit_evtchn_lock);
+	clear_bit(port, per_cpu(pvkit_cpu_ports, pvkit_port_cpu[port]));
+	/* Upcalls run with irqs off: after this none still sees the port. */
+	synchronize_rcu();
 	irq_dispose_mapping(irq);
 	pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
-	clear_bit(port, per_cpu(pvkit_cpu_ports, pvkit_port_cpu[port]));
+	/* Nobody can be given the number again until the unlock. */
 	sync_clear_bit(port, pvkit_pending_map());
+	mutex_unlock(&pvkit_evtchn_lock);
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_unbind);
 
@@ -316,15 +371,18 @@ static int pvkit_events_cpu_online(unsigned int cpu)
 	}
 	ret = pvkit_hypercall(PVKIT_HC_VCPU_UPCALL, apicid,
 			      HYPERVISOR_CALLBACK_VECTOR, 0, 0, 0);
+	/* A CPU without events still runs: it just gets no ports. */
 	if (ret)
 		pr_err("CPU%u: upcall registration failed (%ld)\n", cpu, ret);
-	return ret ? -EIO : 0;
+	per_cpu(pvkit_upcall_ready, cpu) = !ret;
+	return 0;
 }
 
 static int pvkit_events_cpu_offline(unsigned int cpu)
 {
 	u32 apicid = cpu_physical_id(cpu);
 
+	per_cpu(pvkit_upcall_ready, cpu) = false;
 	if (apicid < PVKIT_MAX_VCPUS)
 		pvkit_hypercall(PVKIT_HC_VCPU_UPCALL, apicid, 0, 0, 0, 0);
 	return 0;
@@ -358,25 +416,51 @@ static int __init pvkit_events_init(void)
 		return -EIO;
 	}
 
+	rc = -ENOMEM;
 	fwnode = irq_domain_alloc_named_fwnode("pvkit-evtchn");
 	if (!fwnode)
-		return -ENOMEM;
+		goto err_shinfo;
 	pvkit_evtchn_domain = irq_domain_create_linear(fwnode, PVKIT_EVTCHN_PORTS,
 						       &pvkit_evtchn_domain_ops,
 						       NULL);
-	if (!pvkit_evtchn_domain) {
-		irq_domain_free_fwnode(fwnode);
-		return -ENOMEM;
-	}
+	if (!pvkit_evtchn_domain)
+		goto err_fwnode;
 
 	rc = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "x86/pvkit/events:online",
 			       pvkit_events_cpu_online,
 			       pvkit_events_cpu_offline);
 	if (rc < 0)
-		return rc;
+		goto err_domain;
 	pr_info("event channels: %u ports, upcall vector %#x\n",
 		PVKIT_EVTCHN_PORTS, HYPERVISOR_CALLBACK_VECTOR);
 	pvkit_ipi_init();
 	return 0;
+
+err_domain:
+	irq_domain_remove(pvkit_evtchn_domain);
+	pvkit_evtchn_domain = NULL;
+err_fwnode:
+	irq_domain_free_fwnode(fwnode);
+err_shinfo:
+	pvkit_hypercall(PVKIT_HC_SHARED_INFO, 0, 0, 0, 0, 0);
+	pr_err("no event channels (%d)\n", rc);
+	return rc;
 }
 arch_initcall(pvkit_events_init);
+
+/*
+ * Before kexec: the next kernel owns this memory, so the host must stop
+ * writing event bits into it and raising the upcall vector.
+ */
+void pvkit_events_shutdown(void)
+{
+	unsigned int cpu;
+
+	if (!pvkit_evtchn_domain)
+		return;
+	for_each_possible_cpu(cpu)
+		if (cpu_physical_id(cpu) < PVKIT_MAX_VCPUS)
+			pvkit_hypercall(PVKIT_HC_VCPU_UPCALL,
+					cpu_physical_id(cpu), 0, 0, 0, 0);
+	pvkit_hypercall(PVKIT_HC_SHARED_INFO, 0, 0, 0, 0, 0);
+}

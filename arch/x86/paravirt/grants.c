@@ -112,6 +112,13 @@ unsigned int pvkit_gnttab_in_use(void)
 }
 EXPORT_SYMBOL_GPL(pvkit_gnttab_in_use);
 
+/* Before kexec: the next kernel owns the table's frames. */
+void pvkit_gnttab_shutdown(void)
+{
+	if (pvkit_gnttab)
+		pvkit_hypercall(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0);
+}
+
 static int __init pvkit_gnttab_init(void)
 {
 	unsigned int frames = PVKIT_GNTTAB_FRAMES;

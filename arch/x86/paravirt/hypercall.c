@@ -19,6 +19,7 @@
 #include <linux/errno.h>
 #include <linux/export.h>
 #include <linux/init.h>
+#include <linux/nospec.h>
 #include <linux/printk.h>
 #include <linux/string.h>
 #include <asm/msr.h>
@@ -81,6 +82,8 @@ long pvkit_hypercall(unsigned int nr, unsigned long a0, unsigned long a1,
 {
 	if (nr >= PVKIT_HC_COUNT || !pvkit_hcall_ready)
 		return -EOPNOTSUPP;
+	/* nr may come from user space (the test device). */
+	nr = array_index_nospec(nr, PVKIT_HC_COUNT);
 
 	switch (pvkit_hcall[nr].transport) {
 	case PVKIT_TRANSPORT_PIO:
@@ -181,9 +184,14 @@ int __init pvkit_hypercall_init(void)
 	}
 	ret = pvkit_parse_hcall_page((void *)pvkit_hcall_page);
 
-	/* The page is init memory: the host must stop writing to it. */
-	if (wrmsrl_safe(PVKIT_MSR_HYPERCALL_PAGE, 0))
-		pr_warn("host refused to detach the hypercall page\n");
+	/*
+	 * The page is init memory, freed after boot: a host that will not
+	 * stop writing to it must not be used at all.
+	 */
+	if (wrmsrl_safe(PVKIT_MSR_HYPERCALL_PAGE, 0)) {
+		pr_err("host refused to detach the hypercall page\n");
+		return -EIO;
+	}
 	if (ret < 0)
 		return ret;
 

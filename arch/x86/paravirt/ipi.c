@@ -16,6 +16,7 @@
 #include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
 #include <asm/pvkit.h>
@@ -36,8 +37,10 @@ static const char * const pvkit_ipi_names[PVKIT_IPI_KINDS] = {
 /*
  * Each CPU's IPI ports and their interrupts; port 0 while it has none.
  * Senders use the port, never the interrupt, so a CPU going offline
- * cannot make them touch a descriptor being freed: a send on a closed
- * port just fails and falls back to the APIC.
+ * cannot make them touch a descriptor being freed.  Senders run with
+ * preemption off; unbinding waits for them (synchronize_rcu()) after
+ * unpublishing the ports, and then replays both IPIs through the APIC in
+ * case one went to a port that was being closed.
  */
 struct pvkit_ipi_port {
 	unsigned int port;
@@ -103,14 +106,25 @@ static void pvkit_send_call_func_ipi(const struct cpumask *mask)
 static void pvkit_ipi_unbind_cpu(unsigned int cpu)
 {
 	unsigned int kind;
+	bool had_ports = false;
 
+	/* Senders fall back to the APIC from here on... */
+	for (kind = 0; kind < PVKIT_IPI_KINDS; kind++) {
+		had_ports |= per_cpu(pvkit_ipi, cpu)[kind].port;
+		WRITE_ONCE(per_cpu(pvkit_ipi, cpu)[kind].port, 0);
+	}
+	if (!had_ports)
+		goto free;
+	/* ...and once those that read a port are done, replay. */
+	synchronize_rcu();
+	pvkit_native_resched(cpu);
+	pvkit_native_call_single(cpu);
+free:
 	for (kind = 0; kind < PVKIT_IPI_KINDS; kind++) {
 		struct pvkit_ipi_port *ipi = &per_cpu(pvkit_ipi, cpu)[kind];
 
 		if (!ipi->irq)
 			continue;
-		/* Senders fall back to the APIC from here on. */
-		WRITE_ONCE(ipi->port, 0);
 		free_irq(ipi->irq, (void *)(unsigned long)kind);
 		pvkit_evtchn_unbind(ipi->irq);
 		ipi->irq = 0;
@@ -166,8 +180,6 @@ void __init pvkit_ipi_init(void)
 {
 	int ret;
 
-	if (!IS_ENABLED(CONFIG_SMP))
-		return;
 	pvkit_native_resched = smp_ops.smp_send_reschedule;
 	pvkit_native_call_single = smp_ops.send_call_func_single_ipi;
 	smp_ops.smp_send_reschedule = pvkit_send_reschedule;

@@ -11,7 +11,9 @@
 #include <linux/cache.h>
 #include <linux/export.h>
 #include <linux/init.h>
+#include <linux/notifier.h>
 #include <linux/printk.h>
+#include <linux/reboot.h>
 #include <asm/cpuid.h>
 #include <asm/hypervisor.h>
 #include <asm/pvkit.h>
@@ -100,9 +102,32 @@ static void __init pvkit_init_platform(void)
 	pvkit_ready = true;
 	if (pvkit_feature_bits & PVKIT_F_EVTCHN)
 		pvkit_events_init_platform();
-	if (IS_ENABLED(CONFIG_HVC_PVKIT))
+	if (IS_ENABLED(CONFIG_HVC_PVKIT) && (pvkit_feature_bits & PVKIT_F_CONSOLE))
 		pvkit_earlycon_init();
 }
+
+/*
+ * Before kexec (and at reboot or power-off) the host must stop writing
+ * into this kernel's memory: event bits, grant flags.  The next kernel
+ * starts over.
+ */
+static int pvkit_reboot(struct notifier_block *nb, unsigned long action,
+			void *data)
+{
+	pvkit_events_shutdown();
+	pvkit_gnttab_shutdown();
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block pvkit_reboot_nb = {
+	.notifier_call	= pvkit_reboot,
+};
+
+static int __init pvkit_reboot_init(void)
+{
+	return pvkit_ready ? register_reboot_notifier(&pvkit_reboot_nb) : 0;
+}
+device_initcall(pvkit_reboot_init);
 
 const __initconst struct hypervisor_x86 x86_hyper_pvkit = {
 	.name			= "pvkit",

@@ -253,9 +253,16 @@ static long pvkit_test_bench(void __user *uarg)
 
 /*
  * Test grants: pages owned by the open file, indexed by reference, so a
- * test that dies leaves nothing behind (release revokes them).
+ * test that dies leaves nothing behind (release revokes them).  The lock
+ * makes grant and revoke on one file atomic: a reference can be revoked
+ * and handed out again while another thread still looks at it.
  */
-static long pvkit_test_grant(struct xarray *grants, void __user *uarg)
+struct pvkit_test_file {
+	struct mutex lock;
+	struct xarray grants;
+};
+
+static long pvkit_test_grant(struct pvkit_test_file *tf, void __user *uarg)
 {
 	struct pvkit_test_grant g;
 	struct page *page;
@@ -269,23 +276,28 @@ static long pvkit_test_grant(struct xarray *grants, void __user *uarg)
 	if (!page)
 		return -ENOMEM;
 	memset(page_address(page), g.fill, PAGE_SIZE);
+	mutex_lock(&tf->lock);
 	ref = pvkit_gnttab_grant(page_to_pfn(page), g.readonly);
 	if (ref < 0) {
+		mutex_unlock(&tf->lock);
 		__free_page(page);
 		return ref;
 	}
-	ret = xa_err(xa_store(grants, ref, page, GFP_KERNEL));
+	ret = xa_err(xa_store(&tf->grants, ref, page, GFP_KERNEL));
 	if (ret) {
-		pvkit_gnttab_revoke(ref);
-		__free_page(page);
+		/* A page the host already holds is leaked, never reused. */
+		if (!pvkit_gnttab_revoke(ref))
+			__free_page(page);
+		mutex_unlock(&tf->lock);
 		return ret;
 	}
+	mutex_unlock(&tf->lock);
 	g.ref = ref;
 	g.in_use = pvkit_gnttab_in_use();
 	return copy_to_user(uarg, &g, sizeof(g)) ? -EFAULT : 0;
 }
 
-static long pvkit_test_revoke(struct xarray *grants, void __user *uarg)
+static long pvkit_test_revoke(struct pvkit_test_file *tf, void __user *uarg)
 {
 	struct pvkit_test_grant g;
 	struct page *page;
@@ -294,48 +306,53 @@ static long pvkit_test_revoke(struct xarray *grants, void __user *uarg)
 
 	if (copy_from_user(&g, uarg, sizeof(g)))
 		return -EFAULT;
-	page = g.ref > 0 ? xa_load(grants, g.ref) : NULL;
-	if (!page)
+	mutex_lock(&tf->lock);
+	page = g.ref > 0 ? xa_load(&tf->grants, g.ref) : NULL;
+	if (!page) {
+		mutex_unlock(&tf->lock);
 		return -ENOENT;
+	}
 	g.result = pvkit_gnttab_revoke(g.ref);
 	p = page_address(page);
 	for (g.sum = 0, i = 0; i < PAGE_SIZE; i++)
 		g.sum += p[i];
 	if (!g.result) {
-		xa_erase(grants, g.ref);
+		xa_erase(&tf->grants, g.ref);
 		__free_page(page);
 	}
+	mutex_unlock(&tf->lock);
 	g.in_use = pvkit_gnttab_in_use();
 	return copy_to_user(uarg, &g, sizeof(g)) ? -EFAULT : 0;
 }
 
 static int pvkit_test_open(struct inode *inode, struct file *file)
 {
-	struct xarray *grants = kzalloc(sizeof(*grants), GFP_KERNEL);
+	struct pvkit_test_file *tf = kzalloc(sizeof(*tf), GFP_KERNEL);
 
-	if (!grants)
+	if (!tf)
 		return -ENOMEM;
-	xa_init(grants);
-	file->private_data = grants;
+	mutex_init(&tf->lock);
+	xa_init(&tf->grants);
+	file->private_data = tf;
 	return 0;
 }
 
 /* A page the host still holds is leaked on purpose, never reused. */
 static int pvkit_test_release(struct inode *inode, struct file *file)
 {
-	struct xarray *grants = file->private_data;
+	struct pvkit_test_file *tf = file->private_data;
 	struct page *page;
 	unsigned long ref;
 
-	xa_for_each(grants, ref, page) {
+	xa_for_each(&tf->grants, ref, page) {
 		if (pvkit_gnttab_revoke(ref))
 			pr_warn("grant %lu still in use by the host, page leaked\n",
 				ref);
 		else
 			__free_page(page);
 	}
-	xa_destroy(grants);
-	kfree(grants);
+	xa_destroy(&tf->grants);
+	kfree(tf);
 	return 0;
 }
 

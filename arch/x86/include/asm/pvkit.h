@@ -36,7 +36,13 @@ void pvkit_evtchn_unbind(unsigned int irq);
 /* Internal to arch/x86/paravirt: boot-time setup steps. */
 int __init pvkit_hypercall_init(void);
 void __init pvkit_events_init_platform(void);
+#ifdef CONFIG_SMP
 void __init pvkit_ipi_init(void);
+#else
+static inline void pvkit_ipi_init(void) { }
+#endif
+void pvkit_events_shutdown(void);
+void pvkit_gnttab_shutdown(void);
 void __init pvkit_earlycon_init(void);
 
 #else /* !CONFIG_PVKIT_GUEST */
