@@ -277,6 +277,29 @@ int pvkit_evtchn_bind_ipi(unsigned int cpu)
 }
 
 /**
+ * pvkit_evtchn_bind_existing() - take over a port the host allocated
+ * @port: a port another hypercall returned (e.g. PVKIT_HC_STORE_SETUP),
+ *        targeting the host's default vCPU (APIC ID 0)
+ *
+ * Context: process context; sleeps.
+ *
+ * Return: a Linux interrupt number for request_irq(), or a negative errno.
+ */
+int pvkit_evtchn_bind_existing(unsigned int port)
+{
+	unsigned int cpu = pvkit_default_cpu();
+	int irq;
+
+	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
+		return -ENODEV;
+	mutex_lock(&pvkit_evtchn_lock);
+	irq = pvkit_evtchn_map_port(port, cpu);
+	mutex_unlock(&pvkit_evtchn_lock);
+	return irq;
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_existing);
+
+/**
  * pvkit_evtchn_port() - port behind an interrupt from this file
  * @irq: interrupt returned by a pvkit_evtchn_bind_*() function
  *

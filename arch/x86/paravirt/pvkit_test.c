@@ -258,7 +258,7 @@ static long pvkit_test_bench(void __user *uarg)
  * and handed out again while another thread still looks at it.
  */
 struct pvkit_test_file {
-	struct mutex lock;
+	struct mutex lock;	/* grant + store, revoke + erase: atomic */
 	struct xarray grants;
 };
 

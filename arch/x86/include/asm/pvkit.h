@@ -23,6 +23,7 @@ long pvkit_hypercall_untabled(unsigned int nr, unsigned long a0,
 
 int pvkit_evtchn_bind_host(unsigned int endpoint);
 int pvkit_evtchn_bind_ipi(unsigned int cpu);
+int pvkit_evtchn_bind_existing(unsigned int port);
 int pvkit_evtchn_send(unsigned int port);
 unsigned int pvkit_evtchn_port(unsigned int irq);
 int pvkit_evtchn_notify(unsigned int irq);
@@ -32,6 +33,28 @@ int pvkit_gnttab_grant(unsigned long pfn, bool readonly);
 int pvkit_gnttab_revoke(unsigned int ref);
 unsigned int pvkit_gnttab_in_use(void);
 void pvkit_evtchn_unbind(unsigned int irq);
+
+int pvkit_store_read(const char *path, char *buf, size_t len);
+int pvkit_store_write(const char *path, const char *value);
+int pvkit_store_directory(const char *path, char *buf, size_t len);
+int pvkit_store_rm(const char *path);
+
+/**
+ * struct pvkit_store_watch - a store watch (see pvkit_store_watch())
+ * @path: node to watch, with its subtree
+ * @callback: called with the path that changed
+ * @list: private
+ * @token: private
+ */
+struct pvkit_store_watch {
+	const char *path;
+	void (*callback)(struct pvkit_store_watch *watch, const char *path);
+	struct list_head list;
+	u32 token;
+};
+
+int pvkit_store_watch(struct pvkit_store_watch *watch);
+void pvkit_store_unwatch(struct pvkit_store_watch *watch);
 
 /* Internal to arch/x86/paravirt: boot-time setup steps. */
 int __init pvkit_hypercall_init(void);
