@@ -85,6 +85,18 @@ QEMU_BUILD_BUG_ON(PVKIT_XS_WATCH_EVENT != (int)XS_WATCH_EVENT ||
                   PVKIT_XS_DIRECTORY_PART != (int)XS_DIRECTORY_PART ||
                   PVKIT_XS_TYPE_COUNT != (int)XS_TYPE_COUNT);
 
+/*
+ * Guest RAM the host keeps mapped while the guest has it registered (the
+ * shared-info page, the grant table, the store ring): a reference on the
+ * RAM region and the host address, so the host can use atomic operations
+ * on words it shares with the guest.  @ptr is NULL when nothing is mapped.
+ */
+typedef struct PVKitGuestRam {
+    MemoryRegion *mr;
+    hwaddr offset;
+    void *ptr;
+} PVKitGuestRam;
+
 struct PVKitState {
     ISADevice parent_obj;
 
@@ -104,24 +116,18 @@ struct PVKitState {
 
     /* Event channels: port table, vectors, counters (BQL). */
     PVKitEvtchnState ec;
-    /* The mapped shared-info page: a reference on its RAM region. */
-    MemoryRegion *shared_mr;
-    hwaddr shared_offset;
-    struct pvkit_shared_info *shared_ptr;
+    /* The mapped shared-info page. */
+    PVKitGuestRam shared_ram;
 
     /* Grant tables: mappings, per-ref counts, counters (BQL). */
     PVKitGnttabState gt;
-    /* The mapped grant table: a reference on its RAM region. */
-    MemoryRegion *gnttab_mr;
-    hwaddr gnttab_offset;
-    struct pvkit_grant_entry *gnttab_ptr;
+    /* The mapped grant table. */
+    PVKitGuestRam gnttab_ram;
 
     /* The store (BQL): engine, ring mapping, port, connection. */
     XenstoreImplState *xs;
     QEMUBH *xs_bh;              /* serves the ring; the port's backend */
-    MemoryRegion *xs_mr;        /* NULL: disconnected */
-    hwaddr xs_offset;
-    struct pvkit_xs_ring *xs_ring;
+    PVKitGuestRam xs_ram;       /* the ring; unmapped: disconnected */
     uint32_t xs_port;
     uint32_t xs_tx[PVKIT_XS_MAX_TX];    /* the guest's open transactions */
     PVKitXsConn xs_conn;
@@ -158,6 +164,43 @@ static bool pvkit_ram_range(uint64_t gpa, uint32_t len, bool write)
     ok = pvkit_ram_section(&sec, gpa, len, write);
     memory_region_unref(sec.mr);
     return ok;
+}
+
+/*
+ * Map [gpa, gpa + len) of writable guest RAM into @m, replacing what it
+ * held; len 0 just unmaps.  On failure @m is left as it was.
+ */
+static int pvkit_guest_ram_map(PVKitGuestRam *m, uint64_t gpa, uint64_t len)
+{
+    MemoryRegionSection sec = { 0 };
+
+    if (len) {
+        sec = memory_region_find(get_system_memory(), gpa, len);
+        if (!sec.mr) {
+            return -PVKIT_EFAULT;
+        }
+        if (!pvkit_ram_section(&sec, gpa, len, true) ||
+            !memory_region_get_ram_ptr(sec.mr)) {
+            memory_region_unref(sec.mr);
+            return -PVKIT_EFAULT;
+        }
+    }
+    if (m->mr) {
+        memory_region_unref(m->mr);
+    }
+    m->mr = sec.mr;
+    m->offset = sec.offset_within_region;
+    m->ptr = sec.mr ? (uint8_t *)memory_region_get_ram_ptr(sec.mr) +
+                      sec.offset_within_region : NULL;
+    return 0;
+}
+
+/* The host wrote there behind the guest's back: tell migration. */
+static void pvkit_guest_ram_dirty(PVKitGuestRam *m, hwaddr offset, hwaddr len)
+{
+    if (m->mr) {
+        memory_region_set_dirty(m->mr, m->offset + offset, len);
+    }
 }
 
 static int pvkit_mem_read(void *opaque, uint64_t gpa, void *buf,
@@ -244,35 +287,15 @@ static PVKitEvtchnState *pvkit_evtchn(void *opaque)
 static int pvkit_shared_set(void *opaque, uint64_t gpa)
 {
     PVKitState *s = opaque;
-    MemoryRegionSection sec = { 0 };
 
-    if (gpa) {
-        sec = memory_region_find(get_system_memory(), gpa, PVKIT_PAGE_SIZE);
-        if (!sec.mr) {
-            return -PVKIT_EFAULT;
-        }
-        if (!pvkit_ram_section(&sec, gpa, PVKIT_PAGE_SIZE, true) ||
-            !memory_region_get_ram_ptr(sec.mr)) {
-            memory_region_unref(sec.mr);
-            return -PVKIT_EFAULT;
-        }
-    }
-    if (s->shared_mr) {
-        memory_region_unref(s->shared_mr);
-    }
-    s->shared_mr = sec.mr;
-    s->shared_offset = sec.offset_within_region;
-    s->shared_ptr = sec.mr ?
-        (void *)((uint8_t *)memory_region_get_ram_ptr(sec.mr) +
-                 sec.offset_within_region) : NULL;
-    return 0;
+    return pvkit_guest_ram_map(&s->shared_ram, gpa, gpa ? PVKIT_PAGE_SIZE : 0);
 }
 
 static struct pvkit_shared_info *pvkit_shared_page(void *opaque)
 {
     PVKitState *s = opaque;
 
-    return s->shared_ptr;
+    return s->shared_ram.ptr;
 }
 
 /* The host wrote the page behind the guest's back: tell migration. */
@@ -280,10 +303,7 @@ static void pvkit_shared_written(void *opaque)
 {
     PVKitState *s = opaque;
 
-    if (s->shared_mr) {
-        memory_region_set_dirty(s->shared_mr, s->shared_offset,
-                                PVKIT_PAGE_SIZE);
-    }
+    pvkit_guest_ram_dirty(&s->shared_ram, 0, PVKIT_PAGE_SIZE);
 }
 
 static bool pvkit_vcpu_exists(void *opaque, uint32_t vcpu)
@@ -343,48 +363,25 @@ static PVKitGnttabState *pvkit_gnttab(void *opaque)
 static int pvkit_gnttab_set(void *opaque, uint64_t gpa, uint32_t nr_frames)
 {
     PVKitState *s = opaque;
-    uint32_t len = nr_frames * PVKIT_PAGE_SIZE;
-    MemoryRegionSection sec = { 0 };
 
-    if (nr_frames) {
-        sec = memory_region_find(get_system_memory(), gpa, len);
-        if (!sec.mr) {
-            return -PVKIT_EFAULT;
-        }
-        if (!pvkit_ram_section(&sec, gpa, len, true) ||
-            !memory_region_get_ram_ptr(sec.mr)) {
-            memory_region_unref(sec.mr);
-            return -PVKIT_EFAULT;
-        }
-    }
-    if (s->gnttab_mr) {
-        memory_region_unref(s->gnttab_mr);
-    }
-    s->gnttab_mr = sec.mr;
-    s->gnttab_offset = sec.offset_within_region;
-    s->gnttab_ptr = sec.mr ?
-        (void *)((uint8_t *)memory_region_get_ram_ptr(sec.mr) +
-                 sec.offset_within_region) : NULL;
-    return 0;
+    return pvkit_guest_ram_map(&s->gnttab_ram, gpa,
+                               (uint64_t)nr_frames * PVKIT_PAGE_SIZE);
 }
 
 static struct pvkit_grant_entry *pvkit_gnttab_table(void *opaque)
 {
     PVKitState *s = opaque;
 
-    return s->gnttab_ptr;
+    return s->gnttab_ram.ptr;
 }
 
 static void pvkit_gnttab_written(void *opaque, uint32_t ref)
 {
     PVKitState *s = opaque;
 
-    if (s->gnttab_mr) {
-        memory_region_set_dirty(s->gnttab_mr, s->gnttab_offset +
-                                (hwaddr)ref *
-                                sizeof(struct pvkit_grant_entry),
-                                sizeof(struct pvkit_grant_entry));
-    }
+    pvkit_guest_ram_dirty(&s->gnttab_ram,
+                          (hwaddr)ref * sizeof(struct pvkit_grant_entry),
+                          sizeof(struct pvkit_grant_entry));
 }
 
 /*
@@ -425,7 +422,7 @@ static void pvkit_xs_watch_cb(void *opaque, const char *path,
 {
     PVKitState *s = opaque;
 
-    if (s->xs_ring) {
+    if (s->xs_ram.ptr) {
         pvkit_xs_queue_watch(&s->xs_conn, path, token);
         qemu_bh_schedule(s->xs_bh);
     }
@@ -449,27 +446,23 @@ static void pvkit_store_drop_conn(PVKitState *s)
 
 static void pvkit_store_unmap(PVKitState *s)
 {
-    if (s->xs_mr) {
+    if (s->xs_ram.mr) {
         pvkit_store_drop_conn(s);
-        memory_region_unref(s->xs_mr);
     }
-    s->xs_mr = NULL;
-    s->xs_ring = NULL;
+    pvkit_guest_ram_map(&s->xs_ram, 0, 0);
 }
 
 static void pvkit_ring_dirty(PVKitState *s)
 {
-    if (s->xs_mr) {
-        memory_region_set_dirty(s->xs_mr, s->xs_offset, PVKIT_PAGE_SIZE);
-    }
+    pvkit_guest_ram_dirty(&s->xs_ram, 0, PVKIT_PAGE_SIZE);
 }
 
 /* STORE_SETUP (the dispatcher checked alignment and that gpa is RAM). */
 static int64_t pvkit_store_setup(void *opaque, uint64_t gpa)
 {
     PVKitState *s = opaque;
-    MemoryRegionSection sec;
     int64_t port;
+    int ret;
 
     if (!gpa) {
         if (s->xs_port) {
@@ -480,31 +473,22 @@ static int64_t pvkit_store_setup(void *opaque, uint64_t gpa)
         pvkit_store_unmap(s);
         return 0;
     }
-    if (s->xs_mr) {
+    if (s->xs_ram.mr) {
         return -PVKIT_EBUSY;
     }
-    sec = memory_region_find(get_system_memory(), gpa, PVKIT_PAGE_SIZE);
-    if (!sec.mr) {
-        return -PVKIT_EFAULT;
-    }
-    if (!pvkit_ram_section(&sec, gpa, PVKIT_PAGE_SIZE, true) ||
-        !memory_region_get_ram_ptr(sec.mr)) {
-        memory_region_unref(sec.mr);
-        return -PVKIT_EFAULT;
+    ret = pvkit_guest_ram_map(&s->xs_ram, gpa, PVKIT_PAGE_SIZE);
+    if (ret) {
+        return ret;
     }
     port = pvkit_evtchn_backend_alloc(&pvkit_host_ops, s, s->xs_bh);
     if (port < 0) {
-        memory_region_unref(sec.mr);
+        pvkit_guest_ram_map(&s->xs_ram, 0, 0);
         return port;
     }
-    s->xs_mr = sec.mr;
-    s->xs_offset = sec.offset_within_region;
-    s->xs_ring = (void *)((uint8_t *)memory_region_get_ram_ptr(sec.mr) +
-                          sec.offset_within_region);
     s->xs_port = port;
     memset(s->xs_tx, 0, sizeof(s->xs_tx));
     pvkit_xs_conn_reset(&s->xs_conn);
-    pvkit_xs_ring_init(s->xs_ring);
+    pvkit_xs_ring_init(s->xs_ram.ptr);
     pvkit_ring_dirty(s);
     return port;
 }
@@ -692,7 +676,7 @@ static void pvkit_xs_bh(void *opaque)
 {
     PVKitState *s = opaque;
     PVKitXsConn *c = &s->xs_conn;
-    struct pvkit_xs_ring *r = s->xs_ring;
+    struct pvkit_xs_ring *r = s->xs_ram.ptr;
     uint32_t req_cons;
     struct pvkit_xs_hdr h;
     int budget = PVKIT_XS_BUDGET, ret;
