@@ -79,24 +79,26 @@ static bool hc_offered(uint32_t nr, uint64_t features)
     }
 }
 
+/* The checks every buffer argument gets first: size, then wrap-around. */
+static int64_t check_buffer(uint64_t gpa, uint64_t len)
+{
+    if (len > PVKIT_HC_MAX_LEN) {
+        return -PVKIT_E2BIG;
+    }
+    return range_ok(gpa, len) ? 0 : -PVKIT_EFAULT;
+}
+
 static int64_t hc_console_write(const PVKitHostOps *ops, void *opaque,
                                 uint64_t gpa, uint64_t len)
 {
     uint8_t buf[PVKIT_HC_MAX_LEN];
     uint32_t n;
-    int ret;
+    int64_t ret = check_buffer(gpa, len);
 
-    if (len > PVKIT_HC_MAX_LEN) {
-        return -PVKIT_E2BIG;
+    if (ret || len == 0) {
+        return ret;
     }
-    if (!range_ok(gpa, len)) {
-        return -PVKIT_EFAULT;
-    }
-    if (len == 0) {
-        return 0;
-    }
-    ret = ops->mem_read(opaque, gpa, buf, (uint32_t)len);
-    if (ret) {
+    if (ops->mem_read(opaque, gpa, buf, (uint32_t)len)) {
         return -PVKIT_EFAULT;
     }
     n = ops->console_write(opaque, buf, (uint32_t)len);
@@ -108,15 +110,10 @@ static int64_t hc_console_read(const PVKitHostOps *ops, void *opaque,
 {
     uint8_t buf[PVKIT_HC_MAX_LEN];
     uint32_t n;
+    int64_t ret = check_buffer(gpa, len);
 
-    if (len > PVKIT_HC_MAX_LEN) {
-        return -PVKIT_E2BIG;
-    }
-    if (!range_ok(gpa, len)) {
-        return -PVKIT_EFAULT;
-    }
-    if (len == 0) {
-        return 0;
+    if (ret || len == 0) {
+        return ret;
     }
     /* The whole buffer must be writable, whether or not input is pending. */
     if (ops->mem_check(opaque, gpa, (uint32_t)len, true)) {
@@ -141,15 +138,13 @@ static int64_t hc_test_copy(const PVKitHostOps *ops, void *opaque,
                             uint64_t src, uint64_t dst, uint64_t len)
 {
     uint8_t buf[PVKIT_HC_MAX_LEN];
+    int64_t ret = check_buffer(src, len);
 
-    if (len > PVKIT_HC_MAX_LEN) {
-        return -PVKIT_E2BIG;
+    if (!ret) {
+        ret = check_buffer(dst, len);
     }
-    if (!range_ok(src, len) || !range_ok(dst, len)) {
-        return -PVKIT_EFAULT;
-    }
-    if (len == 0) {
-        return 0;
+    if (ret || len == 0) {
+        return ret;
     }
     if (ranges_overlap(src, dst, len)) {
         return -PVKIT_EINVAL;
