@@ -250,6 +250,21 @@ struct pvkit_shared_info {
 		      2 * PVKIT_EVTCHN_PORTS / 8];
 };
 
+/*
+ * Bus device states (Xen's enum xenbus_state).  Each side of a split
+ * device keeps its current state, as a decimal string, in the "state" key
+ * of its own store directory and watches the other side's (SPEC section 9).
+ */
+#define PVKIT_BUS_UNKNOWN		0
+#define PVKIT_BUS_INITIALISING		1
+#define PVKIT_BUS_INITWAIT		2	/* backend: waiting for frontend */
+#define PVKIT_BUS_INITIALISED		3	/* frontend: rings published */
+#define PVKIT_BUS_CONNECTED		4
+#define PVKIT_BUS_CLOSING		5
+#define PVKIT_BUS_CLOSED		6
+#define PVKIT_BUS_RECONFIGURING		7
+#define PVKIT_BUS_RECONFIGURED		8
+
 /* Largest length one console or copy hypercall accepts. */
 #define PVKIT_HC_MAX_LEN		PVKIT_PAGE_SIZE
 

@@ -59,7 +59,8 @@ vm() {	# vm OUTDIR harness-args...
 # is long because timers/raw_skew sleeps 120 s without printing.
 pv_suites() {
 	vm "$RESULTS/pv-guest" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
-		--smp 2 --modprobe pvkit_test --kselftest "$SUITES" \
+		--smp 2 --modprobe pvkit_test --modprobe pvkit_testfront \
+		--kselftest "$SUITES" \
 		--known-failures "$KIT/tests/known-failures.txt" \
 		--idle-timeout 300 \
 		--expect-console 'pvkit: detected hypervisor at CPUID 0x40000100' \
@@ -92,7 +93,7 @@ cmd_run() {
 	build_all >&2
 	local rc=0 guest_rc
 	vm "$RESULTS/run" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
-		--modprobe pvkit_test --cmd "$1" || rc=$?
+		--modprobe pvkit_test --modprobe pvkit_testfront --cmd "$1" || rc=$?
 	# The harness says 1 for any non-zero command; hand back the real code.
 	if [ $rc -le 1 ]; then
 		guest_rc=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("guest_exit_code", ""))' \
