@@ -60,7 +60,7 @@ vm() {	# vm OUTDIR harness-args...
 pv_suites() {
 	vm "$RESULTS/pv-guest" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
 		--smp 2 --modprobe pvkit_test --modprobe pvkit_testfront \
-		--kselftest "$SUITES" \
+		--loop-console --host-requests --kselftest "$SUITES" \
 		--known-failures "$KIT/tests/known-failures.txt" \
 		--idle-timeout 300 \
 		--expect-console 'pvkit: detected hypervisor at CPUID 0x40000100' \

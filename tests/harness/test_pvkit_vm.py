@@ -302,3 +302,41 @@ class CliTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FakeQmp:
+    """Records what host_request() passes on; answers like QEMU."""
+
+    def __init__(self):
+        self.calls = []
+
+    def execute(self, cmd, arguments=None):
+        self.calls.append((cmd, arguments))
+        return {"return": {}}
+
+
+class HostRequestTest(unittest.TestCase):
+
+    def test_whitelisted_command_runs(self):
+        q = FakeQmp()
+        line = 'x PVKIT-HOST-REQUEST: {"execute": "device_del", ' \
+            '"arguments": {"id": "loopcon"}}'
+        m = pv.HOST_REQUEST_RE.search(line)
+        self.assertIsNotNone(m)
+        self.assertEqual('{"return": {}}', pv.host_request(q, m.group(1)))
+        self.assertEqual([("device_del", {"id": "loopcon"})], q.calls)
+
+    def test_other_commands_refused(self):
+        q = FakeQmp()
+        for req in ('{"execute": "quit"}', '{"execute": "human-monitor-'
+                    'command", "arguments": {"command-line": "q"}}',
+                    '["device_del"]', '{"execute": "device_del", '
+                    '"arguments": "loopcon"}'):
+            self.assertTrue(pv.host_request(q, req).startswith("refused"),
+                            req)
+        self.assertEqual([], q.calls)
+
+    def test_garbage_refused(self):
+        q = FakeQmp()
+        self.assertTrue(pv.host_request(q, "{nope").startswith("refused"))
+        self.assertEqual([], q.calls)
