@@ -204,6 +204,32 @@ int pvkit_bus_read_otherend_uint(struct pvkit_bus_device *dev,
 EXPORT_SYMBOL_GPL(pvkit_bus_read_otherend_uint);
 
 /**
+ * pvkit_bus_read_otherend_u64() - read a 64-bit number the backend published
+ * @dev: the device
+ * @key: key name below the backend's directory
+ * @val: receives the value
+ *
+ * Context: process context; sleeps.
+ * Return: as for pvkit_bus_read_otherend_uint().
+ */
+int pvkit_bus_read_otherend_u64(struct pvkit_bus_device *dev,
+				const char *key, u64 *val)
+{
+	char *path = kasprintf(GFP_KERNEL, "%s/%s", dev->otherend, key);
+	char buf[24];
+	int ret;
+
+	if (!path)
+		return -ENOMEM;
+	ret = pvkit_store_read(path, buf, sizeof(buf));
+	kfree(path);
+	if (ret < 0)
+		return ret == -EOVERFLOW ? -ERANGE : ret;
+	return kstrtou64(buf, 10, val);
+}
+EXPORT_SYMBOL_GPL(pvkit_bus_read_otherend_u64);
+
+/**
  * pvkit_bus_alloc_evtchn() - an event channel for the device's backend
  * @dev: the device
  *

@@ -83,6 +83,8 @@ int pvkit_bus_printf(struct pvkit_bus_device *dev, const char *key,
 		     const char *fmt, ...);
 int pvkit_bus_read_otherend_uint(struct pvkit_bus_device *dev,
 				 const char *key, unsigned int *val);
+int pvkit_bus_read_otherend_u64(struct pvkit_bus_device *dev,
+				const char *key, u64 *val);
 int pvkit_bus_alloc_evtchn(struct pvkit_bus_device *dev);
 
 #endif /* _LINUX_PVKIT_BUS_H */
