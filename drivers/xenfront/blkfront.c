@@ -511,20 +511,29 @@ static int pvkit_blk_setup_ring(struct pvkit_blkfront *bf)
 	return ret;
 }
 
-static void pvkit_blk_free_ring(struct pvkit_blkfront *bf)
+static void pvkit_blk_free_irq(struct pvkit_blkfront *bf)
 {
 	if (bf->irq > 0) {
 		free_irq(bf->irq, bf);
 		pvkit_evtchn_unbind(bf->irq);
 		bf->irq = 0;
 	}
-	if (bf->ring_ref >= 0 && pvkit_gnttab_revoke(bf->ring_ref)) {
-		/* The backend still maps it: leak the page, never reuse it. */
-		dev_warn(&bf->dev->dev, "backend kept the ring mapped\n");
-		bf->sring = NULL;
-	}
+}
+
+/*
+ * Give up the ring page after the backend has been told we are closed
+ * (it unmaps the ring only then): the page is freed once the revoke goes
+ * through, however long the backend takes.
+ */
+static void pvkit_blk_release_ring(struct pvkit_blkfront *bf)
+{
+	pvkit_blk_free_irq(bf);
+	if (bf->ring_ref >= 0)
+		pvkit_gnttab_revoke_deferred(bf->ring_ref,
+					     virt_to_page(bf->sring));
+	else
+		free_page((unsigned long)bf->sring);
 	bf->ring_ref = -1;
-	free_page((unsigned long)bf->sring);
 	bf->sring = NULL;
 }
 
@@ -563,10 +572,11 @@ static void pvkit_blk_stop(struct pvkit_blkfront *bf, bool wait)
 	pvkit_blk_complete_done(bf);
 }
 
-/* Tear down the connection and the disk; the device stays bound. */
+/* Tear down the disk and the event channel; the ring stays granted. */
 static void pvkit_blk_disconnect(struct pvkit_blkfront *bf, bool wait)
 {
 	pvkit_blk_stop(bf, wait);
+	pvkit_blk_free_irq(bf);
 	if (bf->disk) {
 		blk_mark_disk_dead(bf->disk);
 		del_gendisk(bf->disk);
@@ -577,7 +587,14 @@ static void pvkit_blk_disconnect(struct pvkit_blkfront *bf, bool wait)
 		blk_mq_free_tag_set(&bf->set);
 		memset(&bf->set, 0, sizeof(bf->set));
 	}
-	pvkit_blk_free_ring(bf);
+}
+
+/* Disconnect, tell the backend we are closed, give the ring back. */
+static void pvkit_blk_close(struct pvkit_blkfront *bf, bool wait)
+{
+	pvkit_blk_disconnect(bf, wait);
+	pvkit_bus_switch_state(bf->dev, PVKIT_BUS_CLOSED);
+	pvkit_blk_release_ring(bf);
 }
 
 /* Read what the backend says about the disk. */
@@ -693,8 +710,7 @@ static void pvkit_blk_connect(struct pvkit_blkfront *bf)
 		 bf->flush ? ", flush" : "", bf->discard ? ", discard" : "");
 	return;
 fail:
-	pvkit_blk_disconnect(bf, false);
-	pvkit_bus_switch_state(dev, PVKIT_BUS_CLOSED);
+	pvkit_blk_close(bf, false);
 }
 
 static void pvkit_blk_changed(struct pvkit_bus_device *dev, int state)
@@ -714,8 +730,7 @@ static void pvkit_blk_changed(struct pvkit_bus_device *dev, int state)
 			ret = pvkit_bus_switch_state(dev, PVKIT_BUS_INITIALISED);
 		if (ret) {
 			dev_err(&dev->dev, "cannot set up the ring: %d\n", ret);
-			pvkit_blk_free_ring(bf);
-			pvkit_bus_switch_state(dev, PVKIT_BUS_CLOSED);
+			pvkit_blk_close(bf, false);
 		}
 		break;
 	case PVKIT_BUS_CONNECTED:
@@ -730,8 +745,7 @@ static void pvkit_blk_changed(struct pvkit_bus_device *dev, int state)
 		/* The backend serves what it has until we say Closing. */
 		pvkit_blk_stop(bf, !dev->otherend_gone);
 		pvkit_bus_switch_state(dev, PVKIT_BUS_CLOSING);
-		pvkit_blk_disconnect(bf, false);
-		pvkit_bus_switch_state(dev, PVKIT_BUS_CLOSED);
+		pvkit_blk_close(bf, false);
 		break;
 	default:
 		break;
@@ -768,7 +782,7 @@ static void pvkit_blk_remove(struct pvkit_bus_device *dev)
 {
 	struct pvkit_blkfront *bf = dev_get_drvdata(&dev->dev);
 
-	pvkit_blk_disconnect(bf, !dev->otherend_gone && !dev->node_gone);
+	pvkit_blk_close(bf, !dev->otherend_gone && !dev->node_gone);
 	ida_free(&pvkit_blk_index, bf->index);
 	kfree(bf);
 }

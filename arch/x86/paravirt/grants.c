@@ -18,6 +18,8 @@
 #include <linux/init.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <asm/pvkit.h>
 
 /* Frames this kernel asks for: 2048 grants. */
@@ -100,6 +102,93 @@ int pvkit_gnttab_revoke(unsigned int ref)
 	return 0;
 }
 EXPORT_SYMBOL_GPL(pvkit_gnttab_revoke);
+
+/**
+ * struct pvkit_gnttab_deferred - a revoke the host is holding up
+ * @list: entry in pvkit_gnttab_deferred_list
+ * @ref: the grant
+ * @page: page to free once the grant is revoked, or NULL
+ */
+struct pvkit_gnttab_deferred {
+	struct list_head list;
+	unsigned int ref;
+	struct page *page;
+};
+
+/* How often a held-up revoke is tried again. */
+#define PVKIT_GNTTAB_RETRY	(HZ / 10)
+
+static LIST_HEAD(pvkit_gnttab_deferred_list);
+static DEFINE_SPINLOCK(pvkit_gnttab_deferred_lock);
+static void pvkit_gnttab_retry(struct work_struct *work);
+static DECLARE_DELAYED_WORK(pvkit_gnttab_retry_work, pvkit_gnttab_retry);
+
+/*
+ * Try the held-up revokes again; free the pages of those that went
+ * through.  Anything but -EBUSY ends the wait: the entry is no longer a
+ * grant the host can use.
+ */
+static void pvkit_gnttab_retry(struct work_struct *work)
+{
+	struct pvkit_gnttab_deferred *d, *tmp;
+	unsigned long flags;
+	LIST_HEAD(done);
+	bool more;
+
+	spin_lock_irqsave(&pvkit_gnttab_deferred_lock, flags);
+	list_for_each_entry_safe(d, tmp, &pvkit_gnttab_deferred_list, list)
+		if (pvkit_gnttab_revoke(d->ref) != -EBUSY)
+			list_move(&d->list, &done);
+	more = !list_empty(&pvkit_gnttab_deferred_list);
+	spin_unlock_irqrestore(&pvkit_gnttab_deferred_lock, flags);
+
+	list_for_each_entry_safe(d, tmp, &done, list) {
+		if (d->page)
+			__free_page(d->page);
+		kfree(d);
+	}
+	if (more)
+		schedule_delayed_work(&pvkit_gnttab_retry_work,
+				      PVKIT_GNTTAB_RETRY);
+}
+
+/**
+ * pvkit_gnttab_revoke_deferred() - revoke now or as soon as the host lets go
+ * @ref: a reference pvkit_gnttab_grant() returned
+ * @page: the granted page, freed (__free_page()) once revoked; or NULL
+ *
+ * For a frontend closing a connection: the backend unmaps its pages only
+ * after the frontend says it is closed, so the revoke may have to wait.
+ * The grant counts as in use (pvkit_gnttab_in_use()) until it is revoked;
+ * if the host never lets go, the page is never freed, so it is never
+ * reused while the host can reach it.
+ *
+ * Context: any; does not sleep.
+ */
+void pvkit_gnttab_revoke_deferred(unsigned int ref, struct page *page)
+{
+	struct pvkit_gnttab_deferred *d;
+	unsigned long flags;
+
+	if (pvkit_gnttab_revoke(ref) != -EBUSY) {
+		if (page)
+			__free_page(page);
+		return;
+	}
+	d = kmalloc(sizeof(*d), GFP_ATOMIC);
+	if (!d) {
+		pr_warn_ratelimited("grant %u held by the host: page leaked\n",
+				    ref);
+		return;
+	}
+	d->ref = ref;
+	d->page = page;
+	spin_lock_irqsave(&pvkit_gnttab_deferred_lock, flags);
+	list_add_tail(&d->list, &pvkit_gnttab_deferred_list);
+	spin_unlock_irqrestore(&pvkit_gnttab_deferred_lock, flags);
+	schedule_delayed_work(&pvkit_gnttab_retry_work, PVKIT_GNTTAB_RETRY);
+}
+EXPORT_SYMBOL_GPL(pvkit_gnttab_revoke_deferred);
 
 /**
  * pvkit_gnttab_in_use() - grants not yet revoked

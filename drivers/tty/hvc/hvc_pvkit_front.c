@@ -42,7 +42,7 @@ struct pvkit_cons_ring {
  * struct pvkit_cons - one console device
  * @list: entry in pvkit_cons_list, looked up by @vtermno
  * @dev: the bus device
- * @ring: the shared ring page (NULL: leaked to a backend that kept it)
+ * @ring: the shared ring page (NULL between connections)
  * @ref: grant reference of @ring, or -1
  * @irq: event channel interrupt, or 0
  * @hvc: the hvc console, while connected
@@ -168,7 +168,7 @@ static const struct hv_ops pvkit_cons_ops = {
 	.notifier_hangup = notifier_hangup_irq,
 };
 
-/* Take the console down: tty, event channel, grant; in that order. */
+/* Take the tty and the event channel down; the ring stays granted. */
 static void pvkit_cons_disconnect(struct pvkit_cons *cons)
 {
 	unsigned long flags;
@@ -186,15 +186,28 @@ static void pvkit_cons_disconnect(struct pvkit_cons *cons)
 		pvkit_evtchn_unbind(cons->irq);
 		cons->irq = 0;
 	}
+}
+
+/*
+ * Give up the ring once the backend has been told we are closed: it
+ * unmaps the page only then, so the revoke may complete later, and the
+ * page is freed only when it does.  The next connection gets a new page.
+ */
+static void pvkit_cons_release_ring(struct pvkit_cons *cons)
+{
 	if (cons->ref >= 0) {
-		/* A ring the backend still maps is leaked, never reused. */
-		if (pvkit_gnttab_revoke(cons->ref)) {
-			dev_warn(&cons->dev->dev, "backend still maps ring %d\n",
-				 cons->ref);
-			cons->ring = NULL;
-		}
+		pvkit_gnttab_revoke_deferred(cons->ref, virt_to_page(cons->ring));
 		cons->ref = -1;
+		cons->ring = NULL;
 	}
+}
+
+/* Close: tty and channel down, tell the backend, then the ring. */
+static void pvkit_cons_close(struct pvkit_cons *cons)
+{
+	pvkit_cons_disconnect(cons);
+	pvkit_bus_switch_state(cons->dev, PVKIT_BUS_CLOSED);
+	pvkit_cons_release_ring(cons);
 }
 
 /* Publish a fresh ring and event channel; the tty appears at once. */
@@ -239,6 +252,7 @@ static int pvkit_cons_connect(struct pvkit_cons *cons)
 	return 0;
 fail:
 	pvkit_cons_disconnect(cons);
+	pvkit_cons_release_ring(cons);
 	return ret;
 }
 
@@ -256,7 +270,7 @@ static void pvkit_cons_changed(struct pvkit_bus_device *dev, int state)
 		ret = pvkit_cons_connect(cons);
 		if (ret) {
 			dev_err(&dev->dev, "cannot connect: %d\n", ret);
-			pvkit_bus_switch_state(dev, PVKIT_BUS_CLOSED);
+			pvkit_cons_close(cons);
 		}
 		break;
 	case PVKIT_BUS_CONNECTED:
@@ -265,8 +279,7 @@ static void pvkit_cons_changed(struct pvkit_bus_device *dev, int state)
 		break;
 	case PVKIT_BUS_CLOSING:
 	case PVKIT_BUS_CLOSED:
-		pvkit_cons_disconnect(cons);
-		pvkit_bus_switch_state(dev, PVKIT_BUS_CLOSED);
+		pvkit_cons_close(cons);
 		break;
 	default:
 		break;
@@ -303,7 +316,7 @@ static void pvkit_cons_remove(struct pvkit_bus_device *dev)
 {
 	struct pvkit_cons *cons = dev_get_drvdata(&dev->dev);
 
-	pvkit_cons_disconnect(cons);
+	pvkit_cons_close(cons);
 	free_page((unsigned long)cons->ring);
 	kfree(cons);
 }

@@ -10,6 +10,8 @@
 
 #ifdef CONFIG_PVKIT_GUEST
 
+struct page;
+
 bool pvkit_available(void);
 u32 pvkit_abi_version(void);
 u64 pvkit_features(void);
@@ -31,6 +33,7 @@ bool pvkit_evtchn_is_pending(unsigned int irq);
 
 int pvkit_gnttab_grant(unsigned long pfn, bool readonly);
 int pvkit_gnttab_revoke(unsigned int ref);
+void pvkit_gnttab_revoke_deferred(unsigned int ref, struct page *page);
 unsigned int pvkit_gnttab_in_use(void);
 void pvkit_evtchn_unbind(unsigned int irq);
 
