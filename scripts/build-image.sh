@@ -53,11 +53,17 @@ for e in "${extras[@]}"; do
 	[ -e "$src" ] || die "--extra $e: no $src"
 done
 
+# Host tools the disk tests run in the guest (their libraries come along).
+HOST_TOOLS=(/sbin/mke2fs /sbin/e2fsck)
+for t in "${HOST_TOOLS[@]}"; do
+	[ -x "$t" ] || die "no $t (install e2fsprogs: scripts/setup-host.sh)"
+done
+
 # Cache key: this script, the image sources, busybox, host libc (the libraries
 # copied in), bash, every input tree, and the extra files with their targets.
 libc_ver=$(dpkg-query -W -f='${Version}' libc6 2>/dev/null || ldd --version | head -n 1)
 key=$( {
-	hash_inputs "$0" "$KIT/tests/image" "$BUSYBOX"
+	hash_inputs "$0" "$KIT/tests/image" "$BUSYBOX" "${HOST_TOOLS[@]}"
 	echo "libc $libc_ver bash=${bash:+$(hash_inputs "$BASH_BIN")}"
 	[ -z "$modules" ] || echo "modules $(hash_inputs "$modules")"
 	[ -z "$kselftest" ] || echo "kselftest $(hash_inputs "$kselftest")"
@@ -90,6 +96,10 @@ if [ ! -f "$img" ]; then
 		realpath dirname basename id stat mktemp seq nproc; do
 		ln -sf ../../bin/busybox "$r/usr/bin/$a"
 	done
+	for t in "${HOST_TOOLS[@]}"; do
+		cp "$t" "$r/sbin/"
+	done
+	ln -sf mke2fs "$r/sbin/mkfs.ext4"
 	install -m 0755 "$KIT/tests/image/init" "$r/init"
 	install -m 0755 "$KIT/tests/image/timeout" "$r/usr/bin/timeout"
 	if [ -n "$bash" ]; then

@@ -57,11 +57,21 @@ static ssize_t hypercalls_show(struct kobject *kobj,
 
 static struct kobj_attribute hypercalls_attr = __ATTR_RO(hypercalls);
 
+/* Grants not yet revoked: a frontend that leaks shows up here. */
+static ssize_t grants_in_use_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", pvkit_gnttab_in_use());
+}
+
+static struct kobj_attribute grants_in_use_attr = __ATTR_RO(grants_in_use);
+
 static struct attribute *pvkit_attrs[] = {
 	&abi_version_attr.attr,
 	&features_attr.attr,
 	&cpuid_base_attr.attr,
 	&hypercalls_attr.attr,
+	&grants_in_use_attr.attr,
 	NULL,
 };
 

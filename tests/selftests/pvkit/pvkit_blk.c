@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvkit block frontend selftests, against the host's real backend.
+ *
+ * Needs disks on the pvkit bus: the kit's harness attaches them with
+ * --pv-disk FILE (QEMU's xen-disk, id pvdisk<n>), the first writable and
+ * the second read-only.  Data must round-trip exactly (direct and
+ * buffered I/O, requests larger than one ring slot carries, pages split
+ * across sectors), an ext4 file system must keep its files across a
+ * remount, discard must reach the image, a read-only disk must refuse
+ * writes, and unplugging a disk under I/O must fail that I/O cleanly and
+ * give every grant back.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+
+#define SYS_DEVS	"/sys/bus/pvkit/devices"
+#define MNT		"/tmp/pvkit-blk-mnt"
+#define WAIT_MS		20000
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY), n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return n;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The @nth disk (by bus device name order) with @ro as its read-only flag. */
+static int find_disk(int want_ro, char *disk, size_t len, char *bdev,
+		     size_t blen)
+{
+	struct dirent **de;
+	char path[512], buf[64];
+	int n, i, found = -ENOENT;
+
+	n = scandir(SYS_DEVS, &de, NULL, alphasort);
+	if (n < 0)
+		return -errno;
+	for (i = 0; i < n; i++) {
+		if (found || strncmp(de[i]->d_name, "vbd-", 4))
+			goto next;
+		snprintf(path, sizeof(path), SYS_DEVS "/%s/disk",
+			 de[i]->d_name);
+		if (read_file(path, buf, sizeof(buf)) <= 0)
+			goto next;
+		snprintf(path, sizeof(path), "/sys/block/%s/ro", buf);
+		snprintf(disk, len, "%.60s", de[i]->d_name);
+		snprintf(bdev, blen, "/dev/%.40s", buf);
+		{
+			char ro[8];
+
+			if (read_file(path, ro, sizeof(ro)) > 0 &&
+			    atoi(ro) == want_ro)
+				found = 0;
+		}
+next:
+		free(de[i]);
+	}
+	free(de);
+	return found;
+}
+
+static long grants_in_use(void)
+{
+	char buf[32];
+
+	if (read_file("/sys/hypervisor/pvkit/grants_in_use", buf,
+		      sizeof(buf)) <= 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+static void fill(unsigned char *p, size_t len, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		seed = seed * 1103515245 + 12345;
+		p[i] = seed >> 16;
+	}
+}
+
+/* O_DIRECT write then read of @len bytes at @off, from @buf_off in a page. */
+static int direct_round_trip(int fd, off_t off, size_t len, size_t buf_off,
+			     uint32_t seed)
+{
+	unsigned char *w, *r;
+	int ret = -1;
+
+	if (posix_memalign((void **)&w, 4096, len + buf_off) ||
+	    posix_memalign((void **)&r, 4096, len + buf_off))
+		return -ENOMEM;
+	fill(w + buf_off, len, seed);
+	memset(r, 0, len + buf_off);
+	if (pwrite(fd, w + buf_off, len, off) == (ssize_t)len &&
+	    pread(fd, r + buf_off, len, off) == (ssize_t)len)
+		ret = memcmp(w + buf_off, r + buf_off, len) ? 1 : 0;
+	free(w);
+	free(r);
+	return ret;
+}
+
+FIXTURE(blk) {
+	char dev[64];
+	char bdev[64];
+};
+
+FIXTURE_SETUP(blk)
+{
+	if (find_disk(0, self->dev, sizeof(self->dev), self->bdev,
+		      sizeof(self->bdev)))
+		SKIP(return, "no writable pvkit disk (harness --pv-disk)");
+}
+
+FIXTURE_TEARDOWN(blk)
+{
+}
+
+/*
+ * Sizes around the limits: one sector, one page, a page and a sector,
+ * the most one request carries (11 pages), more than that (split), and
+ * 1 MiB; buffers at page offsets 0 and 512 (segments that start and end
+ * inside pages).
+ */
+TEST_F(blk, direct_round_trip)
+{
+	static const size_t sizes[] = { 512, 4096, 4608, 45056, 49152,
+					1 << 20 };
+	static const size_t buf_offs[] = { 0, 512 };
+	unsigned int i, j;
+	int fd = open(self->bdev, O_RDWR | O_DIRECT);
+
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", self->bdev, strerror(errno));
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		for (j = 0; j < 2; j++)
+			EXPECT_EQ(0, direct_round_trip(fd, (i * 2 + j) << 21,
+						       sizes[i], buf_offs[j],
+						       i * 7 + j))
+				TH_LOG("%zu bytes at buffer offset %zu",
+				       sizes[i], buf_offs[j]);
+	close(fd);
+}
+
+/* Through the page cache: write, fsync, drop the cache, read from disk. */
+TEST_F(blk, buffered_fsync)
+{
+	size_t len = 8 << 20, done;
+	unsigned char *w = malloc(len), *r = malloc(len);
+	int fd = open(self->bdev, O_RDWR);
+	ssize_t n;
+
+	ASSERT_LE(0, fd);
+	ASSERT_NE(NULL, w);
+	ASSERT_NE(NULL, r);
+	fill(w, len, 42);
+	ASSERT_EQ((ssize_t)len, pwrite(fd, w, len, 16 << 20));
+	ASSERT_EQ(0, fsync(fd));
+	close(fd);
+	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "3"));
+	fd = open(self->bdev, O_RDONLY);
+	ASSERT_LE(0, fd);
+	for (done = 0; done < len; done += n) {
+		n = pread(fd, r + done, len - done, (16 << 20) + done);
+		ASSERT_LT(0, n);
+	}
+	EXPECT_EQ(0, memcmp(w, r, len));
+	close(fd);
+	free(w);
+	free(r);
+}
+
+TEST_F(blk, write_cache_and_flush)
+{
+	char path[128], buf[64];
+
+	snprintf(path, sizeof(path), "/sys/block/%s/queue/write_cache",
+		 self->bdev + 5);
+	ASSERT_LT(0, read_file(path, buf, sizeof(buf)));
+	EXPECT_STREQ("write back", buf);
+}
+
+/* Discarded blocks read back as zeros: the hole reached the image. */
+TEST_F(blk, discard)
+{
+	uint64_t range[2] = { 40 << 20, 1 << 20 };
+	unsigned char *p;
+	char path[128], buf[64];
+	size_t i;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/block/%s/queue/discard_max_bytes",
+		 self->bdev + 5);
+	ASSERT_LT(0, read_file(path, buf, sizeof(buf)));
+	ASSERT_LT(0, atoll(buf)) TH_LOG("backend offers no discard");
+	fd = open(self->bdev, O_RDWR | O_DIRECT);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, posix_memalign((void **)&p, 4096, range[1]));
+	memset(p, 0xa5, range[1]);
+	ASSERT_EQ((ssize_t)range[1], pwrite(fd, p, range[1], range[0]));
+	ASSERT_EQ(0, ioctl(fd, BLKDISCARD, range)) TH_LOG("%s",
+							   strerror(errno));
+	ASSERT_EQ((ssize_t)range[1], pread(fd, p, range[1], range[0]));
+	for (i = 0; i < range[1] && !p[i]; i++)
+		;
+	EXPECT_EQ(range[1], i) TH_LOG("byte %zu is %#x after discard", i,
+				      i < range[1] ? p[i] : 0);
+	free(p);
+	close(fd);
+}
+
+/* Checksum of a file's contents (FNV-1a); -1 if unreadable. */
+static int64_t file_sum(const char *path)
+{
+	unsigned char buf[65536];
+	uint64_t h = 1469598103934665603ull;
+	int fd = open(path, O_RDONLY);
+	ssize_t n, i;
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 1099511628211ull;
+	close(fd);
+	return n < 0 ? -1 : (int64_t)(h >> 1);
+}
+
+TEST_F(blk, ext4_files_survive_remount)
+{
+	enum { FILES = 24 };
+	int64_t sums[FILES];
+	char cmd[256], path[128];
+	unsigned char *p;
+	int i, fd;
+
+	if (access("/sbin/mkfs.ext4", X_OK) && access("/usr/sbin/mkfs.ext4",
+						      X_OK))
+		SKIP(return, "no mkfs.ext4 in the image");
+	snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F %s", self->bdev);
+	ASSERT_EQ(0, system(cmd));
+	mkdir(MNT, 0755);
+	ASSERT_EQ(0, mount(self->bdev, MNT, "ext4", 0, NULL))
+		TH_LOG("mount: %s", strerror(errno));
+	p = malloc(3 << 20);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < FILES; i++) {
+		size_t len = (size_t)(i * 131071) % (3 << 20) + 1;
+
+		snprintf(path, sizeof(path), MNT "/f%d", i);
+		fill(p, len, i + 1000);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ((ssize_t)len, write(fd, p, len));
+		ASSERT_EQ(0, fsync(fd));
+		close(fd);
+		sums[i] = file_sum(path);
+	}
+	free(p);
+	ASSERT_EQ(0, umount(MNT));
+	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ(0, mount(self->bdev, MNT, "ext4", 0, NULL));
+	for (i = 0; i < FILES; i++) {
+		snprintf(path, sizeof(path), MNT "/f%d", i);
+		EXPECT_EQ(sums[i], file_sum(path)) TH_LOG("%s", path);
+	}
+	EXPECT_EQ(0, umount(MNT));
+}
+
+TEST(read_only_disk_refuses_writes)
+{
+	char dev[64], bdev[64];
+	char buf[4096] = { 1 };
+	int fd;
+
+	if (find_disk(1, dev, sizeof(dev), bdev, sizeof(bdev)))
+		SKIP(return, "no read-only pvkit disk");
+	fd = open(bdev, O_RDWR);
+	if (fd >= 0) {
+		EXPECT_GT(0, pwrite(fd, buf, sizeof(buf), 0));
+		close(fd);
+	} else {
+		EXPECT_TRUE(errno == EROFS || errno == EACCES)
+			TH_LOG("open: %s", strerror(errno));
+	}
+	fd = open(bdev, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)sizeof(buf), pread(fd, buf, sizeof(buf), 0));
+	close(fd);
+}
+
+static int host_requests_offered(void)
+{
+	char buf[4096];
+
+	if (read_file("/proc/cmdline", buf, sizeof(buf)) <= 0)
+		return 0;
+	return strstr(buf, "pvkit_host_requests=1") != NULL;
+}
+
+static int host_request(const char *json)
+{
+	char line[512];
+	int fd = open("/dev/kmsg", O_WRONLY), n, ret;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(line, sizeof(line), "<5>PVKIT-HOST-REQUEST: %s\n", json);
+	ret = write(fd, line, n) == n ? 0 : -EIO;
+	close(fd);
+	return ret;
+}
+
+/* Writes until one fails; exit status 0 if it failed with an I/O error. */
+static void writer(const char *bdev)
+{
+	unsigned char *p;
+	int fd = open(bdev, O_RDWR | O_DIRECT);
+	off_t off = 0;
+
+	if (fd < 0 || posix_memalign((void **)&p, 4096, 1 << 16))
+		_exit(2);
+	memset(p, 0x5a, 1 << 16);
+	for (;;) {
+		if (pwrite(fd, p, 1 << 16, off) < 0)
+			_exit(errno == EIO || errno == ENODEV ||
+			      errno == ENXIO ? 0 : 3);
+		off = (off + (1 << 16)) % (32 << 20);
+	}
+}
+
+/*
+ * Hot-unplug under I/O (must run last: the disk goes away): the writer
+ * gets errors, nothing hangs, the device goes, every grant comes back.
+ * Runs on the read-write disk while a writer keeps requests in flight.
+ */
+TEST_F_TIMEOUT(blk, unplug_during_io, 120)
+{
+	char path[128], id[32];
+	long grants, now = -1;
+	struct stat st;
+	int ms, status;
+	pid_t pid;
+
+	if (!host_requests_offered())
+		SKIP(return, "harness runs no host requests (--host-requests)");
+	grants = grants_in_use();
+	ASSERT_LE(0, grants);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		writer(self->bdev);
+	sleep_ms(500);
+	/* The harness names disks pvdisk<n> by their order on the bus. */
+	snprintf(id, sizeof(id), "pvdisk0");
+	snprintf(path, sizeof(path),
+		 "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"%s\"}}",
+		 id);
+	ASSERT_EQ(0, host_request(path));
+	for (ms = 0; ms < WAIT_MS; ms += 20, sleep_ms(20))
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+	if (ms >= WAIT_MS) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		ASSERT_LT(ms, WAIT_MS) TH_LOG("writer still running");
+	}
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("writer status %#x", status);
+	snprintf(path, sizeof(path), "/sys/devices/pvkit/%s", self->dev);
+	for (ms = 0; ms < WAIT_MS && !stat(path, &st); ms += 20)
+		sleep_ms(20);
+	EXPECT_LT(ms, WAIT_MS) TH_LOG("%s still there", self->dev);
+	/* The writer's grants are revoked; the disk had one for its ring. */
+	for (ms = 0; ms < WAIT_MS; ms += 20, sleep_ms(20)) {
+		now = grants_in_use();
+		if (now < grants)
+			break;
+	}
+	EXPECT_EQ(grants - 1, now);
+}
+
+TEST_HARNESS_MAIN
