@@ -28,6 +28,12 @@ int pvkit_evtchn_send(unsigned int port);
 unsigned int pvkit_evtchn_port(unsigned int irq);
 int pvkit_evtchn_notify(unsigned int irq);
 bool pvkit_evtchn_is_pending(unsigned int irq);
+bool pvkit_evtchn_is_masked(unsigned int irq);
+int pvkit_evtchn_cpu(unsigned int irq);
+/* Late EOI: the port stays masked after each event until lateeoi. */
+int pvkit_evtchn_bind_host_lateeoi(unsigned int endpoint);
+int pvkit_evtchn_bind_existing_lateeoi(unsigned int port);
+void pvkit_evtchn_lateeoi(unsigned int irq);
 
 int pvkit_gnttab_grant(unsigned long pfn, bool readonly);
 int pvkit_gnttab_revoke(unsigned int ref);
