@@ -45,6 +45,19 @@ int pvkit_store_write(const char *path, const char *value);
 int pvkit_store_directory(const char *path, char *buf, size_t len);
 int pvkit_store_rm(const char *path);
 
+/*
+ * Transactions: a transaction id from pvkit_store_transaction_start(),
+ * or PVKIT_XBT_NULL for no transaction (what the calls above use).
+ */
+#define PVKIT_XBT_NULL	0U
+
+int pvkit_store_transaction_start(u32 *tx);
+int pvkit_store_transaction_end(u32 tx, bool commit);
+int pvkit_store_tx_read(u32 tx, const char *path, char *buf, size_t len);
+int pvkit_store_tx_write(u32 tx, const char *path, const char *value);
+int pvkit_store_tx_directory(u32 tx, const char *path, char *buf, size_t len);
+int pvkit_store_tx_rm(u32 tx, const char *path);
+
 /**
  * struct pvkit_store_watch - a store watch (see pvkit_store_watch())
  * @path: node to watch, with its subtree
