@@ -719,7 +719,7 @@ static int echo_on(int fd, unsigned int irq, int rounds, long long delta[2],
 	return 0;
 }
 
-TEST_F(pvkit, evtchn_affinity_moves_port_between_cpus)
+TEST_F_TIMEOUT(pvkit, evtchn_affinity_moves_port_between_cpus, 180)
 {
 	struct pvkit_test_echo_port ep = { 0 };
 	struct pvkit_test_affinity af = { 0 };
