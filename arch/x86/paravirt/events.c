@@ -53,6 +53,23 @@ static DEFINE_PER_CPU(unsigned long [PVKIT_EVTCHN_PORTS / BITS_PER_LONG],
 		      pvkit_cpu_ports);
 static unsigned short pvkit_port_cpu[PVKIT_EVTCHN_PORTS];
 
+/*
+ * Changes of a port's owner: bind, unbind, affinity (under the irq
+ * descriptor's lock, so not pvkit_evtchn_lock) and CPU offline.  The
+ * upcall scan reads the owner bitmaps without it.
+ */
+static DEFINE_RAW_SPINLOCK(pvkit_owner_lock);
+/* Ports bound with pvkit_evtchn_bind_ipi(): their CPU never changes. */
+static DECLARE_BITMAP(pvkit_ipi_ports, PVKIT_EVTCHN_PORTS);
+
+/*
+ * Late-EOI ports whose handler ran and whose driver has not yet called
+ * pvkit_evtchn_lateeoi(): they stay masked whatever the irq core does.
+ * Under pvkit_lateeoi_lock together with the mask decisions.
+ */
+static DECLARE_BITMAP(pvkit_eoi_outstanding, PVKIT_EVTCHN_PORTS);
+static DEFINE_RAW_SPINLOCK(pvkit_lateeoi_lock);
+
 static inline unsigned long *pvkit_pending_map(void)
 {
 	return (unsigned long *)pvkit_shinfo.evtchn_pending;
@@ -172,13 +189,182 @@ static int pvkit_evtchn_retrigger(struct irq_data *d)
 	return 1;
 }
 
+static int pvkit_evtchn_set_affinity(struct irq_data *d,
+				     const struct cpumask *dest, bool force);
+
 static const struct irq_chip pvkit_evtchn_chip = {
-	.name		= "pvkit-evtchn",
-	.irq_ack	= pvkit_evtchn_ack,
-	.irq_mask	= pvkit_evtchn_mask,
-	.irq_unmask	= pvkit_evtchn_unmask,
-	.irq_retrigger	= pvkit_evtchn_retrigger,
+	.name			= "pvkit-evtchn",
+	.irq_ack		= pvkit_evtchn_ack,
+	.irq_mask		= pvkit_evtchn_mask,
+	.irq_unmask		= pvkit_evtchn_unmask,
+	.irq_retrigger		= pvkit_evtchn_retrigger,
+	.irq_set_affinity	= pvkit_evtchn_set_affinity,
 };
+
+/*
+ * Late EOI: the ack that precedes the handler masks the port and marks
+ * the EOI outstanding; only pvkit_evtchn_lateeoi() unmasks it again.  The
+ * irq core's own masking (disable_irq(), an event while the handler
+ * runs) goes through the callbacks below, which never unmask a port
+ * whose EOI is outstanding, so a hostile backend gets at most one
+ * handler run per EOI the driver grants.
+ */
+static void pvkit_lateeoi_ack(struct irq_data *d)
+{
+	unsigned int port = irqd_to_hwirq(d);
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&pvkit_lateeoi_lock, flags);
+	/* Mask before clearing pending: a new event must not raise an upcall. */
+	sync_set_bit(port, pvkit_mask_map());
+	set_bit(port, pvkit_eoi_outstanding);
+	sync_clear_bit(port, pvkit_pending_map());
+	raw_spin_unlock_irqrestore(&pvkit_lateeoi_lock, flags);
+}
+
+/* The core masks (the handler will not run for this event): no EOI due. */
+static void pvkit_lateeoi_mask_ack(struct irq_data *d)
+{
+	unsigned int port = irqd_to_hwirq(d);
+
+	sync_set_bit(port, pvkit_mask_map());
+	sync_clear_bit(port, pvkit_pending_map());
+}
+
+static void pvkit_lateeoi_unmask(struct irq_data *d)
+{
+	unsigned int port = irqd_to_hwirq(d);
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&pvkit_lateeoi_lock, flags);
+	if (!test_bit(port, pvkit_eoi_outstanding))
+		pvkit_evtchn_unmask(d);
+	raw_spin_unlock_irqrestore(&pvkit_lateeoi_lock, flags);
+}
+
+/* Replay a swallowed event; the EOI, if outstanding, delivers it. */
+static int pvkit_lateeoi_retrigger(struct irq_data *d)
+{
+	unsigned int port = irqd_to_hwirq(d);
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&pvkit_lateeoi_lock, flags);
+	sync_set_bit(port, pvkit_pending_map());
+	if (!test_bit(port, pvkit_eoi_outstanding) &&
+	    !sync_test_bit(port, pvkit_mask_map()))
+		pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
+	raw_spin_unlock_irqrestore(&pvkit_lateeoi_lock, flags);
+	return 1;
+}
+
+/*
+ * .irq_enable as well as .irq_unmask: enable_irq() after a lazy
+ * disable_irq() calls unmask only if the core masked the port itself, and
+ * an EOI given while disabled must still take effect on enable.
+ */
+static const struct irq_chip pvkit_evtchn_lateeoi_chip = {
+	.name			= "pvkit-evtchn-lateeoi",
+	.irq_ack		= pvkit_lateeoi_ack,
+	.irq_mask_ack		= pvkit_lateeoi_mask_ack,
+	.irq_mask		= pvkit_evtchn_mask,
+	.irq_unmask		= pvkit_lateeoi_unmask,
+	.irq_enable		= pvkit_lateeoi_unmask,
+	.irq_retrigger		= pvkit_lateeoi_retrigger,
+	.irq_set_affinity	= pvkit_evtchn_set_affinity,
+};
+
+/**
+ * pvkit_evtchn_lateeoi() - end the handling of a late-EOI event
+ * @irq: interrupt returned by a pvkit_evtchn_bind_*_lateeoi() function
+ *
+ * The port has stayed masked since the event that ran the handler; this
+ * unmasks it (unless the interrupt is disabled: enable_irq() unmasks it
+ * then), and an event that came meanwhile is delivered at once.  Call it
+ * exactly once per handler run, from any context, when the work the event
+ * asked for is done.  Calling it with no EOI outstanding does nothing.
+ */
+void pvkit_evtchn_lateeoi(unsigned int irq)
+{
+	struct irq_data *d = irq_get_irq_data(irq);
+	unsigned int port;
+	unsigned long flags;
+
+	if (!d || d->domain != pvkit_evtchn_domain ||
+	    irq_data_get_irq_chip(d) != &pvkit_evtchn_lateeoi_chip)
+		return;
+	port = irqd_to_hwirq(d);
+	raw_spin_lock_irqsave(&pvkit_lateeoi_lock, flags);
+	if (test_and_clear_bit(port, pvkit_eoi_outstanding) &&
+	    !irqd_irq_disabled(d) && !irqd_irq_masked(d))
+		pvkit_evtchn_unmask(d);
+	raw_spin_unlock_irqrestore(&pvkit_lateeoi_lock, flags);
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_lateeoi);
+
+/*
+ * Make @cpu the owner of @port: mask it, tell the host, move the owner
+ * bit, and unmask again if it was unmasked, so an event that is already
+ * pending (flagged in the old CPU's selector, skipped by its scan from
+ * now on) is raised again on the new CPU.  The port is never in two CPUs'
+ * bitmaps, and an event the old CPU is handling right now is serialised
+ * by the edge flow.  Context: pvkit_owner_lock; any context.
+ */
+static int pvkit_evtchn_move_port(unsigned int port, unsigned int cpu)
+{
+	unsigned int old = pvkit_port_cpu[port];
+	bool was_masked;
+	long ret;
+
+	lockdep_assert_held(&pvkit_owner_lock);
+	if (old == cpu)
+		return 0;
+	was_masked = sync_test_and_set_bit(port, pvkit_mask_map());
+	ret = pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_VCPU, port,
+			      cpu_physical_id(cpu), 0, 0, 0);
+	if (!ret) {
+		clear_bit(port, per_cpu(pvkit_cpu_ports, old));
+		pvkit_port_cpu[port] = cpu;
+		set_bit(port, per_cpu(pvkit_cpu_ports, cpu));
+	}
+	if (!was_masked) {
+		sync_clear_bit(port, pvkit_mask_map());
+		if (sync_test_bit(port, pvkit_pending_map()))
+			pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
+	}
+	return ret ? -EIO : 0;
+}
+
+/*
+ * Deliver the port's events to the first online CPU of @dest that takes
+ * upcalls (EVTCHN_BIND_VCPU).  IPI ports stay on their CPU.
+ */
+static int pvkit_evtchn_set_affinity(struct irq_data *d,
+				     const struct cpumask *dest, bool force)
+{
+	unsigned int port = irqd_to_hwirq(d), cpu;
+	unsigned long flags;
+	int ret = -EINVAL;
+
+	raw_spin_lock_irqsave(&pvkit_owner_lock, flags);
+	if (test_bit(port, pvkit_ipi_ports) ||
+	    pvkit_port_cpu[port] >= nr_cpu_ids)
+		goto out;
+	for_each_cpu_and(cpu, dest, cpu_online_mask) {
+		if (per_cpu(pvkit_upcall_ready, cpu) &&
+		    cpu_physical_id(cpu) < PVKIT_MAX_VCPUS)
+			break;
+	}
+	if (cpu >= nr_cpu_ids)
+		goto out;
+	ret = pvkit_evtchn_move_port(port, cpu);
+	if (!ret) {
+		irq_data_update_effective_affinity(d, cpumask_of(cpu));
+		ret = IRQ_SET_MASK_OK;
+	}
+out:
+	raw_spin_unlock_irqrestore(&pvkit_owner_lock, flags);
+	return ret;
+}
 
 static int pvkit_evtchn_map(struct irq_domain *d, unsigned int irq,
 			    irq_hw_number_t port)
@@ -187,6 +373,11 @@ static int pvkit_evtchn_map(struct irq_domain *d, unsigned int irq,
 	sync_set_bit(port, pvkit_mask_map());
 	irq_set_chip_and_handler_name(irq, &pvkit_evtchn_chip,
 				      handle_edge_irq, "event");
+	/*
+	 * Affinity changes are made at once, from any context (mask,
+	 * BIND_VCPU, unmask), not deferred to the next interrupt.
+	 */
+	irq_set_status_flags(irq, IRQ_MOVE_PCNTXT);
 	return 0;
 }
 
@@ -210,8 +401,13 @@ static unsigned int pvkit_default_cpu(void)
  * fails.  The port is masked until request_irq() unmasks it, and unmask
  * asks the host to redeliver an event that came before the owner was set.
  */
-static int pvkit_evtchn_map_port(long port, unsigned int cpu)
+#define PVKIT_BIND_LATEEOI	BIT(0)
+#define PVKIT_BIND_IPI		BIT(1)
+
+static int pvkit_evtchn_map_port(long port, unsigned int cpu,
+				 unsigned int flags)
 {
+	unsigned long irqflags;
 	unsigned int irq;
 
 	lockdep_assert_held(&pvkit_evtchn_lock);
@@ -228,8 +424,32 @@ static int pvkit_evtchn_map_port(long port, unsigned int cpu)
 		pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
 		return -ENOMEM;
 	}
+	if (flags & PVKIT_BIND_LATEEOI)
+		irq_set_chip_and_handler_name(irq, &pvkit_evtchn_lateeoi_chip,
+					      handle_edge_irq, "event");
+	irq_data_update_effective_affinity(irq_get_irq_data(irq),
+					   cpumask_of(cpu));
+	raw_spin_lock_irqsave(&pvkit_owner_lock, irqflags);
+	if (flags & PVKIT_BIND_IPI)
+		set_bit(port, pvkit_ipi_ports);
 	pvkit_port_cpu[port] = cpu;
 	set_bit(port, per_cpu(pvkit_cpu_ports, cpu));
+	raw_spin_unlock_irqrestore(&pvkit_owner_lock, irqflags);
+	return irq;
+}
+
+static int pvkit_evtchn_do_bind_host(unsigned int endpoint, unsigned int flags)
+{
+	unsigned int cpu = pvkit_default_cpu();
+	int irq;
+
+	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
+		return -ENODEV;
+	mutex_lock(&pvkit_evtchn_lock);
+	irq = pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_HOST,
+						    endpoint, 0, 0, 0, 0), cpu,
+				    flags);
+	mutex_unlock(&pvkit_evtchn_lock);
 	return irq;
 }
 
@@ -242,18 +462,25 @@ static int pvkit_evtchn_map_port(long port, unsigned int cpu)
  */
 int pvkit_evtchn_bind_host(unsigned int endpoint)
 {
-	unsigned int cpu = pvkit_default_cpu();
-	int irq;
-
-	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
-		return -ENODEV;
-	mutex_lock(&pvkit_evtchn_lock);
-	irq = pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_HOST,
-						    endpoint, 0, 0, 0, 0), cpu);
-	mutex_unlock(&pvkit_evtchn_lock);
-	return irq;
+	return pvkit_evtchn_do_bind_host(endpoint, 0);
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_host);
+
+/**
+ * pvkit_evtchn_bind_host_lateeoi() - bind a host endpoint in late-EOI mode
+ * @endpoint: PVKIT_ENDPOINT_*
+ *
+ * As pvkit_evtchn_bind_host(), but after each handler run the port stays
+ * masked until the driver calls pvkit_evtchn_lateeoi().
+ *
+ * Context: process context; sleeps.
+ * Return: a Linux interrupt number for request_irq(), or a negative errno.
+ */
+int pvkit_evtchn_bind_host_lateeoi(unsigned int endpoint)
+{
+	return pvkit_evtchn_do_bind_host(endpoint, PVKIT_BIND_LATEEOI);
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_host_lateeoi);
 
 /**
  * pvkit_evtchn_bind_ipi() - bind an IPI port delivered to a CPU
@@ -271,7 +498,8 @@ int pvkit_evtchn_bind_ipi(unsigned int cpu)
 		return -ENODEV;
 	mutex_lock(&pvkit_evtchn_lock);
 	irq = pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_IPI,
-						    apicid, 0, 0, 0, 0), cpu);
+						    apicid, 0, 0, 0, 0), cpu,
+				    PVKIT_BIND_IPI);
 	mutex_unlock(&pvkit_evtchn_lock);
 	return irq;
 }
@@ -293,11 +521,35 @@ int pvkit_evtchn_bind_existing(unsigned int port)
 	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
 		return -ENODEV;
 	mutex_lock(&pvkit_evtchn_lock);
-	irq = pvkit_evtchn_map_port(port, cpu);
+	irq = pvkit_evtchn_map_port(port, cpu, 0);
 	mutex_unlock(&pvkit_evtchn_lock);
 	return irq;
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_existing);
+
+/**
+ * pvkit_evtchn_bind_existing_lateeoi() - take over a port in late-EOI mode
+ * @port: as for pvkit_evtchn_bind_existing()
+ *
+ * As pvkit_evtchn_bind_existing(), but after each handler run the port
+ * stays masked until the driver calls pvkit_evtchn_lateeoi().
+ *
+ * Context: process context; sleeps.
+ * Return: a Linux interrupt number for request_irq(), or a negative errno.
+ */
+int pvkit_evtchn_bind_existing_lateeoi(unsigned int port)
+{
+	unsigned int cpu = pvkit_default_cpu();
+	int irq;
+
+	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
+		return -ENODEV;
+	mutex_lock(&pvkit_evtchn_lock);
+	irq = pvkit_evtchn_map_port(port, cpu, PVKIT_BIND_LATEEOI);
+	mutex_unlock(&pvkit_evtchn_lock);
+	return irq;
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_existing_lateeoi);
 
 /**
  * pvkit_evtchn_port() - port behind an interrupt from this file
@@ -359,6 +611,33 @@ bool pvkit_evtchn_is_pending(unsigned int irq)
 EXPORT_SYMBOL_GPL(pvkit_evtchn_is_pending);
 
 /**
+ * pvkit_evtchn_is_masked() - is the channel's port masked?
+ * @irq: interrupt returned by a pvkit_evtchn_bind_*() function
+ *
+ * Return: true when the port's mask bit is set (the host raises no
+ * upcall for it), e.g. while a late EOI is outstanding.
+ */
+bool pvkit_evtchn_is_masked(unsigned int irq)
+{
+	return sync_test_bit(pvkit_evtchn_port(irq), pvkit_mask_map());
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_is_masked);
+
+/**
+ * pvkit_evtchn_cpu() - the CPU a channel's events are delivered to
+ * @irq: interrupt returned by a pvkit_evtchn_bind_*() function
+ *
+ * Return: the owner CPU, or -EINVAL if @irq is not an event channel.
+ */
+int pvkit_evtchn_cpu(unsigned int irq)
+{
+	unsigned int port = pvkit_evtchn_port(irq);
+
+	return port ? READ_ONCE(pvkit_port_cpu[port]) : -EINVAL;
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_cpu);
+
+/**
  * pvkit_evtchn_unbind() - close an event channel and drop its interrupt
  * @irq: interrupt returned by a pvkit_evtchn_bind_*() function, already
  *       released with free_irq()
@@ -372,7 +651,13 @@ void pvkit_evtchn_unbind(unsigned int irq)
 	if (!port)
 		return;
 	mutex_lock(&pvkit_evtchn_lock);
+	raw_spin_lock_irq(&pvkit_owner_lock);
 	clear_bit(port, per_cpu(pvkit_cpu_ports, pvkit_port_cpu[port]));
+	/* No owner: an affinity change from now on is refused. */
+	pvkit_port_cpu[port] = USHRT_MAX;
+	clear_bit(port, pvkit_ipi_ports);
+	raw_spin_unlock_irq(&pvkit_owner_lock);
+	clear_bit(port, pvkit_eoi_outstanding);
 	/* Upcalls run with irqs off: after this none still sees the port. */
 	synchronize_rcu();
 	irq_dispose_mapping(irq);
@@ -401,11 +686,53 @@ static int pvkit_events_cpu_online(unsigned int cpu)
 	return 0;
 }
 
+/*
+ * Hand the ports a dying CPU owns to another CPU, before its upcalls
+ * stop: the irq core's own migration (fixup_irqs()) covers only started
+ * interrupts, and ports bound but not requested must move too.  IPI
+ * ports are left to their owner (ipi.c closes them).  The user's
+ * affinity mask is kept; the effective one says where events go.
+ */
+static void pvkit_events_move_ports_off(unsigned int cpu)
+{
+	unsigned int port, to = pvkit_default_cpu();
+	unsigned long *ports = per_cpu(pvkit_cpu_ports, cpu);
+	unsigned int irq;
+
+	if (to == cpu || !per_cpu(pvkit_upcall_ready, to)) {
+		for_each_online_cpu(to)
+			if (to != cpu && per_cpu(pvkit_upcall_ready, to))
+				break;
+	}
+	if (to >= nr_cpu_ids) {
+		pr_warn("CPU%u going offline: no CPU takes its ports\n", cpu);
+		return;
+	}
+	mutex_lock(&pvkit_evtchn_lock);
+	raw_spin_lock_irq(&pvkit_owner_lock);
+	for_each_set_bit(port, ports, PVKIT_EVTCHN_PORTS) {
+		if (test_bit(port, pvkit_ipi_ports))
+			continue;
+		if (pvkit_evtchn_move_port(port, to)) {
+			pr_warn("port %u stays on offline CPU%u\n", port, cpu);
+			continue;
+		}
+		irq = irq_find_mapping(pvkit_evtchn_domain, port);
+		if (irq)
+			irq_data_update_effective_affinity(irq_get_irq_data(irq),
+							   cpumask_of(to));
+	}
+	raw_spin_unlock_irq(&pvkit_owner_lock);
+	mutex_unlock(&pvkit_evtchn_lock);
+}
+
 static int pvkit_events_cpu_offline(unsigned int cpu)
 {
 	u32 apicid = cpu_physical_id(cpu);
 
+	/* Refuse new affinity to this CPU first, then move what it has. */
 	per_cpu(pvkit_upcall_ready, cpu) = false;
+	pvkit_events_move_ports_off(cpu);
 	if (apicid < PVKIT_MAX_VCPUS)
 		pvkit_hypercall(PVKIT_HC_VCPU_UPCALL, apicid, 0, 0, 0, 0);
 	return 0;

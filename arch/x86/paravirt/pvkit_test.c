@@ -95,13 +95,15 @@ static irqreturn_t pvkit_test_echo_irq(int irq, void *data)
 }
 
 /* Bind an echo port and install the counting handler. */
-static int pvkit_test_echo_open(struct pvkit_test_echo *echo)
+static int pvkit_test_echo_open_mode(struct pvkit_test_echo *echo,
+				     bool lateeoi)
 {
 	int irq, ret;
 
 	atomic64_set(&echo->received, 0);
 	init_completion(&echo->echoed);
-	irq = pvkit_evtchn_bind_host(PVKIT_ENDPOINT_ECHO);
+	irq = lateeoi ? pvkit_evtchn_bind_host_lateeoi(PVKIT_ENDPOINT_ECHO) :
+			pvkit_evtchn_bind_host(PVKIT_ENDPOINT_ECHO);
 	if (irq < 0)
 		return irq;
 	/* disable_irq() must mask at once, not on the next event. */
@@ -112,6 +114,11 @@ static int pvkit_test_echo_open(struct pvkit_test_echo *echo)
 		return ret;
 	}
 	return irq;
+}
+
+static int pvkit_test_echo_open(struct pvkit_test_echo *echo)
+{
+	return pvkit_test_echo_open_mode(echo, false);
 }
 
 static void pvkit_test_echo_close(int irq, struct pvkit_test_echo *echo)
@@ -188,6 +195,55 @@ static long pvkit_test_evtchn_mask(void __user *uarg)
 	return copy_to_user(uarg, &mk, sizeof(mk)) ? -EFAULT : 0;
 }
 
+/*
+ * Late EOI: the handler (which does not EOI) runs once, the port then
+ * stays masked with later events pending until pvkit_evtchn_lateeoi(),
+ * which delivers them (coalesced into one run).
+ */
+static long pvkit_test_lateeoi(void __user *uarg)
+{
+	struct pvkit_test_lateeoi le;
+	struct pvkit_test_echo echo;
+	u64 n;
+	u32 i;
+	int irq;
+
+	if (copy_from_user(&le, uarg, sizeof(le)))
+		return -EFAULT;
+	if (le.reserved || le.sends > 1000)
+		return -EINVAL;
+	le.result = 0;
+
+	irq = pvkit_test_echo_open_mode(&echo, true);
+	if (irq < 0)
+		return irq;
+	le.result = pvkit_evtchn_notify(irq);
+	if (!le.result)
+		wait_for_completion_timeout(&echo.echoed, HZ);
+	msleep(20);
+	le.received_first = atomic64_read(&echo.received);
+	for (i = 0; i < le.sends && !le.result; i++)
+		le.result = pvkit_evtchn_notify(irq);
+	msleep(20);
+	le.received_before_eoi = atomic64_read(&echo.received);
+	le.masked_before_eoi = pvkit_evtchn_is_masked(irq);
+	le.pending_before_eoi = pvkit_evtchn_is_pending(irq);
+
+	pvkit_evtchn_lateeoi(irq);
+	msleep(20);
+	n = atomic64_read(&echo.received);
+	le.received_after_eoi = n - le.received_before_eoi;
+	le.masked_after_eoi = pvkit_evtchn_is_masked(irq);
+
+	pvkit_evtchn_lateeoi(irq);
+	msleep(20);
+	le.received_after_second_eoi = atomic64_read(&echo.received) - n;
+	le.masked_after_second_eoi = pvkit_evtchn_is_masked(irq);
+	pvkit_test_echo_close(irq, &echo);
+
+	return copy_to_user(uarg, &le, sizeof(le)) ? -EFAULT : 0;
+}
+
 /* One benchmark loop; echo is NULL for PVKIT_BENCH_VERSION. */
 static void pvkit_test_bench_loop(struct pvkit_test_bench *b, int irq,
 				  struct pvkit_test_echo *echo)
@@ -260,7 +316,97 @@ static long pvkit_test_bench(void __user *uarg)
 struct pvkit_test_file {
 	struct mutex lock;	/* grant + store, revoke + erase: atomic */
 	struct xarray grants;
+	/* ECHO_BIND's port, under lock; irq 0: none */
+	int echo_irq;
+	struct pvkit_test_echo echo;
 };
+
+static long pvkit_test_echo_bind(struct pvkit_test_file *tf, void __user *uarg)
+{
+	struct pvkit_test_echo_port ep = {};
+	int irq;
+
+	mutex_lock(&tf->lock);
+	if (tf->echo_irq) {
+		mutex_unlock(&tf->lock);
+		return -EBUSY;
+	}
+	irq = pvkit_test_echo_open(&tf->echo);
+	if (irq < 0) {
+		mutex_unlock(&tf->lock);
+		return irq;
+	}
+	tf->echo_irq = irq;
+	mutex_unlock(&tf->lock);
+	ep.irq = irq;
+	ep.port = pvkit_evtchn_port(irq);
+	return copy_to_user(uarg, &ep, sizeof(ep)) ? -EFAULT : 0;
+}
+
+static long pvkit_test_echo_send(struct pvkit_test_file *tf, void __user *uarg)
+{
+	struct pvkit_test_echo_port ep;
+	u64 before;
+	u32 i;
+
+	if (copy_from_user(&ep, uarg, sizeof(ep)))
+		return -EFAULT;
+	if (ep.rounds > 100000)
+		return -EINVAL;
+	mutex_lock(&tf->lock);
+	if (!tf->echo_irq) {
+		mutex_unlock(&tf->lock);
+		return -ENOENT;
+	}
+	ep.lost = 0;
+	ep.result = 0;
+	reinit_completion(&tf->echo.echoed);
+	before = atomic64_read(&tf->echo.received);
+	for (i = 0; i < ep.rounds; i++) {
+		ep.result = pvkit_evtchn_notify(tf->echo_irq);
+		if (ep.result)
+			break;
+		if (!wait_for_completion_timeout(&tf->echo.echoed, HZ))
+			ep.lost++;
+		if (fatal_signal_pending(current))
+			break;
+	}
+	msleep(20);
+	ep.received = atomic64_read(&tf->echo.received) - before;
+	ep.irq = tf->echo_irq;
+	ep.port = pvkit_evtchn_port(tf->echo_irq);
+	ep.cpu = pvkit_evtchn_cpu(tf->echo_irq);
+	mutex_unlock(&tf->lock);
+	return copy_to_user(uarg, &ep, sizeof(ep)) ? -EFAULT : 0;
+}
+
+static long pvkit_test_echo_unbind(struct pvkit_test_file *tf)
+{
+	mutex_lock(&tf->lock);
+	if (!tf->echo_irq) {
+		mutex_unlock(&tf->lock);
+		return -ENOENT;
+	}
+	pvkit_test_echo_close(tf->echo_irq, &tf->echo);
+	tf->echo_irq = 0;
+	mutex_unlock(&tf->lock);
+	return 0;
+}
+
+/* irq_set_affinity() as a driver would call it; event channels only. */
+static long pvkit_test_set_affinity(void __user *uarg)
+{
+	struct pvkit_test_affinity af;
+
+	if (copy_from_user(&af, uarg, sizeof(af)))
+		return -EFAULT;
+	if (af.reserved || af.cpu >= nr_cpu_ids)
+		return -EINVAL;
+	if (!pvkit_evtchn_port(af.irq))
+		return -ENOENT;
+	af.result = irq_set_affinity(af.irq, cpumask_of(af.cpu));
+	return copy_to_user(uarg, &af, sizeof(af)) ? -EFAULT : 0;
+}
 
 static long pvkit_test_grant(struct pvkit_test_file *tf, void __user *uarg)
 {
@@ -352,6 +498,8 @@ static int pvkit_test_release(struct inode *inode, struct file *file)
 			__free_page(page);
 	}
 	xa_destroy(&tf->grants);
+	if (tf->echo_irq)
+		pvkit_test_echo_close(tf->echo_irq, &tf->echo);
 	kfree(tf);
 	return 0;
 }
@@ -379,6 +527,16 @@ static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 		return pvkit_test_grant(file->private_data, uarg);
 	case PVKIT_TEST_IOC_REVOKE:
 		return pvkit_test_revoke(file->private_data, uarg);
+	case PVKIT_TEST_IOC_LATEEOI:
+		return pvkit_test_lateeoi(uarg);
+	case PVKIT_TEST_IOC_ECHO_BIND:
+		return pvkit_test_echo_bind(file->private_data, uarg);
+	case PVKIT_TEST_IOC_ECHO_SEND:
+		return pvkit_test_echo_send(file->private_data, uarg);
+	case PVKIT_TEST_IOC_ECHO_UNBIND:
+		return pvkit_test_echo_unbind(file->private_data);
+	case PVKIT_TEST_IOC_SET_AFFINITY:
+		return pvkit_test_set_affinity(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -34,6 +34,7 @@
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <asm/pvkit.h>
 #include <uapi/linux/pvkit_store.h>
 
@@ -50,6 +51,8 @@
 #define PVKIT_XS_READ			2
 #define PVKIT_XS_WATCH			4
 #define PVKIT_XS_UNWATCH		5
+#define PVKIT_XS_TRANSACTION_START	6
+#define PVKIT_XS_TRANSACTION_END	7
 #define PVKIT_XS_WRITE			11
 #define PVKIT_XS_RM			13
 #define PVKIT_XS_WATCH_EVENT		15
@@ -331,11 +334,12 @@ static int pvkit_store_recv(struct pvkit_store_msg *msg,
 }
 
 /*
- * Send one request made of two parts (either may be empty) and wait for
- * its reply.  Return: the reply's length, its payload in
- * pvkit_store_reply, or a negative errno.  Context: pvkit_store_lock.
+ * Send one request made of two parts (either may be empty), inside
+ * transaction @tx (PVKIT_XBT_NULL: none), and wait for its reply.
+ * Return: the reply's length, its payload in pvkit_store_reply, or a
+ * negative errno.  Context: pvkit_store_lock.
  */
-static int pvkit_store_request(u32 type, const void *a, size_t alen,
+static int pvkit_store_request(u32 type, u32 tx, const void *a, size_t alen,
 			       const void *b, size_t blen)
 {
 	unsigned long deadline = jiffies + PVKIT_STORE_TIMEOUT;
@@ -355,7 +359,7 @@ static int pvkit_store_request(u32 type, const void *a, size_t alen,
 	if (!id)	/* 0 is what watch events carry */
 		id = ++pvkit_store_req_id;
 	msg = (struct pvkit_store_msg){ .type = type, .req_id = id,
-					.len = alen + blen };
+					.tx_id = tx, .len = alen + blen };
 	ret = pvkit_store_put(&msg, sizeof(msg), deadline);
 	if (!ret)
 		ret = pvkit_store_put(a, alen, deadline);
@@ -374,7 +378,7 @@ static int pvkit_store_request(u32 type, const void *a, size_t alen,
 			continue;
 		if (msg.type == PVKIT_XS_ERROR)
 			return pvkit_store_error(pvkit_store_reply, msg.len);
-		if (msg.type != type || msg.tx_id)
+		if (msg.type != type || msg.tx_id != tx)
 			return -EIO;
 		return msg.len;
 	}
@@ -448,7 +452,7 @@ static int pvkit_store_path_len(const char *path)
 }
 
 /* A request whose only payload is @path; the reply goes to @buf. */
-static int pvkit_store_path_op(u32 type, const char *path, char *buf,
+static int pvkit_store_path_op(u32 type, u32 tx, const char *path, char *buf,
 			       size_t len)
 {
 	int plen = pvkit_store_path_len(path);
@@ -457,7 +461,7 @@ static int pvkit_store_path_op(u32 type, const char *path, char *buf,
 	if (plen < 0)
 		return plen;
 	mutex_lock(&pvkit_store_lock);
-	ret = pvkit_store_request(type, path, plen, NULL, 0);
+	ret = pvkit_store_request(type, tx, path, plen, NULL, 0);
 	if (ret >= 0 && buf) {
 		if ((size_t)ret > len)
 			ret = -EOVERFLOW;
@@ -468,14 +472,16 @@ static int pvkit_store_path_op(u32 type, const char *path, char *buf,
 	return ret;
 }
 
-static int pvkit_store_do_read(const char *path, char *buf, size_t len)
+static int pvkit_store_do_read(u32 tx, const char *path, char *buf,
+			       size_t len)
 {
-	return pvkit_store_path_op(PVKIT_XS_READ, path, buf, len);
+	return pvkit_store_path_op(PVKIT_XS_READ, tx, path, buf, len);
 }
 
-static int pvkit_store_do_directory(const char *path, char *buf, size_t len)
+static int pvkit_store_do_directory(u32 tx, const char *path, char *buf,
+				    size_t len)
 {
-	int ret = pvkit_store_path_op(PVKIT_XS_DIRECTORY, path, buf, len);
+	int ret = pvkit_store_path_op(PVKIT_XS_DIRECTORY, tx, path, buf, len);
 
 	/* Names each end with a NUL; a listing that does not is garbage. */
 	if (ret > 0 && buf[ret - 1])
@@ -483,7 +489,7 @@ static int pvkit_store_do_directory(const char *path, char *buf, size_t len)
 	return ret;
 }
 
-static int pvkit_store_do_write(const char *path, const void *value,
+static int pvkit_store_do_write(u32 tx, const char *path, const void *value,
 				size_t len)
 {
 	int plen = pvkit_store_path_len(path);
@@ -492,7 +498,7 @@ static int pvkit_store_do_write(const char *path, const void *value,
 	if (plen < 0)
 		return plen;
 	mutex_lock(&pvkit_store_lock);
-	ret = pvkit_store_request(PVKIT_XS_WRITE, path, plen, value, len);
+	ret = pvkit_store_request(PVKIT_XS_WRITE, tx, path, plen, value, len);
 	mutex_unlock(&pvkit_store_lock);
 	return ret < 0 ? ret : 0;
 }
@@ -511,14 +517,7 @@ static int pvkit_store_do_write(const char *path, const void *value,
  */
 int pvkit_store_read(const char *path, char *buf, size_t len)
 {
-	int ret;
-
-	if (!len)
-		return -EOVERFLOW;
-	ret = pvkit_store_do_read(path, buf, len - 1);
-	if (ret >= 0)
-		buf[ret] = '\0';
-	return ret;
+	return pvkit_store_tx_read(PVKIT_XBT_NULL, path, buf, len);
 }
 EXPORT_SYMBOL_GPL(pvkit_store_read);
 
@@ -532,7 +531,7 @@ EXPORT_SYMBOL_GPL(pvkit_store_read);
  */
 int pvkit_store_write(const char *path, const char *value)
 {
-	return pvkit_store_do_write(path, value, strlen(value));
+	return pvkit_store_do_write(PVKIT_XBT_NULL, path, value, strlen(value));
 }
 EXPORT_SYMBOL_GPL(pvkit_store_write);
 
@@ -548,7 +547,7 @@ EXPORT_SYMBOL_GPL(pvkit_store_write);
  */
 int pvkit_store_directory(const char *path, char *buf, size_t len)
 {
-	return pvkit_store_do_directory(path, buf, len);
+	return pvkit_store_do_directory(PVKIT_XBT_NULL, path, buf, len);
 }
 EXPORT_SYMBOL_GPL(pvkit_store_directory);
 
@@ -561,11 +560,140 @@ EXPORT_SYMBOL_GPL(pvkit_store_directory);
  */
 int pvkit_store_rm(const char *path)
 {
-	int ret = pvkit_store_path_op(PVKIT_XS_RM, path, NULL, 0);
+	return pvkit_store_tx_rm(PVKIT_XBT_NULL, path);
+}
+EXPORT_SYMBOL_GPL(pvkit_store_rm);
+
+/**
+ * pvkit_store_transaction_start() - start a transaction
+ * @tx: receives the transaction's id, for the pvkit_store_tx_*() calls
+ *
+ * A transaction sees the store as it was when it started, plus its own
+ * changes; pvkit_store_transaction_end() applies them all or none.  The
+ * store keeps only a few open transactions per guest: end every one.
+ *
+ * Context: process context; sleeps (at most about 10 s).
+ * Return: 0 or a negative errno, as for pvkit_store_read() (-ENOSPC: too
+ * many open transactions).
+ */
+int pvkit_store_transaction_start(u32 *tx)
+{
+	u32 id;
+	int ret;
+
+	mutex_lock(&pvkit_store_lock);
+	/* The payload is empty or "\0": send the terminator, as Xen does. */
+	ret = pvkit_store_request(PVKIT_XS_TRANSACTION_START, PVKIT_XBT_NULL,
+				  "", 1, NULL, 0);
+	if (ret >= 0) {
+		/* "<decimal id>\0"; 0 would mean no transaction at all. */
+		if (!ret || pvkit_store_reply[ret - 1] ||
+		    kstrtou32(pvkit_store_reply, 10, &id) || !id)
+			ret = -EIO;
+		else
+			*tx = id;
+	}
+	mutex_unlock(&pvkit_store_lock);
+	return ret < 0 ? ret : 0;
+}
+EXPORT_SYMBOL_GPL(pvkit_store_transaction_start);
+
+/**
+ * pvkit_store_transaction_end() - commit or abort a transaction
+ * @tx: id from pvkit_store_transaction_start()
+ * @commit: true to apply the transaction's changes, false to drop them
+ *
+ * The transaction is over after this call whatever the result.
+ *
+ * Context: process context; sleeps (at most about 10 s).
+ * Return: 0; -EAGAIN when the commit conflicts with a change made since
+ * the transaction started (nothing was applied: redo the whole
+ * transaction, reads included); or another negative errno, as for
+ * pvkit_store_read().
+ */
+int pvkit_store_transaction_end(u32 tx, bool commit)
+{
+	int ret;
+
+	if (tx == PVKIT_XBT_NULL)
+		return -EINVAL;
+	mutex_lock(&pvkit_store_lock);
+	ret = pvkit_store_request(PVKIT_XS_TRANSACTION_END, tx,
+				  commit ? "T" : "F", 2, NULL, 0);
+	mutex_unlock(&pvkit_store_lock);
+	return ret < 0 ? ret : 0;
+}
+EXPORT_SYMBOL_GPL(pvkit_store_transaction_end);
+
+/**
+ * pvkit_store_tx_read() - read a node's value inside a transaction
+ * @tx: transaction id, or PVKIT_XBT_NULL
+ * @path: absolute, or relative to /local/domain/1
+ * @buf: receives the value and a NUL after it
+ * @len: size of @buf
+ *
+ * Context: process context; sleeps (at most about 10 s).
+ * Return: as for pvkit_store_read().
+ */
+int pvkit_store_tx_read(u32 tx, const char *path, char *buf, size_t len)
+{
+	int ret;
+
+	if (!len)
+		return -EOVERFLOW;
+	ret = pvkit_store_do_read(tx, path, buf, len - 1);
+	if (ret >= 0)
+		buf[ret] = '\0';
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pvkit_store_tx_read);
+
+/**
+ * pvkit_store_tx_write() - create or change a node inside a transaction
+ * @tx: transaction id, or PVKIT_XBT_NULL
+ * @path: absolute, or relative to /local/domain/1
+ * @value: the new value, a string (stored without its NUL)
+ *
+ * Context: process context; sleeps (at most about 10 s).
+ * Return: 0 or a negative errno, as for pvkit_store_read().
+ */
+int pvkit_store_tx_write(u32 tx, const char *path, const char *value)
+{
+	return pvkit_store_do_write(tx, path, value, strlen(value));
+}
+EXPORT_SYMBOL_GPL(pvkit_store_tx_write);
+
+/**
+ * pvkit_store_tx_directory() - list a node's children inside a transaction
+ * @tx: transaction id, or PVKIT_XBT_NULL
+ * @path: absolute, or relative to /local/domain/1
+ * @buf: receives the names, each followed by a NUL
+ * @len: size of @buf
+ *
+ * Context: process context; sleeps (at most about 10 s).
+ * Return: as for pvkit_store_directory().
+ */
+int pvkit_store_tx_directory(u32 tx, const char *path, char *buf, size_t len)
+{
+	return pvkit_store_do_directory(tx, path, buf, len);
+}
+EXPORT_SYMBOL_GPL(pvkit_store_tx_directory);
+
+/**
+ * pvkit_store_tx_rm() - remove a node and its subtree inside a transaction
+ * @tx: transaction id, or PVKIT_XBT_NULL
+ * @path: absolute, or relative to /local/domain/1
+ *
+ * Context: process context; sleeps (at most about 10 s).
+ * Return: 0 or a negative errno, as for pvkit_store_read().
+ */
+int pvkit_store_tx_rm(u32 tx, const char *path)
+{
+	int ret = pvkit_store_path_op(PVKIT_XS_RM, tx, path, NULL, 0);
 
 	return ret < 0 ? ret : 0;
 }
-EXPORT_SYMBOL_GPL(pvkit_store_rm);
+EXPORT_SYMBOL_GPL(pvkit_store_tx_rm);
 
 /* WATCH or UNWATCH: path\0 token\0, the token in hex. */
 static int pvkit_store_watch_op(u32 type, struct pvkit_store_watch *watch)
@@ -578,7 +706,7 @@ static int pvkit_store_watch_op(u32 type, struct pvkit_store_watch *watch)
 		return plen;
 	snprintf(token, sizeof(token), "%x", watch->token);
 	mutex_lock(&pvkit_store_lock);
-	ret = pvkit_store_request(type, watch->path, plen, token,
+	ret = pvkit_store_request(type, PVKIT_XBT_NULL, watch->path, plen, token,
 				  strlen(token) + 1);
 	mutex_unlock(&pvkit_store_lock);
 	return ret < 0 ? ret : 0;
@@ -688,59 +816,246 @@ out:
 	return ret;
 }
 
-/* /dev/pvkit_store: the same requests for tools and tests. */
-static long pvkit_store_ioctl(struct file *file, unsigned int cmd,
-			      unsigned long arg)
+/*
+ * What one open /dev/pvkit_store holds: its watches, the events they got
+ * and its transactions, all dropped when the file is closed.
+ */
+#define PVKIT_STORE_FILE_MAX_EVENTS	1024
+
+struct pvkit_store_file {
+	struct mutex lock;		/* watches, next_id */
+	struct list_head watches;
+	u32 next_id;
+	spinlock_t events_lock;		/* events, nr_events, overflow */
+	struct list_head events;
+	unsigned int nr_events;
+	bool overflow;
+	wait_queue_head_t wq;
+	struct xarray txs;		/* open transaction ids */
+};
+
+struct pvkit_store_file_watch {
+	struct pvkit_store_watch watch;
+	struct list_head node;
+	struct pvkit_store_file *sf;
+	u32 id;
+	char path[];
+};
+
+struct pvkit_store_file_event {
+	struct list_head list;
+	u32 id;
+	char path[];
+};
+
+/* Runs from the dispatch work: queue the event for WATCH_READ. */
+static void pvkit_store_file_watch_fn(struct pvkit_store_watch *watch,
+				      const char *path)
 {
-	struct pvkit_store_op op;
+	struct pvkit_store_file_watch *fw =
+		container_of(watch, struct pvkit_store_file_watch, watch);
+	struct pvkit_store_file *sf = fw->sf;
+	struct pvkit_store_file_event *ev;
+	size_t len = strlen(path);
+
+	ev = kmalloc(struct_size(ev, path, len + 1), GFP_KERNEL);
+	spin_lock(&sf->events_lock);
+	if (ev && sf->nr_events < PVKIT_STORE_FILE_MAX_EVENTS) {
+		ev->id = fw->id;
+		memcpy(ev->path, path, len + 1);
+		list_add_tail(&ev->list, &sf->events);
+		sf->nr_events++;
+		ev = NULL;
+	} else {
+		sf->overflow = true;
+	}
+	spin_unlock(&sf->events_lock);
+	kfree(ev);
+	wake_up(&sf->wq);
+}
+
+static long pvkit_store_ioc_watch_add(struct pvkit_store_file *sf,
+				      const char *path)
+{
+	struct pvkit_store_file_watch *fw;
+	size_t len = strlen(path);
+	long ret;
+
+	fw = kzalloc(struct_size(fw, path, len + 1), GFP_KERNEL);
+	if (!fw)
+		return -ENOMEM;
+	memcpy(fw->path, path, len + 1);
+	fw->sf = sf;
+	fw->watch.path = fw->path;
+	fw->watch.callback = pvkit_store_file_watch_fn;
+	mutex_lock(&sf->lock);
+	fw->id = ++sf->next_id;
+	ret = pvkit_store_watch(&fw->watch);
+	if (ret) {
+		kfree(fw);
+	} else {
+		list_add_tail(&fw->node, &sf->watches);
+		ret = fw->id;
+	}
+	mutex_unlock(&sf->lock);
+	return ret;
+}
+
+static long pvkit_store_ioc_watch_del(struct pvkit_store_file *sf, u32 id)
+{
+	struct pvkit_store_file_watch *fw;
+
+	mutex_lock(&sf->lock);
+	list_for_each_entry(fw, &sf->watches, node) {
+		if (fw->id == id) {
+			list_del(&fw->node);
+			mutex_unlock(&sf->lock);
+			pvkit_store_unwatch(&fw->watch);
+			kfree(fw);
+			return 0;
+		}
+	}
+	mutex_unlock(&sf->lock);
+	return -ENOENT;
+}
+
+static bool pvkit_store_file_ready(struct pvkit_store_file *sf)
+{
+	return !list_empty_careful(&sf->events) || READ_ONCE(sf->overflow);
+}
+
+static long pvkit_store_ioc_watch_read(struct pvkit_store_file *sf,
+				       void __user *uarg)
+{
+	struct pvkit_store_watch_event we;
+	struct pvkit_store_file_event *ev;
+	long ret, len;
+
+	if (copy_from_user(&we, uarg, sizeof(we)))
+		return -EFAULT;
+	if (we.reserved || we.timeout_ms > 60000)
+		return -EINVAL;
+	ret = wait_event_interruptible_timeout(sf->wq, pvkit_store_file_ready(sf),
+					       msecs_to_jiffies(we.timeout_ms));
+	if (ret < 0)
+		return ret;
+	spin_lock(&sf->events_lock);
+	if (sf->overflow) {
+		/* Say once that events were lost; the queue stays. */
+		sf->overflow = false;
+		spin_unlock(&sf->events_lock);
+		return -ENOBUFS;
+	}
+	ev = list_first_entry_or_null(&sf->events,
+				      struct pvkit_store_file_event, list);
+	len = ev ? strlen(ev->path) : 0;
+	if (ev && len < we.len) {
+		list_del(&ev->list);
+		sf->nr_events--;
+	}
+	spin_unlock(&sf->events_lock);
+	if (!ev)
+		return -ETIMEDOUT;
+	if (len >= we.len)
+		return -EOVERFLOW;	/* the event stays for a bigger buffer */
+	we.watch_id = ev->id;
+	if (copy_to_user(u64_to_user_ptr(we.buf), ev->path, len + 1) ||
+	    copy_to_user(uarg, &we, sizeof(we)))
+		ret = -EFAULT;
+	else
+		ret = len;
+	kfree(ev);
+	return ret;
+}
+
+static long pvkit_store_ioc_tx_start(struct pvkit_store_file *sf,
+				     void __user *uarg)
+{
+	struct pvkit_store_tx t = {};
+	long ret;
+
+	ret = pvkit_store_transaction_start(&t.tx_id);
+	if (ret)
+		return ret;
+	ret = xa_insert(&sf->txs, t.tx_id, xa_mk_value(1), GFP_KERNEL);
+	if (!ret && copy_to_user(uarg, &t, sizeof(t))) {
+		xa_erase(&sf->txs, t.tx_id);
+		ret = -EFAULT;
+	}
+	if (ret)
+		pvkit_store_transaction_end(t.tx_id, false);
+	return ret;
+}
+
+static long pvkit_store_ioc_tx_end(struct pvkit_store_file *sf,
+				   void __user *uarg)
+{
+	struct pvkit_store_tx t;
+
+	if (copy_from_user(&t, uarg, sizeof(t)))
+		return -EFAULT;
+	if (t.commit > 1)
+		return -EINVAL;
+	/* Only the file's own transactions, each ended once. */
+	if (!t.tx_id || !xa_erase(&sf->txs, t.tx_id))
+		return -ENOENT;
+	return pvkit_store_transaction_end(t.tx_id, t.commit);
+}
+
+/* The requests of struct pvkit_store_op, in transaction @tx or none. */
+static long pvkit_store_ioc_op(struct pvkit_store_file *sf, unsigned int type,
+			       u32 tx, struct pvkit_store_op *op)
+{
 	char *path, *buf = NULL;
 	long ret;
 
-	if (copy_from_user(&op, (void __user *)arg, sizeof(op)))
-		return -EFAULT;
-	if (op.flags)
+	if (op->flags)
 		return -EINVAL;
-	path = strndup_user(u64_to_user_ptr(op.path), PVKIT_STORE_PATH_MAX + 1);
+	if (tx && !xa_load(&sf->txs, tx))
+		return -ENOENT;
+	path = strndup_user(u64_to_user_ptr(op->path), PVKIT_STORE_PATH_MAX + 1);
 	if (IS_ERR(path))
 		return PTR_ERR(path);
-	if (cmd == PVKIT_STORE_IOC_WRITE && op.len > PVKIT_STORE_PAYLOAD_MAX) {
+	if (type == PVKIT_XS_WRITE && op->len > PVKIT_STORE_PAYLOAD_MAX) {
 		ret = -E2BIG;
 		goto out;
 	}
 	/* No reply is longer: a bigger buffer needs no more kernel memory. */
-	op.len = min_t(u32, op.len, PVKIT_STORE_PAYLOAD_MAX);
-	if (cmd == PVKIT_STORE_IOC_WATCH) {
-		ret = pvkit_store_ioc_watch(path, &op);
+	op->len = min_t(u32, op->len, PVKIT_STORE_PAYLOAD_MAX);
+	if (type == PVKIT_XS_WATCH) {
+		ret = pvkit_store_ioc_watch(path, op);
 		goto out;
 	}
-	if (cmd != PVKIT_STORE_IOC_RM) {
-		buf = kmalloc(max(op.len, 1U), GFP_KERNEL);
+	if (type == PVKIT_XS_WATCH_EVENT) {	/* WATCH_ADD */
+		ret = pvkit_store_ioc_watch_add(sf, path);
+		goto out;
+	}
+	if (type != PVKIT_XS_RM) {
+		buf = kmalloc(max(op->len, 1U), GFP_KERNEL);
 		if (!buf) {
 			ret = -ENOMEM;
 			goto out;
 		}
 	}
 
-	switch (cmd) {
-	case PVKIT_STORE_IOC_READ:
-	case PVKIT_STORE_IOC_DIRECTORY:
-		ret = cmd == PVKIT_STORE_IOC_READ ?
-			pvkit_store_do_read(path, buf, op.len) :
-			pvkit_store_do_directory(path, buf, op.len);
-		if (ret > 0 && copy_to_user(u64_to_user_ptr(op.buf), buf, ret))
+	switch (type) {
+	case PVKIT_XS_READ:
+	case PVKIT_XS_DIRECTORY:
+		ret = type == PVKIT_XS_READ ?
+			pvkit_store_do_read(tx, path, buf, op->len) :
+			pvkit_store_do_directory(tx, path, buf, op->len);
+		if (ret > 0 && copy_to_user(u64_to_user_ptr(op->buf), buf, ret))
 			ret = -EFAULT;
 		break;
-	case PVKIT_STORE_IOC_WRITE:
-		if (copy_from_user(buf, u64_to_user_ptr(op.buf), op.len))
+	case PVKIT_XS_WRITE:
+		if (copy_from_user(buf, u64_to_user_ptr(op->buf), op->len))
 			ret = -EFAULT;
 		else
-			ret = pvkit_store_do_write(path, buf, op.len);
+			ret = pvkit_store_do_write(tx, path, buf, op->len);
 		break;
-	case PVKIT_STORE_IOC_RM:
-		ret = pvkit_store_rm(path);
+	default:	/* PVKIT_XS_RM */
+		ret = pvkit_store_tx_rm(tx, path);
 		break;
-	default:
-		ret = -ENOTTY;
 	}
 out:
 	kfree(buf);
@@ -748,8 +1063,109 @@ out:
 	return ret;
 }
 
+/* /dev/pvkit_store: the same requests for tools and tests. */
+static long pvkit_store_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct pvkit_store_file *sf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	struct pvkit_store_tx_op txop;
+	struct pvkit_store_op op;
+	unsigned int type;
+	u32 id;
+
+	switch (cmd) {
+	case PVKIT_STORE_IOC_TX_START:
+		return pvkit_store_ioc_tx_start(sf, uarg);
+	case PVKIT_STORE_IOC_TX_END:
+		return pvkit_store_ioc_tx_end(sf, uarg);
+	case PVKIT_STORE_IOC_WATCH_READ:
+		return pvkit_store_ioc_watch_read(sf, uarg);
+	case PVKIT_STORE_IOC_WATCH_DEL:
+		if (get_user(id, (u32 __user *)uarg))
+			return -EFAULT;
+		return pvkit_store_ioc_watch_del(sf, id);
+	case PVKIT_STORE_IOC_TX_READ:
+	case PVKIT_STORE_IOC_TX_WRITE:
+	case PVKIT_STORE_IOC_TX_DIRECTORY:
+	case PVKIT_STORE_IOC_TX_RM:
+		if (copy_from_user(&txop, uarg, sizeof(txop)))
+			return -EFAULT;
+		if (txop.reserved)
+			return -EINVAL;
+		type = cmd == PVKIT_STORE_IOC_TX_READ ? PVKIT_XS_READ :
+		       cmd == PVKIT_STORE_IOC_TX_WRITE ? PVKIT_XS_WRITE :
+		       cmd == PVKIT_STORE_IOC_TX_DIRECTORY ? PVKIT_XS_DIRECTORY :
+		       PVKIT_XS_RM;
+		return pvkit_store_ioc_op(sf, type, txop.tx_id, &txop.op);
+	case PVKIT_STORE_IOC_READ:
+		type = PVKIT_XS_READ;
+		break;
+	case PVKIT_STORE_IOC_WRITE:
+		type = PVKIT_XS_WRITE;
+		break;
+	case PVKIT_STORE_IOC_DIRECTORY:
+		type = PVKIT_XS_DIRECTORY;
+		break;
+	case PVKIT_STORE_IOC_RM:
+		type = PVKIT_XS_RM;
+		break;
+	case PVKIT_STORE_IOC_WATCH:
+		type = PVKIT_XS_WATCH;
+		break;
+	case PVKIT_STORE_IOC_WATCH_ADD:
+		type = PVKIT_XS_WATCH_EVENT;
+		break;
+	default:
+		return -ENOTTY;
+	}
+	if (copy_from_user(&op, uarg, sizeof(op)))
+		return -EFAULT;
+	return pvkit_store_ioc_op(sf, type, PVKIT_XBT_NULL, &op);
+}
+
+static int pvkit_store_open(struct inode *inode, struct file *file)
+{
+	struct pvkit_store_file *sf = kzalloc(sizeof(*sf), GFP_KERNEL);
+
+	if (!sf)
+		return -ENOMEM;
+	mutex_init(&sf->lock);
+	INIT_LIST_HEAD(&sf->watches);
+	spin_lock_init(&sf->events_lock);
+	INIT_LIST_HEAD(&sf->events);
+	init_waitqueue_head(&sf->wq);
+	xa_init(&sf->txs);
+	file->private_data = sf;
+	return 0;
+}
+
+/* Remove the file's watches, abort its transactions, drop its events. */
+static int pvkit_store_release(struct inode *inode, struct file *file)
+{
+	struct pvkit_store_file *sf = file->private_data;
+	struct pvkit_store_file_watch *fw, *fw_next;
+	struct pvkit_store_file_event *ev, *ev_next;
+	unsigned long tx;
+	void *entry;
+
+	list_for_each_entry_safe(fw, fw_next, &sf->watches, node) {
+		pvkit_store_unwatch(&fw->watch);
+		kfree(fw);
+	}
+	xa_for_each(&sf->txs, tx, entry)
+		pvkit_store_transaction_end(tx, false);
+	xa_destroy(&sf->txs);
+	list_for_each_entry_safe(ev, ev_next, &sf->events, list)
+		kfree(ev);
+	kfree(sf);
+	return 0;
+}
+
 static const struct file_operations pvkit_store_fops = {
 	.owner		= THIS_MODULE,
+	.open		= pvkit_store_open,
+	.release	= pvkit_store_release,
 	.unlocked_ioctl	= pvkit_store_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

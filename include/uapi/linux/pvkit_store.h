@@ -51,4 +51,78 @@ struct pvkit_store_op {
 #define PVKIT_STORE_IOC_WATCH \
 	_IOW(PVKIT_STORE_IOC_MAGIC, 5, struct pvkit_store_op)
 
+/**
+ * struct pvkit_store_tx - a transaction of this open file
+ * @tx_id: out (TX_START): the new transaction; in (TX_END): the one to end
+ * @commit: in (TX_END): 1 applies its changes, 0 drops them
+ *
+ * TX_END fails with EAGAIN when the commit conflicts with a change made
+ * since the transaction started: nothing was applied, the transaction is
+ * over, and the caller redoes it from TX_START (reads included).  Any
+ * other result ends the transaction too.  Closing the file aborts its
+ * open transactions; the store keeps only a few per guest.
+ */
+struct pvkit_store_tx {
+	__u32 tx_id;
+	__u32 commit;
+};
+
+/**
+ * struct pvkit_store_tx_op - a request inside a transaction
+ * @op: as for READ, WRITE, DIRECTORY and RM
+ * @tx_id: a transaction of this file from TX_START, or 0 for none
+ * @reserved: must be zero
+ *
+ * Reads see the store as it was at TX_START plus the transaction's own
+ * writes; nobody else sees the writes before the commit.
+ */
+struct pvkit_store_tx_op {
+	struct pvkit_store_op op;
+	__u32 tx_id;
+	__u32 reserved;
+};
+
+/**
+ * struct pvkit_store_watch_event - the next event of this file's watches
+ * @buf: user pointer: receives the path that changed and a NUL
+ * @len: bytes at @buf
+ * @watch_id: out: the watch (the value WATCH_ADD returned) that fired
+ * @timeout_ms: in: how long to wait for an event (at most 60000)
+ * @reserved: must be zero
+ *
+ * WATCH_ADD sets a watch on op.path that lives until WATCH_DEL (argument:
+ * the watch id, a __u32) or until the file is closed, and returns its id
+ * (> 0).  Like every xenstore watch it fires once at once, then once per
+ * change of the node or its subtree.  WATCH_READ takes the oldest queued
+ * event and returns the path's length; ETIMEDOUT when none came in time,
+ * EOVERFLOW when @buf is too small (the event stays queued), ENOBUFS once
+ * after events were dropped (more than 1024 queued).
+ */
+struct pvkit_store_watch_event {
+	__u64 buf;
+	__u32 len;
+	__u32 watch_id;
+	__u32 timeout_ms;
+	__u32 reserved;
+};
+
+#define PVKIT_STORE_IOC_TX_START \
+	_IOR(PVKIT_STORE_IOC_MAGIC, 6, struct pvkit_store_tx)
+#define PVKIT_STORE_IOC_TX_END \
+	_IOW(PVKIT_STORE_IOC_MAGIC, 7, struct pvkit_store_tx)
+#define PVKIT_STORE_IOC_TX_READ \
+	_IOW(PVKIT_STORE_IOC_MAGIC, 8, struct pvkit_store_tx_op)
+#define PVKIT_STORE_IOC_TX_WRITE \
+	_IOW(PVKIT_STORE_IOC_MAGIC, 9, struct pvkit_store_tx_op)
+#define PVKIT_STORE_IOC_TX_DIRECTORY \
+	_IOW(PVKIT_STORE_IOC_MAGIC, 10, struct pvkit_store_tx_op)
+#define PVKIT_STORE_IOC_TX_RM \
+	_IOW(PVKIT_STORE_IOC_MAGIC, 11, struct pvkit_store_tx_op)
+#define PVKIT_STORE_IOC_WATCH_ADD \
+	_IOW(PVKIT_STORE_IOC_MAGIC, 12, struct pvkit_store_op)
+#define PVKIT_STORE_IOC_WATCH_READ \
+	_IOWR(PVKIT_STORE_IOC_MAGIC, 13, struct pvkit_store_watch_event)
+#define PVKIT_STORE_IOC_WATCH_DEL \
+	_IOW(PVKIT_STORE_IOC_MAGIC, 14, __u32)
+
 #endif /* _UAPI_LINUX_PVKIT_STORE_H */

@@ -127,6 +127,72 @@ struct pvkit_test_bench {
 	__s64 result;
 };
 
+/**
+ * struct pvkit_test_lateeoi - an echo port in late-EOI mode
+ * @sends: in: sends made after the first event, before the EOI
+ * @masked_before_eoi: out: 1 when the port was masked before the EOI
+ * @pending_before_eoi: out: 1 when the port was pending before the EOI
+ * @masked_after_eoi: out: 1 when the port was masked again after the EOI
+ *     (the pending event ran the handler, whose EOI is outstanding)
+ * @masked_after_second_eoi: out: 1 when still masked after a second EOI
+ * @reserved: must be zero
+ * @received_first: out: handler runs after the first send
+ * @received_before_eoi: out: handler runs after @sends more (late EOI: 1)
+ * @received_after_eoi: out: handler runs the EOI caused (1: coalesced)
+ * @received_after_second_eoi: out: runs a second EOI caused (0)
+ * @result: out: 0, or the first error a send returned
+ */
+struct pvkit_test_lateeoi {
+	__u32 sends;
+	__u32 masked_before_eoi;
+	__u32 pending_before_eoi;
+	__u32 masked_after_eoi;
+	__u32 masked_after_second_eoi;
+	__u32 reserved;
+	__u64 received_first;
+	__u64 received_before_eoi;
+	__u64 received_after_eoi;
+	__u64 received_after_second_eoi;
+	__s64 result;
+};
+
+/**
+ * struct pvkit_test_echo_port - an echo port held by the open file
+ * @irq: out (ECHO_BIND): its interrupt, listed in /proc/interrupts as
+ *     "pvkit_test_echo"; move it through /proc/irq/<irq>/smp_affinity_list
+ * @port: out (ECHO_BIND): its event-channel port
+ * @rounds: in (ECHO_SEND): sends, each waiting for its echo (at most 1 s)
+ * @cpu: out (ECHO_SEND): the CPU the port is delivered to afterwards
+ * @received: out (ECHO_SEND): events the handler saw during the call
+ * @lost: out (ECHO_SEND): sends whose echo did not come
+ * @result: out (ECHO_SEND): 0, or the first error a send returned
+ *
+ * One port per open file; ECHO_UNBIND or closing the file closes it.
+ */
+struct pvkit_test_echo_port {
+	__u32 irq;
+	__u32 port;
+	__u32 rounds;
+	__s32 cpu;
+	__u64 received;
+	__u64 lost;
+	__s64 result;
+};
+
+/**
+ * struct pvkit_test_affinity - irq_set_affinity() on an event channel
+ * @irq: in: an interrupt of the pvkit-evtchn irq_chip (any, IPIs too)
+ * @cpu: in: the CPU to move it to
+ * @result: out: what irq_set_affinity() returned
+ * @reserved: must be zero
+ */
+struct pvkit_test_affinity {
+	__u32 irq;
+	__u32 cpu;
+	__s32 result;
+	__u32 reserved;
+};
+
 #define PVKIT_TEST_IOC_MAGIC	0xb7
 #define PVKIT_TEST_IOC_HYPERCALL \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 1, struct pvkit_test_hypercall)
@@ -142,5 +208,15 @@ struct pvkit_test_bench {
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 6, struct pvkit_test_grant)
 #define PVKIT_TEST_IOC_REVOKE \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 7, struct pvkit_test_grant)
+#define PVKIT_TEST_IOC_LATEEOI \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 8, struct pvkit_test_lateeoi)
+#define PVKIT_TEST_IOC_ECHO_BIND \
+	_IOR(PVKIT_TEST_IOC_MAGIC, 9, struct pvkit_test_echo_port)
+#define PVKIT_TEST_IOC_ECHO_SEND \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 10, struct pvkit_test_echo_port)
+#define PVKIT_TEST_IOC_ECHO_UNBIND \
+	_IO(PVKIT_TEST_IOC_MAGIC, 11)
+#define PVKIT_TEST_IOC_SET_AFFINITY \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 12, struct pvkit_test_affinity)
 
 #endif /* _UAPI_LINUX_PVKIT_TEST_H */

@@ -9,10 +9,13 @@
  *   pvkit-store ls PATH
  *   pvkit-store rm PATH
  *   pvkit-store watch PATH	(prints the next change, waits at most 10 s)
+ *   pvkit-store incr PATH	(adds 1 to a decimal value in a transaction,
+ *				 redone on conflict; prints the new value)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,10 +23,44 @@
 
 static char buf[PVKIT_STORE_PAYLOAD_MAX];
 
+/* Read-increment-write in a transaction, redone while it conflicts. */
+static int incr(int fd, const char *path)
+{
+	int tx, ret, n, retries = 0;
+	long val;
+
+	do {
+		tx = store_tx_start(fd);
+		if (tx < 0)
+			return tx;
+		ret = store_tx_op(fd, PVKIT_STORE_IOC_TX_READ, tx, path, buf,
+				  sizeof(buf) - 1);
+		val = 0;
+		if (ret >= 0) {
+			buf[ret] = '\0';
+			val = strtol(buf, NULL, 10);
+		} else if (ret != -ENOENT) {
+			store_tx_end(fd, tx, 0);
+			return ret;
+		}
+		n = snprintf(buf, sizeof(buf), "%ld", val + 1);
+		ret = store_tx_op(fd, PVKIT_STORE_IOC_TX_WRITE, tx, path, buf,
+				  n);
+		if (ret) {
+			store_tx_end(fd, tx, 0);
+			return ret;
+		}
+		ret = store_tx_end(fd, tx, 1);
+	} while (ret == -EAGAIN && ++retries < 100);
+	if (!ret)
+		printf("%ld\n", val + 1);
+	return ret;
+}
+
 static int print_usage(void)
 {
 	fprintf(stderr,
-		"usage: pvkit-store read PATH | write PATH VALUE | ls PATH | rm PATH | watch PATH\n");
+		"usage: pvkit-store read PATH | write PATH VALUE | ls PATH | rm PATH | watch PATH | incr PATH\n");
 	return 2;
 }
 
@@ -61,6 +98,8 @@ int main(int argc, char **argv)
 			       sizeof(buf));
 		if (ret >= 0)
 			printf("%s\n", buf);
+	} else if (!strcmp(cmd, "incr") && argc == 3) {
+		ret = incr(fd, path);
 	} else {
 		close(fd);
 		return print_usage();

@@ -635,4 +635,182 @@ TEST_F(pvkit, hvc_console_reaches_host)
 	close(fd);
 }
 
+TEST_F(pvkit, evtchn_lateeoi_holds_port_until_eoi)
+{
+	struct pvkit_test_lateeoi le = { .sends = 5 };
+
+	if (!has_evtchn(&self->ci))
+		SKIP(return, "host offers no event channels");
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_LATEEOI, &le))
+		TH_LOG("ioctl: %s", strerror(errno));
+	TH_LOG("late EOI: first %llu, before EOI %llu (masked %u pending %u), after EOI %llu, after 2nd EOI %llu",
+	       (unsigned long long)le.received_first,
+	       (unsigned long long)le.received_before_eoi,
+	       le.masked_before_eoi, le.pending_before_eoi,
+	       (unsigned long long)le.received_after_eoi,
+	       (unsigned long long)le.received_after_second_eoi);
+	EXPECT_EQ(0, le.result);
+	/* The handler ran once; five more sends found the port masked. */
+	EXPECT_EQ(1, le.received_first);
+	EXPECT_EQ(1, le.received_before_eoi);
+	EXPECT_EQ(1, le.masked_before_eoi);
+	EXPECT_EQ(1, le.pending_before_eoi);
+	/* The EOI delivers the pending event, once: it was coalesced. */
+	EXPECT_EQ(1, le.received_after_eoi);
+	/* That run's EOI is outstanding again, so the port is masked. */
+	EXPECT_EQ(1, le.masked_after_eoi);
+	/* Nothing was pending any more: the second EOI only unmasks. */
+	EXPECT_EQ(0, le.received_after_second_eoi);
+	EXPECT_EQ(0, le.masked_after_second_eoi);
+}
+
+static int write_affinity(int irq, const char *cpus)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", irq);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, cpus, strlen(cpus)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int read_effective(int irq, char *buf, size_t len)
+{
+	char path[64];
+	int n;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/proc/irq/%d/effective_affinity_list", irq);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	n = fgets(buf, len, f) ? 0 : -EIO;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return n;
+}
+
+/*
+ * Send @rounds echoes on the file's port; per-CPU deltas into @delta.
+ * /proc/interrupts has a column per online CPU: with CPU 1 offline, only
+ * CPU 0's (CPU 1's delta is then 0).
+ */
+static int echo_on(int fd, unsigned int irq, int rounds, long long delta[2],
+		   struct pvkit_test_echo_port *ep)
+{
+	long long before[2] = { 0 }, after[2] = { 0 };
+
+	if (irq_cpu_counts(irq, before, 2) < 1)
+		return -ENOENT;
+	memset(ep, 0, sizeof(*ep));
+	ep->rounds = rounds;
+	if (ioctl(fd, PVKIT_TEST_IOC_ECHO_SEND, ep))
+		return -errno;
+	if (irq_cpu_counts(irq, after, 2) < 1)
+		return -ENOENT;
+	delta[0] = after[0] - before[0];
+	delta[1] = after[1] - before[1];
+	return 0;
+}
+
+TEST_F_TIMEOUT(pvkit, evtchn_affinity_moves_port_between_cpus, 180)
+{
+	struct pvkit_test_echo_port ep = { 0 };
+	struct pvkit_test_affinity af = { 0 };
+	long long delta[2];
+	char eff[64];
+	int ipi;
+
+	if (!has_evtchn(&self->ci))
+		SKIP(return, "host offers no event channels");
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_BIND, &ep))
+		TH_LOG("ioctl: %s", strerror(errno));
+
+	/* To CPU 1: every echo is handled there, none on CPU 0. */
+	ASSERT_EQ(0, write_affinity(ep.irq, "1"));
+	ASSERT_EQ(0, read_effective(ep.irq, eff, sizeof(eff)));
+	EXPECT_STREQ("1", eff);
+	ASSERT_EQ(0, echo_on(self->fd, ep.irq, 50, delta, &ep));
+	TH_LOG("irq %u port %u on CPU%d: CPU0 +%lld, CPU1 +%lld", ep.irq,
+	       ep.port, ep.cpu, delta[0], delta[1]);
+	EXPECT_EQ(0, ep.result);
+	EXPECT_EQ(0, ep.lost);
+	EXPECT_EQ(50, ep.received);
+	EXPECT_EQ(1, ep.cpu);
+	EXPECT_EQ(0, delta[0]);
+	EXPECT_EQ(50, delta[1]);
+
+	/* And back to CPU 0. */
+	ASSERT_EQ(0, write_affinity(ep.irq, "0"));
+	ASSERT_EQ(0, read_effective(ep.irq, eff, sizeof(eff)));
+	EXPECT_STREQ("0", eff);
+	ASSERT_EQ(0, echo_on(self->fd, ep.irq, 50, delta, &ep));
+	TH_LOG("irq %u port %u on CPU%d: CPU0 +%lld, CPU1 +%lld", ep.irq,
+	       ep.port, ep.cpu, delta[0], delta[1]);
+	EXPECT_EQ(50, ep.received);
+	EXPECT_EQ(0, ep.cpu);
+	EXPECT_EQ(50, delta[0]);
+	EXPECT_EQ(0, delta[1]);
+
+	/* A driver's irq_set_affinity() takes the same path. */
+	af.irq = ep.irq;
+	af.cpu = 1;
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_SET_AFFINITY, &af));
+	EXPECT_EQ(0, af.result);
+	ASSERT_EQ(0, echo_on(self->fd, ep.irq, 10, delta, &ep));
+	EXPECT_EQ(1, ep.cpu);
+	EXPECT_EQ(10, delta[1]);
+	EXPECT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_UNBIND));
+
+	/* IPI ports stay on their CPU, from user space and from a driver. */
+	ipi = irq_named("pvkit-resched");
+	ASSERT_LT(0, ipi) TH_LOG("no pvkit-resched interrupt");
+	EXPECT_NE(0, write_affinity(ipi, "1"));
+	ASSERT_EQ(0, read_effective(ipi, eff, sizeof(eff)));
+	TH_LOG("IPI irq %d stays on CPU %s", ipi, eff);
+	af.irq = ipi;
+	af.cpu = strcmp(eff, "0") ? 0 : 1;
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_SET_AFFINITY, &af));
+	EXPECT_EQ(-EINVAL, af.result);
+}
+
+TEST_F(pvkit, evtchn_ports_leave_offline_cpu)
+{
+	struct pvkit_test_echo_port ep = { 0 };
+	long long delta[2];
+	int fd;
+
+	if (!has_evtchn(&self->ci))
+		SKIP(return, "host offers no event channels");
+	fd = open("/sys/devices/system/cpu/cpu1/online", O_WRONLY);
+	if (fd < 0)
+		SKIP(return, "CPU 1 cannot go offline (no CPU hotplug)");
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_BIND, &ep));
+	ASSERT_EQ(0, write_affinity(ep.irq, "1"));
+	ASSERT_EQ(1, write(fd, "0", 1)) TH_LOG("offline: %s", strerror(errno));
+	/* No ASSERT until CPU 1 is back: the tests after need it. */
+	EXPECT_EQ(0, echo_on(self->fd, ep.irq, 20, delta, &ep));
+	TH_LOG("CPU1 offline: port on CPU%d, received %llu", ep.cpu,
+	       (unsigned long long)ep.received);
+	EXPECT_EQ(0, ep.cpu);
+	EXPECT_EQ(20, ep.received);
+	EXPECT_EQ(20, delta[0]);
+	lseek(fd, 0, SEEK_SET);
+	EXPECT_EQ(1, write(fd, "1", 1));
+	close(fd);
+	/* Back online, the port can move there again. */
+	EXPECT_EQ(0, write_affinity(ep.irq, "1"));
+	ASSERT_EQ(0, echo_on(self->fd, ep.irq, 10, delta, &ep));
+	EXPECT_EQ(1, ep.cpu);
+	EXPECT_EQ(10, delta[1]);
+}
+
 TEST_HARNESS_MAIN

@@ -30,6 +30,12 @@ int pvkit_evtchn_send(unsigned int port);
 unsigned int pvkit_evtchn_port(unsigned int irq);
 int pvkit_evtchn_notify(unsigned int irq);
 bool pvkit_evtchn_is_pending(unsigned int irq);
+bool pvkit_evtchn_is_masked(unsigned int irq);
+int pvkit_evtchn_cpu(unsigned int irq);
+/* Late EOI: the port stays masked after each event until lateeoi. */
+int pvkit_evtchn_bind_host_lateeoi(unsigned int endpoint);
+int pvkit_evtchn_bind_existing_lateeoi(unsigned int port);
+void pvkit_evtchn_lateeoi(unsigned int irq);
 
 int pvkit_gnttab_grant(unsigned long pfn, bool readonly);
 int pvkit_gnttab_revoke(unsigned int ref);
@@ -41,6 +47,19 @@ int pvkit_store_read(const char *path, char *buf, size_t len);
 int pvkit_store_write(const char *path, const char *value);
 int pvkit_store_directory(const char *path, char *buf, size_t len);
 int pvkit_store_rm(const char *path);
+
+/*
+ * Transactions: a transaction id from pvkit_store_transaction_start(),
+ * or PVKIT_XBT_NULL for no transaction (what the calls above use).
+ */
+#define PVKIT_XBT_NULL	0U
+
+int pvkit_store_transaction_start(u32 *tx);
+int pvkit_store_transaction_end(u32 tx, bool commit);
+int pvkit_store_tx_read(u32 tx, const char *path, char *buf, size_t len);
+int pvkit_store_tx_write(u32 tx, const char *path, const char *value);
+int pvkit_store_tx_directory(u32 tx, const char *path, char *buf, size_t len);
+int pvkit_store_tx_rm(u32 tx, const char *path);
 
 /**
  * struct pvkit_store_watch - a store watch (see pvkit_store_watch())
