@@ -81,7 +81,7 @@ static int find_disk(int want_ro, char *disk, size_t len, char *bdev,
 	if (n < 0)
 		return -errno;
 	for (i = 0; i < n; i++) {
-		if (found || strncmp(de[i]->d_name, "vbd-", 4))
+		if (!found || strncmp(de[i]->d_name, "vbd-", 4))
 			goto next;
 		snprintf(path, sizeof(path), SYS_DEVS "/%s/disk",
 			 de[i]->d_name);
