@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # build-image.sh --out FILE [--modules DIR] [--kselftest DIR]
-#                [--extra SRC:DST ...] [--no-bash]
+#                [--extra SRC:DST ...] [--no-bash] [--ext4 FILE]
 #
 # Build the guest test initramfs (gzip'd newc cpio):
 #   /bin/busybox (static) and a symlink per applet, /init from tests/image/init,
@@ -13,15 +13,18 @@
 #   each --extra SRC (file or directory) at DST (absolute path in the image;
 #     e.g. --extra mods.txt:/etc/pvkit-modules),
 #   and the shared libraries (plus dynamic loader) every ELF in the image needs.
+# --ext4 FILE also writes the same tree, plus fio, as an ext4 file system
+#   image for a root on a pvkit disk (the initramfs's /init switches to it
+#   when the kernel command line says pvkit_root=DEV).
 #
 # The image is cached under $PVKIT_CACHE/image/ by a hash of all inputs and
 # rebuilt only when one changes.  The output path is the last stdout line.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
-out='' modules='' kselftest='' bash=1
+out='' modules='' kselftest='' bash=1 ext4=
 extras=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -30,6 +33,7 @@ while [ $# -gt 0 ]; do
 	--kselftest) kselftest=${2:?--kselftest needs a value}; shift 2 ;;
 	--extra) extras+=("${2:?--extra needs SRC:DST}"); shift 2 ;;
 	--no-bash) bash=; shift ;;
+	--ext4) ext4=${2:?--ext4 needs a value}; shift 2 ;;
 	-h|--help) usage 0 ;;
 	*) echo "${0##*/}: unknown argument: $1" >&2; usage 1 >&2 ;;
 	esac
@@ -74,11 +78,9 @@ cache=$PVKIT_CACHE/image
 mkdir -p "$cache"
 img=$cache/initramfs-$key.cpio.gz
 
-if [ ! -f "$img" ]; then
-	log "building image $key"
-	stage=$(mktemp -d "$cache/.stage.XXXXXX")
-	trap 'rm -rf "$stage"' EXIT
-	r=$stage/root
+# populate_root DIR: the image's tree (libraries not yet resolved).
+populate_root() {
+	local r=$1 t a src dst e
 	mkdir -p "$r"/{bin,sbin,usr/bin,usr/sbin,etc,root,dev,proc,sys,tmp,run,pvkit,lib,lib64,var/tmp}
 	chmod 1777 "$r/tmp" "$r/var/tmp"
 	ln -s ../run "$r/var/run"
@@ -128,13 +130,48 @@ if [ ! -f "$img" ]; then
 			cp -L "$src" "$dst"
 		fi
 	done
+}
 
-	/usr/bin/python3 "$KIT/tests/image/mkinitramfs.py" --root "$r" \
+if [ ! -f "$img" ]; then
+	log "building image $key"
+	stage=$(mktemp -d "$cache/.stage.XXXXXX")
+	trap 'rm -rf "$stage"' EXIT
+	populate_root "$stage/root"
+	/usr/bin/python3 "$KIT/tests/image/mkinitramfs.py" --root "$stage/root" \
 		--out "$stage/img.cpio.gz"
 	mv "$stage/img.cpio.gz" "$img"
 	log "image $img ($(du -h "$img" | cut -f1))"
+	rm -rf "$stage"
+	trap - EXIT
 else
 	log "image $key up to date"
+fi
+
+# The root file system image: the same tree plus fio and a marker that
+# tells /init it already runs on the disk.
+if [ -n "$ext4" ]; then
+	[ -x /usr/bin/fio ] || die "no /usr/bin/fio (install fio: scripts/setup-host.sh)"
+	fs=$cache/rootfs-$(echo "$key $(hash_inputs /usr/bin/fio)" | sha256sum | cut -c1-16).ext4
+	if [ ! -f "$fs" ]; then
+		log "building root file system image"
+		stage=$(mktemp -d "$cache/.stage.XXXXXX")
+		trap 'rm -rf "$stage"' EXIT
+		populate_root "$stage/root"
+		cp /usr/bin/fio "$stage/root/usr/bin/fio"
+		touch "$stage/root/.pvkit-rootfs"
+		/usr/bin/python3 "$KIT/tests/image/mkinitramfs.py" \
+			--root "$stage/root" --libs-only
+		size=$(( $(du -sm "$stage/root" | cut -f1) + 64 ))
+		/sbin/mke2fs -q -t ext4 -L pvkit-root -E root_owner=0:0 \
+			-d "$stage/root" "$stage/fs.ext4" "${size}M"
+		mv "$stage/fs.ext4" "$fs"
+		log "root file system $fs (${size} MiB)"
+		rm -rf "$stage"
+		trap - EXIT
+	fi
+	mkdir -p "$(dirname "$ext4")"
+	cmp -s "$fs" "$ext4" 2>/dev/null || { cp "$fs" "$ext4.tmp.$$" && mv "$ext4.tmp.$$" "$ext4"; }
+	log "root file system at $ext4"
 fi
 
 mkdir -p "$(dirname "$out")"

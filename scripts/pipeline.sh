@@ -30,7 +30,7 @@ setup() {
 	fi
 }
 
-# Sets QEMU, KERNEL_ENV (and its variables) and IMAGE.
+# Sets QEMU, KERNEL_ENV (and its variables), IMAGE and ROOTFS.
 build_all() {
 	setup
 	log "reference host (QEMU + pvkit device)"
@@ -40,9 +40,11 @@ build_all() {
 	KERNEL_ENV=$(KSELFTEST_SUITES=$BUILD_SUITES "$KIT/scripts/build-kernel.sh" | tail -n 1)
 	. "$KERNEL_ENV"
 	log "guest image"
+	ROOTFS=$BUILD/staging/rootfs.ext4
 	IMAGE=$("$KIT/scripts/build-image.sh" --out "$BUILD/staging/initramfs.cpio.gz" \
-		--modules "$MODULES" --kselftest "$KSELFTEST" | tail -n 1)
+		--modules "$MODULES" --kselftest "$KSELFTEST" --ext4 "$ROOTFS" | tail -n 1)
 	[ -f "$IMAGE" ] || die "image build did not produce $IMAGE"
+	[ -f "$ROOTFS" ] || die "image build did not produce $ROOTFS"
 }
 
 vm() {	# vm OUTDIR harness-args...
@@ -108,6 +110,36 @@ cmd_run() {
 		case "$guest_rc" in [0-9]*) rc=$guest_rc ;; esac
 	fi
 	return $rc
+}
+
+# fio with verification on a pvkit disk, from a guest whose root file
+# system is itself on a pvkit disk (fio lives there): 4 KiB random and
+# 1 MiB sequential writes, queue depth 1 and 32, two jobs each on their
+# own half of the disk; fio fails on any mismatch.
+pv_fio() {
+	local disk=$RESULTS/disk-fio.raw
+	rm -f "$disk"
+	truncate -s 64M "$disk"
+	vm "$RESULTS/fio" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit --smp 2 \
+		--root-disk "$ROOTFS" --pv-disk "$disk" --expect-console \
+		'pvkit-init: root on /dev/pvda' --cmd '
+		set -e
+		grep -q "^/dev/pvda / ext4" /proc/mounts
+		for rw in randwrite:4k write:1M; do
+			for qd in 1 32; do
+				fio --name="${rw%%:*}-${rw#*:}-qd$qd" \
+					--filename=/dev/pvdb --direct=1 \
+					--ioengine=libaio --rw="${rw%%:*}" \
+					--bs="${rw#*:}" --iodepth=$qd --numjobs=2 \
+					--size=32M --offset_increment=32M \
+					--verify=crc32c --do_verify=1 \
+					--verify_fatal=1 --group_reporting \
+					--output-format=terse --terse-version=3 |
+					cut -d";" -f3,5,6,7
+			done
+		done
+		echo "fio: all jobs verified"' \
+		--expect-console 'fio: all jobs verified'
 }
 
 # A 16 MiB image, fully written on the host, discarded whole by the guest
@@ -216,6 +248,13 @@ cmd_check() {
 	pv_suites > "$RESULTS/pv-guest.log" 2>&1 || true
 	grep -E '^(not ok|ok) .*(pvkit|timers)|^accel:|reason' "$RESULTS/pv-guest.log" | tail -n 40 || true
 	count_summary "$RESULTS/pv-guest.log" "PV guest kselftests"
+
+	echo "# fio with verify on a pvkit disk, root on a pvkit disk"
+	if pv_fio > "$RESULTS/pv-fio.log" 2>&1; then
+		PASSED=$((PASSED + 1)); echo "ok - fio verify on a pvkit disk (root on a pvkit disk)"
+	else
+		stage_fail "fio verify on a pvkit disk (see $RESULTS/pv-fio.log)"
+	fi
 
 	echo "# discard on a pvkit disk reaches the image file"
 	if pv_discard > "$RESULTS/pv-discard.log" 2>&1; then

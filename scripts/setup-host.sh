@@ -16,7 +16,7 @@ PKGS=(
 	# kernel sources and quality gates
 	linux-source-6.12 sparse
 	# guest image (e2fsprogs: mkfs.ext4 for the disk tests)
-	busybox-static e2fsprogs
+	busybox-static e2fsprogs fio
 	# reference host build (QEMU 10.0 from source)
 	dpkg-dev ninja-build pkg-config libglib2.0-dev libslirp-dev
 	libpixman-1-dev zlib1g-dev python3-venv libfdt-dev

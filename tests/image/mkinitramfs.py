@@ -3,6 +3,7 @@
 """Finish a staged initramfs tree and write it as a gzip'd newc cpio.
 
 mkinitramfs.py --root DIR --out FILE [--no-libs]
+mkinitramfs.py --root DIR --libs-only
 
 1. Every ELF executable or shared object under DIR is run through ldd; the
    libraries it needs (and the dynamic loader) are copied from the host into
@@ -198,12 +199,18 @@ def write_cpio(root, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
     ap.add_argument("--no-libs", action="store_true",
                     help="do not resolve shared libraries")
+    ap.add_argument("--libs-only", action="store_true",
+                    help="only add the libraries to DIR (for a disk image)")
     a = ap.parse_args()
     if not a.no_libs:
         add_libs(a.root)
+    if a.libs_only:
+        return
+    if not a.out:
+        ap.error("--out is required unless --libs-only")
     write_cpio(a.root, a.out)
 
 

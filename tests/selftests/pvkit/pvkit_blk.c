@@ -69,7 +69,24 @@ static int write_file(const char *path, const char *s)
 	return ret;
 }
 
-/* The @nth disk (by bus device name order) with @ro as its read-only flag. */
+/* Is @bdev (or a partition of it) mounted?  Never test on such a disk. */
+static int mounted(const char *bdev)
+{
+	char line[512];
+	FILE *f = fopen("/proc/mounts", "r");
+	int found = 0;
+
+	if (!f)
+		return 1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, bdev, strlen(bdev));
+	fclose(f);
+	return found;
+}
+
+/* The first unmounted disk, by bus device name, whose read-only flag is
+ * @want_ro.
+ */
 static int find_disk(int want_ro, char *disk, size_t len, char *bdev,
 		     size_t blen)
 {
@@ -94,7 +111,7 @@ static int find_disk(int want_ro, char *disk, size_t len, char *bdev,
 			char ro[8];
 
 			if (read_file(path, ro, sizeof(ro)) > 0 &&
-			    atoi(ro) == want_ro)
+			    atoi(ro) == want_ro && !mounted(bdev))
 				found = 0;
 		}
 next:
@@ -394,8 +411,9 @@ TEST_F_TIMEOUT(blk, unplug_during_io, 120)
 	if (!pid)
 		writer(self->bdev);
 	sleep_ms(500);
-	/* The harness names disks pvdisk<n> by their order on the bus. */
-	snprintf(id, sizeof(id), "pvdisk0");
+	/* The harness names a disk pv-<vdev>; vdev xvd<x> is 51712 + 16 x. */
+	snprintf(id, sizeof(id), "pv-xvd%c",
+		 'a' + (atoi(self->dev + 4) - 51712) / 16);
 	snprintf(path, sizeof(path),
 		 "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"%s\"}}",
 		 id);
