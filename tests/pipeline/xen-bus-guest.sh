@@ -2,8 +2,10 @@
 # Guest half of tests/pipeline/xen-bus.py (busybox sh, run as /pvkit/cmd).
 # Checks the store layout QEMU's Xen backends create on the reference
 # host, asks the host to hot-plug and unplug a xen-console ("XB-REQ"
-# lines, answered over QMP) and feeds the backends garbage.  Prints
-# "XB-FAIL ..." for each failed check; exits non-zero if any failed.
+# lines, answered over QMP), connects the backends to rings granted by
+# /tmp/xen-bus-conn (tests/pipeline/xen-bus-conn.c, put there by the
+# command's preamble) and feeds them garbage.  Prints "XB-FAIL ..." for
+# each failed check; exits non-zero if any failed.
 S=$(command -v pvkit-store || echo /kselftest/pvkit/pvkit-store)
 FE=/local/domain/1/device
 BE=/local/domain/0/backend
@@ -89,6 +91,34 @@ wait_for "$BE/console/1/2/state" 2
 echo "XB-REQ unplug"
 wait_for "$FE/console/2" -
 wait_for "$BE/console/1/2" -
+
+# connect to a granted ring: empty (fill 0) must connect, a read-only
+# grant must not, a garbage ring (fill 0xff) connects but must neither
+# hang nor flood the host when the guest notifies.
+conn() {	# conn FRONTEND BACKEND PORT-KEY FILL READONLY STATE-WANTED
+	/tmp/xen-bus-conn "$4" "$5" 4 2 > /tmp/xen-bus-conn.out &
+	sleep 1
+	read -r ref port < /tmp/xen-bus-conn.out
+	echo "XB-CONN $1 fill=$4 readonly=$5: ref=$ref port=$port"
+	$S write "$1/ring-ref" "$ref"
+	$S write "$1/$3" "$port"
+	[ "$3" = event-channel ] && $S write "$1/protocol" x86_64-abi
+	$S write "$1/state" 3
+	sleep 1
+	expect "$2/state" "$6"
+	sleep 1		# the helper sent on the port meanwhile
+	expect "$2/state" "$6"
+	$S write "$1/state" 5
+	$S write "$1/state" 6
+	wait_for "$2/state" 6
+	$S write "$1/state" 1
+	wait_for "$2/state" 2
+	wait
+}
+conn "$FE/console/1" "$BE/console/1/1" port 0 0 4
+conn "$FE/console/1" "$BE/console/1/1" port 0 1 5
+conn "$FE/vbd/51712" "$BE/qdisk/1/51712" event-channel 0 0 4
+conn "$FE/vbd/51712" "$BE/qdisk/1/51712" event-channel 0xff 0 4
 
 # garbage from the frontend: the backend must refuse, QEMU must survive
 $S write "$FE/console/1/ring-ref" 4294967295
