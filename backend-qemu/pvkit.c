@@ -9,7 +9,9 @@
  * ring's framing in pvkit-xs-ring.c; this file supplies guest memory, the
  * console, the shared-info page and grant-table mappings, interrupt
  * injection, the CPU glue and the store (QEMU's own xenstore engine,
- * hw/i386/kvm/xenstore_impl.c, served to the guest as domain 1).
+ * hw/i386/kvm/xenstore_impl.c, served to the guest as domain 1).  With
+ * xen-bus on it also creates QEMU's Xen bus, whose backends reach these
+ * services through the tables of pvkit-xen-ops.c.
  *
  * Locking: every hypercall, the MSR, the event-channel table and the
  * grant-table state run under the BQL.  The device-model APIs
