@@ -9,7 +9,9 @@
  * ring's framing in pvkit-xs-ring.c; this file supplies guest memory, the
  * console, the shared-info page and grant-table mappings, interrupt
  * injection, the CPU glue and the store (QEMU's own xenstore engine,
- * hw/i386/kvm/xenstore_impl.c, served to the guest as domain 1).
+ * hw/i386/kvm/xenstore_impl.c, served to the guest as domain 1).  With
+ * xen-bus on it also creates QEMU's Xen bus, whose backends reach these
+ * services through the tables of pvkit-xen-ops.c.
  *
  * Locking: every hypercall, the MSR, the event-channel table and the
  * grant-table state run under the BQL.  The device-model APIs
@@ -20,6 +22,7 @@
  */
 
 #include "qemu/osdep.h"
+#include CONFIG_DEVICES
 #include "qemu/cutils.h"
 #include "qemu/fifo8.h"
 #include "qemu/error-report.h"
@@ -43,10 +46,12 @@
 #include "cpu.h"
 #include "target/i386/pv-hooks.h"
 #include "hw/xen/xen_backend_ops.h"
+#include "hw/xen/xen-bus.h"
 #include "hw/xen/interface/io/xs_wire.h"
 #include "hw/i386/kvm/xenstore_impl.h"
 #include "pvkit-dispatch.h"
 #include "pvkit-xs-ring.h"
+#include "pvkit-xen-ops.h"
 
 #define TYPE_PVKIT "pvkit"
 OBJECT_DECLARE_SIMPLE_TYPE(PVKitState, PVKIT)
@@ -108,6 +113,8 @@ struct PVKitState {
     bool evtchn;
     bool gnttab;
     bool store;
+    OnOffAuto xen_bus_prop;
+    bool xen_bus;               /* QEMU's Xen backends are served */
 
     /* PVKIT_F_* offered; fixed at realize (read by CPUID without BQL). */
     uint64_t features;
@@ -747,6 +754,33 @@ static void G_GNUC_PRINTF(4, 5) pvkit_xs_node(PVKitState *s, GList *perms,
 }
 
 /*
+ * Empty the guest's home.  With the Xen bus, device/ stays: it holds the
+ * frontend directories of the bus's devices, which do not go away with a
+ * reset (the startup reset follows their realize).
+ */
+static void pvkit_store_clear(PVKitState *s)
+{
+    g_autofree char *home = g_strdup_printf("/local/domain/%u",
+                                            PVKIT_DOMID_GUEST);
+    GList *items = NULL, *l;
+
+    if (!s->xen_bus) {
+        xs_impl_rm(s->xs, PVKIT_DOMID_HOST, XBT_NULL, home);
+        return;
+    }
+    xs_impl_directory(s->xs, PVKIT_DOMID_HOST, XBT_NULL, home, NULL, &items);
+    for (l = items; l; l = l->next) {
+        g_autofree char *path = g_strdup_printf("%s/%s", home,
+                                                (char *)l->data);
+
+        if (strcmp(l->data, "device")) {
+            xs_impl_rm(s->xs, PVKIT_DOMID_HOST, XBT_NULL, path);
+        }
+    }
+    g_list_free_full(items, g_free);
+}
+
+/*
  * The guest's part of the tree, as QEMU's Xen emulation builds it
  * (xen_xenstore.c), less what pvkit does not offer (ACPI, suspend):
  * /local/domain/1 and a few nodes readable by the guest, and the
@@ -756,7 +790,7 @@ static void pvkit_store_populate(PVKitState *s)
 {
     GList *perms;
 
-    xs_impl_rm(s->xs, PVKIT_DOMID_HOST, XBT_NULL, "/local/domain/1");
+    pvkit_store_clear(s);
     perms = g_list_append(NULL, xs_perm_as_string(XS_PERM_NONE,
                                                   PVKIT_DOMID_HOST));
     perms = g_list_append(perms, xs_perm_as_string(XS_PERM_READ,
@@ -981,12 +1015,83 @@ static const X86PVHooks pvkit_pv_hooks = {
     .wrmsr = pvkit_hook_wrmsr,
 };
 
+/*
+ * xen-bus=auto serves QEMU's Xen backends when the device offers all
+ * they need and no Xen (real or KVM-emulated) does already.
+ */
+static bool pvkit_xen_bus_check(PVKitState *s, Error **errp)
+{
+    bool complete = s->evtchn && s->gnttab && s->store;
+    bool taken = xen_evtchn_ops || xen_gnttab_ops || xen_foreignmem_ops ||
+                 xen_xenstore_ops;
+
+    s->xen_bus = false;
+    if (s->xen_bus_prop == ON_OFF_AUTO_OFF) {
+        return true;
+    }
+    if (s->xen_bus_prop == ON_OFF_AUTO_AUTO) {
+#ifdef CONFIG_XEN_BUS
+        s->xen_bus = complete && xen_mode == XEN_DISABLED && !taken;
+#endif
+        return true;
+    }
+#ifndef CONFIG_XEN_BUS
+    error_setg(errp, "pvkit: xen-bus=on: this QEMU is built without the "
+               "Xen bus (CONFIG_XEN_BUS)");
+    return false;
+#endif
+    if (!complete) {
+        error_setg(errp, "pvkit: xen-bus=on needs evtchn, gnttab and store");
+        return false;
+    }
+    if (xen_mode != XEN_DISABLED || taken) {
+        error_setg(errp, "pvkit: xen-bus=on conflicts with Xen (mode '%s')",
+                   xen_mode == XEN_EMULATE ? "emulate" :
+                   xen_mode == XEN_ATTACH ? "attach" : "none");
+        return false;
+    }
+    s->xen_bus = true;
+    return true;
+}
+
+/*
+ * The tables must be in place before xen_bus_init(): realizing the bus
+ * opens the store and starts the legacy backend core (xen_be_init()),
+ * which exits QEMU when there are none.  Devices on the bus default to
+ * frontend domain xen_domid.  (Installing does not fail in practice:
+ * pvkit_xen_bus_check() made sure the tables were free.)
+ */
+static bool pvkit_xen_bus_start(PVKitState *s, Error **errp)
+{
+#ifdef CONFIG_XEN_BUS
+    if (!pvkit_xen_ops_install(s->xs, PVKIT_DOMID_GUEST, errp)) {
+        return false;
+    }
+    xen_domid = PVKIT_DOMID_GUEST;
+    xen_bus_init();
+#endif
+    return true;
+}
+
+static void pvkit_xen_bus_stop(PVKitState *s)
+{
+#ifdef CONFIG_XEN_BUS
+    pvkit_xen_ops_uninstall();
+    xen_domid = 0;
+#endif
+}
+
+static void pvkit_unrealize(DeviceState *dev);
+
 static void pvkit_realize(DeviceState *dev, Error **errp)
 {
     PVKitState *s = PVKIT(dev);
 
     if (pvkit_instance) {
         error_setg(errp, "only one pvkit device is supported per machine");
+        return;
+    }
+    if (!pvkit_xen_bus_check(s, errp)) {
         return;
     }
     if (s->iobase > 0x10000 - PVKIT_IO_SIZE) {
@@ -1026,12 +1131,23 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
     s->xs_bh = qemu_bh_new(pvkit_xs_bh, s);
     pvkit_store_populate(s);
     pvkit_instance = s;
+    if (s->xen_bus && !pvkit_xen_bus_start(s, errp)) {
+        s->xen_bus = false;
+        pvkit_unrealize(dev);
+    }
 }
 
 static void pvkit_unrealize(DeviceState *dev)
 {
     PVKitState *s = PVKIT(dev);
 
+    /*
+     * The Xen bus and its devices stay (a bus cannot be removed); their
+     * handles fail from now on instead of reaching a device that is gone.
+     */
+    if (s->xen_bus) {
+        pvkit_xen_bus_stop(s);
+    }
     x86_pv_hooks_unregister(&pvkit_pv_hooks);
     pvkit_evtchn_reset(&pvkit_host_ops, s);
     pvkit_gnttab_reset(&pvkit_host_ops, s);
@@ -1130,6 +1246,8 @@ static const Property pvkit_properties[] = {
     DEFINE_PROP_BOOL("evtchn", PVKitState, evtchn, true),
     DEFINE_PROP_BOOL("gnttab", PVKitState, gnttab, true),
     DEFINE_PROP_BOOL("store", PVKitState, store, true),
+    DEFINE_PROP_ON_OFF_AUTO("xen-bus", PVKitState, xen_bus_prop,
+                            ON_OFF_AUTO_AUTO),
 };
 
 static void pvkit_get_stat_hypercalls(Object *obj, Visitor *v,

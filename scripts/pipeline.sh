@@ -241,6 +241,10 @@ cmd_check() {
 		stage_fail "store smoke test (see $RESULTS/store-smoke.log)"
 	fi
 
+	echo "# QEMU's Xen backends on the pvkit device (xen-bus: layout, hot-plug, garbage)"
+	count_tap < <("$KIT/tests/pipeline/xen-bus.py" "$QEMU" "$KERNEL" "$IMAGE" \
+		"$RESULTS/xen-bus" 2>&1)
+
 	echo "# kernel quality gates"
 	count_tap < <("$KIT/scripts/lint.sh" "$KERNEL_ENV" 2>&1)
 
