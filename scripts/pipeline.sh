@@ -142,6 +142,47 @@ pv_fio() {
 		--expect-console 'fio: all jobs verified'
 }
 
+# Durability: PVKIT_DURABLE_CYCLES (default 20) boots on one ext4 image;
+# each first checks that every record the previous boot acknowledged
+# (written, fsync'd, then announced on the console) is there, then appends
+# and acknowledges records until QEMU is killed with SIGKILL at a random
+# moment (the harness's wall limit).  One lost record fails the stage.
+pv_durability() {
+	local img=$RESULTS/disk-durable.raw out=$RESULTS/durability
+	local cycles=${PVKIT_DURABLE_CYCLES:-20} acked=0 cycle t rc log n
+	rm -rf "$img" "$out"
+	mkdir -p "$out"
+	truncate -s 64M "$img"
+	/sbin/mke2fs -q -t ext4 -F "$img"
+	for cycle in $(seq 1 "$cycles"); do
+		t=$((9 + RANDOM % 6))
+		log=$out/cycle-$cycle
+		rc=0
+		"$HARNESS" --qemu "$QEMU" "${QEMU_DATA[@]}" --out "$log" -q \
+			--kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
+			--pv-disk "$img" --timeout "$t" --cmd "mkdir -p /mnt &&
+			mount -t ext4 /dev/pvda /mnt &&
+			/kselftest/pvkit/pvkit_durable /mnt $acked" || rc=$?
+		if grep -q 'DURABLE-LOST' "$log/console.log"; then
+			grep 'DURABLE-LOST' "$log/console.log"
+			echo "cycle $cycle: acknowledged records lost"
+			return 1
+		fi
+		grep -q 'DURABLE-VERIFIED' "$log/console.log" || {
+			echo "cycle $cycle: never verified (harness exit $rc, see $log)"
+			return 1
+		}
+		[ "$rc" = 12 ] || {
+			echo "cycle $cycle: expected the wall-clock kill (exit 12), got $rc"
+			return 1
+		}
+		n=$(grep -o 'DURABLE-ACK [0-9]*' "$log/console.log" | tail -n 1 | cut -d' ' -f2)
+		echo "cycle $cycle: killed at ${t}s; $(grep -o 'DURABLE-VERIFIED.*' "$log/console.log"); last ack ${n:-none}"
+		acked=${n:-$acked}
+	done
+	echo "$cycles SIGKILL cycles, $acked records acknowledged, 0 lost"
+}
+
 # A 16 MiB image, fully written on the host, discarded whole by the guest
 # (blkdiscard through the kit's frontend and QEMU's xen-disk): the file's
 # allocated blocks must fall to (nearly) nothing.
@@ -258,6 +299,13 @@ cmd_check() {
 		PASSED=$((PASSED + 1)); echo "ok - fio verify on a pvkit disk (root on a pvkit disk)"
 	else
 		stage_fail "fio verify on a pvkit disk (see $RESULTS/pv-fio.log)"
+	fi
+
+	echo "# acknowledged writes survive SIGKILL of the host"
+	if pv_durability > "$RESULTS/pv-durability.log" 2>&1; then
+		PASSED=$((PASSED + 1)); echo "ok - $(tail -n 1 "$RESULTS/pv-durability.log")"
+	else
+		stage_fail "durability under SIGKILL (see $RESULTS/pv-durability.log)"
 	fi
 
 	echo "# discard on a pvkit disk reaches the image file"

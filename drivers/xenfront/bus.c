@@ -77,7 +77,7 @@ static int pvkit_bus_read_otherend_state(struct pvkit_bus_device *dev)
 
 /*
  * Tell the driver about the backend's state if it changed since the last
- * report.  device_lock() holds off probe and remove, so the driver bound
+ * report (Connected: at every change).  device_lock() holds off probe and remove, so the driver bound
  * now is the one that is told.
  */
 static void pvkit_bus_otherend_work(struct work_struct *work)
@@ -101,7 +101,13 @@ static void pvkit_bus_otherend_work(struct work_struct *work)
 	} else {
 		dev->otherend_gone = false;
 	}
-	if (dev->reported && state == dev->otherend_state)
+	/*
+	 * Connected is reported again on every change in the backend's
+	 * directory: a backend announces new values (a disk's capacity)
+	 * by rewriting its keys and its state.
+	 */
+	if (dev->reported && state == dev->otherend_state &&
+	    state != PVKIT_BUS_CONNECTED)
 		goto out;
 	dev->otherend_state = state;
 	if (!dev->dev.driver)

@@ -55,7 +55,8 @@ struct pvkit_bus_device {
  *          everything, the backend may already be gone
  * @otherend_changed: the backend's state changed to @state (one of
  *          PVKIT_BUS_*); also called once after @probe with the state the
- *          backend is in.  A backend that disappears is reported as
+ *          backend is in, and again for PVKIT_BUS_CONNECTED whenever the
+ *          backend's directory changes (a disk's new capacity, say).  A backend that disappears is reported as
  *          PVKIT_BUS_CLOSED with @dev->otherend_gone set.  Runs in process
  *          context, one call at a time per device.
  * @driver: the driver-model driver

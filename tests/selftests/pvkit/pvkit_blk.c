@@ -371,6 +371,41 @@ static int host_request(const char *json)
 	return ret;
 }
 
+/* The harness's QOM/drive name of a kit disk: vdev xvd<x>, 51712 + 16 x. */
+static char vdev_letter(const char *busdev)
+{
+	return 'a' + (atoi(busdev + 4) - 51712) / 16;
+}
+
+/*
+ * The host grows the disk (QMP block_resize): the backend rewrites its
+ * size, the frontend follows while the disk is open, data stays.
+ */
+TEST_F(blk, capacity_change)
+{
+	unsigned long long before, after = 0;
+	char req[256];
+	int fd, ms;
+
+	if (!host_requests_offered())
+		SKIP(return, "harness runs no host requests (--host-requests)");
+	fd = open(self->bdev, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, BLKGETSIZE64, &before));
+	snprintf(req, sizeof(req),
+		 "{\"execute\": \"block_resize\", \"arguments\": "
+		 "{\"device\": \"drive-xvd%c\", \"size\": %llu}}",
+		 vdev_letter(self->dev), before + (16 << 20));
+	ASSERT_EQ(0, host_request(req));
+	for (ms = 0; ms < WAIT_MS; ms += 20, sleep_ms(20)) {
+		ASSERT_EQ(0, ioctl(fd, BLKGETSIZE64, &after));
+		if (after != before)
+			break;
+	}
+	EXPECT_EQ(before + (16 << 20), after);
+	close(fd);
+}
+
 /* Writes until one fails; exit status 0 if it failed with an I/O error. */
 static void writer(const char *bdev)
 {
@@ -411,9 +446,7 @@ TEST_F_TIMEOUT(blk, unplug_during_io, 120)
 	if (!pid)
 		writer(self->bdev);
 	sleep_ms(500);
-	/* The harness names a disk pv-<vdev>; vdev xvd<x> is 51712 + 16 x. */
-	snprintf(id, sizeof(id), "pv-xvd%c",
-		 'a' + (atoi(self->dev + 4) - 51712) / 16);
+	snprintf(id, sizeof(id), "pv-xvd%c", vdev_letter(self->dev));
 	snprintf(path, sizeof(path),
 		 "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"%s\"}}",
 		 id);
