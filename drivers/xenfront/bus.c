@@ -77,8 +77,8 @@ static int pvkit_bus_read_otherend_state(struct pvkit_bus_device *dev)
 
 /*
  * Tell the driver about the backend's state if it changed since the last
- * report (Connected: at every change).  device_lock() holds off probe and remove, so the driver bound
- * now is the one that is told.
+ * report (Connected: at every change).  device_lock() holds off probe and
+ * remove, so the driver bound now is the one that is told.
  */
 static void pvkit_bus_otherend_work(struct work_struct *work)
 {

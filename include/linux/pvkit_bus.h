@@ -56,9 +56,10 @@ struct pvkit_bus_device {
  * @otherend_changed: the backend's state changed to @state (one of
  *          PVKIT_BUS_*); also called once after @probe with the state the
  *          backend is in, and again for PVKIT_BUS_CONNECTED whenever the
- *          backend's directory changes (a disk's new capacity, say).  A backend that disappears is reported as
- *          PVKIT_BUS_CLOSED with @dev->otherend_gone set.  Runs in process
- *          context, one call at a time per device.
+ *          backend's directory changes (a disk's new capacity, say).  A
+ *          backend that disappears is reported as PVKIT_BUS_CLOSED with
+ *          @dev->otherend_gone set.  Runs in process context, one call at
+ *          a time per device.
  * @driver: the driver-model driver
  */
 struct pvkit_bus_driver {
@@ -69,8 +70,8 @@ struct pvkit_bus_driver {
 	struct device_driver driver;
 };
 
-#define to_pvkit_bus_driver(d) container_of_const(d, struct pvkit_bus_driver, \
-						  driver)
+#define to_pvkit_bus_driver(d) \
+	container_of_const(d, struct pvkit_bus_driver, driver)
 
 int __pvkit_bus_register_driver(struct pvkit_bus_driver *drv,
 				struct module *owner, const char *mod_name);

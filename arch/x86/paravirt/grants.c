@@ -176,11 +176,8 @@ void pvkit_gnttab_revoke_deferred(unsigned int ref, struct page *page)
 		return;
 	}
 	d = kmalloc(sizeof(*d), GFP_ATOMIC);
-	if (!d) {
-		pr_warn_ratelimited("grant %u held by the host: page leaked\n",
-				    ref);
-		return;
-	}
+	if (!d)
+		return;	/* the page stays out of circulation: leaked */
 	d->ref = ref;
 	d->page = page;
 	spin_lock_irqsave(&pvkit_gnttab_deferred_lock, flags);
