@@ -16,10 +16,11 @@
  * always finds a slot.
  *
  * The backend is not trusted.  A response with an id that is not in
- * flight, the wrong operation or an index that runs past the ring marks
- * the disk broken: everything in flight fails, new requests fail, and the
- * guest goes on.  A grant is revoked before its request completes, so a
- * page is never reused while the backend may still touch it.
+ * flight, the wrong operation, a status the protocol does not have or an
+ * index that runs past the ring marks the disk broken: everything in
+ * flight fails, new requests fail, and the guest goes on.  A grant is
+ * revoked before its request completes, so a page is never reused while
+ * the backend may still touch it.
  */
 
 #define pr_fmt(fmt) "pvkit-blkfront: " fmt
@@ -333,21 +334,21 @@ static void pvkit_blk_set_broken(struct pvkit_blkfront *bf, const char *why,
 	pvkit_blk_fail_inflight(bf);
 }
 
-static blk_status_t pvkit_blk_status(struct pvkit_blkfront *bf,
-				     const struct pvkit_blkif_response *rsp)
+/* The block status of a response's status; false if there is none. */
+static bool pvkit_blk_status(s16 status, blk_status_t *sts)
 {
-	switch (rsp->status) {
+	switch (status) {
 	case PVKIT_BLKIF_RSP_OKAY:
-		return BLK_STS_OK;
+		*sts = BLK_STS_OK;
+		return true;
 	case PVKIT_BLKIF_RSP_EOPNOTSUPP:
-		return BLK_STS_NOTSUPP;
+		*sts = BLK_STS_NOTSUPP;
+		return true;
 	case PVKIT_BLKIF_RSP_ERROR:
-		return BLK_STS_IOERR;
+		*sts = BLK_STS_IOERR;
+		return true;
 	default:
-		bf->bad_responses++;
-		dev_err_ratelimited(&bf->dev->dev, "impossible status %d\n",
-				    rsp->status);
-		return BLK_STS_IOERR;
+		return false;
 	}
 }
 
@@ -371,6 +372,7 @@ static bool pvkit_blk_response(struct pvkit_blkfront *bf, u32 idx)
 {
 	struct pvkit_blkif_response rsp;
 	struct request *rq;
+	blk_status_t sts;
 
 	/* One copy: the backend may change the slot while we look. */
 	memcpy(&rsp, pvkit_blk_slot(bf, idx), sizeof(rsp));
@@ -385,7 +387,12 @@ static bool pvkit_blk_response(struct pvkit_blkfront *bf, u32 idx)
 				     rsp.operation, pvkit_blk_wire_op(rq));
 		return false;
 	}
-	pvkit_blk_finish(bf, rq, pvkit_blk_status(bf, &rsp));
+	if (!pvkit_blk_status(rsp.status, &sts)) {
+		pvkit_blk_set_broken(bf, "response with an impossible status",
+				     (u16)rsp.status, rsp.id);
+		return false;
+	}
+	pvkit_blk_finish(bf, rq, sts);
 	return true;
 }
 
