@@ -58,12 +58,14 @@ static DEFINE_IDA(pvkit_blk_index);
  * @gref: grant of each entry of @sg
  * @nr_grefs: entries of @gref holding a grant
  * @status: result to complete the request with
+ * @held: finished, but the backend still holds one of its grants
  */
 struct pvkit_blk_cmd {
 	struct scatterlist sg[PVKIT_BLKIF_MAX_SEGMENTS];
 	int gref[PVKIT_BLKIF_MAX_SEGMENTS];
 	unsigned int nr_grefs;
 	blk_status_t status;
+	bool held;
 };
 
 /**
@@ -233,6 +235,7 @@ static blk_status_t pvkit_blk_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 	cmd->nr_grefs = 0;
 	cmd->status = BLK_STS_OK;
+	cmd->held = false;
 	blk_mq_start_request(rq);
 	spin_lock_irqsave(&bf->lock, flags);
 	if (!bf->connected || bf->broken)
@@ -290,6 +293,7 @@ static void pvkit_blk_finish(struct pvkit_blkfront *bf, struct request *rq,
 		dev_err_ratelimited(&bf->dev->dev,
 				    "backend still holds a page of request %d\n",
 				    rq->tag);
+		cmd->held = true;
 		return;
 	}
 	bf->done[bf->nr_done++] = rq;
@@ -458,13 +462,18 @@ static enum blk_eh_timer_return pvkit_blk_timeout(struct request *rq)
 	unsigned long flags;
 
 	spin_lock_irqsave(&bf->lock, flags);
-	if (bf->inflight[rq->tag] == rq)
+	if (bf->inflight[rq->tag] == rq) {
 		pvkit_blk_set_broken(bf, "no answer in time", rq->tag,
 				     bf->rsp_cons);
-	else if (pvkit_blk_revoke(cmd))
-		bf->done[bf->nr_done++] = rq;
-	else
-		ret = BLK_EH_RESET_TIMER;
+	} else if (cmd->held) {
+		if (pvkit_blk_revoke(cmd)) {
+			cmd->held = false;
+			bf->done[bf->nr_done++] = rq;
+		} else {
+			ret = BLK_EH_RESET_TIMER;
+		}
+	}
+	/* Otherwise it is finished and queued for completion already. */
 	spin_unlock_irqrestore(&bf->lock, flags);
 	pvkit_blk_complete_done(bf);
 	return ret;
