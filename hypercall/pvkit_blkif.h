@@ -95,6 +95,7 @@ struct pvkit_blkif_discard {
  * @operation: the request's @operation
  * @pad: undefined
  * @status: PVKIT_BLKIF_RSP_*
+ * @pad2: undefined
  */
 struct pvkit_blkif_response {
 	__u64 id;

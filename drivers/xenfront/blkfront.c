@@ -93,7 +93,7 @@ struct pvkit_blk_cmd {
  */
 struct pvkit_blkfront {
 	struct pvkit_bus_device *dev;
-	spinlock_t lock;
+	spinlock_t lock;	/* the ring, @inflight, @done, @connected, @broken */
 	struct pvkit_ring_header *sring;
 	int ring_ref;
 	int irq;
@@ -562,7 +562,7 @@ static bool pvkit_blk_busy(struct pvkit_blkfront *bf)
 
 	spin_lock_irqsave(&bf->lock, flags);
 	for (i = 0; i < PVKIT_BLK_RING_SIZE && !busy; i++)
-		busy = bf->inflight[i] != NULL;
+		busy = bf->inflight[i];
 	spin_unlock_irqrestore(&bf->lock, flags);
 	return busy;
 }
