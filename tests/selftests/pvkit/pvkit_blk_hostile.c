@@ -228,8 +228,15 @@ static int kmsg_count(const char *needle, char *first, size_t flen)
 			break;
 		rec[n] = '\0';
 		if (strstr(rec, needle)) {
+			/* The message follows the record's prefix, up to the
+			 * first newline (dictionary lines follow).
+			 */
+			char *msg = strchr(rec, ';');
+
+			msg = msg ? msg + 1 : rec;
+			msg[strcspn(msg, "\n")] = '\0';
 			if (!count && first)
-				snprintf(first, flen, "%.400s", rec);
+				snprintf(first, flen, "%.400s", msg);
 			count++;
 		}
 	}
