@@ -122,10 +122,11 @@ if [ ! -f "$ROOT/.tree-ready" ]; then
 	touch "$ROOT/.tree-ready"
 fi
 
-# The kit's device sources and the ABI header, every run.
+# The kit's device sources and the ABI headers, every run.
 mkdir -p "$SRC/hw/pvkit" "$SRC/include/hw/pvkit"
 rsync -c "$KIT"/backend-qemu/*.c "$KIT"/backend-qemu/*.h "$SRC/hw/pvkit/"
 rsync -c "$KIT/hypercall/pvkit.h" "$SRC/include/hw/pvkit/pvkit-abi.h"
+rsync -c "$KIT/hypercall/pvkit_blkif.h" "$SRC/include/hw/pvkit/pvkit-blkif.h"
 
 if [ ! -f "$BUILD/.configured" ]; then
 	log "configuring in $BUILD (log: $LOGFILE)"

@@ -79,6 +79,26 @@ pv_suites() {
 		--expect-hvc 'pvkit-selftest: hello from the guest' "$@"
 }
 
+# The block frontend against backends that break the protocol: one
+# pvkit-test-vbd disk per fault (QOM id and devid 60000 + n; the first 16
+# responses are correct) beside an ordinary xen-disk.  pvkit_blk_hostile
+# checks that I/O on each fails cleanly and in bounded time, that the
+# guest stays healthy and the ordinary disk works, then unplugs the test
+# disks and counts the grants.
+pv_hostile() {
+	local disk=$RESULTS/disk-hostile.raw n=60000 f args=()
+	rm -f "$disk"
+	truncate -s 8M "$disk"
+	for f in none bad-id bad-op bad-status overrun silent garbage; do
+		args+=(--qemu-arg=-device
+			--qemu-arg="pvkit-test-vbd,id=tvbd-$n,devid=$n,fault=$f,fault-after=16")
+		n=$((n + 1))
+	done
+	vm "$RESULTS/pv-hostile" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
+		--host-requests --pv-disk "$disk" "${args[@]}" \
+		--kselftest pvkit:pvkit_blk_hostile "$@"
+}
+
 # The early boot console: everything printed before the serial console
 # came up, detection included, reaches the host over hypercalls.  (It is
 # not used in the suite run: printk then skips replaying the early log
@@ -293,6 +313,11 @@ cmd_check() {
 	pv_suites > "$RESULTS/pv-guest.log" 2>&1 || true
 	grep -E '^(not ok|ok) .*(pvkit|timers)|^accel:|reason' "$RESULTS/pv-guest.log" | tail -n 40 || true
 	count_summary "$RESULTS/pv-guest.log" "PV guest kselftests"
+
+	echo "# block frontend against backends that break the protocol (pvkit-test-vbd)"
+	pv_hostile > "$RESULTS/pv-hostile.log" 2>&1 || true
+	grep -E '^(not ok|ok) .*hostile|^accel:|reason' "$RESULTS/pv-hostile.log" || true
+	count_summary "$RESULTS/pv-hostile.log" "hostile-backend kselftests"
 
 	echo "# fio with verify on a pvkit disk, root on a pvkit disk"
 	if pv_fio > "$RESULTS/pv-fio.log" 2>&1; then

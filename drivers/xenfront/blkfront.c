@@ -16,10 +16,11 @@
  * always finds a slot.
  *
  * The backend is not trusted.  A response with an id that is not in
- * flight, the wrong operation or an index that runs past the ring marks
- * the disk broken: everything in flight fails, new requests fail, and the
- * guest goes on.  A grant is revoked before its request completes, so a
- * page is never reused while the backend may still touch it.
+ * flight, the wrong operation, a status the protocol does not have or an
+ * index that runs past the ring marks the disk broken: everything in
+ * flight fails, new requests fail, and the guest goes on.  A grant is
+ * revoked before its request completes, so a page is never reused while
+ * the backend may still touch it.
  */
 
 #define pr_fmt(fmt) "pvkit-blkfront: " fmt
@@ -57,12 +58,14 @@ static DEFINE_IDA(pvkit_blk_index);
  * @gref: grant of each entry of @sg
  * @nr_grefs: entries of @gref holding a grant
  * @status: result to complete the request with
+ * @held: finished, but the backend still holds one of its grants
  */
 struct pvkit_blk_cmd {
 	struct scatterlist sg[PVKIT_BLKIF_MAX_SEGMENTS];
 	int gref[PVKIT_BLKIF_MAX_SEGMENTS];
 	unsigned int nr_grefs;
 	blk_status_t status;
+	bool held;
 };
 
 /**
@@ -90,7 +93,7 @@ struct pvkit_blk_cmd {
  */
 struct pvkit_blkfront {
 	struct pvkit_bus_device *dev;
-	spinlock_t lock;	/* ring, inflight, done, connected, broken */
+	spinlock_t lock;	/* the ring, @inflight, @done, @connected, @broken */
 	struct pvkit_ring_header *sring;
 	int ring_ref;
 	int irq;
@@ -232,6 +235,7 @@ static blk_status_t pvkit_blk_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 	cmd->nr_grefs = 0;
 	cmd->status = BLK_STS_OK;
+	cmd->held = false;
 	blk_mq_start_request(rq);
 	spin_lock_irqsave(&bf->lock, flags);
 	if (!bf->connected || bf->broken)
@@ -289,6 +293,7 @@ static void pvkit_blk_finish(struct pvkit_blkfront *bf, struct request *rq,
 		dev_err_ratelimited(&bf->dev->dev,
 				    "backend still holds a page of request %d\n",
 				    rq->tag);
+		cmd->held = true;
 		return;
 	}
 	bf->done[bf->nr_done++] = rq;
@@ -333,21 +338,21 @@ static void pvkit_blk_set_broken(struct pvkit_blkfront *bf, const char *why,
 	pvkit_blk_fail_inflight(bf);
 }
 
-static blk_status_t pvkit_blk_status(struct pvkit_blkfront *bf,
-				     const struct pvkit_blkif_response *rsp)
+/* The block status of a response's status; false if there is none. */
+static bool pvkit_blk_status(s16 status, blk_status_t *sts)
 {
-	switch (rsp->status) {
+	switch (status) {
 	case PVKIT_BLKIF_RSP_OKAY:
-		return BLK_STS_OK;
+		*sts = BLK_STS_OK;
+		return true;
 	case PVKIT_BLKIF_RSP_EOPNOTSUPP:
-		return BLK_STS_NOTSUPP;
+		*sts = BLK_STS_NOTSUPP;
+		return true;
 	case PVKIT_BLKIF_RSP_ERROR:
-		return BLK_STS_IOERR;
+		*sts = BLK_STS_IOERR;
+		return true;
 	default:
-		bf->bad_responses++;
-		dev_err_ratelimited(&bf->dev->dev, "impossible status %d\n",
-				    rsp->status);
-		return BLK_STS_IOERR;
+		return false;
 	}
 }
 
@@ -371,6 +376,7 @@ static bool pvkit_blk_response(struct pvkit_blkfront *bf, u32 idx)
 {
 	struct pvkit_blkif_response rsp;
 	struct request *rq;
+	blk_status_t sts;
 
 	/* One copy: the backend may change the slot while we look. */
 	memcpy(&rsp, pvkit_blk_slot(bf, idx), sizeof(rsp));
@@ -385,7 +391,12 @@ static bool pvkit_blk_response(struct pvkit_blkfront *bf, u32 idx)
 				     rsp.operation, pvkit_blk_wire_op(rq));
 		return false;
 	}
-	pvkit_blk_finish(bf, rq, pvkit_blk_status(bf, &rsp));
+	if (!pvkit_blk_status(rsp.status, &sts)) {
+		pvkit_blk_set_broken(bf, "response with an impossible status",
+				     (u16)rsp.status, rsp.id);
+		return false;
+	}
+	pvkit_blk_finish(bf, rq, sts);
 	return true;
 }
 
@@ -451,13 +462,18 @@ static enum blk_eh_timer_return pvkit_blk_timeout(struct request *rq)
 	unsigned long flags;
 
 	spin_lock_irqsave(&bf->lock, flags);
-	if (bf->inflight[rq->tag] == rq)
+	if (bf->inflight[rq->tag] == rq) {
 		pvkit_blk_set_broken(bf, "no answer in time", rq->tag,
 				     bf->rsp_cons);
-	else if (pvkit_blk_revoke(cmd))
-		bf->done[bf->nr_done++] = rq;
-	else
-		ret = BLK_EH_RESET_TIMER;
+	} else if (cmd->held) {
+		if (pvkit_blk_revoke(cmd)) {
+			cmd->held = false;
+			bf->done[bf->nr_done++] = rq;
+		} else {
+			ret = BLK_EH_RESET_TIMER;
+		}
+	}
+	/* Otherwise it is finished and queued for completion already. */
 	spin_unlock_irqrestore(&bf->lock, flags);
 	pvkit_blk_complete_done(bf);
 	return ret;
