@@ -165,8 +165,9 @@ pv_fio() {
 # Durability: PVKIT_DURABLE_CYCLES (default 20) boots on one ext4 image;
 # each first checks that every record the previous boot acknowledged
 # (written, fsync'd, then announced on the console) is there, then appends
-# and acknowledges records until QEMU is killed with SIGKILL at a random
-# moment (the harness's wall limit).  One lost record fails the stage.
+# and acknowledges records until QEMU is killed with SIGKILL a random
+# 0.5-6 s after the check (harness --kill-after).  One lost record fails
+# the stage.
 pv_durability() {
 	local img=$RESULTS/disk-durable.raw out=$RESULTS/durability
 	local cycles=${PVKIT_DURABLE_CYCLES:-20} acked=0 cycle t rc log n
@@ -175,12 +176,14 @@ pv_durability() {
 	truncate -s 64M "$img"
 	/sbin/mke2fs -q -t ext4 -F "$img"
 	for cycle in $(seq 1 "$cycles"); do
-		t=$((9 + RANDOM % 6))
+		t=$((5 + RANDOM % 56))	# tenths of a second after the check
 		log=$out/cycle-$cycle
 		rc=0
 		"$HARNESS" --qemu "$QEMU" "${QEMU_DATA[@]}" --out "$log" -q \
 			--kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
-			--pv-disk "$img" --timeout "$t" --cmd "mkdir -p /mnt &&
+			--pv-disk "$img" --timeout 300 --kill-after \
+			'DURABLE-VERIFIED' --kill-delay "$((t / 10)).$((t % 10))" \
+			--cmd "mkdir -p /mnt &&
 			mount -t ext4 /dev/pvda /mnt &&
 			/kselftest/pvkit/pvkit_durable /mnt $acked" || rc=$?
 		if grep -q 'DURABLE-LOST' "$log/console.log"; then
@@ -197,7 +200,7 @@ pv_durability() {
 			return 1
 		}
 		n=$(grep -o 'DURABLE-ACK [0-9]*' "$log/console.log" | tail -n 1 | cut -d' ' -f2)
-		echo "cycle $cycle: killed at ${t}s; $(grep -o 'DURABLE-VERIFIED.*' "$log/console.log"); last ack ${n:-none}"
+		echo "cycle $cycle: killed $((t / 10)).$((t % 10)) s after the check; $(grep -o 'DURABLE-VERIFIED.*' "$log/console.log"); last ack ${n:-none}"
 		acked=${n:-$acked}
 	done
 	echo "$cycles SIGKILL cycles, $acked records acknowledged, 0 lost"

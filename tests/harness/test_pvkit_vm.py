@@ -340,3 +340,24 @@ class HostRequestTest(unittest.TestCase):
         q = FakeQmp()
         self.assertTrue(pv.host_request(q, "{nope").startswith("refused"))
         self.assertEqual([], q.calls)
+
+
+class KillAfterTest(unittest.TestCase):
+
+    def test_kill_after_a_line(self):
+        """run_vm kills the process once on_line sets kill["at"]."""
+        kill = {"at": None}
+
+        def on_line(line, t):
+            if line == "GO" and kill["at"] is None:
+                kill["at"] = pv.time.monotonic() + 0.2
+
+        with tempfile.TemporaryDirectory() as d:
+            o = pv.run_vm(["sh", "-c", "echo GO; sleep 30; echo LATE"],
+                          os.path.join(d, "console.log"), on_line,
+                          wall=20, idle=20, kill=kill)
+            with open(os.path.join(d, "console.log")) as f:
+                text = f.read()
+        self.assertEqual("killed", o.timeout)
+        self.assertNotIn("LATE", text)
+        self.assertEqual(-9, o.qemu_rc)
