@@ -58,6 +58,7 @@ static DEFINE_IDA(pvkit_blk_index);
  * @gref: grant of each entry of @sg
  * @nr_grefs: entries of @gref holding a grant
  * @status: result to complete the request with
+ * @renotified: its timeout has notified the backend once more
  * @held: finished, but the backend still holds one of its grants
  */
 struct pvkit_blk_cmd {
@@ -66,6 +67,7 @@ struct pvkit_blk_cmd {
 	unsigned int nr_grefs;
 	blk_status_t status;
 	bool held;
+	bool renotified;
 };
 
 /**
@@ -235,6 +237,7 @@ static blk_status_t pvkit_blk_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 	cmd->nr_grefs = 0;
 	cmd->status = BLK_STS_OK;
+	cmd->renotified = false;
 	cmd->held = false;
 	blk_mq_start_request(rq);
 	spin_lock_irqsave(&bf->lock, flags);
@@ -449,6 +452,42 @@ static void pvkit_blk_complete_rq(struct request *rq)
 }
 
 /*
+ * A request has waited a whole timeout.  Before giving up on the backend,
+ * rule out a lost notification either way (as NVMe drivers check for a
+ * missed interrupt): answers already in the ring are taken now; with
+ * none, the backend is notified once more and the request gets one more
+ * timeout.  Each case is logged with the ring's indexes: neither should
+ * happen.  The caller holds bf->lock.
+ */
+static enum blk_eh_timer_return pvkit_blk_stalled(struct pvkit_blkfront *bf,
+						   struct request *rq)
+{
+	struct pvkit_blk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct pvkit_ring_header *r = bf->sring;
+
+	dev_warn_ratelimited(&bf->dev->dev,
+			     "request %d unanswered: req_prod %u req_event %u rsp_prod %u rsp_event %u rsp_cons %u\n",
+			     rq->tag, READ_ONCE(r->req_prod),
+			     READ_ONCE(r->req_event), READ_ONCE(r->rsp_prod),
+			     READ_ONCE(r->rsp_event), bf->rsp_cons);
+	if (READ_ONCE(r->rsp_prod) != bf->rsp_cons) {
+		dev_warn_ratelimited(&bf->dev->dev,
+				     "answers waiting without an event\n");
+		pvkit_blk_responses(bf);
+		return bf->inflight[rq->tag] == rq ? BLK_EH_RESET_TIMER :
+						     BLK_EH_DONE;
+	}
+	if (cmd->renotified) {
+		pvkit_blk_set_broken(bf, "no answer in time", rq->tag,
+				     bf->rsp_cons);
+		return BLK_EH_DONE;
+	}
+	cmd->renotified = true;
+	pvkit_evtchn_notify(bf->irq);
+	return BLK_EH_RESET_TIMER;
+}
+
+/*
  * A backend that does not answer in time is treated as broken: a late
  * answer could no longer be matched safely, because the tag (the id on
  * the wire) may have been reused.  Everything in flight fails once its
@@ -462,7 +501,9 @@ static enum blk_eh_timer_return pvkit_blk_timeout(struct request *rq)
 	unsigned long flags;
 
 	spin_lock_irqsave(&bf->lock, flags);
-	if (bf->inflight[rq->tag] == rq) {
+	if (bf->inflight[rq->tag] == rq && !bf->broken)
+		ret = pvkit_blk_stalled(bf, rq);
+	else if (bf->inflight[rq->tag] == rq) {
 		pvkit_blk_set_broken(bf, "no answer in time", rq->tag,
 				     bf->rsp_cons);
 	} else if (cmd->held) {
