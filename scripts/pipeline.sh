@@ -222,7 +222,9 @@ pv_discard() {
 }
 
 # Event-channel cost next to a bare exit, one guest, one run; the table
-# goes to $RESULTS/bench-evtchn.md with the command that made it.
+# goes to $RESULTS/bench-evtchn.md with the command that made it.  Then
+# the block benchmark (scripts/bench-blk.sh): the kit's disk, virtio-blk
+# and AHCI under fio in one guest, table in $RESULTS/bench-blk.md.
 cmd_bench() {
 	local out=$RESULTS/bench-evtchn.md iterations=${BENCH_ITERATIONS:-200000}
 	build_all
@@ -236,6 +238,9 @@ cmd_bench() {
 		grep -E '^\|' "$RESULTS/bench/console.log" | tr -d '\r'
 	} > "$out"
 	cat "$out"
+	BENCH_COMMAND="make bench" "$KIT/scripts/bench-blk.sh" "$QEMU" \
+		"$KERNEL" "$IMAGE" "$ROOTFS" "$RESULTS/bench-blk" \
+		"$RESULTS/bench-blk.md"
 }
 
 # ---- make check: every stage adds to one count ----

@@ -5,11 +5,13 @@ Run: python3 -m unittest discover -s tests/harness -v
 """
 
 import gzip
+import json
 import importlib.machinery
 import importlib.util
 import io
 import os
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -341,6 +343,46 @@ class HostRequestTest(unittest.TestCase):
         self.assertTrue(pv.host_request(q, "{nope").startswith("refused"))
         self.assertEqual([], q.calls)
 
+    def test_trace_event_switch_passes(self):
+        q = FakeQmp()
+        req = '{"execute": "trace-event-set-state", "arguments": ' \
+            '{"name": "virtio_notify", "enable": true}}'
+        self.assertEqual('{"return": {}}', pv.host_request(q, req))
+        self.assertEqual([("trace-event-set-state",
+                           {"name": "virtio_notify", "enable": True})],
+                         q.calls)
+
+
+class HarnessCputimeTest(unittest.TestCase):
+    """harness-cputime is answered by the harness, never sent to QEMU."""
+
+    def request(self, pid, label='"kit-randread-before"'):
+        q = FakeQmp()
+        text = '{"execute": "harness-cputime", "arguments": {"label": ' \
+            + label + '}}'
+        report = pv.host_request(q, text, pid)
+        self.assertEqual([], q.calls)
+        return json.loads(report)
+
+    def test_reports_cpu_time_of_the_process(self):
+        # this process stands in for QEMU: burn some CPU between two samples
+        t0 = time.time()
+        first = self.request(os.getpid())["return"]
+        end = time.process_time() + 0.05
+        while time.process_time() < end:
+            pass
+        second = self.request(os.getpid())["return"]
+        self.assertEqual("kit-randread-before", first["label"])
+        self.assertAlmostEqual(first["cpu"], first["utime"] + first["stime"])
+        self.assertGreater(second["cpu"], first["cpu"])
+        self.assertLessEqual(t0, first["time"])
+        self.assertLessEqual(first["time"], second["time"])
+
+    def test_bad_label_or_pid_is_an_error_reply(self):
+        for label in ('"a b"', '"x; rm -rf /"', '""', '42', 'null'):
+            self.assertIn("error", self.request(os.getpid(), label), label)
+        self.assertIn("error", self.request(None))
+        self.assertIn("error", self.request(2 ** 30))
 
 class KillAfterTest(unittest.TestCase):
 
