@@ -459,8 +459,8 @@ static void pvkit_blk_complete_rq(struct request *rq)
  * timeout.  Each case is logged with the ring's indexes: neither should
  * happen.  The caller holds bf->lock.
  */
-static enum blk_eh_timer_return pvkit_blk_stalled(struct pvkit_blkfront *bf,
-						   struct request *rq)
+static enum blk_eh_timer_return
+pvkit_blk_stalled(struct pvkit_blkfront *bf, struct request *rq)
 {
 	struct pvkit_blk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct pvkit_ring_header *r = bf->sring;
@@ -501,9 +501,9 @@ static enum blk_eh_timer_return pvkit_blk_timeout(struct request *rq)
 	unsigned long flags;
 
 	spin_lock_irqsave(&bf->lock, flags);
-	if (bf->inflight[rq->tag] == rq && !bf->broken)
+	if (bf->inflight[rq->tag] == rq && !bf->broken) {
 		ret = pvkit_blk_stalled(bf, rq);
-	else if (bf->inflight[rq->tag] == rq) {
+	} else if (bf->inflight[rq->tag] == rq) {
 		pvkit_blk_set_broken(bf, "no answer in time", rq->tag,
 				     bf->rsp_cons);
 	} else if (cmd->held) {
