@@ -169,9 +169,12 @@ static void pvkit_evtchn_unmask(struct irq_data *d)
 	sync_clear_bit(port, pvkit_mask_map());
 	/*
 	 * An event that arrived while masked left only its pending bit;
-	 * ask the host to raise the upcall for it.  sync_clear_bit() is a
-	 * locked operation, so the mask is clear before pending is read.
+	 * ask the host to raise the upcall for it.  The mask must be clear
+	 * before pending is read: a locked operation orders that on real
+	 * CPUs, but a 1-vCPU TCG host runs it without a host fence, so
+	 * mb() (mfence) as well.
 	 */
+	mb();
 	if (sync_test_bit(port, pvkit_pending_map()))
 		pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
 }
