@@ -219,11 +219,9 @@ static void pvkit_blk_push(struct pvkit_blkfront *bf)
 	WRITE_ONCE(bf->sring->req_prod, new);
 	/* req_prod visible before req_event is read: pairs with the
 	 * backend's full barrier between writing req_event and its final
-	 * look at req_prod.  mb(), not smp_mb(): the other side is the
-	 * host, and a 1-vCPU TCG host runs the guest's locked instructions
-	 * (x86's smp_mb()) without a host fence; mfence always is one.
+	 * look at req_prod.
 	 */
-	mb();
+	pvkit_host_mb();
 	if (new - READ_ONCE(bf->sring->req_event) < new - old)
 		pvkit_evtchn_notify(bf->irq);
 }
@@ -427,9 +425,9 @@ static void pvkit_blk_responses(struct pvkit_blkfront *bf)
 		WRITE_ONCE(bf->sring->rsp_event, bf->rsp_cons + 1);
 		/* rsp_event visible before the last look at rsp_prod: pairs
 		 * with the backend's barrier between publishing responses and
-		 * reading rsp_event.  mb(): see pvkit_blk_push().
+		 * reading rsp_event.
 		 */
-		mb();
+		pvkit_host_mb();
 	} while (READ_ONCE(bf->sring->rsp_prod) != bf->rsp_cons);
 }
 
