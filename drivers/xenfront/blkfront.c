@@ -221,7 +221,7 @@ static void pvkit_blk_push(struct pvkit_blkfront *bf)
 	 * backend's full barrier between writing req_event and its final
 	 * look at req_prod.
 	 */
-	smp_mb();
+	pvkit_host_mb();
 	if (new - READ_ONCE(bf->sring->req_event) < new - old)
 		pvkit_evtchn_notify(bf->irq);
 }
@@ -427,7 +427,7 @@ static void pvkit_blk_responses(struct pvkit_blkfront *bf)
 		 * with the backend's barrier between publishing responses and
 		 * reading rsp_event.
 		 */
-		smp_mb();
+		pvkit_host_mb();
 	} while (READ_ONCE(bf->sring->rsp_prod) != bf->rsp_cons);
 }
 

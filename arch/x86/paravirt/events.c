@@ -119,11 +119,11 @@ static void pvkit_evtchn_upcall(struct pvkit_vcpu_info *vi)
 	do {
 		WRITE_ONCE(vi->evtchn_upcall_pending, 0);
 		/*
-		 * Full barrier (xchg): the host sets the selector bit before
-		 * evtchn_upcall_pending, so clearing the flag first and then
-		 * taking the selector loses nothing; a new event re-sets the
-		 * flag and is caught by the loop condition.
+		 * The flag is clear before the selector is taken: pairs with
+		 * the host setting the selector bit before the flag, so a new
+		 * event re-sets the flag and the loop condition catches it.
 		 */
+		pvkit_host_mb();
 		sel = xchg((unsigned long *)&vi->evtchn_pending_sel, 0);
 
 		/* Start after the word served first last time: fairness. */
@@ -169,9 +169,11 @@ static void pvkit_evtchn_unmask(struct irq_data *d)
 	sync_clear_bit(port, pvkit_mask_map());
 	/*
 	 * An event that arrived while masked left only its pending bit;
-	 * ask the host to raise the upcall for it.  sync_clear_bit() is a
-	 * locked operation, so the mask is clear before pending is read.
+	 * ask the host to raise the upcall for it.  The mask is clear
+	 * before pending is read: pairs with the host setting pending
+	 * before it looks at the mask.
 	 */
+	pvkit_host_mb();
 	if (sync_test_bit(port, pvkit_pending_map()))
 		pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
 }
@@ -328,6 +330,7 @@ static int pvkit_evtchn_move_port(unsigned int port, unsigned int cpu)
 	}
 	if (!was_masked) {
 		sync_clear_bit(port, pvkit_mask_map());
+		pvkit_host_mb();	/* as in pvkit_evtchn_unmask() */
 		if (sync_test_bit(port, pvkit_pending_map()))
 			pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
 	}
