@@ -302,10 +302,6 @@ class CliTest(unittest.TestCase):
                                       "true"]), pv.EXIT_SETUP)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class FakeQmp:
     """Records what host_request() passes on; answers like QEMU."""
 
@@ -403,3 +399,7 @@ class KillAfterTest(unittest.TestCase):
         self.assertEqual("killed", o.timeout)
         self.assertNotIn("LATE", text)
         self.assertEqual(-9, o.qemu_rc)
+
+
+if __name__ == "__main__":
+    unittest.main()
