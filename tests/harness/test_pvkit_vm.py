@@ -401,5 +401,142 @@ class KillAfterTest(unittest.TestCase):
         self.assertEqual(-9, o.qemu_rc)
 
 
+# A stand-in for qemu-system-x86_64: answers "-device help" with a pvkit
+# device, logs its argv (one JSON line per run) to $FAKE_QEMU_LOG and
+# "boots".
+FAKE_QEMU = """\
+#!/usr/bin/python3
+import json, os, sys
+args = sys.argv[1:]
+if args == ["-device", "help"]:
+    print('name "pvkit", bus ISA, desc "pvkit paravirtual host interface"')
+    sys.exit(0)
+with open(os.environ["FAKE_QEMU_LOG"], "a") as f:
+    f.write(json.dumps(args) + "\\n")
+print("PVKIT-BOOTED")
+print("PVKIT-EXIT: 0", flush=True)
+"""
+
+
+class FakeQemuRun:
+    """Run pv.main() against FAKE_QEMU; .runs holds every QEMU argv."""
+
+    def __init__(self, tmp, argv, env=None):
+        import contextlib
+        from unittest import mock
+        qemu = os.path.join(tmp, "qemu-system-x86_64")
+        with open(qemu, "w") as f:
+            f.write(FAKE_QEMU)
+        os.chmod(qemu, 0o755)
+        for name in ("bzImage", "initrd.gz"):
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(b"\0" * 16)
+        self.out = os.path.join(tmp, "out")
+        log = os.path.join(tmp, "qemu-argv.jsonl")
+        full = ["--qemu", qemu, "--kernel", os.path.join(tmp, "bzImage"),
+                "--initrd", os.path.join(tmp, "initrd.gz"),
+                "--data-dir", tmp, "--out", self.out, "--cmd", "true",
+                "--timeout", "30", "--idle-timeout", "30"] + argv
+        env = dict({"PVKIT_ACCEL": "tcg", "FAKE_QEMU_LOG": log}, **(env or {}))
+        self.stdout, self.stderr = io.StringIO(), io.StringIO()
+        with mock.patch.dict(os.environ, env), \
+                contextlib.redirect_stdout(self.stdout), \
+                contextlib.redirect_stderr(self.stderr):
+            self.code = pv.main(full)
+        self.runs = []
+        if os.path.exists(log):
+            with open(log) as f:
+                self.runs = [json.loads(ln) for ln in f]
+
+    def results(self):
+        with open(os.path.join(self.out, "results.json")) as f:
+            return json.load(f)
+
+
+def nic_args(argv):
+    """The -netdev/-device xen-net-device pairs (and any other NIC option)
+    in a QEMU argv."""
+    got = []
+    for i, a in enumerate(argv):
+        if a in ("-netdev", "-nic", "-net") or (
+                a == "-device" and "net" in argv[i + 1]):
+            got += [a, argv[i + 1]]
+    return got
+
+
+class PvNicTest(unittest.TestCase):
+
+    def test_argv_for_two_nics(self):
+        self.assertEqual(
+            pv.pv_nic_argv(["user", "socket,listen=127.0.0.1:5000"]),
+            ["-netdev", "user,id=pvnet0",
+             "-device", "xen-net-device,netdev=pvnet0,id=pv-vif0,idx=0,"
+             "mac=52:54:00:12:35:10",
+             "-netdev", "socket,listen=127.0.0.1:5000,id=pvnet1",
+             "-device", "xen-net-device,netdev=pvnet1,id=pv-vif1,idx=1,"
+             "mac=52:54:00:12:35:11"])
+
+    def test_mac_is_two_hex_digits(self):
+        a = pv.pv_nic_argv(["user"] * 17)
+        self.assertTrue(a[-1].endswith(",idx=16,mac=52:54:00:12:35:20"),
+                        a[-1])
+        a = pv.pv_nic_argv(["user"] * pv.PV_NIC_MAX)
+        self.assertTrue(a[-1].endswith("mac=52:54:00:12:35:ff"), a[-1])
+
+    def test_id_rejected_other_options_kept(self):
+        for bad in ("user,id=n0", "id=n0,type=user", "user,,x,id=y", "",
+                    ",user"):
+            with self.subTest(spec=bad):
+                self.assertRaises(pv.SetupError, pv.check_pv_nic, bad)
+        for good in ("user", "user,hostfwd=tcp::2222-:22",
+                     "socket,listen=127.0.0.1:5000", "user,smb=/a,,id=b",
+                     "user,guestfwd=tcp:10.0.2.100:1-cmd:x"):
+            with self.subTest(spec=good):
+                pv.check_pv_nic(good)
+
+    def test_main_adds_nics_after_pvkit_and_no_default_nic(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = FakeQemuRun(tmp, ["--pvkit", "--pv-nic", "user",
+                                  "--pv-nic", "socket,listen=127.0.0.1:5000"])
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            [argv] = r.runs
+            self.assertEqual(argv, r.results()["qemu_argv"][1:])
+            self.assertIn("-nodefaults", argv)
+            self.assertEqual(nic_args(argv),
+                             pv.pv_nic_argv(["user",
+                                             "socket,listen=127.0.0.1:5000"]))
+            self.assertLess(argv.index("pvkit,chardev=pvkitcon"),
+                            argv.index("-netdev"))
+
+    def test_no_nic_without_the_option(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = FakeQemuRun(tmp, ["--pvkit"])
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            self.assertEqual([], nic_args(r.runs[0]))
+
+    def test_setup_errors(self):
+        for argv, why in ((["--pvkit", "--pv-nic", "user,id=x"], "id="),
+                          (["--no-pvkit", "--pv-nic", "user"], "--pvkit")):
+            with self.subTest(argv=argv), \
+                    tempfile.TemporaryDirectory() as tmp:
+                r = FakeQemuRun(tmp, argv)
+                self.assertEqual(pv.EXIT_SETUP, r.code)
+                self.assertIn(why, r.stderr.getvalue())
+                self.assertEqual([], r.runs)        # QEMU never started
+
+    def test_kvm_canary_boots_without_nics(self):
+        from unittest import mock
+        with tempfile.TemporaryDirectory() as tmp, \
+                mock.patch.object(pv, "kvm_usable", lambda: (True, "ok")):
+            r = FakeQemuRun(tmp, ["--pvkit", "--pv-nic", "user"],
+                            env={"PVKIT_ACCEL": "",
+                                 "PVKIT_CACHE": os.path.join(tmp, "cache")})
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            canary, real = r.runs
+            self.assertIn("kvm", canary)
+            self.assertEqual([], nic_args(canary))
+            self.assertEqual(pv.pv_nic_argv(["user"]), nic_args(real))
+
+
 if __name__ == "__main__":
     unittest.main()
