@@ -538,5 +538,186 @@ class PvNicTest(unittest.TestCase):
             self.assertEqual(pv.pv_nic_argv(["user"]), nic_args(real))
 
 
+class NetPeerTest(unittest.TestCase):
+    """The --net-peer peer on its own, over real sockets."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.log = os.path.join(self.tmp.name, "net-peer.jsonl")
+        self.peer = pv.NetPeer(self.log, idle=5).start()
+
+    def tearDown(self):
+        self.peer.stop()
+        self.tmp.cleanup()
+
+    def connect(self):
+        import socket
+        s = socket.create_connection(("127.0.0.1", self.peer.port),
+                                     timeout=10)
+        self.addCleanup(s.close)
+        return s
+
+    def ask(self, data, shut=True):
+        """Send data, read to EOF."""
+        s = self.connect()
+        s.sendall(data)
+        if shut:
+            import socket
+            s.shutdown(socket.SHUT_WR)
+        return self.read_all(s)
+
+    @staticmethod
+    def read_all(s):
+        out = b""
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                return out
+            out += chunk
+
+    def records(self, n):
+        """The first n log records, once the peer has written them."""
+        end = time.monotonic() + 10
+        while self.peer.stats["requests"] < n and time.monotonic() < end:
+            time.sleep(0.01)
+        with open(self.log) as f:
+            recs = [json.loads(ln) for ln in f]
+        self.assertGreaterEqual(len(recs), n)
+        return recs
+
+    def test_tcp_and_udp_share_the_port(self):
+        self.assertEqual(self.peer.tcp.getsockname(),
+                         ("127.0.0.1", self.peer.port))
+        self.assertEqual(self.peer.udp.getsockname(),
+                         ("127.0.0.1", self.peer.port))
+
+    def test_sink_crc_matches_zlib(self):
+        import zlib
+        data = os.urandom(1_000_003)
+        # the first bytes travel with the request line
+        self.assertEqual(self.ask(b"SINK %d\n" % len(data) + data),
+                         b"OK %d %08x\n" % (len(data), zlib.crc32(data)))
+        self.assertEqual(self.ask(b"SINK 0\n"), b"OK 0 00000000\n")
+        rec = self.records(2)[0]
+        self.assertEqual(("SINK", len(data), "%08x" % zlib.crc32(data), True),
+                         (rec["op"], rec["bytes"], rec["crc"], rec["ok"]))
+        self.assertIsInstance(rec["seconds"], float)
+
+    def test_sink_cut_short_gets_no_reply(self):
+        self.assertEqual(self.ask(b"SINK 100\n0123456789"), b"")
+        [rec] = self.records(1)
+        self.assertFalse(rec["ok"])
+        self.assertEqual(10, rec["bytes"])
+        self.assertIn("after 10 of 100 bytes", rec["error"])
+
+    def test_source_length_and_crc(self):
+        import zlib
+        n = 300_001
+        out = self.ask(b"SOURCE %d\n" % n)
+        data, line = out[:n], out[n:]
+        self.assertEqual(line, b"OK %d %08x\n" % (n, zlib.crc32(data)))
+        rec = self.records(1)[0]
+        self.assertEqual(("SOURCE", n, True),
+                         (rec["op"], rec["bytes"], rec["ok"]))
+
+    def test_echo_returns_the_bytes(self):
+        import threading
+        data = os.urandom(2_000_000)
+        s = self.connect()
+        t = threading.Thread(target=s.sendall,
+                             args=(b"ECHO %d\n" % len(data) + data,))
+        t.start()
+        self.assertEqual(self.read_all(s), data)
+        t.join()
+
+    def test_udpcount(self):
+        import socket
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(u.close)
+        for p in (b"t1 0 " + b"x" * 1000, b"t1 1 xx", b"t1 1 xx", b"t2 0",
+                  b"t1x 0 other tag", b"no-space-here", b" t1 0"):
+            u.sendto(p, ("127.0.0.1", self.peer.port))
+        self.assertEqual(self.ask(b"UDPCOUNT t1\n"), b"OK 3 2\n")
+        self.assertEqual(self.ask(b"UDPCOUNT t2\n"), b"OK 1 1\n")
+        self.assertEqual(self.ask(b"UDPCOUNT none\n"), b"OK 0 0\n")
+        self.assertEqual(7, self.peer.stats["udp_datagrams"])
+        rec = self.records(3)[0]
+        self.assertEqual(("UDPCOUNT", "t1", 3, 2, True),
+                         (rec["op"], rec["tag"], rec["received"],
+                          rec["distinct"], rec["ok"]))
+
+    def test_err_on_junk_and_too_large(self):
+        junk = [b"HELLO\n", b"SINK abc\n", b"SINK -1\n", b"SINK\n",
+                b"SINK 1 2\n", b"SINK 0x10\n", b"\xff\xfe\n", b"\n",
+                b"UDPCOUNT\n", b"UDPCOUNT a b\n", b"x" * 300,
+                b"SINK %d\n" % ((16 << 30) + 1),
+                b"SOURCE 99999999999999999999\n",
+                b"ECHO 999999999999999999999999\n"]
+        for req in junk:
+            with self.subTest(req=req[:40]):
+                self.assertTrue(self.ask(req).startswith(b"ERR "), req)
+        # a SINK with a bad count while the guest streams data still gets
+        # its ERR (no reset from the unread bytes)
+        self.assertTrue(self.ask(b"SINK -5\n" + b"z" * 500_000, shut=False)
+                        .startswith(b"ERR "))
+        recs = self.records(len(junk) + 1)
+        self.assertTrue(all(not r["ok"] and r["error"] for r in recs))
+        self.assertEqual(self.ask(b"SINK 3\nabc"), b"OK 3 352441c2\n")
+
+    def test_concurrent_connections(self):
+        import zlib
+        # every connection gets half its data, then the second halves go
+        # out in reverse order: a peer serving one at a time would stall
+        socks, datas = [], []
+        for i in range(8):
+            d = os.urandom(100_000 + i)
+            s = self.connect()
+            s.sendall(b"SINK %d\n" % len(d) + d[:50_000])
+            socks.append(s)
+            datas.append(d)
+        for s, d in reversed(list(zip(socks, datas))):
+            s.sendall(d[50_000:])
+        for s, d in zip(socks, datas):
+            self.assertEqual(self.read_all(s),
+                             b"OK %d %08x\n" % (len(d), zlib.crc32(d)))
+
+    def test_idle_connection_times_out(self):
+        self.peer.stop()
+        self.peer = pv.NetPeer(self.log, idle=0.3).start()
+        s = self.connect()
+        s.sendall(b"SINK 10\nabc")
+        t0 = time.monotonic()
+        self.assertEqual(self.read_all(s), b"")
+        self.assertLess(time.monotonic() - t0, 5)
+        rec = self.records(1)[-1]
+        self.assertEqual((False, 3), (rec["ok"], rec["bytes"]))
+        self.assertIn("no data for 0.3s", rec["error"])
+
+    def test_quiet_close_is_not_a_request(self):
+        self.assertEqual(self.ask(b""), b"")
+        self.assertEqual(self.ask(b"SINK 1\n1"), b"OK 1 83dcefb7\n")
+        self.assertEqual(["SINK"], [r["op"] for r in self.records(1)])
+
+    def test_summary(self):
+        self.ask(b"SINK 4\nabcd")
+        self.ask(b"SOURCE 6\n")
+        self.ask(b"NOPE\n")
+        self.records(3)
+        self.assertTrue(self.peer.summary().startswith(
+            "net-peer: 2 transfers, 10 bytes, 0 UDPCOUNT, 0 UDP datagrams, "
+            "1 errors"), self.peer.summary())
+
+    def test_stop_cuts_open_connections(self):
+        s = self.connect()
+        s.sendall(b"SINK 100\n")
+        time.sleep(0.2)
+        self.peer.stop()
+        self.assertEqual(self.read_all(s), b"")
+        rec = self.records(1)[0]
+        self.assertFalse(rec["ok"])
+        self.assertTrue(rec["error"].startswith("VM ended"), rec)
+        self.peer.stop()                            # twice is fine
+
+
 if __name__ == "__main__":
     unittest.main()
