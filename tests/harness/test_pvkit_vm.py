@@ -10,6 +10,7 @@ import importlib.machinery
 import importlib.util
 import io
 import os
+import re
 import tempfile
 import time
 import unittest
@@ -402,17 +403,24 @@ class KillAfterTest(unittest.TestCase):
 
 
 # A stand-in for qemu-system-x86_64: answers "-device help" with a pvkit
-# device, logs its argv (one JSON line per run) to $FAKE_QEMU_LOG and
-# "boots".
+# device, logs its argv (one JSON line per run) to $FAKE_QEMU_LOG, asks the
+# net peer named on the kernel command line for a SINK, and "boots".
 FAKE_QEMU = """\
 #!/usr/bin/python3
-import json, os, sys
+import json, os, socket, sys
 args = sys.argv[1:]
 if args == ["-device", "help"]:
     print('name "pvkit", bus ISA, desc "pvkit paravirtual host interface"')
     sys.exit(0)
 with open(os.environ["FAKE_QEMU_LOG"], "a") as f:
     f.write(json.dumps(args) + "\\n")
+for w in args[args.index("-append") + 1].split():
+    if w.startswith("pvkit_net_peer="):
+        host, port = w.split("=", 1)[1].rsplit(":", 1)
+        s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+        s.sendall(b"SINK 5\\nhello")
+        print("peer said: " + s.makefile().readline().strip())
+        s.close()
 print("PVKIT-BOOTED")
 print("PVKIT-EXIT: 0", flush=True)
 """
@@ -507,6 +515,7 @@ class PvNicTest(unittest.TestCase):
                                              "socket,listen=127.0.0.1:5000"]))
             self.assertLess(argv.index("pvkit,chardev=pvkitcon"),
                             argv.index("-netdev"))
+            self.assertNotIn("pvkit_net_peer", argv[argv.index("-append") + 1])
 
     def test_no_nic_without_the_option(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -717,6 +726,29 @@ class NetPeerTest(unittest.TestCase):
         self.assertFalse(rec["ok"])
         self.assertTrue(rec["error"].startswith("VM ended"), rec)
         self.peer.stop()                            # twice is fine
+
+
+class NetPeerRunTest(unittest.TestCase):
+
+    def test_peer_runs_while_the_vm_does(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = FakeQemuRun(tmp, ["--pvkit", "--pv-nic", "user",
+                                  "--net-peer"])
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            append = r.runs[0][r.runs[0].index("-append") + 1]
+            m = re.search(r" pvkit_net_peer=10\.0\.2\.2:(\d+)", append)
+            self.assertIsNotNone(m, append)
+            with open(os.path.join(r.out, "console.log")) as f:
+                self.assertIn("peer said: OK 5 3610a686", f.read())
+            with open(os.path.join(r.out, "net-peer.jsonl")) as f:
+                [rec] = [json.loads(ln) for ln in f]
+            self.assertEqual(("SINK", 5, "3610a686", True),
+                             (rec["op"], rec["bytes"], rec["crc"], rec["ok"]))
+            np = r.results()["net_peer"]
+            self.assertEqual((int(m.group(1)), 1, 5),
+                             (np["port"], np["transfers"], np["bytes"]))
+            self.assertIn("net-peer: 1 transfers, 5 bytes",
+                          r.stdout.getvalue())
 
 
 if __name__ == "__main__":
