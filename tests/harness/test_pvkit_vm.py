@@ -10,6 +10,7 @@ import importlib.machinery
 import importlib.util
 import io
 import os
+import re
 import tempfile
 import time
 import unittest
@@ -302,10 +303,6 @@ class CliTest(unittest.TestCase):
                                       "true"]), pv.EXIT_SETUP)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class FakeQmp:
     """Records what host_request() passes on; answers like QEMU."""
 
@@ -403,3 +400,356 @@ class KillAfterTest(unittest.TestCase):
         self.assertEqual("killed", o.timeout)
         self.assertNotIn("LATE", text)
         self.assertEqual(-9, o.qemu_rc)
+
+
+# A stand-in for qemu-system-x86_64: answers "-device help" with a pvkit
+# device, logs its argv (one JSON line per run) to $FAKE_QEMU_LOG, asks the
+# net peer named on the kernel command line for a SINK, and "boots".
+FAKE_QEMU = """\
+#!/usr/bin/python3
+import json, os, socket, sys
+args = sys.argv[1:]
+if args == ["-device", "help"]:
+    print('name "pvkit", bus ISA, desc "pvkit paravirtual host interface"')
+    sys.exit(0)
+with open(os.environ["FAKE_QEMU_LOG"], "a") as f:
+    f.write(json.dumps(args) + "\\n")
+for w in args[args.index("-append") + 1].split():
+    if w.startswith("pvkit_net_peer="):
+        host, port = w.split("=", 1)[1].rsplit(":", 1)
+        s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+        s.sendall(b"SINK 5\\nhello")
+        print("peer said: " + s.makefile().readline().strip())
+        s.close()
+print("PVKIT-BOOTED")
+print("PVKIT-EXIT: 0", flush=True)
+"""
+
+
+class FakeQemuRun:
+    """Run pv.main() against FAKE_QEMU; .runs holds every QEMU argv."""
+
+    def __init__(self, tmp, argv, env=None):
+        import contextlib
+        from unittest import mock
+        qemu = os.path.join(tmp, "qemu-system-x86_64")
+        with open(qemu, "w") as f:
+            f.write(FAKE_QEMU)
+        os.chmod(qemu, 0o755)
+        for name in ("bzImage", "initrd.gz"):
+            with open(os.path.join(tmp, name), "wb") as f:
+                f.write(b"\0" * 16)
+        self.out = os.path.join(tmp, "out")
+        log = os.path.join(tmp, "qemu-argv.jsonl")
+        full = ["--qemu", qemu, "--kernel", os.path.join(tmp, "bzImage"),
+                "--initrd", os.path.join(tmp, "initrd.gz"),
+                "--data-dir", tmp, "--out", self.out, "--cmd", "true",
+                "--timeout", "30", "--idle-timeout", "30"] + argv
+        env = dict({"PVKIT_ACCEL": "tcg", "FAKE_QEMU_LOG": log}, **(env or {}))
+        self.stdout, self.stderr = io.StringIO(), io.StringIO()
+        with mock.patch.dict(os.environ, env), \
+                contextlib.redirect_stdout(self.stdout), \
+                contextlib.redirect_stderr(self.stderr):
+            self.code = pv.main(full)
+        self.runs = []
+        if os.path.exists(log):
+            with open(log) as f:
+                self.runs = [json.loads(ln) for ln in f]
+
+    def results(self):
+        with open(os.path.join(self.out, "results.json")) as f:
+            return json.load(f)
+
+
+def nic_args(argv):
+    """The -netdev/-device xen-net-device pairs (and any other NIC option)
+    in a QEMU argv."""
+    got = []
+    for i, a in enumerate(argv):
+        if a in ("-netdev", "-nic", "-net") or (
+                a == "-device" and "net" in argv[i + 1]):
+            got += [a, argv[i + 1]]
+    return got
+
+
+class PvNicTest(unittest.TestCase):
+
+    def test_argv_for_two_nics(self):
+        self.assertEqual(
+            pv.pv_nic_argv(["user", "socket,listen=127.0.0.1:5000"]),
+            ["-netdev", "user,id=pvnet0",
+             "-device", "xen-net-device,netdev=pvnet0,id=pv-vif0,idx=0,"
+             "mac=52:54:00:12:35:10",
+             "-netdev", "socket,listen=127.0.0.1:5000,id=pvnet1",
+             "-device", "xen-net-device,netdev=pvnet1,id=pv-vif1,idx=1,"
+             "mac=52:54:00:12:35:11"])
+
+    def test_mac_is_two_hex_digits(self):
+        a = pv.pv_nic_argv(["user"] * 17)
+        self.assertTrue(a[-1].endswith(",idx=16,mac=52:54:00:12:35:20"),
+                        a[-1])
+        a = pv.pv_nic_argv(["user"] * pv.PV_NIC_MAX)
+        self.assertTrue(a[-1].endswith("mac=52:54:00:12:35:ff"), a[-1])
+
+    def test_id_rejected_other_options_kept(self):
+        for bad in ("user,id=n0", "id=n0,type=user", "user,,x,id=y", "",
+                    ",user"):
+            with self.subTest(spec=bad):
+                self.assertRaises(pv.SetupError, pv.check_pv_nic, bad)
+        for good in ("user", "user,hostfwd=tcp::2222-:22",
+                     "socket,listen=127.0.0.1:5000", "user,smb=/a,,id=b",
+                     "user,guestfwd=tcp:10.0.2.100:1-cmd:x"):
+            with self.subTest(spec=good):
+                pv.check_pv_nic(good)
+
+    def test_main_adds_nics_after_pvkit_and_no_default_nic(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = FakeQemuRun(tmp, ["--pvkit", "--pv-nic", "user",
+                                  "--pv-nic", "socket,listen=127.0.0.1:5000"])
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            [argv] = r.runs
+            self.assertEqual(argv, r.results()["qemu_argv"][1:])
+            self.assertIn("-nodefaults", argv)
+            self.assertEqual(nic_args(argv),
+                             pv.pv_nic_argv(["user",
+                                             "socket,listen=127.0.0.1:5000"]))
+            self.assertLess(argv.index("pvkit,chardev=pvkitcon"),
+                            argv.index("-netdev"))
+            self.assertNotIn("pvkit_net_peer", argv[argv.index("-append") + 1])
+
+    def test_no_nic_without_the_option(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = FakeQemuRun(tmp, ["--pvkit"])
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            self.assertEqual([], nic_args(r.runs[0]))
+
+    def test_setup_errors(self):
+        for argv, why in ((["--pvkit", "--pv-nic", "user,id=x"], "id="),
+                          (["--no-pvkit", "--pv-nic", "user"], "--pvkit")):
+            with self.subTest(argv=argv), \
+                    tempfile.TemporaryDirectory() as tmp:
+                r = FakeQemuRun(tmp, argv)
+                self.assertEqual(pv.EXIT_SETUP, r.code)
+                self.assertIn(why, r.stderr.getvalue())
+                self.assertEqual([], r.runs)        # QEMU never started
+
+    def test_kvm_canary_boots_without_nics(self):
+        from unittest import mock
+        with tempfile.TemporaryDirectory() as tmp, \
+                mock.patch.object(pv, "kvm_usable", lambda: (True, "ok")):
+            r = FakeQemuRun(tmp, ["--pvkit", "--pv-nic", "user"],
+                            env={"PVKIT_ACCEL": "",
+                                 "PVKIT_CACHE": os.path.join(tmp, "cache")})
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            canary, real = r.runs
+            self.assertIn("kvm", canary)
+            self.assertEqual([], nic_args(canary))
+            self.assertEqual(pv.pv_nic_argv(["user"]), nic_args(real))
+
+
+class NetPeerTest(unittest.TestCase):
+    """The --net-peer peer on its own, over real sockets."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.log = os.path.join(self.tmp.name, "net-peer.jsonl")
+        self.peer = pv.NetPeer(self.log, idle=5).start()
+
+    def tearDown(self):
+        self.peer.stop()
+        self.tmp.cleanup()
+
+    def connect(self):
+        import socket
+        s = socket.create_connection(("127.0.0.1", self.peer.port),
+                                     timeout=10)
+        self.addCleanup(s.close)
+        return s
+
+    def ask(self, data, shut=True):
+        """Send data, read to EOF."""
+        s = self.connect()
+        s.sendall(data)
+        if shut:
+            import socket
+            s.shutdown(socket.SHUT_WR)
+        return self.read_all(s)
+
+    @staticmethod
+    def read_all(s):
+        out = b""
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                return out
+            out += chunk
+
+    def records(self, n):
+        """The first n log records, once the peer has written them."""
+        end = time.monotonic() + 10
+        while self.peer.stats["requests"] < n and time.monotonic() < end:
+            time.sleep(0.01)
+        with open(self.log) as f:
+            recs = [json.loads(ln) for ln in f]
+        self.assertGreaterEqual(len(recs), n)
+        return recs
+
+    def test_tcp_and_udp_share_the_port(self):
+        self.assertEqual(self.peer.tcp.getsockname(),
+                         ("127.0.0.1", self.peer.port))
+        self.assertEqual(self.peer.udp.getsockname(),
+                         ("127.0.0.1", self.peer.port))
+
+    def test_sink_crc_matches_zlib(self):
+        import zlib
+        data = os.urandom(1_000_003)
+        # the first bytes travel with the request line
+        self.assertEqual(self.ask(b"SINK %d\n" % len(data) + data),
+                         b"OK %d %08x\n" % (len(data), zlib.crc32(data)))
+        self.assertEqual(self.ask(b"SINK 0\n"), b"OK 0 00000000\n")
+        rec = self.records(2)[0]
+        self.assertEqual(("SINK", len(data), "%08x" % zlib.crc32(data), True),
+                         (rec["op"], rec["bytes"], rec["crc"], rec["ok"]))
+        self.assertIsInstance(rec["seconds"], float)
+
+    def test_sink_cut_short_gets_no_reply(self):
+        self.assertEqual(self.ask(b"SINK 100\n0123456789"), b"")
+        [rec] = self.records(1)
+        self.assertFalse(rec["ok"])
+        self.assertEqual(10, rec["bytes"])
+        self.assertIn("after 10 of 100 bytes", rec["error"])
+
+    def test_source_length_and_crc(self):
+        import zlib
+        n = 300_001
+        out = self.ask(b"SOURCE %d\n" % n)
+        data, line = out[:n], out[n:]
+        self.assertEqual(line, b"OK %d %08x\n" % (n, zlib.crc32(data)))
+        rec = self.records(1)[0]
+        self.assertEqual(("SOURCE", n, True),
+                         (rec["op"], rec["bytes"], rec["ok"]))
+
+    def test_echo_returns_the_bytes(self):
+        import threading
+        data = os.urandom(2_000_000)
+        s = self.connect()
+        t = threading.Thread(target=s.sendall,
+                             args=(b"ECHO %d\n" % len(data) + data,))
+        t.start()
+        self.assertEqual(self.read_all(s), data)
+        t.join()
+
+    def test_udpcount(self):
+        import socket
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(u.close)
+        for p in (b"t1 0 " + b"x" * 1000, b"t1 1 xx", b"t1 1 xx", b"t2 0",
+                  b"t1x 0 other tag", b"no-space-here", b" t1 0"):
+            u.sendto(p, ("127.0.0.1", self.peer.port))
+        self.assertEqual(self.ask(b"UDPCOUNT t1\n"), b"OK 3 2\n")
+        self.assertEqual(self.ask(b"UDPCOUNT t2\n"), b"OK 1 1\n")
+        self.assertEqual(self.ask(b"UDPCOUNT none\n"), b"OK 0 0\n")
+        self.assertEqual(7, self.peer.stats["udp_datagrams"])
+        rec = self.records(3)[0]
+        self.assertEqual(("UDPCOUNT", "t1", 3, 2, True),
+                         (rec["op"], rec["tag"], rec["received"],
+                          rec["distinct"], rec["ok"]))
+
+    def test_err_on_junk_and_too_large(self):
+        junk = [b"HELLO\n", b"SINK abc\n", b"SINK -1\n", b"SINK\n",
+                b"SINK 1 2\n", b"SINK 0x10\n", b"\xff\xfe\n", b"\n",
+                b"UDPCOUNT\n", b"UDPCOUNT a b\n", b"x" * 300,
+                b"SINK %d\n" % ((16 << 30) + 1),
+                b"SOURCE 99999999999999999999\n",
+                b"ECHO 999999999999999999999999\n"]
+        for req in junk:
+            with self.subTest(req=req[:40]):
+                self.assertTrue(self.ask(req).startswith(b"ERR "), req)
+        # a SINK with a bad count while the guest streams data still gets
+        # its ERR (no reset from the unread bytes)
+        self.assertTrue(self.ask(b"SINK -5\n" + b"z" * 500_000, shut=False)
+                        .startswith(b"ERR "))
+        recs = self.records(len(junk) + 1)
+        self.assertTrue(all(not r["ok"] and r["error"] for r in recs))
+        self.assertEqual(self.ask(b"SINK 3\nabc"), b"OK 3 352441c2\n")
+
+    def test_concurrent_connections(self):
+        import zlib
+        # every connection gets half its data, then the second halves go
+        # out in reverse order: a peer serving one at a time would stall
+        socks, datas = [], []
+        for i in range(8):
+            d = os.urandom(100_000 + i)
+            s = self.connect()
+            s.sendall(b"SINK %d\n" % len(d) + d[:50_000])
+            socks.append(s)
+            datas.append(d)
+        for s, d in reversed(list(zip(socks, datas))):
+            s.sendall(d[50_000:])
+        for s, d in zip(socks, datas):
+            self.assertEqual(self.read_all(s),
+                             b"OK %d %08x\n" % (len(d), zlib.crc32(d)))
+
+    def test_idle_connection_times_out(self):
+        self.peer.stop()
+        self.peer = pv.NetPeer(self.log, idle=0.3).start()
+        s = self.connect()
+        s.sendall(b"SINK 10\nabc")
+        t0 = time.monotonic()
+        self.assertEqual(self.read_all(s), b"")
+        self.assertLess(time.monotonic() - t0, 5)
+        rec = self.records(1)[-1]
+        self.assertEqual((False, 3), (rec["ok"], rec["bytes"]))
+        self.assertIn("no data for 0.3s", rec["error"])
+
+    def test_quiet_close_is_not_a_request(self):
+        self.assertEqual(self.ask(b""), b"")
+        self.assertEqual(self.ask(b"SINK 1\n1"), b"OK 1 83dcefb7\n")
+        self.assertEqual(["SINK"], [r["op"] for r in self.records(1)])
+
+    def test_summary(self):
+        self.ask(b"SINK 4\nabcd")
+        self.ask(b"SOURCE 6\n")
+        self.ask(b"NOPE\n")
+        self.records(3)
+        self.assertTrue(self.peer.summary().startswith(
+            "net-peer: 2 transfers, 10 bytes, 0 UDPCOUNT, 0 UDP datagrams, "
+            "1 errors"), self.peer.summary())
+
+    def test_stop_cuts_open_connections(self):
+        s = self.connect()
+        s.sendall(b"SINK 100\n")
+        time.sleep(0.2)
+        self.peer.stop()
+        self.assertEqual(self.read_all(s), b"")
+        rec = self.records(1)[0]
+        self.assertFalse(rec["ok"])
+        self.assertTrue(rec["error"].startswith("VM ended"), rec)
+        self.peer.stop()                            # twice is fine
+
+
+class NetPeerRunTest(unittest.TestCase):
+
+    def test_peer_runs_while_the_vm_does(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = FakeQemuRun(tmp, ["--pvkit", "--pv-nic", "user",
+                                  "--net-peer"])
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            append = r.runs[0][r.runs[0].index("-append") + 1]
+            m = re.search(r" pvkit_net_peer=10\.0\.2\.2:(\d+)", append)
+            self.assertIsNotNone(m, append)
+            with open(os.path.join(r.out, "console.log")) as f:
+                self.assertIn("peer said: OK 5 3610a686", f.read())
+            with open(os.path.join(r.out, "net-peer.jsonl")) as f:
+                [rec] = [json.loads(ln) for ln in f]
+            self.assertEqual(("SINK", 5, "3610a686", True),
+                             (rec["op"], rec["bytes"], rec["crc"], rec["ok"]))
+            np = r.results()["net_peer"]
+            self.assertEqual((int(m.group(1)), 1, 5),
+                             (np["port"], np["transfers"], np["bytes"]))
+            self.assertIn("net-peer: 1 transfers, 5 bytes",
+                          r.stdout.getvalue())
+
+
+if __name__ == "__main__":
+    unittest.main()
