@@ -10,6 +10,7 @@
 #define _UAPI_LINUX_PVKIT_BLKIF_H
 
 #include <linux/types.h>
+#include <linux/pvkit_ring.h>
 
 /* Request operations. */
 #define PVKIT_BLKIF_OP_READ		0
@@ -103,26 +104,6 @@ struct pvkit_blkif_response {
 	__u8 pad;
 	__s16 status;
 	__u32 pad2;
-};
-
-/**
- * struct pvkit_ring_header - head of a shared ring page (Xen's sring)
- * @req_prod: requests produced by the frontend (free-running)
- * @req_event: the backend wants an event when req_prod passes this
- * @rsp_prod: responses produced by the backend (free-running)
- * @rsp_event: the frontend wants an event when rsp_prod passes this
- * @pad: zero
- *
- * Slots follow at offset 64; a slot holds one request or one response
- * (union, the larger size); the number of slots is the largest power of
- * two that fits in the ring's pages.
- */
-struct pvkit_ring_header {
-	__u32 req_prod;
-	__u32 req_event;
-	__u32 rsp_prod;
-	__u32 rsp_event;
-	__u8 pad[48];
 };
 
 #define PVKIT_BLKIF_SLOT_SIZE	sizeof(struct pvkit_blkif_request)

@@ -32,6 +32,7 @@
 #include <linux/interrupt.h>
 #include <linux/module.h>
 #include <linux/pvkit_bus.h>
+#include <linux/pvkit_ring.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 #include <uapi/linux/pvkit_blkif.h>
@@ -210,19 +211,7 @@ static int pvkit_blk_fill(struct pvkit_blkfront *bf, struct request *rq)
 /* Publish the requests written so far; notify unless the backend polls. */
 static void pvkit_blk_push(struct pvkit_blkfront *bf)
 {
-	u32 old = bf->sring->req_prod, new = bf->req_prod_pvt;
-
-	/* Slots before the index that publishes them; pairs with the
-	 * backend's read barrier after it loads req_prod.
-	 */
-	smp_wmb();
-	WRITE_ONCE(bf->sring->req_prod, new);
-	/* req_prod visible before req_event is read: pairs with the
-	 * backend's full barrier between writing req_event and its final
-	 * look at req_prod.
-	 */
-	pvkit_host_mb();
-	if (new - READ_ONCE(bf->sring->req_event) < new - old)
+	if (pvkit_ring_push_requests(bf->sring, bf->req_prod_pvt))
 		pvkit_evtchn_notify(bf->irq);
 }
 
@@ -422,13 +411,7 @@ static void pvkit_blk_responses(struct pvkit_blkfront *bf)
 		for (; bf->rsp_cons != prod; bf->rsp_cons++)
 			if (!pvkit_blk_response(bf, bf->rsp_cons))
 				return;
-		WRITE_ONCE(bf->sring->rsp_event, bf->rsp_cons + 1);
-		/* rsp_event visible before the last look at rsp_prod: pairs
-		 * with the backend's barrier between publishing responses and
-		 * reading rsp_event.
-		 */
-		pvkit_host_mb();
-	} while (READ_ONCE(bf->sring->rsp_prod) != bf->rsp_cons);
+	} while (pvkit_ring_rearm_responses(bf->sring, bf->rsp_cons));
 }
 
 static irqreturn_t pvkit_blk_interrupt(int irq, void *data)
