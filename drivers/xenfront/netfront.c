@@ -1,0 +1,937 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pvkit network frontend: NICs the host offers on the pvkit bus.
+ *
+ * A device of type "vif" is a NIC whose backend (on the kit's reference
+ * host, QEMU's xen-net-device on any QEMU netdev) shares two rings with
+ * the frontend in the netif format (<linux/pvkit_netif.h>): packets go
+ * out on the transmit ring, empty buffers go to the backend on the
+ * receive ring and come back holding packets.  One event channel carries
+ * the notifications of both, suppressed with the rings' event indexes.
+ *
+ * Every buffer id has a page of its own, granted to the backend once when
+ * the rings are set up: a packet to send is copied into its id's page, a
+ * received packet is copied out of its id's page into a fresh skb.  That
+ * costs a copy per packet, but no grant is made or revoked per packet, no
+ * skb waits on the backend, and the backend never reaches guest memory
+ * other than those pages, so a backend that misbehaves can garble
+ * packets, never the guest.
+ *
+ * The backend is not trusted.  A response naming an id that is not out,
+ * a size or offset outside its page, flags that were not negotiated or a
+ * status the protocol does not have is dropped and counted; response
+ * indexes that run past the requests made stop the NIC (carrier off)
+ * until the backend reconnects.
+ */
+
+#define pr_fmt(fmt) "pvkit-netfront: " fmt
+
+#include <linux/etherdevice.h>
+#include <linux/ethtool.h>
+#include <linux/if_vlan.h>
+#include <linux/interrupt.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/pvkit_bus.h>
+#include <linux/pvkit_ring.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <linux/u64_stats_sync.h>
+#include <uapi/linux/pvkit_netif.h>
+
+#define PVKIT_NET_RING_HDR	sizeof(struct pvkit_ring_header)
+/* Slots in a one-page ring: the largest power of two that fits. */
+#define PVKIT_NET_TX_SLOTS	\
+	(1u << ilog2((PAGE_SIZE - PVKIT_NET_RING_HDR) / PVKIT_NETIF_TX_SLOT_SIZE))
+#define PVKIT_NET_RX_SLOTS	\
+	(1u << ilog2((PAGE_SIZE - PVKIT_NET_RING_HDR) / PVKIT_NETIF_RX_SLOT_SIZE))
+/* A stopped transmit queue restarts once this many ids are free again. */
+#define PVKIT_NET_TX_WAKE	(PVKIT_NET_TX_SLOTS / 4)
+/*
+ * A frame fills at most one page, and QEMU's backend puts a received one
+ * two bytes in (so the IP header is aligned).
+ */
+#define PVKIT_NET_MAX_FRAME	(PAGE_SIZE - NET_IP_ALIGN)
+#define PVKIT_NET_MAX_MTU	(PVKIT_NET_MAX_FRAME - VLAN_ETH_HLEN)
+
+static_assert(sizeof(struct pvkit_netif_tx_request) == 12);
+static_assert(sizeof(struct pvkit_netif_tx_response) == 4);
+static_assert(sizeof(struct pvkit_netif_rx_request) == 8);
+static_assert(sizeof(struct pvkit_netif_rx_response) == 8);
+static_assert(PVKIT_NET_TX_SLOTS <= U16_MAX && PVKIT_NET_RX_SLOTS <= U16_MAX);
+
+/**
+ * struct pvkit_net_buf - a buffer id's page and its grant
+ * @page: the page, or NULL
+ * @gref: its grant to the backend, or -1
+ * @out: the backend holds the id (a request names it, no answer yet)
+ */
+struct pvkit_net_buf {
+	struct page *page;
+	int gref;
+	bool out;
+};
+
+/**
+ * struct pvkit_net_counters - what went wrong, for ethtool -S
+ * @rx_bad_responses: receive responses dropped as impossible
+ * @tx_bad_responses: transmit responses dropped as impossible
+ * @rx_errors: receive responses with an error status
+ * @tx_errors: packets the backend failed to send
+ * @tx_dropped: packets dropped before the ring (too big, no rings)
+ * @rx_dropped: packets dropped for want of an skb
+ * @tx_timeouts: transmit watchdog expiries
+ * @ring_errors: rings stopped for indexes past the requests made
+ */
+struct pvkit_net_counters {
+	unsigned long rx_bad_responses;
+	unsigned long tx_bad_responses;
+	unsigned long rx_errors;
+	unsigned long tx_errors;
+	unsigned long tx_dropped;
+	unsigned long rx_dropped;
+	unsigned long tx_timeouts;
+	unsigned long ring_errors;
+};
+
+static const char pvkit_net_counter_names[][ETH_GSTRING_LEN] = {
+	"rx_bad_responses", "tx_bad_responses", "rx_errors", "tx_errors",
+	"tx_dropped", "rx_dropped", "tx_timeouts", "ring_errors",
+};
+
+static_assert(ARRAY_SIZE(pvkit_net_counter_names) ==
+	      sizeof(struct pvkit_net_counters) / sizeof(unsigned long));
+
+/**
+ * struct pvkit_netfront - one NIC
+ * @dev: the bus device
+ * @netdev: the network device
+ * @napi: receive and transmit completion processing
+ * @irq: event channel interrupt (both rings), or 0
+ * @tx_lock: protects @tx_prod_pvt, @tx_free, @nr_tx_free, the @out flags
+ *           of @tx and @connected
+ * @tx_sring: transmit ring page
+ * @tx_ring_ref: its grant, or -1
+ * @tx_prod_pvt: transmit requests written, not necessarily published
+ * @tx_rsp_cons: next transmit response to read (NAPI only)
+ * @tx_free: ids not out, a stack of @nr_tx_free
+ * @nr_tx_free: entries of @tx_free
+ * @tx: buffer of each transmit id
+ * @rx_sring: receive ring page
+ * @rx_ring_ref: its grant, or -1
+ * @rx_prod_pvt: receive requests written (NAPI and setup only)
+ * @rx_rsp_cons: next receive response to read (NAPI only)
+ * @rx_free: receive ids not out, a stack of @nr_rx_free
+ * @nr_rx_free: entries of @rx_free
+ * @rx: buffer of each receive id
+ * @rings_up: the rings and @irq exist (changed with NAPI disabled)
+ * @connected: the backend is connected and the rings are sound
+ * @broken: the backend broke the ring protocol; nothing more is read
+ * @rx_stats: received packets and bytes
+ * @tx_stats: sent packets and bytes
+ * @counters: errors, see struct pvkit_net_counters
+ */
+struct pvkit_netfront {
+	struct pvkit_bus_device *dev;
+	struct net_device *netdev;
+	struct napi_struct napi;
+	int irq;
+
+	spinlock_t tx_lock;	/* see above */
+	struct pvkit_ring_header *tx_sring;
+	int tx_ring_ref;
+	u32 tx_prod_pvt;
+	u32 tx_rsp_cons;
+	u16 tx_free[PVKIT_NET_TX_SLOTS];
+	unsigned int nr_tx_free;
+	struct pvkit_net_buf tx[PVKIT_NET_TX_SLOTS];
+
+	struct pvkit_ring_header *rx_sring;
+	int rx_ring_ref;
+	u32 rx_prod_pvt;
+	u32 rx_rsp_cons;
+	u16 rx_free[PVKIT_NET_RX_SLOTS];
+	unsigned int nr_rx_free;
+	struct pvkit_net_buf rx[PVKIT_NET_RX_SLOTS];
+
+	bool rings_up;
+	bool connected;
+	bool broken;
+
+	struct pvkit_net_stats {
+		u64_stats_t packets;
+		u64_stats_t bytes;
+		struct u64_stats_sync syncp;
+	} rx_stats, tx_stats;
+	struct pvkit_net_counters counters;
+};
+
+/* Count one event; each counter has a single writer, readers any time. */
+static void pvkit_net_count(unsigned long *counter)
+{
+	WRITE_ONCE(*counter, *counter + 1);
+}
+
+static void pvkit_net_stats_add(struct pvkit_net_stats *st, unsigned int len)
+{
+	u64_stats_update_begin(&st->syncp);
+	u64_stats_inc(&st->packets);
+	u64_stats_add(&st->bytes, len);
+	u64_stats_update_end(&st->syncp);
+}
+
+static void *pvkit_net_slot(struct pvkit_ring_header *r, u32 idx,
+			    unsigned int slots, size_t size)
+{
+	return (u8 *)r + PVKIT_NET_RING_HDR + (idx & (slots - 1)) * size;
+}
+
+/* Stop reading the rings: the backend broke their index rules. */
+static void pvkit_net_set_broken(struct pvkit_netfront *np, const char *what,
+				 u32 prod, u32 limit)
+{
+	if (np->broken)
+		return;
+	np->broken = true;
+	pvkit_net_count(&np->counters.ring_errors);
+	netif_carrier_off(np->netdev);
+	netdev_err(np->netdev,
+		   "backend protocol error: %s (%u, at most %u); NIC stopped until the backend reconnects\n",
+		   what, prod, limit);
+}
+
+/*
+ * Hand every receive buffer we hold to the backend; @notify: tell it if
+ * it needs to know (not before it has connected).
+ */
+static void pvkit_net_rx_refill(struct pvkit_netfront *np, bool notify)
+{
+	bool starved = np->rx_prod_pvt == np->rx_rsp_cons;
+	struct pvkit_netif_rx_request *req;
+	bool asked;
+	u16 id;
+
+	if (!np->nr_rx_free)
+		return;
+	while (np->nr_rx_free) {
+		id = np->rx_free[--np->nr_rx_free];
+		req = pvkit_net_slot(np->rx_sring, np->rx_prod_pvt++,
+				     PVKIT_NET_RX_SLOTS, PVKIT_NETIF_RX_SLOT_SIZE);
+		req->id = id;
+		req->pad = 0;
+		req->gref = np->rx[id].gref;
+		np->rx[id].out = true;
+	}
+	asked = pvkit_ring_push_requests(np->rx_sring, np->rx_prod_pvt);
+	/*
+	 * QEMU's xen-net-device never sets the receive ring's req_event: it
+	 * takes buffers as packets arrive and queues packets while it has
+	 * none, until an event.  So a backend that held no buffer before
+	 * this refill hears of it even if req_event does not ask.
+	 */
+	if (notify && (asked || starved))
+		pvkit_evtchn_notify(np->irq);
+}
+
+/* Whether a receive response (for an id that was out) makes sense. */
+static bool pvkit_net_rx_valid(const struct pvkit_netif_rx_response *rsp)
+{
+	if (rsp->status < 0)
+		return rsp->status >= PVKIT_NETIF_RSP_DROPPED;
+	/* Nothing beyond one slot per packet was negotiated. */
+	if (rsp->flags & ~PVKIT_NETRXF_DATA_VALIDATED)
+		return false;
+	return rsp->status >= ETH_HLEN &&
+	       rsp->offset + rsp->status <= PAGE_SIZE;
+}
+
+/* Copy one received packet out of its page and up the stack. */
+static void pvkit_net_rx_one(struct pvkit_netfront *np,
+			     const struct pvkit_netif_rx_response *rsp)
+{
+	struct sk_buff *skb;
+
+	skb = napi_alloc_skb(&np->napi, rsp->status);
+	if (!skb) {
+		pvkit_net_count(&np->counters.rx_dropped);
+		return;
+	}
+	skb_put_data(skb, page_address(np->rx[rsp->id].page) + rsp->offset,
+		     rsp->status);
+	skb->protocol = eth_type_trans(skb, np->netdev);
+	if (rsp->flags & PVKIT_NETRXF_DATA_VALIDATED)
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+	pvkit_net_stats_add(&np->rx_stats, rsp->status);
+	napi_gro_receive(&np->napi, skb);
+}
+
+/* Take one receive response; its id's buffer comes back to us. */
+static void pvkit_net_rx_response(struct pvkit_netfront *np, u32 idx)
+{
+	struct pvkit_netif_rx_response rsp;
+
+	/* One copy: the backend may rewrite the slot while we look. */
+	memcpy(&rsp, pvkit_net_slot(np->rx_sring, idx, PVKIT_NET_RX_SLOTS,
+				    PVKIT_NETIF_RX_SLOT_SIZE), sizeof(rsp));
+	if (rsp.id >= PVKIT_NET_RX_SLOTS || !np->rx[rsp.id].out) {
+		pvkit_net_count(&np->counters.rx_bad_responses);
+		return;
+	}
+	np->rx[rsp.id].out = false;
+	np->rx_free[np->nr_rx_free++] = rsp.id;
+	if (!pvkit_net_rx_valid(&rsp))
+		pvkit_net_count(&np->counters.rx_bad_responses);
+	else if (rsp.status < 0)
+		pvkit_net_count(&np->counters.rx_errors);
+	else
+		pvkit_net_rx_one(np, &rsp);
+}
+
+/* Take up to @budget received packets, then give the buffers back. */
+static int pvkit_net_rx(struct pvkit_netfront *np, int budget)
+{
+	u32 prod = READ_ONCE(np->rx_sring->rsp_prod);
+	int done = 0;
+
+	if (prod - np->rx_rsp_cons > np->rx_prod_pvt - np->rx_rsp_cons) {
+		pvkit_net_set_broken(np, "receive responses past requests",
+				     prod, np->rx_prod_pvt);
+		return 0;
+	}
+	/* Slots after the index: pairs with the backend's write barrier
+	 * before it publishes rsp_prod.
+	 */
+	smp_rmb();
+	while (done < budget && np->rx_rsp_cons != prod) {
+		pvkit_net_rx_response(np, np->rx_rsp_cons++);
+		done++;
+	}
+	pvkit_net_rx_refill(np, true);
+	return done;
+}
+
+/* Take the transmit responses: their ids are free again. */
+static void pvkit_net_tx_complete(struct pvkit_netfront *np)
+{
+	struct pvkit_netif_tx_response rsp;
+	u32 prod;
+
+	spin_lock(&np->tx_lock);
+	prod = READ_ONCE(np->tx_sring->rsp_prod);
+	if (prod - np->tx_rsp_cons > np->tx_prod_pvt - np->tx_rsp_cons) {
+		pvkit_net_set_broken(np, "transmit responses past requests",
+				     prod, np->tx_prod_pvt);
+		goto out;
+	}
+	/* Slots after the index: pairs with the backend's write barrier
+	 * before it publishes rsp_prod.
+	 */
+	smp_rmb();
+	for (; np->tx_rsp_cons != prod; np->tx_rsp_cons++) {
+		memcpy(&rsp, pvkit_net_slot(np->tx_sring, np->tx_rsp_cons,
+					    PVKIT_NET_TX_SLOTS,
+					    PVKIT_NETIF_TX_SLOT_SIZE),
+		       sizeof(rsp));
+		if (rsp.id >= PVKIT_NET_TX_SLOTS || !np->tx[rsp.id].out ||
+		    rsp.status < PVKIT_NETIF_RSP_DROPPED ||
+		    rsp.status > PVKIT_NETIF_RSP_OKAY) {
+			pvkit_net_count(&np->counters.tx_bad_responses);
+			continue;
+		}
+		if (rsp.status != PVKIT_NETIF_RSP_OKAY)
+			pvkit_net_count(&np->counters.tx_errors);
+		np->tx[rsp.id].out = false;
+		np->tx_free[np->nr_tx_free++] = rsp.id;
+	}
+	if (netif_queue_stopped(np->netdev) && np->connected &&
+	    np->nr_tx_free >= PVKIT_NET_TX_WAKE)
+		netif_wake_queue(np->netdev);
+out:
+	spin_unlock(&np->tx_lock);
+}
+
+static int pvkit_net_poll(struct napi_struct *napi, int budget)
+{
+	struct pvkit_netfront *np = container_of(napi, struct pvkit_netfront,
+						 napi);
+	int done = 0;
+
+	/* Scheduled by a late event while the rings were being torn down. */
+	if (!np->rings_up) {
+		napi_complete_done(napi, 0);
+		return 0;
+	}
+	if (!np->broken)
+		pvkit_net_tx_complete(np);
+	if (!np->broken)
+		done = pvkit_net_rx(np, budget);
+	if (done == budget || !napi_complete_done(napi, done))
+		return done;
+	if (np->broken)
+		return done;
+	/*
+	 * Both rings share the event: ask for it at the next response of
+	 * either, and look once more for what came in meanwhile.
+	 */
+	if (pvkit_ring_rearm_responses(np->tx_sring, np->tx_rsp_cons) |
+	    pvkit_ring_rearm_responses(np->rx_sring, np->rx_rsp_cons))
+		napi_schedule(napi);
+	return done;
+}
+
+static irqreturn_t pvkit_net_interrupt(int irq, void *data)
+{
+	struct pvkit_netfront *np = data;
+
+	napi_schedule(&np->napi);
+	return IRQ_HANDLED;
+}
+
+static netdev_tx_t pvkit_net_start_xmit(struct sk_buff *skb,
+					struct net_device *netdev)
+{
+	struct pvkit_netfront *np = netdev_priv(netdev);
+	struct pvkit_netif_tx_request *req;
+	unsigned int len = skb->len;
+	u16 flags = 0, id;
+
+	if (len < ETH_HLEN || len > PAGE_SIZE)
+		goto drop;
+	/* Only NETIF_F_IP_CSUM is offered: IPv4 TCP or UDP, filled in by
+	 * the backend.
+	 */
+	if (skb->ip_summed == CHECKSUM_PARTIAL)
+		flags = PVKIT_NETTXF_CSUM_BLANK | PVKIT_NETTXF_DATA_VALIDATED;
+
+	spin_lock(&np->tx_lock);
+	if (!np->connected || np->broken) {
+		spin_unlock(&np->tx_lock);
+		goto drop;
+	}
+	if (!np->nr_tx_free) {
+		/* The queue stops before this can happen. */
+		netif_stop_queue(netdev);
+		spin_unlock(&np->tx_lock);
+		return NETDEV_TX_BUSY;
+	}
+	id = np->tx_free[--np->nr_tx_free];
+	/* The page is ours until the backend has it: no one else writes. */
+	skb_copy_bits(skb, 0, page_address(np->tx[id].page), len);
+	req = pvkit_net_slot(np->tx_sring, np->tx_prod_pvt++,
+			     PVKIT_NET_TX_SLOTS, PVKIT_NETIF_TX_SLOT_SIZE);
+	req->gref = np->tx[id].gref;
+	req->offset = 0;
+	req->flags = flags;
+	req->id = id;
+	req->size = len;
+	np->tx[id].out = true;
+	if (!np->nr_tx_free)
+		netif_stop_queue(netdev);
+	if ((!netdev_xmit_more() || netif_queue_stopped(netdev)) &&
+	    pvkit_ring_push_requests(np->tx_sring, np->tx_prod_pvt))
+		pvkit_evtchn_notify(np->irq);
+	spin_unlock(&np->tx_lock);
+
+	pvkit_net_stats_add(&np->tx_stats, len);
+	dev_consume_skb_any(skb);
+	return NETDEV_TX_OK;
+drop:
+	pvkit_net_count(&np->counters.tx_dropped);
+	dev_kfree_skb_any(skb);
+	return NETDEV_TX_OK;
+}
+
+static int pvkit_net_open(struct net_device *netdev)
+{
+	struct pvkit_netfront *np = netdev_priv(netdev);
+
+	napi_enable(&np->napi);
+	netif_start_queue(netdev);
+	/* Anything that arrived while the NIC was down is waiting. */
+	if (np->rings_up)
+		napi_schedule(&np->napi);
+	return 0;
+}
+
+static int pvkit_net_stop(struct net_device *netdev)
+{
+	struct pvkit_netfront *np = netdev_priv(netdev);
+
+	netif_tx_disable(netdev);
+	napi_disable(&np->napi);
+	return 0;
+}
+
+/* The transmit queue stayed stopped: say where the ring stands. */
+static void pvkit_net_tx_timeout(struct net_device *netdev,
+				 unsigned int txqueue)
+{
+	struct pvkit_netfront *np = netdev_priv(netdev);
+
+	pvkit_net_count(&np->counters.tx_timeouts);
+	spin_lock_bh(&np->tx_lock);
+	if (np->connected) {
+		netdev_warn(netdev,
+			    "transmit stalled: req_prod %u req_event %u rsp_prod %u, %u ids free\n",
+			    READ_ONCE(np->tx_sring->req_prod),
+			    READ_ONCE(np->tx_sring->req_event),
+			    READ_ONCE(np->tx_sring->rsp_prod), np->nr_tx_free);
+		/* A lost notification would explain it: send one more. */
+		pvkit_evtchn_notify(np->irq);
+	}
+	spin_unlock_bh(&np->tx_lock);
+}
+
+static void pvkit_net_stats_read(struct pvkit_net_stats *st, u64 *packets,
+				 u64 *bytes)
+{
+	unsigned int start;
+
+	do {
+		start = u64_stats_fetch_begin(&st->syncp);
+		*packets = u64_stats_read(&st->packets);
+		*bytes = u64_stats_read(&st->bytes);
+	} while (u64_stats_fetch_retry(&st->syncp, start));
+}
+
+static void pvkit_net_get_stats64(struct net_device *netdev,
+				  struct rtnl_link_stats64 *s)
+{
+	struct pvkit_netfront *np = netdev_priv(netdev);
+	struct pvkit_net_counters *c = &np->counters;
+
+	pvkit_net_stats_read(&np->rx_stats, &s->rx_packets, &s->rx_bytes);
+	pvkit_net_stats_read(&np->tx_stats, &s->tx_packets, &s->tx_bytes);
+	s->rx_errors = READ_ONCE(c->rx_errors) +
+		       READ_ONCE(c->rx_bad_responses);
+	s->tx_errors = READ_ONCE(c->tx_errors) +
+		       READ_ONCE(c->tx_bad_responses);
+	s->rx_dropped = READ_ONCE(c->rx_dropped);
+	s->tx_dropped = READ_ONCE(c->tx_dropped);
+}
+
+static const struct net_device_ops pvkit_net_ops = {
+	.ndo_open		= pvkit_net_open,
+	.ndo_stop		= pvkit_net_stop,
+	.ndo_start_xmit		= pvkit_net_start_xmit,
+	.ndo_tx_timeout		= pvkit_net_tx_timeout,
+	.ndo_get_stats64	= pvkit_net_get_stats64,
+	.ndo_set_mac_address	= eth_mac_addr,
+	.ndo_validate_addr	= eth_validate_addr,
+};
+
+static void pvkit_net_get_drvinfo(struct net_device *netdev,
+				  struct ethtool_drvinfo *info)
+{
+	struct pvkit_netfront *np = netdev_priv(netdev);
+
+	strscpy(info->driver, "pvkit-netfront", sizeof(info->driver));
+	strscpy(info->bus_info, dev_name(&np->dev->dev),
+		sizeof(info->bus_info));
+}
+
+static int pvkit_net_get_sset_count(struct net_device *netdev, int sset)
+{
+	return sset == ETH_SS_STATS ? ARRAY_SIZE(pvkit_net_counter_names) :
+				      -EOPNOTSUPP;
+}
+
+static void pvkit_net_get_strings(struct net_device *netdev, u32 sset,
+				  u8 *data)
+{
+	if (sset == ETH_SS_STATS)
+		memcpy(data, pvkit_net_counter_names,
+		       sizeof(pvkit_net_counter_names));
+}
+
+static void pvkit_net_get_ethtool_stats(struct net_device *netdev,
+					struct ethtool_stats *stats, u64 *data)
+{
+	struct pvkit_netfront *np = netdev_priv(netdev);
+	const unsigned long *c = (const unsigned long *)&np->counters;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(pvkit_net_counter_names); i++)
+		data[i] = READ_ONCE(c[i]);
+}
+
+static const struct ethtool_ops pvkit_net_ethtool_ops = {
+	.get_drvinfo		= pvkit_net_get_drvinfo,
+	.get_link		= ethtool_op_get_link,
+	.get_sset_count		= pvkit_net_get_sset_count,
+	.get_strings		= pvkit_net_get_strings,
+	.get_ethtool_stats	= pvkit_net_get_ethtool_stats,
+};
+
+/* Give a buffer's page back: at once, or once the backend lets go. */
+static void pvkit_net_free_buf(struct pvkit_net_buf *buf)
+{
+	if (buf->gref >= 0)
+		pvkit_gnttab_revoke_deferred(buf->gref, buf->page);
+	else if (buf->page)
+		__free_page(buf->page);
+	buf->page = NULL;
+	buf->gref = -1;
+	buf->out = false;
+}
+
+/* A zeroed page for a buffer, granted to the backend. */
+static int pvkit_net_alloc_buf(struct pvkit_net_buf *buf, bool readonly)
+{
+	buf->page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!buf->page)
+		return -ENOMEM;
+	buf->gref = pvkit_gnttab_grant(page_to_pfn(buf->page), readonly);
+	return buf->gref < 0 ? buf->gref : 0;
+}
+
+/* A zeroed ring page, granted read-write; -errno or its grant. */
+static int pvkit_net_alloc_ring(struct pvkit_ring_header **sring)
+{
+	int ref;
+
+	*sring = (void *)get_zeroed_page(GFP_KERNEL);
+	if (!*sring)
+		return -ENOMEM;
+	(*sring)->req_event = 1;
+	(*sring)->rsp_event = 1;
+	ref = pvkit_gnttab_grant(PFN_DOWN(__pa(*sring)), false);
+	if (ref < 0) {
+		free_page((unsigned long)*sring);
+		*sring = NULL;
+	}
+	return ref;
+}
+
+static void pvkit_net_free_ring(struct pvkit_ring_header **sring, int *ref)
+{
+	if (*ref >= 0)
+		pvkit_gnttab_revoke_deferred(*ref, virt_to_page(*sring));
+	else if (*sring)
+		free_page((unsigned long)*sring);
+	*sring = NULL;
+	*ref = -1;
+}
+
+/*
+ * Give up the rings and buffers.  The backend unmaps them only after we
+ * said Closed, so each page is freed once its revoke goes through.
+ * Called with NAPI disabled or never enabled, and @irq already freed.
+ */
+static void pvkit_net_release(struct pvkit_netfront *np)
+{
+	unsigned int i;
+
+	for (i = 0; i < PVKIT_NET_TX_SLOTS; i++)
+		pvkit_net_free_buf(&np->tx[i]);
+	for (i = 0; i < PVKIT_NET_RX_SLOTS; i++)
+		pvkit_net_free_buf(&np->rx[i]);
+	pvkit_net_free_ring(&np->tx_sring, &np->tx_ring_ref);
+	pvkit_net_free_ring(&np->rx_sring, &np->rx_ring_ref);
+}
+
+static int pvkit_net_alloc_rings(struct pvkit_netfront *np)
+{
+	unsigned int i;
+	int ret;
+
+	np->tx_ring_ref = pvkit_net_alloc_ring(&np->tx_sring);
+	if (np->tx_ring_ref < 0)
+		return np->tx_ring_ref;
+	np->rx_ring_ref = pvkit_net_alloc_ring(&np->rx_sring);
+	if (np->rx_ring_ref < 0)
+		return np->rx_ring_ref;
+	for (i = 0; i < PVKIT_NET_TX_SLOTS; i++) {
+		ret = pvkit_net_alloc_buf(&np->tx[i], true);
+		if (ret)
+			return ret;
+		np->tx_free[i] = i;
+	}
+	for (i = 0; i < PVKIT_NET_RX_SLOTS; i++) {
+		ret = pvkit_net_alloc_buf(&np->rx[i], false);
+		if (ret)
+			return ret;
+		np->rx_free[i] = i;
+	}
+	np->nr_tx_free = PVKIT_NET_TX_SLOTS;
+	np->nr_rx_free = PVKIT_NET_RX_SLOTS;
+	np->tx_prod_pvt = 0;
+	np->tx_rsp_cons = 0;
+	np->rx_prod_pvt = 0;
+	np->rx_rsp_cons = 0;
+	return 0;
+}
+
+/* Tell the backend where the rings are and what we can take. */
+static int pvkit_net_publish(struct pvkit_netfront *np)
+{
+	struct pvkit_bus_device *dev = np->dev;
+	int ret;
+
+	ret = pvkit_bus_printf(dev, "tx-ring-ref", "%d", np->tx_ring_ref);
+	if (!ret)
+		ret = pvkit_bus_printf(dev, "rx-ring-ref", "%d",
+				       np->rx_ring_ref);
+	if (!ret)
+		ret = pvkit_bus_printf(dev, "event-channel", "%u",
+				       pvkit_evtchn_port(np->irq));
+	/* Received packets are copied into our buffers, never flipped. */
+	if (!ret)
+		ret = pvkit_bus_printf(dev, "request-rx-copy", "1");
+	if (!ret)
+		ret = pvkit_bus_printf(dev, "feature-rx-notify", "1");
+	/* A received packet must have its checksum filled in. */
+	if (!ret)
+		ret = pvkit_bus_printf(dev, "feature-no-csum-offload", "1");
+	return ret;
+}
+
+/*
+ * Rings, buffers, grants and the event channel; the receive ring gets
+ * all its buffers before the backend can see it.  Runs with NAPI
+ * disabled (rings_up is false).
+ */
+static int pvkit_net_setup(struct pvkit_netfront *np)
+{
+	struct pvkit_bus_device *dev = np->dev;
+	int ret;
+
+	np->broken = false;
+	ret = pvkit_net_alloc_rings(np);
+	if (ret)
+		return ret;
+	ret = pvkit_bus_alloc_evtchn(dev);
+	if (ret < 0)
+		return ret;
+	np->irq = ret;
+	ret = request_irq(np->irq, pvkit_net_interrupt, 0, dev_name(&dev->dev),
+			  np);
+	if (ret) {
+		pvkit_evtchn_unbind(np->irq);
+		np->irq = 0;
+		return ret;
+	}
+	pvkit_net_rx_refill(np, false);
+	ret = pvkit_net_publish(np);
+	if (!ret)
+		np->rings_up = true;
+	return ret;
+}
+
+/* Stop the data path; afterwards nothing touches the rings. */
+static void pvkit_net_quiesce(struct pvkit_netfront *np)
+{
+	struct net_device *netdev = np->netdev;
+
+	netif_carrier_off(netdev);
+	spin_lock_bh(&np->tx_lock);
+	np->connected = false;
+	spin_unlock_bh(&np->tx_lock);
+	rtnl_lock();
+	if (netif_running(netdev))
+		napi_disable(&np->napi);
+	np->rings_up = false;
+	if (netif_running(netdev))
+		napi_enable(&np->napi);
+	rtnl_unlock();
+	if (np->irq > 0) {
+		free_irq(np->irq, np);
+		pvkit_evtchn_unbind(np->irq);
+		np->irq = 0;
+	}
+}
+
+/* Stop, tell the backend we are closed, give everything back. */
+static void pvkit_net_close(struct pvkit_netfront *np)
+{
+	pvkit_net_quiesce(np);
+	pvkit_bus_switch_state(np->dev, PVKIT_BUS_CLOSED);
+	pvkit_net_release(np);
+}
+
+/* The backend is connected: traffic may flow. */
+static void pvkit_net_connect(struct pvkit_netfront *np)
+{
+	if (np->connected || !np->rings_up || np->broken)
+		return;
+	spin_lock_bh(&np->tx_lock);
+	np->connected = true;
+	spin_unlock_bh(&np->tx_lock);
+	netif_carrier_on(np->netdev);
+	netif_wake_queue(np->netdev);
+	/* Packets may have been answered before we listened. */
+	napi_schedule(&np->napi);
+	netdev_info(np->netdev, "connected to %s, MAC %pM\n", np->dev->otherend,
+		    np->netdev->dev_addr);
+}
+
+static void pvkit_net_changed(struct pvkit_bus_device *dev, int state)
+{
+	struct pvkit_netfront *np = dev_get_drvdata(&dev->dev);
+	int ret;
+
+	switch (state) {
+	case PVKIT_BUS_INITWAIT:
+		if (dev->state == PVKIT_BUS_CLOSED)
+			pvkit_bus_switch_state(dev, PVKIT_BUS_INITIALISING);
+		if (dev->state != PVKIT_BUS_INITIALISING)
+			break;
+		ret = pvkit_net_setup(np);
+		/* xen-net-device connects when the frontend says Connected. */
+		if (!ret)
+			ret = pvkit_bus_switch_state(dev, PVKIT_BUS_CONNECTED);
+		if (ret) {
+			dev_err(&dev->dev, "cannot set up the rings: %d\n", ret);
+			pvkit_net_close(np);
+		}
+		break;
+	case PVKIT_BUS_CONNECTED:
+		if (dev->state == PVKIT_BUS_CONNECTED)
+			pvkit_net_connect(np);
+		break;
+	case PVKIT_BUS_CLOSING:
+	case PVKIT_BUS_CLOSED:
+		if (dev->state == PVKIT_BUS_CLOSED)
+			break;
+		pvkit_bus_switch_state(dev, PVKIT_BUS_CLOSING);
+		pvkit_net_close(np);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The MAC address the backend chose, from our own directory. */
+static void pvkit_net_read_mac(struct pvkit_netfront *np)
+{
+	char path[128], buf[32];
+	u8 mac[ETH_ALEN];
+
+	snprintf(path, sizeof(path), "%s/mac", np->dev->nodename);
+	if (pvkit_store_read(path, buf, sizeof(buf)) > 0 &&
+	    mac_pton(strim(buf), mac) && is_valid_ether_addr(mac)) {
+		eth_hw_addr_set(np->netdev, mac);
+		return;
+	}
+	dev_warn(&np->dev->dev, "no usable MAC address in the store: using a random one\n");
+	eth_hw_addr_random(np->netdev);
+}
+
+static int pvkit_net_probe(struct pvkit_bus_device *dev)
+{
+	struct net_device *netdev;
+	struct pvkit_netfront *np;
+	int ret;
+
+	netdev = alloc_etherdev(sizeof(*np));
+	if (!netdev)
+		return -ENOMEM;
+	np = netdev_priv(netdev);
+	np->dev = dev;
+	np->netdev = netdev;
+	np->tx_ring_ref = -1;
+	np->rx_ring_ref = -1;
+	memset(np->tx, 0, sizeof(np->tx));
+	memset(np->rx, 0, sizeof(np->rx));
+	spin_lock_init(&np->tx_lock);
+	u64_stats_init(&np->rx_stats.syncp);
+	u64_stats_init(&np->tx_stats.syncp);
+	for (ret = 0; ret < PVKIT_NET_TX_SLOTS; ret++)
+		np->tx[ret].gref = -1;
+	for (ret = 0; ret < PVKIT_NET_RX_SLOTS; ret++)
+		np->rx[ret].gref = -1;
+
+	netdev->netdev_ops = &pvkit_net_ops;
+	netdev->ethtool_ops = &pvkit_net_ethtool_ops;
+	netdev->watchdog_timeo = 5 * HZ;
+	/* Copied into one page per packet: any layout, IPv4 checksums by
+	 * the backend.
+	 */
+	netdev->hw_features = NETIF_F_SG | NETIF_F_IP_CSUM | NETIF_F_RXCSUM;
+	netdev->features = netdev->hw_features;
+	netdev->min_mtu = ETH_MIN_MTU;
+	netdev->max_mtu = PVKIT_NET_MAX_MTU;
+	SET_NETDEV_DEV(netdev, &dev->dev);
+	netif_napi_add(netdev, &np->napi, pvkit_net_poll);
+	pvkit_net_read_mac(np);
+	netif_carrier_off(netdev);
+	dev_set_drvdata(&dev->dev, np);
+
+	ret = register_netdev(netdev);
+	if (ret)
+		goto free;
+	ret = pvkit_bus_switch_state(dev, PVKIT_BUS_INITIALISING);
+	if (!ret)
+		return 0;
+	unregister_netdev(netdev);
+free:
+	netif_napi_del(&np->napi);
+	free_netdev(netdev);
+	return ret;
+}
+
+static void pvkit_net_remove(struct pvkit_bus_device *dev)
+{
+	struct pvkit_netfront *np = dev_get_drvdata(&dev->dev);
+	struct net_device *netdev = np->netdev;
+
+	unregister_netdev(netdev);
+	pvkit_net_close(np);
+	netif_napi_del(&np->napi);
+	free_netdev(netdev);
+}
+
+static ssize_t bad_responses_show(struct device *d,
+				  struct device_attribute *attr, char *buf)
+{
+	struct pvkit_netfront *np = dev_get_drvdata(d);
+
+	return sysfs_emit(buf, "%lu\n",
+			  READ_ONCE(np->counters.rx_bad_responses) +
+			  READ_ONCE(np->counters.tx_bad_responses));
+}
+static DEVICE_ATTR_RO(bad_responses);
+
+static ssize_t netdev_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	struct pvkit_netfront *np = dev_get_drvdata(d);
+
+	return sysfs_emit(buf, "%s\n", netdev_name(np->netdev));
+}
+static DEVICE_ATTR_RO(netdev);
+
+static struct attribute *pvkit_net_attrs[] = {
+	&dev_attr_bad_responses.attr,
+	&dev_attr_netdev.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(pvkit_net);
+
+static struct pvkit_bus_driver pvkit_net_driver = {
+	.type			= "vif",
+	.probe			= pvkit_net_probe,
+	.remove			= pvkit_net_remove,
+	.otherend_changed	= pvkit_net_changed,
+	.driver = {
+		.name		= "pvkit-netfront",
+		.dev_groups	= pvkit_net_groups,
+	},
+};
+
+static int __init pvkit_net_init(void)
+{
+	if (!pvkit_available())
+		return -ENODEV;
+	return pvkit_bus_register_driver(&pvkit_net_driver);
+}
+module_init(pvkit_net_init);
+
+static void __exit pvkit_net_exit(void)
+{
+	pvkit_bus_unregister_driver(&pvkit_net_driver);
+}
+module_exit(pvkit_net_exit);
+
+MODULE_DESCRIPTION("pvkit network frontend");
+MODULE_LICENSE("GPL");
