@@ -3,9 +3,99 @@
 #ifndef PVKIT_SELFTEST_UTIL_H
 #define PVKIT_SELFTEST_UTIL_H
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static inline void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static inline long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Read a small file (sysfs, procfs) into @buf without its trailing
+ * newlines.  Returns its length or -errno.
+ */
+static inline int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY), n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return n;
+}
+
+static inline int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* A number from a small file, or -1. */
+static inline long read_long(const char *path)
+{
+	char buf[64];
+
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+static inline long grants_in_use(void)
+{
+	return read_long("/sys/hypervisor/pvkit/grants_in_use");
+}
+
+/* Does the harness run our QMP requests?  It says so on the cmdline. */
+static inline int host_requests_offered(void)
+{
+	char buf[4096];
+
+	if (read_file("/proc/cmdline", buf, sizeof(buf)) <= 0)
+		return 0;
+	return strstr(buf, "pvkit_host_requests=1") != NULL;
+}
+
+/* Ask the harness to run one QMP command (a console line it watches). */
+static inline int host_request(const char *json)
+{
+	char line[512];
+	int fd = open("/dev/kmsg", O_WRONLY), n, ret;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(line, sizeof(line), "<5>PVKIT-HOST-REQUEST: %s\n", json);
+	ret = write(fd, line, n) == n ? 0 : -EIO;
+	close(fd);
+	return ret;
+}
 
 /* Sum of the per-CPU counts of /proc/interrupts lines naming @what. */
 static inline long long irq_count(const char *what)
