@@ -124,9 +124,11 @@ fi
 
 # The kit's device sources and the ABI headers, every run.
 mkdir -p "$SRC/hw/pvkit" "$SRC/include/hw/pvkit"
-rsync -c "$KIT"/backend-qemu/*.c "$KIT"/backend-qemu/*.h "$SRC/hw/pvkit/"
+rsync -c "$KIT"/backend-qemu/*.c "$KIT"/backend-qemu/*.h \
+	"$KIT"/backend-qemu/meson.build "$SRC/hw/pvkit/"
 rsync -c "$KIT/hypercall/pvkit.h" "$SRC/include/hw/pvkit/pvkit-abi.h"
 rsync -c "$KIT/hypercall/pvkit_blkif.h" "$SRC/include/hw/pvkit/pvkit-blkif.h"
+rsync -c "$KIT/hypercall/pvkit_netif.h" "$SRC/include/hw/pvkit/pvkit-netif.h"
 # Wire formats include the ring header as the kernel's uapi does,
 # <linux/pvkit_ring.h>: QEMU's copy of the kernel's uapi is linux-headers/.
 rsync -c "$KIT/hypercall/pvkit_ring.h" "$SRC/linux-headers/linux/pvkit_ring.h"
