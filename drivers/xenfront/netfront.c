@@ -332,16 +332,18 @@ static void pvkit_net_tx_complete(struct pvkit_netfront *np)
 					    PVKIT_NET_TX_SLOTS,
 					    PVKIT_NETIF_TX_SLOT_SIZE),
 		       sizeof(rsp));
-		if (rsp.id >= PVKIT_NET_TX_SLOTS || !np->tx[rsp.id].out ||
-		    rsp.status < PVKIT_NETIF_RSP_DROPPED ||
-		    rsp.status > PVKIT_NETIF_RSP_OKAY) {
+		if (rsp.id >= PVKIT_NET_TX_SLOTS || !np->tx[rsp.id].out) {
 			pvkit_net_count(&np->counters.tx_bad_responses);
 			continue;
 		}
-		if (rsp.status != PVKIT_NETIF_RSP_OKAY)
-			pvkit_net_count(&np->counters.tx_errors);
+		/* The backend is done with the id, whatever it says. */
 		np->tx[rsp.id].out = false;
 		np->tx_free[np->nr_tx_free++] = rsp.id;
+		if (rsp.status < PVKIT_NETIF_RSP_DROPPED ||
+		    rsp.status > PVKIT_NETIF_RSP_OKAY)
+			pvkit_net_count(&np->counters.tx_bad_responses);
+		else if (rsp.status != PVKIT_NETIF_RSP_OKAY)
+			pvkit_net_count(&np->counters.tx_errors);
 	}
 	if (netif_queue_stopped(np->netdev) && np->connected &&
 	    np->nr_tx_free >= PVKIT_NET_TX_WAKE)

@@ -22,8 +22,12 @@
 #include <linux/workqueue.h>
 #include <asm/pvkit.h>
 
-/* Frames this kernel asks for: 2048 grants. */
-#define PVKIT_GNTTAB_FRAMES	4
+/*
+ * Frames this kernel asks for: 8192 grants, 64 KiB of table.  A NIC keeps
+ * 514 granted for its life (a page per ring slot, both rings), a disk up
+ * to 353 while busy; a guest with a dozen of each still fits.
+ */
+#define PVKIT_GNTTAB_FRAMES	16
 
 static struct pvkit_grant_entry *pvkit_gnttab __ro_after_init;
 static unsigned int pvkit_gnttab_refs __ro_after_init;
