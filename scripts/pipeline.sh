@@ -54,7 +54,8 @@ vm() {	# vm OUTDIR harness-args...
 	"$HARNESS" --qemu "$QEMU" "${QEMU_DATA[@]}" --out "$out" "$@"
 }
 
-# The PV guest, two vCPUs with IPIs on event channels, running the kit's
+# The PV guest, two vCPUs with IPIs on event channels, with a kit NIC on
+# QEMU user networking and the harness's test peer, running the kit's
 # suite and an upstream one; the console must show detection, the
 # hypercall page and the IPI switch, the host side of the PV console what
 # the selftest wrote to hvc0.  The idle timeout
@@ -70,6 +71,7 @@ pv_suites() {
 		--loop-console --host-requests --kselftest "$SUITES" \
 		--pv-disk "$RESULTS/disk-rw.raw" \
 		--pv-disk "$RESULTS/disk-ro.raw,ro" \
+		--pv-nic user --net-peer \
 		--known-failures "$KIT/tests/known-failures.txt" \
 		--idle-timeout 300 \
 		--expect-console 'pvkit: detected hypervisor at CPUID 0x40000100' \
@@ -77,6 +79,26 @@ pv_suites() {
 		--expect-console 'smpboot: Total of 2 processors activated' \
 		--expect-console 'pvkit: IPIs on event channels' \
 		--expect-hvc 'pvkit-selftest: hello from the guest' "$@"
+}
+
+# The network frontend against backends that break the protocol: one
+# pvkit-test-vif NIC per fault (QOM id and devid 100 + n; the first 16
+# responses of the faulty ring are correct), each looping the guest's
+# frames back.  pvkit_net_hostile checks what comes back and what is
+# counted, that the guest stays healthy and the good NIC works, then
+# unplugs the test NICs and counts the grants.
+pv_net_hostile() {
+	local n=100 f args=()
+	for f in none rx-bad-id rx-bad-size rx-bad-offset rx-bad-flags \
+		rx-bad-status rx-garbage rx-overrun tx-bad-id tx-bad-status \
+		tx-silent; do
+		args+=(--qemu-arg=-device
+			--qemu-arg="pvkit-test-vif,id=tvif-$n,devid=$n,fault=$f,fault-after=16")
+		n=$((n + 1))
+	done
+	vm "$RESULTS/pv-net-hostile" --kernel "$KERNEL" --initrd "$IMAGE" \
+		--pvkit --host-requests "${args[@]}" \
+		--kselftest pvkit:pvkit_net_hostile "$@"
 }
 
 # The block frontend against backends that break the protocol: one
@@ -326,6 +348,11 @@ cmd_check() {
 	pv_hostile > "$RESULTS/pv-hostile.log" 2>&1 || true
 	grep -E '^(not ok|ok) .*hostile|^accel:|reason' "$RESULTS/pv-hostile.log" || true
 	count_summary "$RESULTS/pv-hostile.log" "hostile-backend kselftests"
+
+	echo "# network frontend against backends that break the protocol (pvkit-test-vif)"
+	pv_net_hostile > "$RESULTS/pv-net-hostile.log" 2>&1 || true
+	grep -E '^(not ok|ok) .*hostile|^accel:|reason' "$RESULTS/pv-net-hostile.log" || true
+	count_summary "$RESULTS/pv-net-hostile.log" "hostile-NIC kselftests"
 
 	echo "# fio with verify on a pvkit disk, root on a pvkit disk"
 	if pv_fio > "$RESULTS/pv-fio.log" 2>&1; then
