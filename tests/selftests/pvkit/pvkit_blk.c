@@ -29,45 +29,11 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "pvkit_util.h"
 
 #define SYS_DEVS	"/sys/bus/pvkit/devices"
 #define MNT		"/tmp/pvkit-blk-mnt"
 #define WAIT_MS		20000
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY), n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return n;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
 
 /* Is @bdev (or a partition of it) mounted?  Never test on such a disk. */
 static int mounted(const char *bdev)
@@ -119,16 +85,6 @@ next:
 	}
 	free(de);
 	return found;
-}
-
-static long grants_in_use(void)
-{
-	char buf[32];
-
-	if (read_file("/sys/hypervisor/pvkit/grants_in_use", buf,
-		      sizeof(buf)) <= 0)
-		return -1;
-	return strtol(buf, NULL, 10);
 }
 
 static void fill(unsigned char *p, size_t len, uint32_t seed)
@@ -347,28 +303,6 @@ TEST(read_only_disk_refuses_writes)
 	ASSERT_LE(0, fd);
 	EXPECT_EQ((ssize_t)sizeof(buf), pread(fd, buf, sizeof(buf), 0));
 	close(fd);
-}
-
-static int host_requests_offered(void)
-{
-	char buf[4096];
-
-	if (read_file("/proc/cmdline", buf, sizeof(buf)) <= 0)
-		return 0;
-	return strstr(buf, "pvkit_host_requests=1") != NULL;
-}
-
-static int host_request(const char *json)
-{
-	char line[512];
-	int fd = open("/dev/kmsg", O_WRONLY), n, ret;
-
-	if (fd < 0)
-		return -errno;
-	n = snprintf(line, sizeof(line), "<5>PVKIT-HOST-REQUEST: %s\n", json);
-	ret = write(fd, line, n) == n ? 0 : -EIO;
-	close(fd);
-	return ret;
 }
 
 /* The harness's QOM/drive name of a kit disk: vdev xvd<x>, 51712 + 16 x. */

@@ -34,6 +34,7 @@
 
 #include "../kselftest_harness.h"
 #include "pvkit_store_util.h"
+#include "pvkit_util.h"
 
 #define SYS_DEVS	"/sys/bus/pvkit/devices"
 #define BACKEND_TYPE	"/pvkit-test-vbd/"
@@ -48,63 +49,6 @@
  * SOFTLOCKUP.
  */
 #define BAD_TAINT	((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14))
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY), n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return n;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static long read_long(const char *path)
-{
-	char buf[64];
-
-	if (read_file(path, buf, sizeof(buf)) <= 0)
-		return -1;
-	return strtol(buf, NULL, 10);
-}
-
-static long grants_in_use(void)
-{
-	return read_long("/sys/hypervisor/pvkit/grants_in_use");
-}
 
 /* A key of the backend directory @otherend, from the store. */
 static int backend_key(const char *otherend, const char *key, char *buf,
@@ -242,28 +186,6 @@ static int kmsg_count(const char *needle, char *first, size_t flen)
 	}
 	close(fd);
 	return count;
-}
-
-static int host_requests_offered(void)
-{
-	char buf[4096];
-
-	if (read_file("/proc/cmdline", buf, sizeof(buf)) <= 0)
-		return 0;
-	return strstr(buf, "pvkit_host_requests=1") != NULL;
-}
-
-static int host_request(const char *json)
-{
-	char line[512];
-	int fd = open("/dev/kmsg", O_WRONLY), n, ret;
-
-	if (fd < 0)
-		return -errno;
-	n = snprintf(line, sizeof(line), "<5>PVKIT-HOST-REQUEST: %s\n", json);
-	ret = write(fd, line, n) == n ? 0 : -EIO;
-	close(fd);
-	return ret;
 }
 
 FIXTURE(hostile) {

@@ -27,6 +27,7 @@
 
 #include "../kselftest_harness.h"
 #include "pvkit_store_util.h"
+#include "pvkit_util.h"
 
 #define FRONT_DIR	"/local/domain/1/device/pvtest"
 #define BACK_DIR	"/local/domain/1/data/pvtest-backend"
@@ -68,45 +69,23 @@ static int get(struct bus_ctx *c, const char *dir, const char *key,
 	return ret;
 }
 
-static int sysfs_read(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY), n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return n;
-}
-
 static int dev_attr(struct bus_ctx *c, const char *attr, char *buf,
 		    size_t len)
 {
 	char path[256];
 
 	snprintf(path, sizeof(path), SYS_DEVS "/pvtest-%u/%s", c->devid, attr);
-	return sysfs_read(path, buf, len);
+	return read_file(path, buf, len);
 }
 
-static long grants_in_use(void)
+/* Grants the test frontend holds. */
+static long testfront_grants(void)
 {
 	char buf[32];
 
-	if (sysfs_read(SYS_DRV "/grants_in_use", buf, sizeof(buf)) <= 0)
+	if (read_file(SYS_DRV "/grants_in_use", buf, sizeof(buf)) <= 0)
 		return -1;
 	return strtol(buf, NULL, 10);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Wait until the frontend's "state" in the store reads @want. */
@@ -162,7 +141,7 @@ static long wait_grants(long want)
 	int ms;
 
 	for (ms = 0; ms < REACT_MS; ms += 10) {
-		n = grants_in_use();
+		n = testfront_grants();
 		if (n == want)
 			break;
 		sleep_ms(10);
@@ -232,7 +211,7 @@ FIXTURE_SETUP(bus)
 		 self->c.devid);
 	snprintf(self->c.back, sizeof(self->c.back), BACK_DIR "/%u",
 		 self->c.devid);
-	self->grants = grants_in_use();
+	self->grants = testfront_grants();
 	ASSERT_LE(0, self->grants);
 }
 

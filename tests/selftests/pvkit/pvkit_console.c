@@ -23,33 +23,11 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "pvkit_util.h"
 
 #define SYS_DEVS	"/sys/bus/pvkit/devices"
 #define SYS_ROOT	"/sys/devices/pvkit"
 #define WAIT_MS		20000
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static int sysfs_read(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY), n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return n;
-}
 
 /* The first console device on the bus; 0 and @name set if found. */
 static int find_console(char *name, size_t len)
@@ -75,7 +53,7 @@ static int dev_attr(const char *dev, const char *attr, char *buf, size_t len)
 	char path[256];
 
 	snprintf(path, sizeof(path), SYS_DEVS "/%s/%s", dev, attr);
-	return sysfs_read(path, buf, len);
+	return read_file(path, buf, len);
 }
 
 /* Wait for a connected console; its tty's /dev path goes to @tty. */
@@ -97,30 +75,6 @@ static int wait_connected(char *dev, size_t dlen, char *tty, size_t tlen)
 			return 0;
 	}
 	return -ETIMEDOUT;
-}
-
-/* Does the harness run our QMP requests?  It says so on the cmdline. */
-static int host_requests_offered(void)
-{
-	char buf[4096];
-
-	if (sysfs_read("/proc/cmdline", buf, sizeof(buf)) <= 0)
-		return 0;
-	return strstr(buf, "pvkit_host_requests=1") != NULL;
-}
-
-/* Ask the harness to run one QMP command (a console line it watches). */
-static int host_request(const char *json)
-{
-	char line[512];
-	int fd = open("/dev/kmsg", O_WRONLY), n, ret;
-
-	if (fd < 0)
-		return -errno;
-	n = snprintf(line, sizeof(line), "<5>PVKIT-HOST-REQUEST: %s\n", json);
-	ret = write(fd, line, n) == n ? 0 : -EIO;
-	close(fd);
-	return ret;
 }
 
 static int open_raw(const char *tty)

@@ -106,7 +106,7 @@ static int find_nic(char *busdev, size_t blen, char *ifname, size_t ilen)
 
 static long if_stat(const char *ifname, const char *stat)
 {
-	char path[256];
+	char path[512];
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s",
 		 ifname, stat);
@@ -131,7 +131,7 @@ static int configure(const char *ifname)
 	struct sockaddr_in *dst, *gw, *mask;
 	struct ifreq ifr = { 0 };
 	struct rtentry rt = { 0 };
-	char path[256], buf[16];
+	char path[512], buf[16];
 	int s, ret, ms;
 
 	s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -235,7 +235,7 @@ static int recv_line(int s, char *buf, size_t len)
 }
 
 FIXTURE(net) {
-	char busdev[64];
+	char busdev[256];
 	char ifname[IFNAMSIZ];
 	struct sockaddr_in peer;
 	int have_peer;
@@ -257,7 +257,7 @@ FIXTURE_TEARDOWN(net)
 
 TEST_F(net, mac_from_store)
 {
-	char path[256], store_mac[64], if_mac[64];
+	char path[512], store_mac[64], if_mac[64];
 	int fd, n;
 
 	fd = open(STORE_DEV, O_RDWR);
@@ -472,7 +472,7 @@ TEST_F(net, counters)
 	long tx0 = if_stat(self->ifname, "tx_packets");
 	long rx0 = if_stat(self->ifname, "rx_packets");
 	struct sockaddr_in gw = { .sin_family = AF_INET };
-	char path[256];
+	char path[512];
 	int s, i;
 
 	inet_pton(AF_INET, GATEWAY_IP, &gw.sin_addr);
@@ -512,7 +512,7 @@ static void streamer(const struct sockaddr_in *peer)
 TEST_F_TIMEOUT(net, unplug_during_traffic, 180)
 {
 	long before, after = -1;
-	char path[256];
+	char path[512];
 	int status, ms;
 	pid_t pid;
 
