@@ -87,6 +87,42 @@ struct pvkit_netif_rx_response {
 	__s16 status;
 };
 
+/* Extra-info slot types and flags. */
+#define PVKIT_NETIF_EXTRA_TYPE_GSO	1
+#define PVKIT_NETIF_EXTRA_FLAG_MORE	(1u << 0)	/* another extra slot follows */
+
+/* GSO types. */
+#define PVKIT_NETIF_GSO_TYPE_TCPV4	1
+#define PVKIT_NETIF_GSO_TYPE_TCPV6	2
+
+/* A packet's size is a u16: the most a (GSO) packet may carry. */
+#define PVKIT_NETIF_MAX_TX_SIZE		0xffff
+/* Slots one transmitted packet may take at most, extra slots included. */
+#define PVKIT_NETIF_MAX_TX_SLOTS	18
+
+/**
+ * struct pvkit_netif_extra_info - a slot of extra information
+ * @type: PVKIT_NETIF_EXTRA_TYPE_*
+ * @flags: PVKIT_NETIF_EXTRA_FLAG_*
+ * @gso_size: for a GSO slot, the payload bytes of each segment (the MSS)
+ * @gso_type: for a GSO slot, PVKIT_NETIF_GSO_TYPE_*
+ * @pad: zero
+ * @gso_features: zero
+ *
+ * On the transmit ring an extra slot follows the first request of a
+ * packet whose flags have PVKIT_NETTXF_EXTRA_INFO, before its further
+ * fragments; it takes a ring slot and is answered with
+ * PVKIT_NETIF_RSP_NULL (whose id means nothing).
+ */
+struct pvkit_netif_extra_info {
+	__u8 type;
+	__u8 flags;
+	__u16 gso_size;
+	__u8 gso_type;
+	__u8 pad;
+	__u16 gso_features;
+};
+
 /* Bytes per slot: a slot holds a request or, once answered, its response. */
 #define PVKIT_NETIF_TX_SLOT_SIZE	sizeof(struct pvkit_netif_tx_request)
 #define PVKIT_NETIF_RX_SLOT_SIZE	sizeof(struct pvkit_netif_rx_request)

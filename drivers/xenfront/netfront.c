@@ -37,6 +37,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
 #include <linux/u64_stats_sync.h>
+#include <net/tcp.h>
 #include <uapi/linux/pvkit_netif.h>
 
 #define PVKIT_NET_RING_HDR	sizeof(struct pvkit_ring_header)
@@ -58,7 +59,11 @@ static_assert(sizeof(struct pvkit_netif_tx_request) == 12);
 static_assert(sizeof(struct pvkit_netif_tx_response) == 4);
 static_assert(sizeof(struct pvkit_netif_rx_request) == 8);
 static_assert(sizeof(struct pvkit_netif_rx_response) == 8);
+static_assert(sizeof(struct pvkit_netif_extra_info) == 8);
 static_assert(PVKIT_NET_TX_SLOTS <= U16_MAX && PVKIT_NET_RX_SLOTS <= U16_MAX);
+/* The largest GSO packet's pages and its GSO slot fit one packet's slots. */
+static_assert(DIV_ROUND_UP(PVKIT_NETIF_MAX_TX_SIZE, PAGE_SIZE) + 1 <=
+	      PVKIT_NETIF_MAX_TX_SLOTS);
 
 /**
  * struct pvkit_net_buf - a buffer id's page and its grant
@@ -124,6 +129,10 @@ static_assert(ARRAY_SIZE(pvkit_net_counter_names) ==
  * @rx_free: receive ids not out, a stack of @nr_rx_free
  * @nr_rx_free: entries of @rx_free
  * @rx: buffer of each receive id
+ * @backend_sg: the backend takes a packet in several slots (feature-sg)
+ * @backend_tso4: ... and GSO slots for TCP over IPv4 (feature-gso-tcpv4)
+ * @backend_tso6: ... and for TCP over IPv6 (feature-gso-tcpv6)
+ * @backend_ipv6_csum: it fills in IPv6 TCP/UDP checksums
  * @rings_up: the rings and @irq exist (changed with NAPI disabled)
  * @connected: the backend is connected and the rings are sound
  * @broken: the backend broke the ring protocol; nothing more is read
@@ -154,6 +163,10 @@ struct pvkit_netfront {
 	unsigned int nr_rx_free;
 	struct pvkit_net_buf rx[PVKIT_NET_RX_SLOTS];
 
+	bool backend_sg;
+	bool backend_tso4;
+	bool backend_tso6;
+	bool backend_ipv6_csum;
 	bool rings_up;
 	bool connected;
 	bool broken;
@@ -310,6 +323,19 @@ static int pvkit_net_rx(struct pvkit_netfront *np, int budget)
 	return done;
 }
 
+/* Transmit ring slots not holding a request or an unread response. */
+static unsigned int pvkit_net_tx_ring_free(struct pvkit_netfront *np)
+{
+	return PVKIT_NET_TX_SLOTS - (np->tx_prod_pvt - np->tx_rsp_cons);
+}
+
+/* Whether a packet of @slots slots and @pages pages fits now. */
+static bool pvkit_net_tx_fits(struct pvkit_netfront *np, unsigned int slots,
+			      unsigned int pages)
+{
+	return np->nr_tx_free >= pages && pvkit_net_tx_ring_free(np) >= slots;
+}
+
 /* Take the transmit responses: their ids are free again. */
 static void pvkit_net_tx_complete(struct pvkit_netfront *np)
 {
@@ -332,6 +358,9 @@ static void pvkit_net_tx_complete(struct pvkit_netfront *np)
 					    PVKIT_NET_TX_SLOTS,
 					    PVKIT_NETIF_TX_SLOT_SIZE),
 		       sizeof(rsp));
+		/* The answer to an extra-info slot: it has no id. */
+		if (rsp.status == PVKIT_NETIF_RSP_NULL)
+			continue;
 		if (rsp.id >= PVKIT_NET_TX_SLOTS || !np->tx[rsp.id].out) {
 			pvkit_net_count(&np->counters.tx_bad_responses);
 			continue;
@@ -346,7 +375,8 @@ static void pvkit_net_tx_complete(struct pvkit_netfront *np)
 			pvkit_net_count(&np->counters.tx_errors);
 	}
 	if (netif_queue_stopped(np->netdev) && np->connected &&
-	    np->nr_tx_free >= PVKIT_NET_TX_WAKE)
+	    np->nr_tx_free >= PVKIT_NET_TX_WAKE &&
+	    pvkit_net_tx_ring_free(np) >= PVKIT_NETIF_MAX_TX_SLOTS)
 		netif_wake_queue(np->netdev);
 out:
 	spin_unlock(&np->tx_lock);
@@ -389,45 +419,114 @@ static irqreturn_t pvkit_net_interrupt(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
-static netdev_tx_t pvkit_net_start_xmit(struct sk_buff *skb,
-					struct net_device *netdev)
+/*
+ * The GSO slot for @skb, or false if the backend cannot segment it (it
+ * went away, or came back without the feature, while @skb was queued).
+ */
+static bool pvkit_net_gso_slot(struct pvkit_netfront *np, struct sk_buff *skb,
+			       struct pvkit_netif_extra_info *gso)
 {
-	struct pvkit_netfront *np = netdev_priv(netdev);
+	unsigned int type = skb_shinfo(skb)->gso_type;
+
+	memset(gso, 0, sizeof(*gso));
+	gso->type = PVKIT_NETIF_EXTRA_TYPE_GSO;
+	gso->gso_size = skb_shinfo(skb)->gso_size;
+	if ((type & SKB_GSO_TCPV4) && READ_ONCE(np->backend_tso4))
+		gso->gso_type = PVKIT_NETIF_GSO_TYPE_TCPV4;
+	else if ((type & SKB_GSO_TCPV6) && READ_ONCE(np->backend_tso6))
+		gso->gso_type = PVKIT_NETIF_GSO_TYPE_TCPV6;
+	return gso->gso_type && READ_ONCE(np->backend_sg);
+}
+
+/* Write one transmit request; a packet's data goes a page per id. */
+static void pvkit_net_tx_request(struct pvkit_netfront *np, u16 id,
+				 u16 size, u16 flags)
+{
 	struct pvkit_netif_tx_request *req;
-	unsigned int len = skb->len;
-	u16 flags = 0, id;
 
-	if (len < ETH_HLEN || len > PAGE_SIZE)
-		goto drop;
-	/* Only NETIF_F_IP_CSUM is offered: IPv4 TCP or UDP, filled in by
-	 * the backend.
-	 */
-	if (skb->ip_summed == CHECKSUM_PARTIAL)
-		flags = PVKIT_NETTXF_CSUM_BLANK | PVKIT_NETTXF_DATA_VALIDATED;
-
-	spin_lock(&np->tx_lock);
-	if (!np->connected || np->broken) {
-		spin_unlock(&np->tx_lock);
-		goto drop;
-	}
-	if (!np->nr_tx_free) {
-		/* The queue stops before this can happen. */
-		netif_stop_queue(netdev);
-		spin_unlock(&np->tx_lock);
-		return NETDEV_TX_BUSY;
-	}
-	id = np->tx_free[--np->nr_tx_free];
-	/* The page is ours until the backend has it: no one else writes. */
-	skb_copy_bits(skb, 0, page_address(np->tx[id].page), len);
 	req = pvkit_net_slot(np->tx_sring, np->tx_prod_pvt++,
 			     PVKIT_NET_TX_SLOTS, PVKIT_NETIF_TX_SLOT_SIZE);
 	req->gref = np->tx[id].gref;
 	req->offset = 0;
 	req->flags = flags;
 	req->id = id;
-	req->size = len;
+	req->size = size;
 	np->tx[id].out = true;
-	if (!np->nr_tx_free)
+}
+
+/*
+ * Copy @skb into ids' pages and put it on the ring: the first request
+ * (whose size is the whole packet's), the GSO slot if any, then a request
+ * per further page.  The caller holds tx_lock and checked the space.
+ */
+static void pvkit_net_tx_put(struct pvkit_netfront *np, struct sk_buff *skb,
+			     unsigned int pages, u16 flags,
+			     const struct pvkit_netif_extra_info *gso)
+{
+	unsigned int i, off, chunk;
+	u16 id;
+
+	for (i = 0, off = 0; i < pages; i++, off += chunk) {
+		chunk = min_t(unsigned int, skb->len - off, PAGE_SIZE);
+		id = np->tx_free[--np->nr_tx_free];
+		/* The page is ours until the backend has it: no one else
+		 * writes.
+		 */
+		skb_copy_bits(skb, off, page_address(np->tx[id].page), chunk);
+		if (i + 1 < pages)
+			flags |= PVKIT_NETTXF_MORE_DATA;
+		else
+			flags &= ~PVKIT_NETTXF_MORE_DATA;
+		pvkit_net_tx_request(np, id, i ? chunk : skb->len, flags);
+		if (!i && gso) {
+			memcpy(pvkit_net_slot(np->tx_sring, np->tx_prod_pvt++,
+					      PVKIT_NET_TX_SLOTS,
+					      PVKIT_NETIF_TX_SLOT_SIZE),
+			       gso, sizeof(*gso));
+		}
+		/* Further requests carry only their own flags. */
+		flags &= PVKIT_NETTXF_MORE_DATA;
+	}
+}
+
+static netdev_tx_t pvkit_net_start_xmit(struct sk_buff *skb,
+					struct net_device *netdev)
+{
+	struct pvkit_netfront *np = netdev_priv(netdev);
+	struct pvkit_netif_extra_info gso;
+	unsigned int len = skb->len, pages, slots;
+	bool is_gso = skb_is_gso(skb);
+	u16 flags = 0;
+
+	pages = DIV_ROUND_UP(len, PAGE_SIZE);
+	slots = pages + is_gso;
+	if (len < ETH_HLEN || len > PVKIT_NETIF_MAX_TX_SIZE ||
+	    (pages > 1 && !READ_ONCE(np->backend_sg)) ||
+	    (is_gso && !pvkit_net_gso_slot(np, skb, &gso)))
+		goto drop;
+	/* Checksums the stack left to us (NETIF_F_IP_CSUM, IPV6_CSUM when
+	 * the backend offers it): the backend fills them in.
+	 */
+	if (skb->ip_summed == CHECKSUM_PARTIAL)
+		flags = PVKIT_NETTXF_CSUM_BLANK | PVKIT_NETTXF_DATA_VALIDATED;
+	if (is_gso)
+		flags |= PVKIT_NETTXF_EXTRA_INFO;
+
+	spin_lock(&np->tx_lock);
+	if (!np->connected || np->broken) {
+		spin_unlock(&np->tx_lock);
+		goto drop;
+	}
+	if (!pvkit_net_tx_fits(np, slots, pages)) {
+		/* The queue stops before this can happen. */
+		netif_stop_queue(netdev);
+		spin_unlock(&np->tx_lock);
+		return NETDEV_TX_BUSY;
+	}
+	pvkit_net_tx_put(np, skb, pages, flags, is_gso ? &gso : NULL);
+	/* Room for the largest packet, or stop until completions make it. */
+	if (!pvkit_net_tx_fits(np, PVKIT_NETIF_MAX_TX_SLOTS,
+			       PVKIT_NETIF_MAX_TX_SLOTS))
 		netif_stop_queue(netdev);
 	if ((!netdev_xmit_more() || netif_queue_stopped(netdev)) &&
 	    pvkit_ring_push_requests(np->tx_sring, np->tx_prod_pvt))
@@ -441,6 +540,21 @@ drop:
 	pvkit_net_count(&np->counters.tx_dropped);
 	dev_kfree_skb_any(skb);
 	return NETDEV_TX_OK;
+}
+
+/* Offloads the backend does not offer are off, whatever ethtool says. */
+static netdev_features_t pvkit_net_fix_features(struct net_device *netdev,
+						netdev_features_t features)
+{
+	struct pvkit_netfront *np = netdev_priv(netdev);
+
+	if (!np->backend_ipv6_csum)
+		features &= ~NETIF_F_IPV6_CSUM;
+	if (!np->backend_sg || !np->backend_tso4)
+		features &= ~NETIF_F_TSO;
+	if (!np->backend_sg || !np->backend_tso6)
+		features &= ~NETIF_F_TSO6;
+	return features;
 }
 
 static int pvkit_net_open(struct net_device *netdev)
@@ -518,6 +632,7 @@ static const struct net_device_ops pvkit_net_ops = {
 	.ndo_start_xmit		= pvkit_net_start_xmit,
 	.ndo_tx_timeout		= pvkit_net_tx_timeout,
 	.ndo_get_stats64	= pvkit_net_get_stats64,
+	.ndo_fix_features	= pvkit_net_fix_features,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
 };
@@ -751,6 +866,31 @@ static void pvkit_net_close(struct pvkit_netfront *np)
 	pvkit_net_release(np);
 }
 
+static bool pvkit_net_backend_flag(struct pvkit_bus_device *dev,
+				   const char *key)
+{
+	unsigned int val;
+
+	return !pvkit_bus_read_otherend_uint(dev, key, &val) && val;
+}
+
+/* Read the transmit offloads the backend offers; the features follow. */
+static void pvkit_net_read_offloads(struct pvkit_netfront *np)
+{
+	struct pvkit_bus_device *dev = np->dev;
+
+	rtnl_lock();
+	WRITE_ONCE(np->backend_sg, pvkit_net_backend_flag(dev, "feature-sg"));
+	WRITE_ONCE(np->backend_tso4,
+		   pvkit_net_backend_flag(dev, "feature-gso-tcpv4"));
+	WRITE_ONCE(np->backend_tso6,
+		   pvkit_net_backend_flag(dev, "feature-gso-tcpv6"));
+	WRITE_ONCE(np->backend_ipv6_csum,
+		   pvkit_net_backend_flag(dev, "feature-ipv6-csum-offload"));
+	netdev_update_features(np->netdev);
+	rtnl_unlock();
+}
+
 /* The backend is connected: traffic may flow. */
 static void pvkit_net_connect(struct pvkit_netfront *np)
 {
@@ -763,8 +903,11 @@ static void pvkit_net_connect(struct pvkit_netfront *np)
 	netif_wake_queue(np->netdev);
 	/* Packets may have been answered before we listened. */
 	napi_schedule(&np->napi);
-	netdev_info(np->netdev, "connected to %s, MAC %pM\n", np->dev->otherend,
-		    np->netdev->dev_addr);
+	netdev_info(np->netdev, "connected to %s, MAC %pM%s%s%s\n",
+		    np->dev->otherend, np->netdev->dev_addr,
+		    np->backend_sg ? ", sg" : "",
+		    np->backend_sg && np->backend_tso4 ? ", tso4" : "",
+		    np->backend_sg && np->backend_tso6 ? ", tso6" : "");
 }
 
 static void pvkit_net_changed(struct pvkit_bus_device *dev, int state)
@@ -778,6 +921,7 @@ static void pvkit_net_changed(struct pvkit_bus_device *dev, int state)
 			pvkit_bus_switch_state(dev, PVKIT_BUS_INITIALISING);
 		if (dev->state != PVKIT_BUS_INITIALISING)
 			break;
+		pvkit_net_read_offloads(np);
 		ret = pvkit_net_setup(np);
 		/* xen-net-device connects when the frontend says Connected. */
 		if (!ret)
@@ -846,11 +990,16 @@ static int pvkit_net_probe(struct pvkit_bus_device *dev)
 	netdev->netdev_ops = &pvkit_net_ops;
 	netdev->ethtool_ops = &pvkit_net_ethtool_ops;
 	netdev->watchdog_timeo = 5 * HZ;
-	/* Copied into one page per packet: any layout, IPv4 checksums by
-	 * the backend.
+	/*
+	 * Packets are copied, so any skb layout will do; checksums and TCP
+	 * segmentation are left to the backend as far as it offers them
+	 * (pvkit_net_fix_features()), IPv4 checksums always.
 	 */
-	netdev->hw_features = NETIF_F_SG | NETIF_F_IP_CSUM | NETIF_F_RXCSUM;
+	netdev->hw_features = NETIF_F_SG | NETIF_F_IP_CSUM | NETIF_F_RXCSUM |
+			      NETIF_F_IPV6_CSUM | NETIF_F_TSO | NETIF_F_TSO6;
 	netdev->features = netdev->hw_features;
+	/* The packet's size is a u16 on the wire, headers included. */
+	netif_set_tso_max_size(netdev, PVKIT_NETIF_MAX_TX_SIZE - MAX_TCP_HEADER);
 	netdev->min_mtu = ETH_MIN_MTU;
 	netdev->max_mtu = PVKIT_NET_MAX_MTU;
 	SET_NETDEV_DEV(netdev, &dev->dev);

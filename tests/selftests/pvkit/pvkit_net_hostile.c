@@ -16,8 +16,9 @@
  *   stops instead, counted once in ring_errors, carrier off);
  * - tx-bad-id, tx-bad-status: every frame still comes back and the
  *   faulty transmit responses are counted;
- * - tx-silent: frames come back until the transmit ids run out, then the
- *   transmit watchdog fires (tx_timeouts) and the guest goes on.
+ * - tx-silent: frames come back until the transmit ids run out (the
+ *   queue stops with a largest packet's worth left), then the transmit
+ *   watchdog fires (tx_timeouts) and the guest goes on.
  *
  * Then the guest must be healthy (no warning or oops, no new taint) and
  * the good NIC must still loop frames back; unplugging the test NICs
@@ -29,6 +30,7 @@
 #include <errno.h>
 #include <linux/ethtool.h>
 #include <linux/if_packet.h>
+#include <linux/pvkit_netif.h>
 #include <linux/sockios.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -51,8 +53,12 @@
 #define ETH_P_TEST	0x88b5
 #define FRAME_LEN	200
 #define FRAMES		40
-/* Transmit ids of the frontend: a silent backend gets this many. */
+/*
+ * Transmit ids of the frontend; it stops its queue while fewer are free
+ * than the largest packet needs, so a silent backend gets this many.
+ */
 #define TX_IDS		256
+#define TX_IDS_OUT	(TX_IDS - PVKIT_NETIF_MAX_TX_SLOTS + 1)
 /* Grants a NIC holds: a page per id of both 256-slot rings, two rings. */
 #define NIC_GRANTS	(2 * 256 + 2)
 /* Taint flags a broken backend must never cause: BAD_PAGE, DIE, WARN,
@@ -61,7 +67,7 @@
 #define BAD_TAINT	((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14))
 
 struct tnic {
-	char dev[64];		/* bus device, vif-<devid> */
+	char dev[256];		/* bus device, vif-<devid> */
 	char ifname[IFNAMSIZ];
 	char fault[32];
 	unsigned int fault_after;
@@ -73,7 +79,7 @@ struct tnic {
 static int backend_key(const char *otherend, const char *key, char *buf,
 		       size_t len)
 {
-	char path[256];
+	char path[512];
 	int fd = open(STORE_DEV, O_RDWR), n;
 
 	if (fd < 0)
@@ -208,7 +214,7 @@ static long ethtool_stat(const struct tnic *t, const char *name)
 
 static long bad_responses(const struct tnic *t)
 {
-	char path[256];
+	char path[512];
 
 	snprintf(path, sizeof(path), SYS_DEVS "/%s/bad_responses", t->dev);
 	return read_long(path);
@@ -305,7 +311,7 @@ FIXTURE_VARIANT_ADD(hostile, tx_silent) { .fault = "tx-silent" };
 
 FIXTURE_SETUP(hostile)
 {
-	char path[256], buf[8];
+	char path[512], buf[8];
 	int ms;
 
 	self->s = -1;
@@ -345,7 +351,7 @@ TEST_F_TIMEOUT(hostile, frames, 120)
 		back = loop_frames(&self->t, self->s, TX_IDS + after + 20, 200);
 		TH_LOG("tx-silent: %d of %u frames came back", back,
 		       TX_IDS + after + 20);
-		EXPECT_EQ(TX_IDS + after, back);
+		EXPECT_EQ(TX_IDS_OUT + after, back);
 		sleep_ms(8000);	/* the transmit watchdog: 5 s */
 		EXPECT_LE(1, ethtool_stat(&self->t, "tx_timeouts"));
 		EXPECT_EQ(0, bad_responses(&self->t));
