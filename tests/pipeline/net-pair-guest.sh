@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: GPL-2.0
+# Guest half of the two-guest network stage (pv_net_pair in
+# scripts/pipeline.sh; busybox sh, run as /pvkit/cmd in both guests).  The
+# command's preamble sets:
+#   ME, PEER        this guest's and the other guest's IPv4 address (/24)
+#   PEER_MAC        the MAC of the other guest's kit NIC
+#   SEND, RECV      names of the directions this guest sends and receives
+#                   (a2b, b2a)
+#   PORT_IN         the TCP port this guest listens on
+#   PORT_OUT        the TCP port the other guest listens on
+#   KIB             KiB of random data to send
+#   WAIT            seconds to wait for the other guest (boot, connect)
+# Prints PAIR-* lines; the host compares the PAIR-SENT line of one guest
+# with the PAIR-RECV line of the other.  Prints "PAIR-FAIL ..." for each
+# failed check here and exits non-zero if any failed.  Every wait has a
+# deadline, so a missing peer ends this guest in bounded time.
+fail=0
+bad() {
+	echo "PAIR-FAIL $*"
+	fail=1
+}
+now() { date +%s; }
+
+# The kit NIC: vif 0 on the pvkit bus, probed by pvkit_netfront.
+vif=/sys/bus/pvkit/devices/vif-0
+i=0
+while [ ! -r $vif/netdev ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+dev=$(cat $vif/netdev 2>/dev/null)
+if [ -z "$dev" ]; then
+	echo "PAIR-FAIL no kit NIC ($vif/netdev missing)"
+	exit 1
+fi
+echo "PAIR-NIC $dev driver=$(basename "$(readlink $vif/driver)") mac=$(cat /sys/class/net/$dev/address)"
+ip addr add "$ME/24" dev "$dev" && ip link set "$dev" up ||
+	bad "cannot configure $ME/24 on $dev"
+
+# The data to send, made before anything waits on it.
+dd if=/dev/urandom of=/tmp/send bs=1024 count="$KIB" 2>/dev/null
+echo "PAIR-SENT $SEND $(sha256sum < /tmp/send | cut -d' ' -f1) $(wc -c < /tmp/send)"
+
+# Listen before anything else, so the other guest's sender finds the port
+# open whenever it gets there (it retries connecting until its deadline).
+# stdin is a FIFO opened read-write, which never has data and never ends:
+# busybox nc shuts down its sending half when stdin ends, and the sender's
+# nc then sees the connection end and stops sending early.
+mkfifo /tmp/hold
+timeout $((WAIT + 300)) nc -l -p "$PORT_IN" <> /tmp/hold > /tmp/recv &
+listener=$!
+
+# The other guest boots beside this one, not necessarily as fast: ping
+# until it answers or WAIT runs out, saying so every 10 s (the harness
+# kills a guest that prints nothing for its idle timeout).
+start=$(now)
+last=$start
+until ping -c 1 -W 1 "$PEER" > /dev/null 2>&1; do
+	if [ $(($(now) - start)) -ge "$WAIT" ]; then
+		bad "no answer from $PEER in ${WAIT}s"
+		kill "$listener" 2>/dev/null
+		echo "PAIR-DONE fail=1"
+		exit 1
+	fi
+	if [ $(($(now) - last)) -ge 10 ]; then
+		echo "PAIR-WAIT $PEER not answering yet ($(($(now) - start))s)"
+		last=$(now)
+	fi
+	sleep 0.5
+done
+echo "PAIR-UP $PEER answered after $(($(now) - start))s"
+
+# Now that it answers, every echo must come back: small and full-size
+# frames (1472 bytes of ICMP payload make a 1500-byte IP packet).
+for size in 56 1472; do
+	out=$(ping -c 5 -i 0.2 -W 5 -s $size "$PEER" 2>&1)
+	tx=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p')
+	rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+	echo "PAIR-PING $ME->$PEER size=$size sent=${tx:-?} received=${rx:-?}"
+	[ "${tx:-0}" = 5 ] && [ "${rx:-0}" = 5 ] ||
+		{ bad "ping -s $size $PEER: ${rx:-?} of ${tx:-?} answered"; echo "$out"; }
+done
+# ARP found the other guest under its own MAC (the two must differ).
+neigh=$(ip neigh show "$PEER" dev "$dev")
+echo "PAIR-NEIGH $neigh"
+case "$neigh" in
+*"lladdr $PEER_MAC "*) ;;
+*) bad "neighbour $PEER is not at $PEER_MAC: '$neigh'" ;;
+esac
+
+# Send while the other guest sends to us: both rings busy both ways.
+# Retry connecting until the deadline; nc exits 0 once the receiver has
+# read everything and closed.
+start=$(now)
+until timeout 300 nc -w 5 "$PEER" "$PORT_OUT" < /tmp/send > /dev/null; do
+	if [ $(($(now) - start)) -ge "$WAIT" ]; then
+		bad "send $SEND: nothing accepted by $PEER:$PORT_OUT in ${WAIT}s"
+		break
+	fi
+	sleep 1
+done
+echo "PAIR-SEND-DONE $SEND after $(($(now) - start))s"
+
+wait "$listener" || bad "receive $RECV: nc -l -p $PORT_IN exited with $?"
+echo "PAIR-RECV $RECV $(sha256sum < /tmp/recv | cut -d' ' -f1) $(wc -c < /tmp/recv)"
+
+# What the NIC counted; the frontend's count of bad backend responses
+# must stay 0 against QEMU's own backend.
+s=/sys/class/net/$dev/statistics
+echo "PAIR-STATS $dev rx_packets=$(cat $s/rx_packets) rx_bytes=$(cat $s/rx_bytes) tx_packets=$(cat $s/tx_packets) tx_bytes=$(cat $s/tx_bytes) rx_dropped=$(cat $s/rx_dropped) tx_dropped=$(cat $s/tx_dropped) rx_errors=$(cat $s/rx_errors) tx_errors=$(cat $s/tx_errors) bad_responses=$(cat $vif/bad_responses)"
+[ "$(cat $vif/bad_responses)" = 0 ] ||
+	bad "bad_responses = $(cat $vif/bad_responses)"
+echo "PAIR-DONE fail=$fail"
+exit $fail
