@@ -119,19 +119,22 @@ pv_net_hostile() {
 # deadline, so no step depends on which guest boots first; every wait is
 # bounded, and so is each harness run (--timeout, idle timeout).
 pv_net_pair() {
-	local kib=${PVKIT_PAIR_KIB:-4096} wait=150 dir guest rc_a=0 rc_b=0
+	local kib=${PVKIT_PAIR_KIB:-4096} wait=120 limit dir guest rc_a=0 rc_b=0
 	local pid_a pid_b a=$RESULTS/net-pair-a b=$RESULTS/net-pair-b
 	local mac_a=52:54:00:12:35:10 mac_b=52:54:00:12:36:10 fails=0 t0=$SECONDS
 	# unix socket paths: at most 107 bytes and no commas (netdev syntax),
 	# whatever RESULTS is
 	dir=$(mktemp -d /tmp/pvkit-pair.XXXXXX)
+	# The guests give up on their own in about 3 * wait s plus a second
+	# per 64 KiB (net-pair-guest.sh); the harness's limit only backs that.
+	limit=$((4 * wait + kib / 64 + 60))
 	guest=$(cat "$KIT/tests/pipeline/net-pair-guest.sh")
-	net_pair_vm "$a" "$dir/a.sock" "$dir/b.sock" "$mac_a" $((wait * 2 + 300)) \
+	net_pair_vm "$a" "$dir/a.sock" "$dir/b.sock" "$mac_a" "$limit" \
 		"ME=10.0.5.1 PEER=10.0.5.2 PEER_MAC=$mac_b SEND=a2b RECV=b2a
 		PORT_IN=5002 PORT_OUT=5001 KIB=$kib WAIT=$wait
 		$guest" > "$a.log" 2>&1 &
 	pid_a=$!
-	net_pair_vm "$b" "$dir/b.sock" "$dir/a.sock" "$mac_b" $((wait * 2 + 300)) \
+	net_pair_vm "$b" "$dir/b.sock" "$dir/a.sock" "$mac_b" "$limit" \
 		"ME=10.0.5.2 PEER=10.0.5.1 PEER_MAC=$mac_a SEND=b2a RECV=a2b
 		PORT_IN=5001 PORT_OUT=5002 KIB=$kib WAIT=$wait
 		$guest" > "$b.log" 2>&1 &
