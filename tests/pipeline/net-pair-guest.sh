@@ -38,17 +38,13 @@ if ! ip addr add "$ME/24" dev "$dev" || ! ip link set "$dev" up; then
 	bad "cannot configure $ME/24 on $dev"
 fi
 
-# The data to send, made before anything waits on it.
-dd if=/dev/urandom of=/tmp/send bs=1024 count="$KIB" 2>/dev/null
-echo "PAIR-SENT $SEND $(sha256sum < /tmp/send | cut -d' ' -f1) $(wc -c < /tmp/send)"
-
-# Listen before anything else, so the other guest's sender finds the port
-# open whenever it gets there (it retries connecting until its deadline).
-# stdin is a FIFO opened read-write, which never has data and never ends:
-# busybox nc shuts down its sending half when stdin ends, and the sender's
-# nc then sees the connection end and stops sending early.  The subshell
-# leaves nc's pid and, at the end, its status in files.  The timeout is
-# only a backstop: a receive that stops growing is ended below.
+# Listen first, so the other guest's sender finds the port open whenever
+# it gets there (it retries connecting until its deadline).  stdin is a
+# FIFO opened read-write, which never has data and never ends: busybox nc
+# shuts down its sending half when stdin ends, and the sender's nc then
+# sees the connection end and stops sending early.  The subshell leaves
+# nc's pid and, at the end, its status in files.  The timeout is only a
+# backstop: a receive that stops growing is ended below.
 mkfifo /tmp/hold
 : > /tmp/recv
 (
@@ -58,6 +54,10 @@ mkfifo /tmp/hold
 	echo $? > /tmp/recv.rc.new
 	mv /tmp/recv.rc.new /tmp/recv.rc
 ) &
+
+# The data to send, made while the other guest may still be booting.
+dd if=/dev/urandom of=/tmp/send bs=1024 count="$KIB" 2>/dev/null
+echo "PAIR-SENT $SEND $(sha256sum < /tmp/send | cut -d' ' -f1) $(wc -c < /tmp/send)"
 
 # The other guest boots beside this one, not necessarily as fast: ping
 # until it answers or WAIT runs out, saying so every 10 s (the harness
