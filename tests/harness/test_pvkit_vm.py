@@ -491,6 +491,41 @@ class PvNicTest(unittest.TestCase):
         a = pv.pv_nic_argv(["user"] * pv.PV_NIC_MAX)
         self.assertTrue(a[-1].endswith("mac=52:54:00:12:35:ff"), a[-1])
 
+    def test_mac_base_moves_every_nic(self):
+        a = pv.pv_nic_argv(["user", "user"], "52:54:00:12:36:10")
+        self.assertTrue(a[3].endswith(",idx=0,mac=52:54:00:12:36:10"), a[3])
+        self.assertTrue(a[7].endswith(",idx=1,mac=52:54:00:12:36:11"), a[7])
+        self.assertEqual(pv.pv_nic_macs(2, "02:AB:cd:00:00:fe"),
+                         ["02:ab:cd:00:00:fe", "02:ab:cd:00:00:ff"])
+        self.assertEqual(pv.pv_nic_macs(1), [pv.PV_NIC_MAC_BASE])
+
+    def test_bad_mac_base(self):
+        for bad, why in (("52:54:00:12:36", "six hex octets"),
+                         ("52:54:00:12:36:1", "six hex octets"),
+                         ("52-54-00-12-36-10", "six hex octets"),
+                         ("52:54:00:12:36:10,x", "six hex octets"),
+                         ("01:00:5e:00:00:01", "multicast"),
+                         ("00:00:00:00:00:00", "all zero")):
+            with self.subTest(mac=bad):
+                with self.assertRaises(pv.SetupError) as e:
+                    pv.pv_nic_macs(1, bad)
+                self.assertIn(why, str(e.exception))
+        # the last octet may not carry into the fifth
+        pv.pv_nic_macs(2, "52:54:00:12:36:fe")
+        with self.assertRaises(pv.SetupError) as e:
+            pv.pv_nic_macs(3, "52:54:00:12:36:fe")
+        self.assertIn("at most 2", str(e.exception))
+        self.assertRaises(pv.SetupError, pv.pv_nic_macs, pv.PV_NIC_MAX + 1)
+
+    def test_main_passes_the_mac_base(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = FakeQemuRun(tmp, ["--pvkit", "--pv-nic", "user",
+                                  "--pv-nic-mac-base", "52:54:00:12:36:10"])
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            self.assertEqual(nic_args(r.runs[0]),
+                             pv.pv_nic_argv(["user"], "52:54:00:12:36:10"))
+            self.assertIn("mac=52:54:00:12:36:10", nic_args(r.runs[0])[3])
+
     def test_id_rejected_other_options_kept(self):
         for bad in ("user,id=n0", "id=n0,type=user", "user,,x,id=y", "",
                     ",user"):
@@ -525,7 +560,13 @@ class PvNicTest(unittest.TestCase):
 
     def test_setup_errors(self):
         for argv, why in ((["--pvkit", "--pv-nic", "user,id=x"], "id="),
-                          (["--no-pvkit", "--pv-nic", "user"], "--pvkit")):
+                          (["--no-pvkit", "--pv-nic", "user"], "--pvkit"),
+                          (["--pvkit", "--pv-nic", "user",
+                            "--pv-nic-mac-base", "01:00:5e:00:00:01"],
+                           "multicast"),
+                          (["--pvkit"] + ["--pv-nic", "user"] * 3 +
+                           ["--pv-nic-mac-base", "52:54:00:12:36:fe"],
+                           "run past :ff")):
             with self.subTest(argv=argv), \
                     tempfile.TemporaryDirectory() as tmp:
                 r = FakeQemuRun(tmp, argv)
