@@ -54,6 +54,11 @@
  */
 #define PVKIT_NET_MAX_FRAME	(PAGE_SIZE - NET_IP_ALIGN)
 #define PVKIT_NET_MAX_MTU	(PVKIT_NET_MAX_FRAME - VLAN_ETH_HLEN)
+/* With feature-sg a frame may take several pages each way. */
+#define PVKIT_NET_MAX_SG_MTU	(PVKIT_NETIF_MAX_TX_SIZE - VLAN_ETH_HLEN)
+/* Receive responses one packet may take: a page each, the first from 2. */
+#define PVKIT_NET_RX_MAX_SLOTS	\
+	DIV_ROUND_UP(PVKIT_NETIF_MAX_TX_SIZE + NET_IP_ALIGN, PAGE_SIZE)
 
 static_assert(sizeof(struct pvkit_netif_tx_request) == 12);
 static_assert(sizeof(struct pvkit_netif_tx_response) == 4);
@@ -246,58 +251,111 @@ static void pvkit_net_rx_refill(struct pvkit_netfront *np, bool notify)
 		pvkit_evtchn_notify(np->irq);
 }
 
+/* Flags a receive response may carry: we asked for no extra slots. */
+#define PVKIT_NET_RX_FLAGS	(PVKIT_NETRXF_DATA_VALIDATED | \
+				 PVKIT_NETRXF_MORE_DATA)
+
 /* Whether a receive response (for an id that was out) makes sense. */
 static bool pvkit_net_rx_valid(const struct pvkit_netif_rx_response *rsp)
 {
 	if (rsp->status < 0)
 		return rsp->status >= PVKIT_NETIF_RSP_DROPPED;
-	/* Nothing beyond one slot per packet was negotiated. */
-	if (rsp->flags & ~PVKIT_NETRXF_DATA_VALIDATED)
+	if (rsp->flags & ~PVKIT_NET_RX_FLAGS)
 		return false;
-	return rsp->status >= ETH_HLEN &&
-	       rsp->offset + rsp->status <= PAGE_SIZE;
+	return rsp->offset + rsp->status <= PAGE_SIZE;
 }
 
-/* Copy one received packet out of its page and up the stack. */
-static void pvkit_net_rx_one(struct pvkit_netfront *np,
-			     const struct pvkit_netif_rx_response *rsp)
+/*
+ * Take back the buffer of one response of a packet; false if the response
+ * is impossible (counted) or reports an error (counted): the packet is
+ * dropped then.
+ */
+static bool pvkit_net_rx_take(struct pvkit_netfront *np,
+			      const struct pvkit_netif_rx_response *rsp)
+{
+	if (rsp->id >= PVKIT_NET_RX_SLOTS || !np->rx[rsp->id].out) {
+		pvkit_net_count(&np->counters.rx_bad_responses);
+		return false;
+	}
+	np->rx[rsp->id].out = false;
+	np->rx_free[np->nr_rx_free++] = rsp->id;
+	if (!pvkit_net_rx_valid(rsp)) {
+		pvkit_net_count(&np->counters.rx_bad_responses);
+		return false;
+	}
+	if (rsp->status < 0) {
+		pvkit_net_count(&np->counters.rx_errors);
+		return false;
+	}
+	return true;
+}
+
+/* Copy a received packet out of its buffers and up the stack. */
+static void pvkit_net_rx_deliver(struct pvkit_netfront *np,
+				 const struct pvkit_netif_rx_response *rsp,
+				 unsigned int n, unsigned int len)
 {
 	struct sk_buff *skb;
+	unsigned int i;
 
-	skb = napi_alloc_skb(&np->napi, rsp->status);
+	if (len < ETH_HLEN) {
+		pvkit_net_count(&np->counters.rx_bad_responses);
+		return;
+	}
+	skb = napi_alloc_skb(&np->napi, len);
 	if (!skb) {
 		pvkit_net_count(&np->counters.rx_dropped);
 		return;
 	}
-	skb_put_data(skb, page_address(np->rx[rsp->id].page) + rsp->offset,
-		     rsp->status);
+	for (i = 0; i < n; i++)
+		skb_put_data(skb, page_address(np->rx[rsp[i].id].page) +
+			     rsp[i].offset, rsp[i].status);
 	skb->protocol = eth_type_trans(skb, np->netdev);
-	if (rsp->flags & PVKIT_NETRXF_DATA_VALIDATED)
+	if (rsp[0].flags & PVKIT_NETRXF_DATA_VALIDATED)
 		skb->ip_summed = CHECKSUM_UNNECESSARY;
-	pvkit_net_stats_add(&np->rx_stats, rsp->status);
+	pvkit_net_stats_add(&np->rx_stats, len);
 	napi_gro_receive(&np->napi, skb);
 }
 
-/* Take one receive response; its id's buffer comes back to us. */
-static void pvkit_net_rx_response(struct pvkit_netfront *np, u32 idx)
+/*
+ * Take one received packet: its responses run from rx_rsp_cons to the
+ * first without MORE_DATA (one, unless the backend spread the packet over
+ * several buffers: feature-sg).  Returns false, taking nothing, while the
+ * packet's last response is not published yet.
+ */
+static bool pvkit_net_rx_packet(struct pvkit_netfront *np, u32 prod)
 {
-	struct pvkit_netif_rx_response rsp;
+	struct pvkit_netif_rx_response rsp[PVKIT_NET_RX_MAX_SLOTS];
+	unsigned int n = 0, i, len = 0;
+	bool ok = true;
 
-	/* One copy: the backend may rewrite the slot while we look. */
-	memcpy(&rsp, pvkit_net_slot(np->rx_sring, idx, PVKIT_NET_RX_SLOTS,
-				    PVKIT_NETIF_RX_SLOT_SIZE), sizeof(rsp));
-	if (rsp.id >= PVKIT_NET_RX_SLOTS || !np->rx[rsp.id].out) {
-		pvkit_net_count(&np->counters.rx_bad_responses);
-		return;
+	do {
+		if (np->rx_rsp_cons + n == prod)
+			return false;
+		/* One copy: the backend may rewrite the slot while we look. */
+		memcpy(&rsp[n], pvkit_net_slot(np->rx_sring, np->rx_rsp_cons + n,
+					       PVKIT_NET_RX_SLOTS,
+					       PVKIT_NETIF_RX_SLOT_SIZE),
+		       sizeof(rsp[n]));
+		n++;
+		/* An impossible response ends the packet; so does the limit. */
+	} while ((rsp[n - 1].flags & PVKIT_NETRXF_MORE_DATA) &&
+		 !(rsp[n - 1].flags & ~PVKIT_NET_RX_FLAGS) &&
+		 n < PVKIT_NET_RX_MAX_SLOTS);
+	np->rx_rsp_cons += n;
+	for (i = 0; i < n; i++) {
+		ok &= pvkit_net_rx_take(np, &rsp[i]);
+		if (ok)
+			len += rsp[i].status;
 	}
-	np->rx[rsp.id].out = false;
-	np->rx_free[np->nr_rx_free++] = rsp.id;
-	if (!pvkit_net_rx_valid(&rsp))
+	/* A packet cut off at the limit is as impossible as its parts. */
+	if (ok && (rsp[n - 1].flags & PVKIT_NETRXF_MORE_DATA)) {
 		pvkit_net_count(&np->counters.rx_bad_responses);
-	else if (rsp.status < 0)
-		pvkit_net_count(&np->counters.rx_errors);
-	else
-		pvkit_net_rx_one(np, &rsp);
+		ok = false;
+	}
+	if (ok)
+		pvkit_net_rx_deliver(np, rsp, n, len);
+	return true;
 }
 
 /* Take up to @budget received packets, then give the buffers back. */
@@ -315,10 +373,9 @@ static int pvkit_net_rx(struct pvkit_netfront *np, int budget)
 	 * before it publishes rsp_prod.
 	 */
 	smp_rmb();
-	while (done < budget && np->rx_rsp_cons != prod) {
-		pvkit_net_rx_response(np, np->rx_rsp_cons++);
+	while (done < budget && np->rx_rsp_cons != prod &&
+	       pvkit_net_rx_packet(np, prod))
 		done++;
-	}
 	pvkit_net_rx_refill(np, true);
 	return done;
 }
@@ -795,6 +852,9 @@ static int pvkit_net_publish(struct pvkit_netfront *np)
 	/* Received packets are copied into our buffers, never flipped. */
 	if (!ret)
 		ret = pvkit_bus_printf(dev, "request-rx-copy", "1");
+	/* ... and may fill several of them. */
+	if (!ret)
+		ret = pvkit_bus_printf(dev, "feature-sg", "1");
 	if (!ret)
 		ret = pvkit_bus_printf(dev, "feature-rx-notify", "1");
 	/* A received packet must have its checksum filled in. */
@@ -888,6 +948,9 @@ static void pvkit_net_read_offloads(struct pvkit_netfront *np)
 	WRITE_ONCE(np->backend_ipv6_csum,
 		   pvkit_net_backend_flag(dev, "feature-ipv6-csum-offload"));
 	netdev_update_features(np->netdev);
+	/* Frames beyond a page need several slots on the transmit ring. */
+	np->netdev->max_mtu = np->backend_sg ? PVKIT_NET_MAX_SG_MTU :
+					       PVKIT_NET_MAX_MTU;
 	rtnl_unlock();
 }
 
