@@ -150,7 +150,7 @@ pv_net_pair() {
 		"$a.log, $a/console.log" [ "$rc_a" = 0 ] || fails=$((fails + 1))
 	net_pair_tap "guest B (10.0.5.2) ran its side: harness exit $rc_b" \
 		"$b.log, $b/console.log" [ "$rc_b" = 0 ] || fails=$((fails + 1))
-	net_pair_tap "A and B ping each other (56 and 1472 bytes, 5/5 each), ARP finds the other's MAC" \
+	net_pair_tap "A and B ping each other (56, 1472 and 8972 bytes at MTU 9000, 5/5 each), ARP finds the other's MAC" \
 		"PAIR-PING/PAIR-NEIGH in $a/console.log, $b/console.log" \
 		net_pair_pinged "$a/console.log" 10.0.5.2 "$mac_b" \
 		"$b/console.log" 10.0.5.1 "$mac_a" || fails=$((fails + 1))
@@ -190,13 +190,13 @@ net_pair_line() {	# net_pair_line CONSOLE PREFIX: the last such line, less PREFI
 	sed -n "s/^$2 //p" "$1" 2>/dev/null | tail -n 1
 }
 
-# net_pair_pinged CONSOLE PEER PEER-MAC ...: every guest's two pings got
+# net_pair_pinged CONSOLE PEER PEER-MAC ...: every guest's three pings got
 # all answers and its neighbour entry for PEER has PEER-MAC.
 net_pair_pinged() {
 	local n
 	while [ $# -ge 3 ]; do
 		n=$(grep -c "^PAIR-PING .*->$2 size=[0-9]* sent=5 received=5\$" "$1" 2>/dev/null) || true
-		[ "${n:-0}" = 2 ] || { echo "$1: ${n:-0} of 2 pings to $2 complete"; return 1; }
+		[ "${n:-0}" = 3 ] || { echo "$1: ${n:-0} of 3 pings to $2 complete"; return 1; }
 		net_pair_line "$1" PAIR-NEIGH | grep -q "^$2 .*lladdr $3 " ||
 			{ echo "$1: no neighbour $2 at $3"; return 1; }
 		shift 3

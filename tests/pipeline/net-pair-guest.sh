@@ -34,8 +34,11 @@ if [ -z "$dev" ]; then
 	exit 1
 fi
 echo "PAIR-NIC $dev driver=$(basename "$(readlink $vif/driver)") mac=$(cat "/sys/class/net/$dev/address")"
-if ! ip addr add "$ME/24" dev "$dev" || ! ip link set "$dev" up; then
-	bad "cannot configure $ME/24 on $dev"
+# Jumbo frames: both guests' NICs carry 9000-byte packets (a frame takes
+# several buffer pages each way, negotiated with feature-sg).
+if ! ip link set "$dev" mtu 9000 || ! ip addr add "$ME/24" dev "$dev" ||
+	! ip link set "$dev" up; then
+	bad "cannot configure $ME/24, MTU 9000 on $dev"
 fi
 
 # Listen first, so the other guest's sender finds the port open whenever
@@ -79,10 +82,17 @@ until ping -c 1 -W 1 "$PEER" > /dev/null 2>&1; do
 done
 echo "PAIR-UP $PEER answered after $(($(now) - start))s"
 
-# Now that it answers, every echo must come back: small and full-size
-# frames (1472 bytes of ICMP payload make a 1500-byte IP packet).
-for size in 56 1472; do
+# Now that it answers, every echo must come back: small, 1500-byte and
+# 9000-byte packets (ICMP payload + 28 bytes of headers).  The jumbo ones
+# must cross unfragmented: five replies (plus the other guest's five
+# requests, pinging at the same time), not five times seven fragments.
+for size in 56 1472 8972; do
+	rx0=$(cat "/sys/class/net/$dev/statistics/rx_packets")
 	out=$(ping -c 5 -i 0.2 -W 5 -s $size "$PEER" 2>&1)
+	rx1=$(cat "/sys/class/net/$dev/statistics/rx_packets")
+	if [ $size = 8972 ] && [ $((rx1 - rx0)) -ge 20 ]; then
+		bad "ping -s $size: $((rx1 - rx0)) packets in for 5 replies (fragmented?)"
+	fi
 	tx=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p')
 	rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
 	echo "PAIR-PING $ME->$PEER size=$size sent=${tx:-?} received=${rx:-?}"
