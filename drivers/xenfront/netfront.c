@@ -48,6 +48,8 @@
 	(1u << ilog2((PAGE_SIZE - PVKIT_NET_RING_HDR) / PVKIT_NETIF_RX_SLOT_SIZE))
 /* A stopped transmit queue restarts once this many ids are free again. */
 #define PVKIT_NET_TX_WAKE	(PVKIT_NET_TX_SLOTS / 4)
+/* Ring pairs at most: one per CPU, as many as a backend may offer. */
+#define PVKIT_NET_MAX_QUEUES	8
 /*
  * A frame fills at most one page, and QEMU's backend puts a received one
  * two bytes in (so the IP header is aligned).
@@ -113,17 +115,19 @@ static_assert(ARRAY_SIZE(pvkit_net_counter_names) ==
 	      sizeof(struct pvkit_net_counters) / sizeof(unsigned long));
 
 /**
- * struct pvkit_netfront - one NIC
- * @dev: the bus device
- * @netdev: the network device
+ * struct pvkit_net_queue - one transmit/receive ring pair
+ * @np: the NIC
+ * @index: the queue's number (its store keys are below queue-<index>/
+ *         when the NIC has more than one)
+ * @name: its interrupt's name, "<bus device>-q<index>"
  * @napi: receive and transmit completion processing
  * @irq: event channel interrupt (both rings), or 0
- * @tx_lock: protects @tx_prod_pvt, @tx_free, @nr_tx_free, the @out flags
- *           of @tx and @connected
+ * @tx_lock: protects @tx_prod_pvt, @tx_rsp_cons, @tx_free, @nr_tx_free
+ *           and the @out flags of @tx
  * @tx_sring: transmit ring page
  * @tx_ring_ref: its grant, or -1
  * @tx_prod_pvt: transmit requests written, not necessarily published
- * @tx_rsp_cons: next transmit response to read (NAPI only)
+ * @tx_rsp_cons: next transmit response to read
  * @tx_free: ids not out, a stack of @nr_tx_free
  * @nr_tx_free: entries of @tx_free
  * @tx: buffer of each transmit id
@@ -134,20 +138,15 @@ static_assert(ARRAY_SIZE(pvkit_net_counter_names) ==
  * @rx_free: receive ids not out, a stack of @nr_rx_free
  * @nr_rx_free: entries of @rx_free
  * @rx: buffer of each receive id
- * @backend_sg: the backend takes a packet in several slots (feature-sg)
- * @backend_tso4: ... and GSO slots for TCP over IPv4 (feature-gso-tcpv4)
- * @backend_tso6: ... and for TCP over IPv6 (feature-gso-tcpv6)
- * @backend_ipv6_csum: it fills in IPv6 TCP/UDP checksums
- * @rings_up: the rings and @irq exist (changed with NAPI disabled)
- * @connected: the backend is connected and the rings are sound
  * @broken: the backend broke the ring protocol; nothing more is read
  * @rx_stats: received packets and bytes
  * @tx_stats: sent packets and bytes
  * @counters: errors, see struct pvkit_net_counters
  */
-struct pvkit_netfront {
-	struct pvkit_bus_device *dev;
-	struct net_device *netdev;
+struct pvkit_net_queue {
+	struct pvkit_netfront *np;
+	unsigned int index;
+	char name[32];
 	struct napi_struct napi;
 	int irq;
 
@@ -168,20 +167,44 @@ struct pvkit_netfront {
 	unsigned int nr_rx_free;
 	struct pvkit_net_buf rx[PVKIT_NET_RX_SLOTS];
 
-	bool backend_sg;
-	bool backend_tso4;
-	bool backend_tso6;
-	bool backend_ipv6_csum;
-	bool rings_up;
-	bool connected;
 	bool broken;
-
 	struct pvkit_net_stats {
 		u64_stats_t packets;
 		u64_stats_t bytes;
 		struct u64_stats_sync syncp;
 	} rx_stats, tx_stats;
 	struct pvkit_net_counters counters;
+};
+
+/**
+ * struct pvkit_netfront - one NIC
+ * @dev: the bus device
+ * @netdev: the network device
+ * @queues: the ring pairs, @max_queues of them allocated
+ * @max_queues: ring pairs this NIC could use (one per possible CPU, at
+ *              most PVKIT_NET_MAX_QUEUES)
+ * @nr_queues: ring pairs set up with the backend (changed under RTNL
+ *             with the rings down)
+ * @backend_sg: the backend takes a packet in several slots (feature-sg)
+ * @backend_tso4: ... and GSO slots for TCP over IPv4 (feature-gso-tcpv4)
+ * @backend_tso6: ... and for TCP over IPv6 (feature-gso-tcpv6)
+ * @backend_ipv6_csum: it fills in IPv6 TCP/UDP checksums
+ * @rings_up: the rings and irqs exist (changed with NAPI disabled)
+ * @connected: the backend is connected (changed under every queue's
+ *             tx_lock)
+ */
+struct pvkit_netfront {
+	struct pvkit_bus_device *dev;
+	struct net_device *netdev;
+	struct pvkit_net_queue *queues;
+	unsigned int max_queues;
+	unsigned int nr_queues;
+	bool backend_sg;
+	bool backend_tso4;
+	bool backend_tso6;
+	bool backend_ipv6_csum;
+	bool rings_up;
+	bool connected;
 };
 
 /* Count one event; each counter has a single writer, readers any time. */
@@ -205,15 +228,15 @@ static void *pvkit_net_slot(struct pvkit_ring_header *r, u32 idx,
 }
 
 /* Stop reading the rings: the backend broke their index rules. */
-static void pvkit_net_set_broken(struct pvkit_netfront *np, const char *what,
+static void pvkit_net_set_broken(struct pvkit_net_queue *q, const char *what,
 				 u32 prod, u32 limit)
 {
-	if (np->broken)
+	if (q->broken)
 		return;
-	np->broken = true;
-	pvkit_net_count(&np->counters.ring_errors);
-	netif_carrier_off(np->netdev);
-	netdev_err(np->netdev,
+	q->broken = true;
+	pvkit_net_count(&q->counters.ring_errors);
+	netif_carrier_off(q->np->netdev);
+	netdev_err(q->np->netdev,
 		   "backend protocol error: %s (%u, at most %u); NIC stopped until the backend reconnects\n",
 		   what, prod, limit);
 }
@@ -222,25 +245,25 @@ static void pvkit_net_set_broken(struct pvkit_netfront *np, const char *what,
  * Hand every receive buffer we hold to the backend; @notify: tell it if
  * it needs to know (not before it has connected).
  */
-static void pvkit_net_rx_refill(struct pvkit_netfront *np, bool notify)
+static void pvkit_net_rx_refill(struct pvkit_net_queue *q, bool notify)
 {
-	bool starved = np->rx_prod_pvt == np->rx_rsp_cons;
+	bool starved = q->rx_prod_pvt == q->rx_rsp_cons;
 	struct pvkit_netif_rx_request *req;
 	bool asked;
 	u16 id;
 
-	if (!np->nr_rx_free)
+	if (!q->nr_rx_free)
 		return;
-	while (np->nr_rx_free) {
-		id = np->rx_free[--np->nr_rx_free];
-		req = pvkit_net_slot(np->rx_sring, np->rx_prod_pvt++,
+	while (q->nr_rx_free) {
+		id = q->rx_free[--q->nr_rx_free];
+		req = pvkit_net_slot(q->rx_sring, q->rx_prod_pvt++,
 				     PVKIT_NET_RX_SLOTS, PVKIT_NETIF_RX_SLOT_SIZE);
 		req->id = id;
 		req->pad = 0;
-		req->gref = np->rx[id].gref;
-		np->rx[id].out = true;
+		req->gref = q->rx[id].gref;
+		q->rx[id].out = true;
 	}
-	asked = pvkit_ring_push_requests(np->rx_sring, np->rx_prod_pvt);
+	asked = pvkit_ring_push_requests(q->rx_sring, q->rx_prod_pvt);
 	/*
 	 * QEMU's xen-net-device never sets the receive ring's req_event: it
 	 * takes buffers as packets arrive and queues packets while it has
@@ -248,7 +271,7 @@ static void pvkit_net_rx_refill(struct pvkit_netfront *np, bool notify)
 	 * this refill hears of it even if req_event does not ask.
 	 */
 	if (notify && (asked || starved))
-		pvkit_evtchn_notify(np->irq);
+		pvkit_evtchn_notify(q->irq);
 }
 
 /* Flags a receive response may carry: we asked for no extra slots. */
@@ -270,28 +293,28 @@ static bool pvkit_net_rx_valid(const struct pvkit_netif_rx_response *rsp)
  * is impossible (counted) or reports an error (counted): the packet is
  * dropped then.
  */
-static bool pvkit_net_rx_take(struct pvkit_netfront *np,
+static bool pvkit_net_rx_take(struct pvkit_net_queue *q,
 			      const struct pvkit_netif_rx_response *rsp)
 {
-	if (rsp->id >= PVKIT_NET_RX_SLOTS || !np->rx[rsp->id].out) {
-		pvkit_net_count(&np->counters.rx_bad_responses);
+	if (rsp->id >= PVKIT_NET_RX_SLOTS || !q->rx[rsp->id].out) {
+		pvkit_net_count(&q->counters.rx_bad_responses);
 		return false;
 	}
-	np->rx[rsp->id].out = false;
-	np->rx_free[np->nr_rx_free++] = rsp->id;
+	q->rx[rsp->id].out = false;
+	q->rx_free[q->nr_rx_free++] = rsp->id;
 	if (!pvkit_net_rx_valid(rsp)) {
-		pvkit_net_count(&np->counters.rx_bad_responses);
+		pvkit_net_count(&q->counters.rx_bad_responses);
 		return false;
 	}
 	if (rsp->status < 0) {
-		pvkit_net_count(&np->counters.rx_errors);
+		pvkit_net_count(&q->counters.rx_errors);
 		return false;
 	}
 	return true;
 }
 
 /* Copy a received packet out of its buffers and up the stack. */
-static void pvkit_net_rx_deliver(struct pvkit_netfront *np,
+static void pvkit_net_rx_deliver(struct pvkit_net_queue *q,
 				 const struct pvkit_netif_rx_response *rsp,
 				 unsigned int n, unsigned int len)
 {
@@ -299,22 +322,22 @@ static void pvkit_net_rx_deliver(struct pvkit_netfront *np,
 	unsigned int i;
 
 	if (len < ETH_HLEN) {
-		pvkit_net_count(&np->counters.rx_bad_responses);
+		pvkit_net_count(&q->counters.rx_bad_responses);
 		return;
 	}
-	skb = napi_alloc_skb(&np->napi, len);
+	skb = napi_alloc_skb(&q->napi, len);
 	if (!skb) {
-		pvkit_net_count(&np->counters.rx_dropped);
+		pvkit_net_count(&q->counters.rx_dropped);
 		return;
 	}
 	for (i = 0; i < n; i++)
-		skb_put_data(skb, page_address(np->rx[rsp[i].id].page) +
+		skb_put_data(skb, page_address(q->rx[rsp[i].id].page) +
 			     rsp[i].offset, rsp[i].status);
-	skb->protocol = eth_type_trans(skb, np->netdev);
+	skb->protocol = eth_type_trans(skb, q->np->netdev);
 	if (rsp[0].flags & PVKIT_NETRXF_DATA_VALIDATED)
 		skb->ip_summed = CHECKSUM_UNNECESSARY;
-	pvkit_net_stats_add(&np->rx_stats, len);
-	napi_gro_receive(&np->napi, skb);
+	pvkit_net_stats_add(&q->rx_stats, len);
+	napi_gro_receive(&q->napi, skb);
 }
 
 /*
@@ -323,17 +346,17 @@ static void pvkit_net_rx_deliver(struct pvkit_netfront *np,
  * several buffers: feature-sg).  Returns false, taking nothing, while the
  * packet's last response is not published yet.
  */
-static bool pvkit_net_rx_packet(struct pvkit_netfront *np, u32 prod)
+static bool pvkit_net_rx_packet(struct pvkit_net_queue *q, u32 prod)
 {
 	struct pvkit_netif_rx_response rsp[PVKIT_NET_RX_MAX_SLOTS];
 	unsigned int n = 0, i, len = 0;
 	bool ok = true;
 
 	do {
-		if (np->rx_rsp_cons + n == prod)
+		if (q->rx_rsp_cons + n == prod)
 			return false;
 		/* One copy: the backend may rewrite the slot while we look. */
-		memcpy(&rsp[n], pvkit_net_slot(np->rx_sring, np->rx_rsp_cons + n,
+		memcpy(&rsp[n], pvkit_net_slot(q->rx_sring, q->rx_rsp_cons + n,
 					       PVKIT_NET_RX_SLOTS,
 					       PVKIT_NETIF_RX_SLOT_SIZE),
 		       sizeof(rsp[n]));
@@ -342,137 +365,139 @@ static bool pvkit_net_rx_packet(struct pvkit_netfront *np, u32 prod)
 	} while ((rsp[n - 1].flags & PVKIT_NETRXF_MORE_DATA) &&
 		 !(rsp[n - 1].flags & ~PVKIT_NET_RX_FLAGS) &&
 		 n < PVKIT_NET_RX_MAX_SLOTS);
-	np->rx_rsp_cons += n;
+	q->rx_rsp_cons += n;
 	for (i = 0; i < n; i++) {
-		ok &= pvkit_net_rx_take(np, &rsp[i]);
+		ok &= pvkit_net_rx_take(q, &rsp[i]);
 		if (ok)
 			len += rsp[i].status;
 	}
 	/* A packet cut off at the limit is as impossible as its parts. */
 	if (ok && (rsp[n - 1].flags & PVKIT_NETRXF_MORE_DATA)) {
-		pvkit_net_count(&np->counters.rx_bad_responses);
+		pvkit_net_count(&q->counters.rx_bad_responses);
 		ok = false;
 	}
 	if (ok)
-		pvkit_net_rx_deliver(np, rsp, n, len);
+		pvkit_net_rx_deliver(q, rsp, n, len);
 	return true;
 }
 
 /* Take up to @budget received packets, then give the buffers back. */
-static int pvkit_net_rx(struct pvkit_netfront *np, int budget)
+static int pvkit_net_rx(struct pvkit_net_queue *q, int budget)
 {
-	u32 prod = READ_ONCE(np->rx_sring->rsp_prod);
+	u32 prod = READ_ONCE(q->rx_sring->rsp_prod);
 	int done = 0;
 
-	if (prod - np->rx_rsp_cons > np->rx_prod_pvt - np->rx_rsp_cons) {
-		pvkit_net_set_broken(np, "receive responses past requests",
-				     prod, np->rx_prod_pvt);
+	if (prod - q->rx_rsp_cons > q->rx_prod_pvt - q->rx_rsp_cons) {
+		pvkit_net_set_broken(q, "receive responses past requests",
+				     prod, q->rx_prod_pvt);
 		return 0;
 	}
 	/* Slots after the index: pairs with the backend's write barrier
 	 * before it publishes rsp_prod.
 	 */
 	smp_rmb();
-	while (done < budget && np->rx_rsp_cons != prod &&
-	       pvkit_net_rx_packet(np, prod))
+	while (done < budget && q->rx_rsp_cons != prod &&
+	       pvkit_net_rx_packet(q, prod))
 		done++;
-	pvkit_net_rx_refill(np, true);
+	pvkit_net_rx_refill(q, true);
 	return done;
 }
 
 /* Transmit ring slots not holding a request or an unread response. */
-static unsigned int pvkit_net_tx_ring_free(struct pvkit_netfront *np)
+static unsigned int pvkit_net_tx_ring_free(struct pvkit_net_queue *q)
 {
-	return PVKIT_NET_TX_SLOTS - (np->tx_prod_pvt - np->tx_rsp_cons);
+	return PVKIT_NET_TX_SLOTS - (q->tx_prod_pvt - q->tx_rsp_cons);
 }
 
 /* Whether a packet of @slots slots and @pages pages fits now. */
-static bool pvkit_net_tx_fits(struct pvkit_netfront *np, unsigned int slots,
+static bool pvkit_net_tx_fits(struct pvkit_net_queue *q, unsigned int slots,
 			      unsigned int pages)
 {
-	return np->nr_tx_free >= pages && pvkit_net_tx_ring_free(np) >= slots;
+	return q->nr_tx_free >= pages && pvkit_net_tx_ring_free(q) >= slots;
 }
 
 /* Take the transmit responses: their ids are free again. */
-static void pvkit_net_tx_complete(struct pvkit_netfront *np)
+static void pvkit_net_tx_complete(struct pvkit_net_queue *q)
 {
 	struct pvkit_netif_tx_response rsp;
+	struct netdev_queue *txq;
 	u32 prod;
 
-	spin_lock(&np->tx_lock);
-	prod = READ_ONCE(np->tx_sring->rsp_prod);
-	if (prod - np->tx_rsp_cons > np->tx_prod_pvt - np->tx_rsp_cons) {
-		pvkit_net_set_broken(np, "transmit responses past requests",
-				     prod, np->tx_prod_pvt);
+	spin_lock(&q->tx_lock);
+	prod = READ_ONCE(q->tx_sring->rsp_prod);
+	if (prod - q->tx_rsp_cons > q->tx_prod_pvt - q->tx_rsp_cons) {
+		pvkit_net_set_broken(q, "transmit responses past requests",
+				     prod, q->tx_prod_pvt);
 		goto out;
 	}
 	/* Slots after the index: pairs with the backend's write barrier
 	 * before it publishes rsp_prod.
 	 */
 	smp_rmb();
-	for (; np->tx_rsp_cons != prod; np->tx_rsp_cons++) {
-		memcpy(&rsp, pvkit_net_slot(np->tx_sring, np->tx_rsp_cons,
+	for (; q->tx_rsp_cons != prod; q->tx_rsp_cons++) {
+		memcpy(&rsp, pvkit_net_slot(q->tx_sring, q->tx_rsp_cons,
 					    PVKIT_NET_TX_SLOTS,
 					    PVKIT_NETIF_TX_SLOT_SIZE),
 		       sizeof(rsp));
 		/* The answer to an extra-info slot: it has no id. */
 		if (rsp.status == PVKIT_NETIF_RSP_NULL)
 			continue;
-		if (rsp.id >= PVKIT_NET_TX_SLOTS || !np->tx[rsp.id].out) {
-			pvkit_net_count(&np->counters.tx_bad_responses);
+		if (rsp.id >= PVKIT_NET_TX_SLOTS || !q->tx[rsp.id].out) {
+			pvkit_net_count(&q->counters.tx_bad_responses);
 			continue;
 		}
 		/* The backend is done with the id, whatever it says. */
-		np->tx[rsp.id].out = false;
-		np->tx_free[np->nr_tx_free++] = rsp.id;
+		q->tx[rsp.id].out = false;
+		q->tx_free[q->nr_tx_free++] = rsp.id;
 		if (rsp.status < PVKIT_NETIF_RSP_DROPPED ||
 		    rsp.status > PVKIT_NETIF_RSP_OKAY)
-			pvkit_net_count(&np->counters.tx_bad_responses);
+			pvkit_net_count(&q->counters.tx_bad_responses);
 		else if (rsp.status != PVKIT_NETIF_RSP_OKAY)
-			pvkit_net_count(&np->counters.tx_errors);
+			pvkit_net_count(&q->counters.tx_errors);
 	}
-	if (netif_queue_stopped(np->netdev) && np->connected &&
-	    np->nr_tx_free >= PVKIT_NET_TX_WAKE &&
-	    pvkit_net_tx_ring_free(np) >= PVKIT_NETIF_MAX_TX_SLOTS)
-		netif_wake_queue(np->netdev);
+	txq = netdev_get_tx_queue(q->np->netdev, q->index);
+	if (netif_tx_queue_stopped(txq) && q->np->connected &&
+	    q->nr_tx_free >= PVKIT_NET_TX_WAKE &&
+	    pvkit_net_tx_ring_free(q) >= PVKIT_NETIF_MAX_TX_SLOTS)
+		netif_tx_wake_queue(txq);
 out:
-	spin_unlock(&np->tx_lock);
+	spin_unlock(&q->tx_lock);
 }
 
 static int pvkit_net_poll(struct napi_struct *napi, int budget)
 {
-	struct pvkit_netfront *np = container_of(napi, struct pvkit_netfront,
+	struct pvkit_net_queue *q = container_of(napi, struct pvkit_net_queue,
 						 napi);
 	int done = 0;
 
 	/* Scheduled by a late event while the rings were being torn down. */
-	if (!np->rings_up) {
+	if (!q->np->rings_up) {
 		napi_complete_done(napi, 0);
 		return 0;
 	}
-	if (!np->broken)
-		pvkit_net_tx_complete(np);
-	if (!np->broken)
-		done = pvkit_net_rx(np, budget);
+	if (!q->broken)
+		pvkit_net_tx_complete(q);
+	if (!q->broken)
+		done = pvkit_net_rx(q, budget);
 	if (done == budget || !napi_complete_done(napi, done))
 		return done;
-	if (np->broken)
+	if (q->broken)
 		return done;
 	/*
 	 * Both rings share the event: ask for it at the next response of
 	 * either, and look once more for what came in meanwhile.
 	 */
-	if (pvkit_ring_rearm_responses(np->tx_sring, np->tx_rsp_cons) |
-	    pvkit_ring_rearm_responses(np->rx_sring, np->rx_rsp_cons))
+	if (pvkit_ring_rearm_responses(q->tx_sring, q->tx_rsp_cons) |
+	    pvkit_ring_rearm_responses(q->rx_sring, q->rx_rsp_cons))
 		napi_schedule(napi);
 	return done;
 }
 
 static irqreturn_t pvkit_net_interrupt(int irq, void *data)
 {
-	struct pvkit_netfront *np = data;
+	struct pvkit_net_queue *q = data;
 
-	napi_schedule(&np->napi);
+	napi_schedule(&q->napi);
 	return IRQ_HANDLED;
 }
 
@@ -496,19 +521,19 @@ static bool pvkit_net_gso_slot(struct pvkit_netfront *np, struct sk_buff *skb,
 }
 
 /* Write one transmit request; a packet's data goes a page per id. */
-static void pvkit_net_tx_request(struct pvkit_netfront *np, u16 id,
+static void pvkit_net_tx_request(struct pvkit_net_queue *q, u16 id,
 				 u16 size, u16 flags)
 {
 	struct pvkit_netif_tx_request *req;
 
-	req = pvkit_net_slot(np->tx_sring, np->tx_prod_pvt++,
+	req = pvkit_net_slot(q->tx_sring, q->tx_prod_pvt++,
 			     PVKIT_NET_TX_SLOTS, PVKIT_NETIF_TX_SLOT_SIZE);
-	req->gref = np->tx[id].gref;
+	req->gref = q->tx[id].gref;
 	req->offset = 0;
 	req->flags = flags;
 	req->id = id;
 	req->size = size;
-	np->tx[id].out = true;
+	q->tx[id].out = true;
 }
 
 /*
@@ -516,7 +541,7 @@ static void pvkit_net_tx_request(struct pvkit_netfront *np, u16 id,
  * (whose size is the whole packet's), the GSO slot if any, then a request
  * per further page.  The caller holds tx_lock and checked the space.
  */
-static void pvkit_net_tx_put(struct pvkit_netfront *np, struct sk_buff *skb,
+static void pvkit_net_tx_put(struct pvkit_net_queue *q, struct sk_buff *skb,
 			     unsigned int pages, u16 flags,
 			     const struct pvkit_netif_extra_info *gso)
 {
@@ -525,18 +550,18 @@ static void pvkit_net_tx_put(struct pvkit_netfront *np, struct sk_buff *skb,
 
 	for (i = 0, off = 0; i < pages; i++, off += chunk) {
 		chunk = min_t(unsigned int, skb->len - off, PAGE_SIZE);
-		id = np->tx_free[--np->nr_tx_free];
+		id = q->tx_free[--q->nr_tx_free];
 		/* The page is ours until the backend has it: no one else
 		 * writes.
 		 */
-		skb_copy_bits(skb, off, page_address(np->tx[id].page), chunk);
+		skb_copy_bits(skb, off, page_address(q->tx[id].page), chunk);
 		if (i + 1 < pages)
 			flags |= PVKIT_NETTXF_MORE_DATA;
 		else
 			flags &= ~PVKIT_NETTXF_MORE_DATA;
-		pvkit_net_tx_request(np, id, i ? chunk : skb->len, flags);
+		pvkit_net_tx_request(q, id, i ? chunk : skb->len, flags);
 		if (!i && gso) {
-			memcpy(pvkit_net_slot(np->tx_sring, np->tx_prod_pvt++,
+			memcpy(pvkit_net_slot(q->tx_sring, q->tx_prod_pvt++,
 					      PVKIT_NET_TX_SLOTS,
 					      PVKIT_NETIF_TX_SLOT_SIZE),
 			       gso, sizeof(*gso));
@@ -550,8 +575,11 @@ static netdev_tx_t pvkit_net_start_xmit(struct sk_buff *skb,
 					struct net_device *netdev)
 {
 	struct pvkit_netfront *np = netdev_priv(netdev);
+	u16 index = skb_get_queue_mapping(skb);
 	struct pvkit_netif_extra_info gso;
 	unsigned int len = skb->len, pages, slots;
+	struct netdev_queue *txq;
+	struct pvkit_net_queue *q;
 	bool is_gso = skb_is_gso(skb);
 	u16 flags = 0;
 
@@ -569,32 +597,38 @@ static netdev_tx_t pvkit_net_start_xmit(struct sk_buff *skb,
 	if (is_gso)
 		flags |= PVKIT_NETTXF_EXTRA_INFO;
 
-	spin_lock(&np->tx_lock);
-	if (!np->connected || np->broken) {
-		spin_unlock(&np->tx_lock);
+	/* The stack picks a queue below real_num_tx_queues = nr_queues. */
+	q = &np->queues[index < np->max_queues ? index : 0];
+	txq = netdev_get_tx_queue(netdev, q->index);
+	spin_lock(&q->tx_lock);
+	if (!np->connected || q->broken || q->index >= np->nr_queues) {
+		spin_unlock(&q->tx_lock);
 		goto drop;
 	}
-	if (!pvkit_net_tx_fits(np, slots, pages)) {
+	if (!pvkit_net_tx_fits(q, slots, pages)) {
 		/* The queue stops before this can happen. */
-		netif_stop_queue(netdev);
-		spin_unlock(&np->tx_lock);
+		netif_tx_stop_queue(txq);
+		spin_unlock(&q->tx_lock);
 		return NETDEV_TX_BUSY;
 	}
-	pvkit_net_tx_put(np, skb, pages, flags, is_gso ? &gso : NULL);
+	pvkit_net_tx_put(q, skb, pages, flags, is_gso ? &gso : NULL);
 	/* Room for the largest packet, or stop until completions make it. */
-	if (!pvkit_net_tx_fits(np, PVKIT_NETIF_MAX_TX_SLOTS,
+	if (!pvkit_net_tx_fits(q, PVKIT_NETIF_MAX_TX_SLOTS,
 			       PVKIT_NETIF_MAX_TX_SLOTS))
-		netif_stop_queue(netdev);
-	if ((!netdev_xmit_more() || netif_queue_stopped(netdev)) &&
-	    pvkit_ring_push_requests(np->tx_sring, np->tx_prod_pvt))
-		pvkit_evtchn_notify(np->irq);
-	spin_unlock(&np->tx_lock);
+		netif_tx_stop_queue(txq);
+	if ((!netdev_xmit_more() || netif_tx_queue_stopped(txq)) &&
+	    pvkit_ring_push_requests(q->tx_sring, q->tx_prod_pvt))
+		pvkit_evtchn_notify(q->irq);
+	spin_unlock(&q->tx_lock);
 
-	pvkit_net_stats_add(&np->tx_stats, len);
+	pvkit_net_stats_add(&q->tx_stats, len);
 	dev_consume_skb_any(skb);
 	return NETDEV_TX_OK;
 drop:
-	pvkit_net_count(&np->counters.tx_dropped);
+	q = &np->queues[0];
+	spin_lock(&q->tx_lock);
+	pvkit_net_count(&q->counters.tx_dropped);
+	spin_unlock(&q->tx_lock);
 	dev_kfree_skb_any(skb);
 	return NETDEV_TX_OK;
 }
@@ -614,24 +648,29 @@ static netdev_features_t pvkit_net_fix_features(struct net_device *netdev,
 	return features;
 }
 
+/* Every allocated queue's NAPI runs while the NIC is up. */
 static int pvkit_net_open(struct net_device *netdev)
 {
 	struct pvkit_netfront *np = netdev_priv(netdev);
+	unsigned int i;
 
-	napi_enable(&np->napi);
-	netif_start_queue(netdev);
+	for (i = 0; i < np->max_queues; i++)
+		napi_enable(&np->queues[i].napi);
+	netif_tx_start_all_queues(netdev);
 	/* Anything that arrived while the NIC was down is waiting. */
-	if (np->rings_up)
-		napi_schedule(&np->napi);
+	for (i = 0; np->rings_up && i < np->nr_queues; i++)
+		napi_schedule(&np->queues[i].napi);
 	return 0;
 }
 
 static int pvkit_net_stop(struct net_device *netdev)
 {
 	struct pvkit_netfront *np = netdev_priv(netdev);
+	unsigned int i;
 
 	netif_tx_disable(netdev);
-	napi_disable(&np->napi);
+	for (i = 0; i < np->max_queues; i++)
+		napi_disable(&np->queues[i].napi);
 	return 0;
 }
 
@@ -640,19 +679,23 @@ static void pvkit_net_tx_timeout(struct net_device *netdev,
 				 unsigned int txqueue)
 {
 	struct pvkit_netfront *np = netdev_priv(netdev);
+	struct pvkit_net_queue *q;
 
-	pvkit_net_count(&np->counters.tx_timeouts);
-	spin_lock_bh(&np->tx_lock);
-	if (np->connected) {
+	if (txqueue >= np->max_queues)
+		return;
+	q = &np->queues[txqueue];
+	spin_lock_bh(&q->tx_lock);
+	pvkit_net_count(&q->counters.tx_timeouts);
+	if (np->connected && txqueue < np->nr_queues) {
 		netdev_warn(netdev,
-			    "transmit stalled: req_prod %u req_event %u rsp_prod %u, %u ids free\n",
-			    READ_ONCE(np->tx_sring->req_prod),
-			    READ_ONCE(np->tx_sring->req_event),
-			    READ_ONCE(np->tx_sring->rsp_prod), np->nr_tx_free);
+			    "queue %u: transmit stalled: req_prod %u req_event %u rsp_prod %u, %u ids free\n",
+			    txqueue, READ_ONCE(q->tx_sring->req_prod),
+			    READ_ONCE(q->tx_sring->req_event),
+			    READ_ONCE(q->tx_sring->rsp_prod), q->nr_tx_free);
 		/* A lost notification would explain it: send one more. */
-		pvkit_evtchn_notify(np->irq);
+		pvkit_evtchn_notify(q->irq);
 	}
-	spin_unlock_bh(&np->tx_lock);
+	spin_unlock_bh(&q->tx_lock);
 }
 
 static void pvkit_net_stats_read(struct pvkit_net_stats *st, u64 *packets,
@@ -667,20 +710,42 @@ static void pvkit_net_stats_read(struct pvkit_net_stats *st, u64 *packets,
 	} while (u64_stats_fetch_retry(&st->syncp, start));
 }
 
+/* A counter summed over the allocated queues. */
+static u64 pvkit_net_counter(struct pvkit_netfront *np, size_t offset)
+{
+	u64 sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < np->max_queues; i++)
+		sum += READ_ONCE(*(unsigned long *)((u8 *)&np->queues[i].counters +
+						    offset));
+	return sum;
+}
+
+#define pvkit_net_sum(np, name) \
+	pvkit_net_counter(np, offsetof(struct pvkit_net_counters, name))
+
 static void pvkit_net_get_stats64(struct net_device *netdev,
 				  struct rtnl_link_stats64 *s)
 {
 	struct pvkit_netfront *np = netdev_priv(netdev);
-	struct pvkit_net_counters *c = &np->counters;
+	u64 packets, bytes;
+	unsigned int i;
 
-	pvkit_net_stats_read(&np->rx_stats, &s->rx_packets, &s->rx_bytes);
-	pvkit_net_stats_read(&np->tx_stats, &s->tx_packets, &s->tx_bytes);
-	s->rx_errors = READ_ONCE(c->rx_errors) +
-		       READ_ONCE(c->rx_bad_responses);
-	s->tx_errors = READ_ONCE(c->tx_errors) +
-		       READ_ONCE(c->tx_bad_responses);
-	s->rx_dropped = READ_ONCE(c->rx_dropped);
-	s->tx_dropped = READ_ONCE(c->tx_dropped);
+	for (i = 0; i < np->max_queues; i++) {
+		pvkit_net_stats_read(&np->queues[i].rx_stats, &packets, &bytes);
+		s->rx_packets += packets;
+		s->rx_bytes += bytes;
+		pvkit_net_stats_read(&np->queues[i].tx_stats, &packets, &bytes);
+		s->tx_packets += packets;
+		s->tx_bytes += bytes;
+	}
+	s->rx_errors = pvkit_net_sum(np, rx_errors) +
+		       pvkit_net_sum(np, rx_bad_responses);
+	s->tx_errors = pvkit_net_sum(np, tx_errors) +
+		       pvkit_net_sum(np, tx_bad_responses);
+	s->rx_dropped = pvkit_net_sum(np, rx_dropped);
+	s->tx_dropped = pvkit_net_sum(np, tx_dropped);
 }
 
 static const struct net_device_ops pvkit_net_ops = {
@@ -722,11 +787,19 @@ static void pvkit_net_get_ethtool_stats(struct net_device *netdev,
 					struct ethtool_stats *stats, u64 *data)
 {
 	struct pvkit_netfront *np = netdev_priv(netdev);
-	const unsigned long *c = (const unsigned long *)&np->counters;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(pvkit_net_counter_names); i++)
-		data[i] = READ_ONCE(c[i]);
+		data[i] = pvkit_net_counter(np, i * sizeof(unsigned long));
+}
+
+static void pvkit_net_get_channels(struct net_device *netdev,
+				   struct ethtool_channels *ch)
+{
+	struct pvkit_netfront *np = netdev_priv(netdev);
+
+	ch->max_combined = np->max_queues;
+	ch->combined_count = np->nr_queues;
 }
 
 static const struct ethtool_ops pvkit_net_ethtool_ops = {
@@ -735,6 +808,7 @@ static const struct ethtool_ops pvkit_net_ethtool_ops = {
 	.get_sset_count		= pvkit_net_get_sset_count,
 	.get_strings		= pvkit_net_get_strings,
 	.get_ethtool_stats	= pvkit_net_get_ethtool_stats,
+	.get_channels		= pvkit_net_get_channels,
 };
 
 /* Give a buffer's page back: at once, or once the backend lets go. */
@@ -792,63 +866,100 @@ static void pvkit_net_free_ring(struct pvkit_ring_header **sring, int *ref)
  * said Closed, so each page is freed once its revoke goes through.
  * Called with NAPI disabled or never enabled, and @irq already freed.
  */
-static void pvkit_net_release(struct pvkit_netfront *np)
+static void pvkit_net_release_queue(struct pvkit_net_queue *q)
 {
 	unsigned int i;
 
 	for (i = 0; i < PVKIT_NET_TX_SLOTS; i++)
-		pvkit_net_free_buf(&np->tx[i]);
+		pvkit_net_free_buf(&q->tx[i]);
 	for (i = 0; i < PVKIT_NET_RX_SLOTS; i++)
-		pvkit_net_free_buf(&np->rx[i]);
-	pvkit_net_free_ring(&np->tx_sring, &np->tx_ring_ref);
-	pvkit_net_free_ring(&np->rx_sring, &np->rx_ring_ref);
+		pvkit_net_free_buf(&q->rx[i]);
+	pvkit_net_free_ring(&q->tx_sring, &q->tx_ring_ref);
+	pvkit_net_free_ring(&q->rx_sring, &q->rx_ring_ref);
 }
 
-static int pvkit_net_alloc_rings(struct pvkit_netfront *np)
+static int pvkit_net_alloc_queue(struct pvkit_net_queue *q)
 {
 	unsigned int i;
 	int ret;
 
-	np->tx_ring_ref = pvkit_net_alloc_ring(&np->tx_sring);
-	if (np->tx_ring_ref < 0)
-		return np->tx_ring_ref;
-	np->rx_ring_ref = pvkit_net_alloc_ring(&np->rx_sring);
-	if (np->rx_ring_ref < 0)
-		return np->rx_ring_ref;
+	q->tx_ring_ref = pvkit_net_alloc_ring(&q->tx_sring);
+	if (q->tx_ring_ref < 0)
+		return q->tx_ring_ref;
+	q->rx_ring_ref = pvkit_net_alloc_ring(&q->rx_sring);
+	if (q->rx_ring_ref < 0)
+		return q->rx_ring_ref;
 	for (i = 0; i < PVKIT_NET_TX_SLOTS; i++) {
-		ret = pvkit_net_alloc_buf(&np->tx[i], true);
+		ret = pvkit_net_alloc_buf(&q->tx[i], true);
 		if (ret)
 			return ret;
-		np->tx_free[i] = i;
+		q->tx_free[i] = i;
 	}
 	for (i = 0; i < PVKIT_NET_RX_SLOTS; i++) {
-		ret = pvkit_net_alloc_buf(&np->rx[i], false);
+		ret = pvkit_net_alloc_buf(&q->rx[i], false);
 		if (ret)
 			return ret;
-		np->rx_free[i] = i;
+		q->rx_free[i] = i;
 	}
-	np->nr_tx_free = PVKIT_NET_TX_SLOTS;
-	np->nr_rx_free = PVKIT_NET_RX_SLOTS;
-	np->tx_prod_pvt = 0;
-	np->tx_rsp_cons = 0;
-	np->rx_prod_pvt = 0;
-	np->rx_rsp_cons = 0;
+	q->nr_tx_free = PVKIT_NET_TX_SLOTS;
+	q->nr_rx_free = PVKIT_NET_RX_SLOTS;
+	q->tx_prod_pvt = 0;
+	q->tx_rsp_cons = 0;
+	q->rx_prod_pvt = 0;
+	q->rx_rsp_cons = 0;
 	return 0;
+}
+
+/* Give up every queue's rings and buffers (see the queue's). */
+static void pvkit_net_release(struct pvkit_netfront *np)
+{
+	unsigned int i;
+
+	for (i = 0; i < np->max_queues; i++)
+		pvkit_net_release_queue(&np->queues[i]);
+}
+
+/* Write a queue's @key: below queue-<n>/ when there are several. */
+static int pvkit_net_queue_key(struct pvkit_net_queue *q, const char *key,
+			       unsigned int val)
+{
+	char path[32];
+
+	if (q->np->nr_queues > 1)
+		snprintf(path, sizeof(path), "queue-%u/%s", q->index, key);
+	else
+		strscpy(path, key, sizeof(path));
+	return pvkit_bus_printf(q->np->dev, path, "%u", val);
+}
+
+/* A queue's rings and event channel. */
+static int pvkit_net_publish_queue(struct pvkit_net_queue *q)
+{
+	int ret;
+
+	ret = pvkit_net_queue_key(q, "tx-ring-ref", q->tx_ring_ref);
+	if (!ret)
+		ret = pvkit_net_queue_key(q, "rx-ring-ref", q->rx_ring_ref);
+	if (!ret)
+		ret = pvkit_net_queue_key(q, "event-channel",
+					  pvkit_evtchn_port(q->irq));
+	return ret;
 }
 
 /* Tell the backend where the rings are and what we can take. */
 static int pvkit_net_publish(struct pvkit_netfront *np)
 {
 	struct pvkit_bus_device *dev = np->dev;
-	int ret;
+	struct pvkit_net_queue *q;
+	int ret = 0;
 
-	ret = pvkit_bus_printf(dev, "tx-ring-ref", "%d", np->tx_ring_ref);
-	if (!ret)
-		ret = pvkit_bus_printf(dev, "rx-ring-ref", "%d",
-				       np->rx_ring_ref);
-	if (!ret)
-		ret = pvkit_bus_printf(dev, "event-channel", "%u",
-				       pvkit_evtchn_port(np->irq));
+	if (np->nr_queues > 1)
+		ret = pvkit_bus_printf(dev, "multi-queue-num-queues", "%u",
+				       np->nr_queues);
+	for (q = np->queues; q < np->queues + np->nr_queues; q++) {
+		if (!ret)
+			ret = pvkit_net_publish_queue(q);
+	}
 	/* Received packets are copied into our buffers, never flipped. */
 	if (!ret)
 		ret = pvkit_bus_printf(dev, "request-rx-copy", "1");
@@ -864,31 +975,50 @@ static int pvkit_net_publish(struct pvkit_netfront *np)
 }
 
 /*
- * Rings, buffers, grants and the event channel; the receive ring gets
- * all its buffers before the backend can see it.  Runs with NAPI
- * disabled (rings_up is false).
+ * One queue's rings, buffers, grants and event channel; its interrupt
+ * goes to the queue's CPU, and so does its transmit traffic (XPS).  The
+ * receive ring gets all its buffers before the backend can see it.
  */
-static int pvkit_net_setup(struct pvkit_netfront *np)
+static int pvkit_net_setup_queue(struct pvkit_net_queue *q)
 {
-	struct pvkit_bus_device *dev = np->dev;
+	struct pvkit_bus_device *dev = q->np->dev;
+	unsigned int cpu = cpumask_local_spread(q->index, NUMA_NO_NODE);
 	int ret;
 
-	np->broken = false;
-	ret = pvkit_net_alloc_rings(np);
+	q->broken = false;
+	ret = pvkit_net_alloc_queue(q);
 	if (ret)
 		return ret;
 	ret = pvkit_bus_alloc_evtchn(dev);
 	if (ret < 0)
 		return ret;
-	np->irq = ret;
-	ret = request_irq(np->irq, pvkit_net_interrupt, 0, dev_name(&dev->dev),
-			  np);
+	q->irq = ret;
+	ret = request_irq(q->irq, pvkit_net_interrupt, 0, q->name, q);
 	if (ret) {
-		pvkit_evtchn_unbind(np->irq);
-		np->irq = 0;
+		pvkit_evtchn_unbind(q->irq);
+		q->irq = 0;
 		return ret;
 	}
-	pvkit_net_rx_refill(np, false);
+	irq_set_affinity_and_hint(q->irq, cpumask_of(cpu));
+	netif_set_xps_queue(q->np->netdev, cpumask_of(cpu), q->index);
+	pvkit_net_rx_refill(q, false);
+	return 0;
+}
+
+/*
+ * Every queue's rings, then the keys that publish them.  Runs with NAPI
+ * idle (rings_up is false).
+ */
+static int pvkit_net_setup(struct pvkit_netfront *np)
+{
+	struct pvkit_net_queue *q;
+	int ret = 0;
+
+	for (q = np->queues; q < np->queues + np->nr_queues; q++) {
+		ret = pvkit_net_setup_queue(q);
+		if (ret)
+			return ret;
+	}
 	ret = pvkit_net_publish(np);
 	if (!ret)
 		np->rings_up = true;
@@ -899,22 +1029,29 @@ static int pvkit_net_setup(struct pvkit_netfront *np)
 static void pvkit_net_quiesce(struct pvkit_netfront *np)
 {
 	struct net_device *netdev = np->netdev;
+	struct pvkit_net_queue *q;
+	unsigned int i;
 
 	netif_carrier_off(netdev);
-	spin_lock_bh(&np->tx_lock);
-	np->connected = false;
-	spin_unlock_bh(&np->tx_lock);
+	for (i = 0; i < np->max_queues; i++) {
+		spin_lock_bh(&np->queues[i].tx_lock);
+		np->connected = false;
+		spin_unlock_bh(&np->queues[i].tx_lock);
+	}
 	rtnl_lock();
-	if (netif_running(netdev))
-		napi_disable(&np->napi);
+	for (i = 0; netif_running(netdev) && i < np->max_queues; i++)
+		napi_disable(&np->queues[i].napi);
 	np->rings_up = false;
-	if (netif_running(netdev))
-		napi_enable(&np->napi);
+	for (i = 0; netif_running(netdev) && i < np->max_queues; i++)
+		napi_enable(&np->queues[i].napi);
 	rtnl_unlock();
-	if (np->irq > 0) {
-		free_irq(np->irq, np);
-		pvkit_evtchn_unbind(np->irq);
-		np->irq = 0;
+	for (q = np->queues; q < np->queues + np->nr_queues; q++) {
+		if (q->irq > 0) {
+			irq_update_affinity_hint(q->irq, NULL);
+			free_irq(q->irq, q);
+			pvkit_evtchn_unbind(q->irq);
+			q->irq = 0;
+		}
 	}
 }
 
@@ -934,12 +1071,21 @@ static bool pvkit_net_backend_flag(struct pvkit_bus_device *dev,
 	return !pvkit_bus_read_otherend_uint(dev, key, &val) && val;
 }
 
-/* Read the transmit offloads the backend offers; the features follow. */
-static void pvkit_net_read_offloads(struct pvkit_netfront *np)
+/*
+ * Read what the backend offers: transmit offloads (the features follow)
+ * and ring pairs (one per online CPU, as many as both sides have).
+ */
+static void pvkit_net_read_backend(struct pvkit_netfront *np)
 {
 	struct pvkit_bus_device *dev = np->dev;
+	unsigned int queues = 1;
 
+	pvkit_bus_read_otherend_uint(dev, "multi-queue-max-queues", &queues);
+	queues = clamp(queues, 1U, min(np->max_queues, num_online_cpus()));
 	rtnl_lock();
+	np->nr_queues = queues;
+	netif_set_real_num_tx_queues(np->netdev, queues);
+	netif_set_real_num_rx_queues(np->netdev, queues);
 	WRITE_ONCE(np->backend_sg, pvkit_net_backend_flag(dev, "feature-sg"));
 	WRITE_ONCE(np->backend_tso4,
 		   pvkit_net_backend_flag(dev, "feature-gso-tcpv4"));
@@ -957,17 +1103,23 @@ static void pvkit_net_read_offloads(struct pvkit_netfront *np)
 /* The backend is connected: traffic may flow. */
 static void pvkit_net_connect(struct pvkit_netfront *np)
 {
-	if (np->connected || !np->rings_up || np->broken)
+	struct pvkit_net_queue *q;
+
+	if (np->connected || !np->rings_up)
 		return;
-	spin_lock_bh(&np->tx_lock);
-	np->connected = true;
-	spin_unlock_bh(&np->tx_lock);
+	for (q = np->queues; q < np->queues + np->nr_queues; q++) {
+		spin_lock_bh(&q->tx_lock);
+		np->connected = true;
+		spin_unlock_bh(&q->tx_lock);
+	}
 	netif_carrier_on(np->netdev);
-	netif_wake_queue(np->netdev);
+	netif_tx_wake_all_queues(np->netdev);
 	/* Packets may have been answered before we listened. */
-	napi_schedule(&np->napi);
-	netdev_info(np->netdev, "connected to %s, MAC %pM%s%s%s\n",
-		    np->dev->otherend, np->netdev->dev_addr,
+	for (q = np->queues; q < np->queues + np->nr_queues; q++)
+		napi_schedule(&q->napi);
+	netdev_info(np->netdev, "connected to %s, MAC %pM, %u queue%s%s%s%s\n",
+		    np->dev->otherend, np->netdev->dev_addr, np->nr_queues,
+		    np->nr_queues > 1 ? "s" : "",
 		    np->backend_sg ? ", sg" : "",
 		    np->backend_sg && np->backend_tso4 ? ", tso4" : "",
 		    np->backend_sg && np->backend_tso6 ? ", tso6" : "");
@@ -984,7 +1136,7 @@ static void pvkit_net_changed(struct pvkit_bus_device *dev, int state)
 			pvkit_bus_switch_state(dev, PVKIT_BUS_INITIALISING);
 		if (dev->state != PVKIT_BUS_INITIALISING)
 			break;
-		pvkit_net_read_offloads(np);
+		pvkit_net_read_backend(np);
 		ret = pvkit_net_setup(np);
 		/* xen-net-device connects when the frontend says Connected. */
 		if (!ret)
@@ -1026,29 +1178,63 @@ static void pvkit_net_read_mac(struct pvkit_netfront *np)
 	eth_hw_addr_random(np->netdev);
 }
 
+/* A queue with nothing set up yet; its NAPI is added (and disabled). */
+static void pvkit_net_init_queue(struct pvkit_netfront *np, unsigned int i)
+{
+	struct pvkit_net_queue *q = &np->queues[i];
+	unsigned int j;
+
+	q->np = np;
+	q->index = i;
+	snprintf(q->name, sizeof(q->name), "%s-q%u", dev_name(&np->dev->dev), i);
+	q->tx_ring_ref = -1;
+	q->rx_ring_ref = -1;
+	for (j = 0; j < PVKIT_NET_TX_SLOTS; j++)
+		q->tx[j].gref = -1;
+	for (j = 0; j < PVKIT_NET_RX_SLOTS; j++)
+		q->rx[j].gref = -1;
+	spin_lock_init(&q->tx_lock);
+	u64_stats_init(&q->rx_stats.syncp);
+	u64_stats_init(&q->tx_stats.syncp);
+	netif_napi_add(np->netdev, &q->napi, pvkit_net_poll);
+}
+
+/* Free what probe allocated; the NIC is unregistered, the rings gone. */
+static void pvkit_net_free(struct pvkit_netfront *np)
+{
+	struct net_device *netdev = np->netdev;
+	unsigned int i;
+
+	for (i = 0; i < np->max_queues; i++)
+		netif_napi_del(&np->queues[i].napi);
+	kvfree(np->queues);
+	free_netdev(netdev);
+}
+
 static int pvkit_net_probe(struct pvkit_bus_device *dev)
 {
+	unsigned int max_queues, i;
 	struct net_device *netdev;
 	struct pvkit_netfront *np;
 	int ret;
 
-	netdev = alloc_etherdev(sizeof(*np));
+	max_queues = min_t(unsigned int, num_possible_cpus(),
+			   PVKIT_NET_MAX_QUEUES);
+	netdev = alloc_etherdev_mq(sizeof(*np), max_queues);
 	if (!netdev)
 		return -ENOMEM;
 	np = netdev_priv(netdev);
 	np->dev = dev;
 	np->netdev = netdev;
-	np->tx_ring_ref = -1;
-	np->rx_ring_ref = -1;
-	memset(np->tx, 0, sizeof(np->tx));
-	memset(np->rx, 0, sizeof(np->rx));
-	spin_lock_init(&np->tx_lock);
-	u64_stats_init(&np->rx_stats.syncp);
-	u64_stats_init(&np->tx_stats.syncp);
-	for (ret = 0; ret < PVKIT_NET_TX_SLOTS; ret++)
-		np->tx[ret].gref = -1;
-	for (ret = 0; ret < PVKIT_NET_RX_SLOTS; ret++)
-		np->rx[ret].gref = -1;
+	np->max_queues = max_queues;
+	np->nr_queues = 1;
+	np->queues = kvcalloc(max_queues, sizeof(*np->queues), GFP_KERNEL);
+	if (!np->queues) {
+		free_netdev(netdev);
+		return -ENOMEM;
+	}
+	for (i = 0; i < max_queues; i++)
+		pvkit_net_init_queue(np, i);
 
 	netdev->netdev_ops = &pvkit_net_ops;
 	netdev->ethtool_ops = &pvkit_net_ethtool_ops;
@@ -1066,7 +1252,8 @@ static int pvkit_net_probe(struct pvkit_bus_device *dev)
 	netdev->min_mtu = ETH_MIN_MTU;
 	netdev->max_mtu = PVKIT_NET_MAX_MTU;
 	SET_NETDEV_DEV(netdev, &dev->dev);
-	netif_napi_add(netdev, &np->napi, pvkit_net_poll);
+	netif_set_real_num_tx_queues(netdev, 1);
+	netif_set_real_num_rx_queues(netdev, 1);
 	pvkit_net_read_mac(np);
 	netif_carrier_off(netdev);
 	dev_set_drvdata(&dev->dev, np);
@@ -1079,8 +1266,7 @@ static int pvkit_net_probe(struct pvkit_bus_device *dev)
 		return 0;
 	unregister_netdev(netdev);
 free:
-	netif_napi_del(&np->napi);
-	free_netdev(netdev);
+	pvkit_net_free(np);
 	return ret;
 }
 
@@ -1091,8 +1277,7 @@ static void pvkit_net_remove(struct pvkit_bus_device *dev)
 
 	unregister_netdev(netdev);
 	pvkit_net_close(np);
-	netif_napi_del(&np->napi);
-	free_netdev(netdev);
+	pvkit_net_free(np);
 }
 
 static ssize_t bad_responses_show(struct device *d,
@@ -1100,9 +1285,8 @@ static ssize_t bad_responses_show(struct device *d,
 {
 	struct pvkit_netfront *np = dev_get_drvdata(d);
 
-	return sysfs_emit(buf, "%lu\n",
-			  READ_ONCE(np->counters.rx_bad_responses) +
-			  READ_ONCE(np->counters.tx_bad_responses));
+	return sysfs_emit(buf, "%llu\n", pvkit_net_sum(np, rx_bad_responses) +
+			  pvkit_net_sum(np, tx_bad_responses));
 }
 static DEVICE_ATTR_RO(bad_responses);
 

@@ -24,6 +24,7 @@
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -464,6 +465,74 @@ TEST_F(net, udp_loss_counted)
 	EXPECT_EQ(received, distinct);	/* nothing duplicated */
 	EXPECT_GE(count, distinct);
 	EXPECT_LE(count * 9 / 10, distinct);
+}
+
+/* Queues of @ifname: entries tx-<n> of its queues directory. */
+static int tx_queues(const char *ifname)
+{
+	char path[512];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += !strncmp(de->d_name, "tx-", 3);
+	closedir(d);
+	return n;
+}
+
+/*
+ * One ring pair per CPU, up to what the backend offers; sending from
+ * each CPU uses that CPU's pair (its event channel sees the completions).
+ */
+TEST_F(net, queue_per_cpu)
+{
+	struct sockaddr_in gw = { .sin_family = AF_INET };
+	char path[512], otherend[256], buf[32], name[300];
+	int cpus = sysconf(_SC_NPROCESSORS_ONLN), offered = 1, want, cpu;
+	long before, after;
+	cpu_set_t set;
+	int fd, n, s, i;
+
+	snprintf(path, sizeof(path), SYS_DEVS "/%s/otherend", self->busdev);
+	ASSERT_LT(0, read_file(path, otherend, sizeof(otherend)));
+	fd = open(STORE_DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	snprintf(path, sizeof(path), "%s/multi-queue-max-queues", otherend);
+	n = store_op(fd, PVKIT_STORE_IOC_READ, path, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		offered = atoi(buf);
+	}
+	want = cpus < offered ? cpus : offered;
+	ASSERT_EQ(want, tx_queues(self->ifname))
+		TH_LOG("%d CPUs, backend offers %d queues", cpus, offered);
+	inet_pton(AF_INET, GATEWAY_IP, &gw.sin_addr);
+	for (cpu = 0; cpu < want; cpu++) {
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+		snprintf(name, sizeof(name), "%s-q%d", self->busdev, cpu);
+		before = irq_count(name);
+		s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+		ASSERT_LE(0, s);
+		for (i = 0; i < 5; i++)
+			EXPECT_EQ(1, ping_once(s, &gw, 0x7100 + cpu, i, 2000));
+		close(s);
+		after = irq_count(name);
+		ksft_print_msg("CPU %d: %s took %ld events\n", cpu, name,
+			       after - before);
+		EXPECT_LT(before, after);
+	}
+	CPU_ZERO(&set);
+	for (cpu = 0; cpu < cpus; cpu++)
+		CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
 }
 
 /* The interface's counters follow the traffic; nothing was impossible. */
