@@ -2,8 +2,8 @@
 # shellcheck shell=dash
 # (busybox ash: POSIX sh plus local, like dash)
 # Guest side of scripts/bench-net.sh (busybox sh; the harness runs it as
-# the guest command, with the RUNTIME, COUNT_RUNTIME, PORT and NICS lines
-# prepended).
+# the guest command, with the RUNTIME, COUNT_RUNTIME, ROUNDS, PORT and NICS
+# lines prepended).
 #
 # NICS: one "name:mac:net" word per NIC (net = the first three octets of
 # its own QEMU user network): the kit's, virtio-net, virtio-net's twin
@@ -16,8 +16,9 @@
 # Every job is fenced by two marks: a harness-cputime host request (QEMU's
 # CPU time and the host's wall clock, labelled), qom-gets of the pvkit
 # device's counters, every NIC's /sys/class/net statistics and interrupt
-# counts.  The measuring pass runs untraced; the counting pass runs the
-# same jobs on virtio-net's twin and e1000 with QEMU's trace events on
+# counts.  The measuring passes (ROUNDS of them, one after the other, so
+# a busy host slows every NIC alike) run untraced; the counting pass runs
+# the same jobs on virtio-net's twin and e1000 with QEMU's trace events on
 # (the host counts them between the marks' times).  iperf3's json goes to
 # the console between PVKIT-IPERF-BEGIN/END lines.
 set -eu
@@ -100,7 +101,7 @@ trace() {	# trace true|false
 	sleep 1
 }
 
-# pass measure|count RUNTIME NIC-NAMES: every direction on those NICs
+# pass measureN|count RUNTIME NIC-NAMES: every direction on those NICs
 pass() {
 	local d want n net label flag
 	for d in $DIRS; do
@@ -115,9 +116,12 @@ pass() {
 			mark "$label:before"
 			echo "PVKIT-IPERF-BEGIN $label"
 			# a failed run (e.g. a NIC that stopped sending) is a
-			# result too: the host's table says so
-			iperf3 -4 -c "$net.2" -p "$PORT" -t "$2" $flag \
-				--connect-timeout 5000 -J ||
+			# result too: the host's table says so.  The timeouts
+			# end a stalled run long before the harness's idle
+			# timeout would end the VM.
+			iperf3 -4 -c "$net.2" -p "$PORT" -t "$2" $flag -J \
+				--connect-timeout 5000 --rcv-timeout 20000 \
+				--snd-timeout 20000 ||
 				echo "PVKIT-IPERF-FAILED $label"
 			echo "PVKIT-IPERF-END $label"
 			mark "$label:after"
@@ -155,7 +159,9 @@ for n in $NICS; do
 		"route=$(ip route get "$(nic_net "$n").2" | head -n 1 | xargs)"
 done
 
-pass measure "$RUNTIME" "kit virtio e1000"
+for r in $(seq 1 "$ROUNDS"); do
+	pass "measure$r" "$RUNTIME" "kit virtio e1000"
+done
 # The kit's exits and interrupts are the pvkit device's own counters,
 # exact in the measuring pass; virtio-net's twin (no ioeventfd, see
 # bench-net.sh) and e1000 are counted from QEMU's trace events.

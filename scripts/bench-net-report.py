@@ -143,68 +143,38 @@ def run_result(iperf, stats, hyp, marks, label):
     return r
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--command", default="scripts/bench-net.sh")
-    ap.add_argument("--runtime", default="?")
-    ap.add_argument("--count-runtime", default="?")
-    ap.add_argument("--host-load", default="",
-                    help="the host's load averages before and after")
-    ap.add_argument("vmdir")
-    args = ap.parse_args()
-    d = args.vmdir
-    try:
-        iperf, lines, irqs = benchlib.scan_console(f"{d}/console.log",
-                                                   "IPERF")
-        marks = benchlib.parse_requests(f"{d}/host-requests.log")
-    except (OSError, benchlib.ReportError) as e:
-        sys.exit(f"bench-net-report: {e}")
-    stats, hyp, nic_info = parse_lines(lines)
-    accel, date = benchlib.run_info(d)
+def median_run(res, nic, dr, rounds):
+    """The measured run of median throughput (of those that worked) and
+    the throughputs of all that worked."""
+    ok = sorted((r for r in (res[f"measure{i}:{nic}:{dr}"]
+                             for i in range(1, rounds + 1)) if r),
+                key=lambda r: r["mbits"])
+    return (ok[(len(ok) - 1) // 2] if ok else None), [r["mbits"] for r in ok]
 
-    labels = [f"measure:{n}:{dr}" for dr, _ in DIRS for n, _ in NICS] + \
-        [f"count:{COUNTED_ON[n]}:{dr}" for dr, _ in DIRS for n, _ in NICS
-         if n in COUNTED_ON]
-    missing = [x for x in labels if x + ":after" not in marks or
-               x + ":after" not in stats]
-    if missing:
-        sys.exit("bench-net-report: runs without both marks (the guest "
-                 "stopped early?): " + ", ".join(missing))
-    res = {x: run_result(iperf, stats, hyp, marks, x) for x in labels}
-    try:
-        pin = int(nic_info["e1000"]["irq"])
-    except (KeyError, ValueError):
-        sys.exit("bench-net-report: no PVKIT-NIC line with e1000's irq")
-    traced = benchlib.count_trace(
-        f"{d}/trace.log",
-        benchlib.windows(marks, [x for x in labels
-                                 if x.startswith("count:")]),
-        classifier(pin))
 
-    notes, failed = [], []
-    # (from the first run on: boot and link-up lines are no trouble)
-    with open(f"{d}/console.log", errors="replace") as f:
-        started = False
-        for line in f:
-            started = started or line.startswith("PVKIT-NIC ")
-            if started and NIC_TROUBLE.search(line):
-                notes.append(f"console: {line.strip()}")
-    # The traffic went through the NIC under test, not a neighbour.
-    for x, r in res.items():
-        if r and r["packets"] < OWN_SHARE * (r["packets"] + r["others"]):
-            notes.append(f"{x}: only {r['packets']} of "
-                         f"{r['packets'] + r['others']} packets went "
-                         f"through the NIC under test")
-            res[x] = None
+def row_counts(res, traced, nic, dr, m):
+    """(exits, interrupts, packets, the guest's count of the interrupts)
+    behind a row: the kit's from its measured run m, the others' from
+    their traced run."""
+    if nic == "kit":
+        return m["hypercalls"], m["injections"], m["packets"], m["hyp"]
+    dev = COUNTED_ON[nic]
+    c, t = res[f"count:{dev}:{dr}"], traced[f"count:{dev}:{dr}"]
+    if c is None:
+        return None
+    return traced_exits(t, dev), t.get("irqs", {}).get(dev, 0), \
+        c["packets"], c["net"]["irqs"]
 
-    version = next((j["start"].get("version", "iperf3") for j in
-                    iperf.values() if j and "start" in j), "iperf3")
-    w = sys.stdout.write
+
+def write_header(w, args, accel, date, version):
     w(f"Measured by `{args.command}`, {date}, accelerator {accel}, 1 vCPU, "
       f"one QEMU run, every NIC on a QEMU user network (slirp) of its own "
       f"with the {version} server on the host's 127.0.0.1; iperf3 TCP, "
-      f"one stream, {args.runtime} s per measured run, "
-      f"{args.count_runtime} s per counting run; MTU 1500" +
+      f"one stream, {args.rounds} round{'s' if args.rounds != 1 else ''} "
+      f"of {args.runtime} s measured "
+      f"runs (NICs interleaved; the row is the run of median throughput, "
+      f"the range in brackets), {args.count_runtime} s per counting run; "
+      f"MTU 1500" +
       (f"; host load average {args.host_load}" if args.host_load else "") +
       ".\n\n")
     w("Limits of the setup: slirp terminates TCP in QEMU's main loop, so "
@@ -212,80 +182,27 @@ def main():
       "header leaves virtio-net without checksum offload or TSO; e1000 "
       "keeps both (its device model checksums and segments), the kit's "
       "NIC has transmit checksum offload (QEMU's backend fills the "
-      "checksum in), no TSO.  Packet = an Ethernet frame the guest's NIC sent or "
-      "received (interface counters; e1000 counts TSO segments), both "
-      "directions: data and ACKs.  Mbit/s: iperf3's receiver; packets/s "
-      "and QEMU CPU (utime+stime of all of QEMU over the run: under TCG "
-      "that includes running the guest, and slirp) come from the untraced "
-      "pass; MB = 10^6 bytes of TCP payload.  Exits: the kit's are its "
-      "hypercalls (pvkit `stat-hypercalls`, one port write each), "
-      "virtio-net's and e1000's the guest's accesses to their MMIO/port "
-      "regions (QEMU trace `memory_region_ops_read/write`); interrupts: "
-      "the kit's upcalls injected (`stat-injections`), `virtio_notify` "
-      "(one MSI-X message each) and e1000's level-triggered INTx "
-      "deliveries (`ioapic_clear_remote_irr` on its pin).  virtio-net's "
-      "and e1000's counts come from a second, traced run in the same VM "
-      "(virtio-net's on a twin virtio-net-pci with ioeventfd=off, whose "
-      "notifications reach the trace point); the kit's from the pvkit "
-      "device's counters in the untraced run.  The EOI after each "
-      "interrupt (a local APIC write for all three) is not counted.\n\n")
-    w("| NIC | direction | Mbit/s | packets/s | exits/packet | "
-      "interrupts/packet | transitions/packet | QEMU CPU ms/MB |\n")
-    w("|---|---|---:|---:|---:|---:|---:|---:|\n")
-    per_packet = {}
-    for dr, dname in DIRS:
-        for nic, name in NICS:
-            m = res[f"measure:{nic}:{dr}"]
-            cl = f"count:{COUNTED_ON.get(nic, nic)}:{dr}"
-            c = res.get(cl, m)
-            if m is None or c is None:
-                w(f"| {name} | {dname} | failed | | | | | |\n")
-                failed.append(f"{nic} {dr}")
-                continue
-            if nic == "kit":
-                exits, irq, n = m["hypercalls"], m["injections"], m["packets"]
-                guest = m["hyp"]
-            else:
-                t = traced[cl]
-                dev = COUNTED_ON[nic]
-                exits = traced_exits(t, dev)
-                irq, n = t.get("irqs", {}).get(dev, 0), c["packets"]
-                guest = c["net"]["irqs"]
-            # the guest's /proc/interrupts must tell the same story
-            if abs(guest - irq) > max(2, irq // 100):
-                notes.append(f"{nic} {dr}: {irq} interrupts counted on the "
-                             f"host, {guest} taken by the guest")
-            per_packet[nic, dr] = (exits + irq) / n if n else float("inf")
-            cpu_ms_mb = m["cpu"] * 1e3 / (m["bytes"] / 1e6) \
-                if m["bytes"] else 0
-            w(f"| {name} | {dname} | {m['mbits']:.1f} | "
-              f"{m['packets'] / m['seconds']:.0f} | "
-              f"{exits / n if n else 0:.3f} | {irq / n if n else 0:.3f} | "
-              f"{per_packet[nic, dr]:.3f} | {cpu_ms_mb:.1f} |\n")
-    w("\n")
-    if failed:
-        w("Failed runs (iperf3 error or traffic on the wrong NIC; see the "
-          "console log and the notes): " + ", ".join(failed) + ".\n\n")
+      "checksum in), no TSO.  Packet = an Ethernet frame the guest's NIC "
+      "sent or received (interface counters; e1000 counts TSO segments), "
+      "both directions: data and ACKs.  Mbit/s: iperf3's receiver; "
+      "packets/s and QEMU CPU (utime+stime of all of QEMU over the run: "
+      "under TCG that includes running the guest, and slirp) come from "
+      "the untraced runs; MB = 10^6 bytes of TCP payload.  Exits: the "
+      "kit's are its hypercalls (pvkit `stat-hypercalls`, one port write "
+      "each), virtio-net's and e1000's the guest's accesses to their "
+      "MMIO/port regions (QEMU trace `memory_region_ops_read/write`); "
+      "interrupts: the kit's upcalls injected (`stat-injections`), "
+      "`virtio_notify` (one MSI-X message each) and e1000's "
+      "level-triggered INTx deliveries (`ioapic_clear_remote_irr` on its "
+      "pin).  virtio-net's and e1000's counts come from a second, traced "
+      "run in the same VM (virtio-net's on a twin virtio-net-pci with "
+      "ioeventfd=off, whose notifications reach the trace point); the "
+      "kit's from the pvkit device's counters in the untraced run.  The "
+      "EOI after each interrupt (a local APIC write for all three) is not "
+      "counted.\n\n")
 
-    # The targets of issue 5, from the numbers above.
-    parts = []
-    for dr, dname in DIRS:
-        k, v, e = (res[f"measure:{n}:{dr}"] for n in ("kit", "virtio",
-                                                      "e1000"))
-        if not (k and v and e and ("kit", dr) in per_packet):
-            parts.append(f"{dname}: not measured, a run failed")
-            continue
-        rv, re_ = k["mbits"] / v["mbits"], k["mbits"] / e["mbits"]
-        tp = per_packet["kit", dr]
-        parts.append(
-            f"{dname}: kit {rv:.2f}x virtio-net-pci (target >= 1.0x: "
-            f"{benchlib.verdict(rv >= 1.0)}), {re_:.2f}x e1000 (target "
-            f">= 5x: {benchlib.verdict(re_ >= 5.0)}), {tp:.3f} host "
-            f"transitions per packet (target <= 0.1: "
-            f"{benchlib.verdict(tp <= 0.1)})")
-    w("Targets (throughput; kit's transitions per packet): " +
-      "; ".join(parts) + ".\n\n")
 
+def write_raw(w, res, traced, nic_info, irqs):
     rows = []
     for x, r in res.items():
         if r is None:
@@ -319,6 +236,122 @@ def main():
          "guest HYP irqs", "hypercalls by number"],
         "l" + "r" * 18 + "l", rows,
         f"\nGuest NICs: {nics}.\n\n" + benchlib.interrupts_text(irqs)))
+
+
+def console_notes(path):
+    """Kernel lines about the NICs from the first run on (boot and
+    link-up lines are no trouble)."""
+    notes, started = [], False
+    with open(path, errors="replace") as f:
+        for line in f:
+            started = started or line.startswith("PVKIT-NIC ")
+            if started and NIC_TROUBLE.search(line):
+                notes.append(f"console: {line.strip()}")
+    return notes
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--command", default="scripts/bench-net.sh")
+    ap.add_argument("--runtime", default="?")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--count-runtime", default="?")
+    ap.add_argument("--host-load", default="",
+                    help="the host's load averages before and after")
+    ap.add_argument("vmdir")
+    args = ap.parse_args()
+    d = args.vmdir
+    try:
+        iperf, lines, irqs = benchlib.scan_console(f"{d}/console.log",
+                                                   "IPERF")
+        marks = benchlib.parse_requests(f"{d}/host-requests.log")
+    except (OSError, benchlib.ReportError) as e:
+        sys.exit(f"bench-net-report: {e}")
+    stats, hyp, nic_info = parse_lines(lines)
+    accel, date = benchlib.run_info(d)
+
+    labels = [f"measure{i}:{n}:{dr}" for i in range(1, args.rounds + 1)
+              for dr, _ in DIRS for n, _ in NICS] + \
+        [f"count:{COUNTED_ON[n]}:{dr}" for dr, _ in DIRS for n, _ in NICS
+         if n in COUNTED_ON]
+    missing = [x for x in labels if x + ":after" not in marks or
+               x + ":after" not in stats]
+    if missing:
+        sys.exit("bench-net-report: runs without both marks (the guest "
+                 "stopped early?): " + ", ".join(missing))
+    res = {x: run_result(iperf, stats, hyp, marks, x) for x in labels}
+    try:
+        pin = int(nic_info["e1000"]["irq"])
+    except (KeyError, ValueError):
+        sys.exit("bench-net-report: no PVKIT-NIC line with e1000's irq")
+    traced = benchlib.count_trace(
+        f"{d}/trace.log",
+        benchlib.windows(marks, [x for x in labels
+                                 if x.startswith("count:")]),
+        classifier(pin))
+
+    notes, failed = console_notes(f"{d}/console.log"), []
+    # The traffic went through the NIC under test, not a neighbour.
+    for x, r in res.items():
+        if r and r["packets"] < OWN_SHARE * (r["packets"] + r["others"]):
+            notes.append(f"{x}: only {r['packets']} of "
+                         f"{r['packets'] + r['others']} packets went "
+                         f"through the NIC under test")
+            res[x] = None
+    failed = [x for x, r in res.items() if r is None]
+
+    version = next((j["start"].get("version", "iperf3") for j in
+                    iperf.values() if j and "start" in j), "iperf3")
+    w = sys.stdout.write
+    write_header(w, args, accel, date, version)
+    w("| NIC | direction | Mbit/s | packets/s | exits/packet | "
+      "interrupts/packet | transitions/packet | QEMU CPU ms/MB |\n")
+    w("|---|---|---:|---:|---:|---:|---:|---:|\n")
+    rows = {}
+    for dr, dname in DIRS:
+        for nic, name in NICS:
+            m, all_mbits = median_run(res, nic, dr, args.rounds)
+            counts = row_counts(res, traced, nic, dr, m) if m else None
+            if counts is None:
+                w(f"| {name} | {dname} | failed | | | | | |\n")
+                continue
+            exits, irq, n, guest = counts
+            # the guest's /proc/interrupts must tell the same story
+            if abs(guest - irq) > max(2, irq // 100):
+                notes.append(f"{nic} {dr}: {irq} interrupts counted on the "
+                             f"host, {guest} taken by the guest")
+            n = max(n, 1)
+            rows[nic, dr] = (m["mbits"], (exits + irq) / n)
+            cpu_ms_mb = m["cpu"] * 1e3 / (m["bytes"] / 1e6) \
+                if m["bytes"] else 0
+            spread = f" ({min(all_mbits):.0f}-{max(all_mbits):.0f})" \
+                if len(all_mbits) > 1 else ""
+            w(f"| {name} | {dname} | {m['mbits']:.1f}{spread} | "
+              f"{m['packets'] / m['seconds']:.0f} | {exits / n:.3f} | "
+              f"{irq / n:.3f} | {(exits + irq) / n:.3f} | "
+              f"{cpu_ms_mb:.1f} |\n")
+    w("\n")
+    if failed:
+        w("Failed runs (iperf3 error or traffic on the wrong NIC; see the "
+          "console log and the notes): " + ", ".join(failed) + ".\n\n")
+
+    # The targets of issue 5, from the rows above.
+    parts = []
+    for dr, dname in DIRS:
+        if not all((n, dr) in rows for n, _ in NICS):
+            parts.append(f"{dname}: not measured, a run failed")
+            continue
+        k = rows["kit", dr]
+        rv, re_ = k[0] / rows["virtio", dr][0], k[0] / rows["e1000", dr][0]
+        parts.append(
+            f"{dname}: kit {rv:.2f}x virtio-net-pci (target >= 1.0x: "
+            f"{benchlib.verdict(rv >= 1.0)}), {re_:.2f}x e1000 (target "
+            f">= 5x: {benchlib.verdict(re_ >= 5.0)}), {k[1]:.3f} host "
+            f"transitions per packet (target <= 0.1: "
+            f"{benchlib.verdict(k[1] <= 0.1)})")
+    w("Targets (median throughput; kit's transitions per packet): " +
+      "; ".join(parts) + ".\n\n")
+    write_raw(w, res, traced, nic_info, irqs)
     for n in notes:
         w(f"\nNote: {n}\n")
 

@@ -9,9 +9,10 @@
 # markdown table (throughput, packets per second, host transitions per
 # packet, QEMU CPU time per MB) and prints it.
 #   scripts/bench-net.sh QEMU KERNEL INITRD ROOTFS OUTDIR TABLE
-# Environment: BENCH_NET_RUNTIME (s per measured iperf3 run, default 5),
-# BENCH_NET_COUNT_RUNTIME (s per traced run, default 3), BENCH_COMMAND
-# (the command named in the table).
+# Environment: BENCH_NET_RUNTIME (s per measured iperf3 run, default 4),
+# BENCH_NET_ROUNDS (measured runs per NIC and direction, interleaved; the
+# table has the median, default 3), BENCH_NET_COUNT_RUNTIME (s per traced
+# run, default 3), BENCH_COMMAND (the command named in the table).
 #
 # Why slirp for all three and not tap: with tap, QEMU offers virtio-net
 # the host's offloads (vnet header: TSO, checksums), which QEMU's
@@ -24,14 +25,15 @@ set -euo pipefail
 
 [ $# = 6 ] || die "usage: bench-net.sh QEMU KERNEL INITRD ROOTFS OUTDIR TABLE"
 qemu=$1 kernel=$2 initrd=$3 rootfs=$4 out=$5 table=$6
-runtime=${BENCH_NET_RUNTIME:-5}
+runtime=${BENCH_NET_RUNTIME:-4}
+rounds=${BENCH_NET_ROUNDS:-3}
 count_runtime=${BENCH_NET_COUNT_RUNTIME:-3}
 command=${BENCH_COMMAND:-scripts/bench-net.sh $*}
 for f in "$qemu" "$kernel" "$initrd" "$rootfs"; do
 	[ -f "$f" ] || die "$f: no such file"
 done
-for v in "$runtime" "$count_runtime"; do
-	case "$v" in ''|*[!0-9]*|0) die "run times are whole seconds > 0, not '$v'" ;; esac
+for v in "$runtime" "$rounds" "$count_runtime"; do
+	case "$v" in ''|*[!0-9]*|0) die "run times and rounds are whole numbers > 0, not '$v'" ;; esac
 done
 command -v iperf3 > /dev/null || die "no iperf3 on the host (scripts/setup-host.sh)"
 
@@ -42,9 +44,10 @@ out=$(cd "$out" && pwd)
 # The host's end: one iperf3 server for every run (they are sequential),
 # on a free port of 127.0.0.1 (where slirp takes the guest's connections
 # to its gateway).  A port taken between the probe and the bind makes
-# the server exit, which the check below reports.
+# the server exit, which the check below reports.  --idle-timeout: a
+# run whose client vanished mid-test does not block the next ones.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-iperf3 -s -B 127.0.0.1 -p "$port" > "$out/iperf3-server.log" 2>&1 &
+iperf3 -s -B 127.0.0.1 -p "$port" --idle-timeout 30 > "$out/iperf3-server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 sleep 0.5
@@ -84,7 +87,7 @@ for a in "${qemu_args[@]}"; do
 	harness_args+=("--qemu-arg=$a")
 done
 
-guest_cmd="RUNTIME=$runtime COUNT_RUNTIME=$count_runtime PORT=$port
+guest_cmd="RUNTIME=$runtime COUNT_RUNTIME=$count_runtime ROUNDS=$rounds PORT=$port
 NICS='${nics//$'\n'/ }'
 $(cat "$KIT/scripts/bench-net-guest.sh")"
 
@@ -103,7 +106,7 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 	--expect-console 'bench-net: done'
 
 python3 "$KIT/scripts/bench-net-report.py" --command "$command" \
-	--runtime "$runtime" --count-runtime "$count_runtime" \
+	--runtime "$runtime" --rounds "$rounds" --count-runtime "$count_runtime" \
 	--host-load "$load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after, $(nproc) CPUs" \
 	"$out/vm" > "$table.tmp"
 mv "$table.tmp" "$table"
