@@ -55,12 +55,12 @@ nic_mac() { echo "$1" | cut -d: -f2-7; }
 nic_net() { field "$1" 8; }
 
 # Interrupts the guest took for NIC $1 (interface $2), all CPUs: the kit's
-# event channel line (vif-N), virtio's MSI-X vectors (virtioN-*), e1000's
-# INTx line (named after the interface).
+# event channel lines (vif-0, or vif-0-qN per ring pair), virtio's MSI-X
+# vectors (virtioN-*), e1000's INTx line (named after the interface).
 nic_irqs() {
 	local pat
 	case "$1" in
-	kit) pat="vif-0$" ;;
+	kit) pat="vif-0(-q[0-9]+)?$" ;;
 	virtio*) pat="$(basename "$(readlink "/sys/class/net/$2/device")")-" ;;
 	*) pat=" $2$" ;;
 	esac
@@ -90,6 +90,13 @@ mark() {
 	echo "PVKIT-HYP $1 $(grep '^ *HYP:' /proc/interrupts | awk '{
 		for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
 	} END { print n + 0 }')"
+	# TCP segments sent (new and retransmitted): the frames a run put
+	# on the wire, whatever the NIC counts (the kit's driver counts a
+	# TSO send as one packet, e1000's as its segments)
+	echo "PVKIT-TCP $1 $(awk '/^Tcp:/ {
+		if (!h) { for (i = 2; i <= NF; i++) c[$i] = i; h = 1 }
+		else print $c["OutSegs"], $c["RetransSegs"]
+	}' /proc/net/snmp)"
 	sleep 1
 }
 
