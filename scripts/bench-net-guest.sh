@@ -3,7 +3,7 @@
 # (busybox ash: POSIX sh plus local, like dash)
 # Guest side of scripts/bench-net.sh (busybox sh; the harness runs it as
 # the guest command, with the RUNTIME, COUNT_RUNTIME, ROUNDS, PORT and NICS
-# lines prepended).
+# lines and scripts/bench-guest-lib.sh prepended).
 #
 # NICS: one "name:mac:net" word per NIC (net = the first three octets of
 # its own QEMU user network): the kit's, virtio-net, virtio-net's twin
@@ -24,12 +24,7 @@
 set -eu
 
 DIRS="g2h h2g"		# guest->host (iperf3 client sends), host->guest (-R)
-COUNTERS="stat-hypercalls stat-injections stat-deliveries stat-backend-kicks stat-coalesced"
 EVENTS="memory_region_ops_read memory_region_ops_write virtio_notify ioapic_clear_remote_irr"
-
-req() {
-	echo "PVKIT-HOST-REQUEST: $1" > /dev/kmsg
-}
 
 fail() {
 	echo "bench-net: $*"
@@ -73,11 +68,8 @@ nic_irqs() {
 # guest sends anything again (the sleep).  (Functions keep their loop
 # variables local: pass() is in the middle of a loop over $NICS too.)
 mark() {
-	local c n name dev s
-	req "{\"execute\": \"harness-cputime\", \"arguments\": {\"label\": \"$1\"}}"
-	for c in $COUNTERS; do
-		req "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine/peripheral/pvkit\", \"property\": \"$c\"}}"
-	done
+	local n name dev s
+	host_mark "$1"
 	for n in $NICS; do
 		name=$(nic_name "$n") dev=$(ifname "$(nic_mac "$n")")
 		s=/sys/class/net/$dev/statistics
@@ -97,14 +89,6 @@ mark() {
 		if (!h) { for (i = 2; i <= NF; i++) c[$i] = i; h = 1 }
 		else print $c["OutSegs"], $c["RetransSegs"]
 	}' /proc/net/snmp)"
-	sleep 1
-}
-
-trace() {	# trace true|false
-	local e
-	for e in $EVENTS; do
-		req "{\"execute\": \"trace-event-set-state\", \"arguments\": {\"name\": \"$e\", \"enable\": $1}}"
-	done
 	sleep 1
 }
 
@@ -187,9 +171,9 @@ done
 # The kit's exits and interrupts are the pvkit device's own counters,
 # exact in the measuring pass; virtio-net's twin (no ioeventfd, see
 # bench-net.sh) and e1000 are counted from QEMU's trace events.
-trace true
+trace true "$EVENTS"
 pass count "$COUNT_RUNTIME" "virtio-count e1000"
-trace false
+trace false "$EVENTS"
 echo "PVKIT-INTERRUPTS-BEGIN"
 cat /proc/interrupts
 echo "PVKIT-INTERRUPTS-END"

@@ -91,7 +91,7 @@ done
 
 guest_cmd="RUNTIME=$runtime COUNT_RUNTIME=$count_runtime ROUNDS=$rounds PORT=$port
 NICS='${nics//$'\n'/ }'
-$(cat "$KIT/scripts/bench-net-guest.sh")"
+$(cat "$KIT/scripts/bench-guest-lib.sh" "$KIT/scripts/bench-net-guest.sh")"
 
 # The machine may be shared: the table says how busy it was.
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
