@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest side of scripts/bench-blk.sh (busybox sh; the harness runs it as
-# the guest command, with the RUNTIME and COUNT_RUNTIME lines prepended).
+# the guest command, with the RUNTIME and COUNT_RUNTIME lines and
+# scripts/bench-guest-lib.sh prepended).
 #
 # One image file, three disks: the kit's (pvdb), virtio-blk (vda), AHCI
 # (sda).  Every job is fenced by two marks: a harness-cputime host request
@@ -15,31 +16,16 @@ set -eu
 
 DISKS="kit:pvdb virtio:vda ahci:sda"
 JOBS="randread-4k-qd32:randread:4k:32 read-1m-qd8:read:1M:8 write-1m-qd8:write:1M:8"
-COUNTERS="stat-hypercalls stat-injections stat-deliveries stat-backend-kicks stat-coalesced"
 EVENTS="memory_region_ops_read memory_region_ops_write virtio_notify ahci_irq_raise"
-
-req() {
-	echo "PVKIT-HOST-REQUEST: $1" > /dev/kmsg
-}
 
 # mark LABEL DEV: the harness answers the requests in order, before the
 # guest's device does anything again (the sleep).
 mark() {
-	req "{\"execute\": \"harness-cputime\", \"arguments\": {\"label\": \"$1\"}}"
-	for c in $COUNTERS; do
-		req "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine/peripheral/pvkit\", \"property\": \"$c\"}}"
-	done
+	host_mark "$1"
 	echo "PVKIT-BLKSTAT $1 $(cat "/sys/block/$2/stat")"
 	# the guest's view of the interrupts: HYP (the kit's upcall), virtio, ahci
 	grep -E 'HYP|virtio|ahci' /proc/interrupts | while IFS= read -r l; do
 		echo "PVKIT-IRQ $1 $l"
-	done
-	sleep 1
-}
-
-trace() {	# trace true|false
-	for e in $EVENTS; do
-		req "{\"execute\": \"trace-event-set-state\", \"arguments\": {\"name\": \"$e\", \"enable\": $1}}"
 	done
 	sleep 1
 }
@@ -81,13 +67,13 @@ pass measure "$RUNTIME" "$DISKS"
 # The kit's exits and interrupts are the pvkit device's own counters,
 # exact in the measuring pass: the kit's disk sits the traced pass out
 # (with tracing on it once stopped answering for 30 s: see README).
-trace true
+trace true "$EVENTS"
 # virtio: the twin device without ioeventfd (vdb), see bench-blk.sh.
 [ "$(cat /sys/block/vdb/serial)" = bench-count ] ||
 	{ echo "bench-blk: vdb is not the counting virtio disk"; exit 1; }
 echo none > /sys/block/vdb/queue/scheduler
 pass count "$COUNT_RUNTIME" "virtio:vdb ahci:sda"
-trace false
+trace false "$EVENTS"
 echo "PVKIT-INTERRUPTS-BEGIN"
 cat /proc/interrupts
 echo "PVKIT-INTERRUPTS-END"

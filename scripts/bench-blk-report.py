@@ -12,11 +12,9 @@ markdown.  Stdlib only.
 """
 
 import argparse
-import bisect
-import json
-import re
 import sys
-import time
+
+import benchlib
 
 DISKS = (("kit", "kit (xen-disk, pvkit bus)"),
          ("virtio", "virtio-blk-pci"),
@@ -41,127 +39,42 @@ def region_disk(name):
 # while MSI is on).  The kit's upcalls are counted by the pvkit device.
 IRQ_EVENTS = {"virtio_notify": "virtio", "ahci_irq_raise": "ahci"}
 
-# Hypercall numbers (hypercall/pvkit.h) that a disk's I/O may use.
-HYPERCALLS = {2: "CONSOLE_WRITE", 11: "EVTCHN_SEND", 13: "EVTCHN_UNMASK",
-              16: "GNTTAB_SETUP"}
-
-KERNEL_LINE = re.compile(r"^\s*\[\s*\d+\.\d+\]")
-TRACE_LINE = re.compile(r"^\d+@(\d+\.\d+):(\w+) (.*)$")
-NAME = re.compile(r"name '([^']*)'")
-
-
 def parse_console(path):
     """{label: fio json}, {label: [blkstat fields]}, {label: {disk:
     interrupts the guest took}}, queue lines, /proc/interrupts lines."""
-    fio, blkstat, guest_irqs, queues, irqs = {}, {}, {}, [], []
-    cur, buf, in_irq = None, [], False
-    with open(path, errors="replace") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line.startswith("PVKIT-FIO-BEGIN "):
-                cur, buf = line.split()[1], []
-            elif line.startswith("PVKIT-FIO-END "):
-                text = "\n".join(buf)
-                # fio may print notes before its json
-                try:
-                    fio[cur] = json.loads(text[text.index("{"):])
-                except ValueError:
-                    fio[cur] = None
-                cur = None
-            elif cur is not None:
-                # kernel lines and fio's own error lines interleave
-                if not KERNEL_LINE.match(line) and \
-                        not line.startswith("fio: "):
-                    buf.append(line)
-            elif line.startswith("PVKIT-BLKSTAT "):
-                parts = line.split()
-                blkstat[parts[1]] = [int(x) for x in parts[2:]]
-            elif line.startswith("PVKIT-IRQ "):
-                _, label, rest = line.split(" ", 2)
-                add_guest_irqs(guest_irqs.setdefault(label, {}), rest)
-            elif line.startswith("PVKIT-QUEUE "):
-                queues.append(line.split(" ", 1)[1])
-            elif line.startswith("PVKIT-INTERRUPTS-BEGIN"):
-                in_irq = True
-            elif line.startswith("PVKIT-INTERRUPTS-END"):
-                in_irq = False
-            elif in_irq and not KERNEL_LINE.match(line):
-                irqs.append(line)
+    # fio's own error lines interleave with its json
+    fio, lines, irqs = benchlib.scan_console(
+        path, "FIO", noise=lambda line: line.startswith("fio: "))
+    blkstat, guest_irqs, queues = {}, {}, []
+    for line in lines:
+        if line.startswith("PVKIT-BLKSTAT "):
+            parts = line.split()
+            blkstat[parts[1]] = [int(x) for x in parts[2:]]
+        elif line.startswith("PVKIT-IRQ "):
+            _, label, rest = line.split(" ", 2)
+            add_guest_irqs(guest_irqs.setdefault(label, {}), rest)
+        elif line.startswith("PVKIT-QUEUE "):
+            queues.append(line.split(" ", 1)[1])
     return fio, blkstat, guest_irqs, queues, irqs
 
 
 def add_guest_irqs(acc, line):
     """Add one /proc/interrupts line's per-CPU counts to acc[disk]."""
-    fields = line.split()
-    disk = "kit" if fields[0] == "HYP:" else \
+    disk = "kit" if line.split()[0] == "HYP:" else \
         "virtio" if "virtio" in line else "ahci" if "ahci" in line else None
-    n = 0
-    for f in fields[1:]:
-        if not f.isdigit():
-            break
-        n += int(f)
     if disk:
-        acc[disk] = acc.get(disk, 0) + n
+        acc[disk] = acc.get(disk, 0) + benchlib.proc_interrupts_sum(line)
 
 
-def parse_requests(path):
-    """{label: {"cpu", "time", counter: value}} from host-requests.log: a
-    harness-cputime reply opens a mark, the qom-gets after it fill it."""
-    marks, cur = {}, None
-    with open(path) as f:
-        for line in f:
-            req, sep, reply = line.partition(" -> ")
-            if not sep:
-                continue
-            req = json.loads(req.split(" ", 1)[1])
-            try:
-                reply = json.loads(reply)
-            except ValueError:
-                raise SystemExit(f"bench-blk-report: host request failed: "
-                                 f"{line.strip()}")
-            if "return" not in reply:
-                raise SystemExit(f"bench-blk-report: host request failed: "
-                                 f"{line.strip()}")
-            if req["execute"] == "harness-cputime":
-                cur = marks[reply["return"]["label"]] = dict(reply["return"])
-            elif req["execute"] == "qom-get" and cur is not None:
-                cur[req["arguments"]["property"]] = reply["return"]
-    return marks
-
-
-def count_trace(path, windows):
-    """windows: {key: (t0, t1)}, disjoint.  Returns {key: {"exits": {disk:
-    n}, "irqs": {disk: n}}} for trace lines inside each window."""
-    order = sorted(windows, key=lambda k: windows[k][0])
-    starts = [windows[k][0] for k in order]
-    counts = {k: {"exits": {}, "irqs": {}} for k in windows}
-    with open(path, errors="replace") as f:
-        for line in f:
-            m = TRACE_LINE.match(line)
-            if not m:
-                continue
-            t = float(m.group(1))
-            i = bisect.bisect_right(starts, t) - 1
-            if i < 0 or t > windows[order[i]][1]:
-                continue
-            c = counts[order[i]]
-            ev = m.group(2)
-            if ev.startswith("memory_region_ops_"):
-                n = NAME.search(m.group(3))
-                disk = region_disk(n.group(1)) if n else None
-                if disk:
-                    c["exits"][disk] = c["exits"].get(disk, 0) + 1
-            elif ev in IRQ_EVENTS:
-                disk = IRQ_EVENTS[ev]
-                c["irqs"][disk] = c["irqs"].get(disk, 0) + 1
-    return counts
-
-
-def delta(marks, label, key):
-    a, b = marks[label + ":before"][key], marks[label + ":after"][key]
-    if isinstance(a, list):
-        return sum(b) - sum(a)
-    return b - a
+def classify(event, args):
+    """A trace line's (kind, disk): an access to a disk's region is an
+    exit, IRQ_EVENTS interrupts."""
+    if event.startswith("memory_region_ops_"):
+        disk = region_disk(benchlib.region_name(args))
+        return ("exits", disk) if disk else None
+    if event in IRQ_EVENTS:
+        return "irqs", IRQ_EVENTS[event]
+    return None
 
 
 def job_result(fio, blkstat, guest_irqs, marks, label):
@@ -175,22 +88,16 @@ def job_result(fio, blkstat, guest_irqs, marks, label):
     disk = label.split(":")[1]
     irq0 = guest_irqs.get(label + ":before", {}).get(disk, 0)
     irq1 = guest_irqs.get(label + ":after", {}).get(disk, 0)
-    return {
+    r = benchlib.kit_deltas(marks, label)
+    r.update({
         "ios": ios,
         "iops": j["read"]["iops"] + j["write"]["iops"],
         "mbs": (j["read"]["bw_bytes"] + j["write"]["bw_bytes"]) / 1e6,
-        "cpu_us": delta(marks, label, "cpu") * 1e6 / ios if ios else 0,
+        "cpu_us": r["cpu"] * 1e6 / ios if ios else 0,
         "dev_reqs": dev_reqs / ios if ios else 0,
-        "hypercalls": delta(marks, label, "stat-hypercalls"),
-        "injections": delta(marks, label, "stat-injections"),
-        "deliveries": delta(marks, label, "stat-deliveries"),
-        "kicks": delta(marks, label, "stat-backend-kicks"),
-        "coalesced": delta(marks, label, "stat-coalesced"),
         "guest_irqs": irq1 - irq0,
-        "by_number": [b - a for a, b in zip(
-            marks[label + ":before"]["stat-hypercalls"],
-            marks[label + ":after"]["stat-hypercalls"])],
-    }
+    })
+    return r
 
 
 def main():
@@ -202,12 +109,15 @@ def main():
     ap.add_argument("vmdir")
     args = ap.parse_args()
     d = args.vmdir
-    fio, blkstat, guest_irqs, queues, irqs = \
-        parse_console(f"{d}/console.log")
-    marks = parse_requests(f"{d}/host-requests.log")
-    accel = json.load(open(f"{d}/results.json"))["accel"]
+    try:
+        fio, blkstat, guest_irqs, queues, irqs = \
+            parse_console(f"{d}/console.log")
+        marks = benchlib.parse_requests(f"{d}/host-requests.log")
+    except (OSError, benchlib.ReportError) as e:
+        sys.exit(f"bench-blk-report: {e}")
+    accel, date = benchlib.run_info(d)
 
-    res, windows = {}, {}
+    res = {}
     for p in ("measure", "count"):
         for job, _ in JOBS:
             for disk, _ in DISKS:
@@ -216,14 +126,13 @@ def main():
                 label = f"{p}:{disk}:{job}"
                 res[label] = job_result(fio, blkstat, guest_irqs, marks,
                                         label)
-                windows[label] = (marks[label + ":before"]["time"],
-                                  marks[label + ":after"]["time"])
-    traced = count_trace(f"{d}/trace.log",
-                         {k: v for k, v in windows.items()
-                          if k.startswith("count:")})
+    traced = benchlib.count_trace(
+        f"{d}/trace.log",
+        benchlib.windows(marks, [k for k in res if k.startswith("count:")]),
+        classify)
 
     w = sys.stdout.write
-    w(f"Measured by `{args.command}`, {time.strftime('%Y-%m-%d', time.gmtime())}, "
+    w(f"Measured by `{args.command}`, {date}, "
       f"accelerator {accel}, 1 vCPU, one QEMU run, one {args.mb} MiB raw "
       f"image (host page cache) attached as all three disks; fio "
       f"--direct=1 --ioengine=libaio, one job, {args.runtime} s per "
@@ -259,7 +168,8 @@ def main():
                 exits, irq, n = m["hypercalls"], m["injections"], m["ios"]
             else:
                 t = traced[f"count:{disk}:{job}"]
-                exits, irq = t["exits"].get(disk, 0), t["irqs"].get(disk, 0)
+                exits = t.get("exits", {}).get(disk, 0)
+                irq = t.get("irqs", {}).get(disk, 0)
                 n = res[f"count:{disk}:{job}"]["ios"]
             # the guest's /proc/interrupts must tell the same story
             g = res[f"count:{disk}:{job}" if disk != "kit" else
@@ -283,33 +193,32 @@ def main():
         ratio = k["iops"] / v["iops"] if v["iops"] else 0
         w("Targets (4 KiB random read, QD32): kit throughput "
           f"{ratio:.2f}x virtio-blk-pci (target >= 1.0x: "
-          f"{'met' if ratio >= 1.0 else 'not met'}); kit "
+          f"{benchlib.verdict(ratio >= 1.0)}); kit "
           f"{trans:.3f} host transitions per request (target <= 0.1: "
-          f"{'met' if trans <= 0.1 else 'not met'}).\n\n")
+          f"{benchlib.verdict(trans <= 0.1)}).\n\n")
     else:
         w("Targets (4 KiB random read, QD32): not measured, a job "
           "failed.\n\n")
-    w("<details><summary>raw counts</summary>\n\n")
-    w("| pass:disk:job | fio I/Os | IOPS | hypercalls | upcalls injected | "
-      "deliveries | backend kicks | coalesced | traced exits | "
-      "traced irqs | guest irqs | hypercalls by number |\n"
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+    rows = []
     for label, r in res.items():
         if r is None:
-            w(f"| {label} | failed | | | | | | | | | | |\n")
+            rows.append([label, "failed"] + [""] * 10)
             continue
         t = traced.get(label)
         disk = label.split(":")[1]
-        ex = t["exits"].get(disk, 0) if t else ""
-        ir = t["irqs"].get(disk, 0) if t else ""
-        w(f"| {label} | {r['ios']} | {r['iops']:.0f} | {r['hypercalls']} | "
-          f"{r['injections']} | {r['deliveries']} | {r['kicks']} | "
-          f"{r['coalesced']} | {ex} | {ir} | {r['guest_irqs']} | "
-          + " ".join(f"{HYPERCALLS.get(i, i)}:{n}"
-                     for i, n in enumerate(r["by_number"]) if n) + " |\n")
-    w("\nGuest queues: " + "; ".join(queues) + "\n\n")
-    w("Guest /proc/interrupts at the end:\n\n```\n" + "\n".join(irqs) +
-      "\n```\n\n</details>\n")
+        rows.append([
+            label, r["ios"], f"{r['iops']:.0f}", r["hypercalls"],
+            r["injections"], r["deliveries"], r["kicks"], r["coalesced"],
+            t.get("exits", {}).get(disk, 0) if t else "",
+            t.get("irqs", {}).get(disk, 0) if t else "",
+            r["guest_irqs"], benchlib.by_number_text(r["by_number"])])
+    w(benchlib.raw_details(
+        ["pass:disk:job", "fio I/Os", "IOPS", "hypercalls",
+         "upcalls injected", "deliveries", "backend kicks", "coalesced",
+         "traced exits", "traced irqs", "guest irqs",
+         "hypercalls by number"], "l" + "r" * 10 + "l", rows,
+        "\nGuest queues: " + "; ".join(queues) + "\n\n" +
+        benchlib.interrupts_text(irqs)))
     for n in notes:
         w(f"\nNote: {n}\n")
 

@@ -62,7 +62,7 @@ for a in "${qemu_args[@]}"; do
 done
 
 guest_cmd="RUNTIME=$runtime COUNT_RUNTIME=$count_runtime
-$(cat "$KIT/scripts/bench-blk-guest.sh")"
+$(cat "$KIT/scripts/bench-guest-lib.sh" "$KIT/scripts/bench-blk-guest.sh")"
 
 # printk.devkmsg=on: the host requests go through /dev/kmsg, far more
 # than its default rate limit (10 per 5 s) lets through.

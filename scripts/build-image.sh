@@ -13,9 +13,10 @@
 #   each --extra SRC (file or directory) at DST (absolute path in the image;
 #     e.g. --extra mods.txt:/etc/pvkit-modules),
 #   and the shared libraries (plus dynamic loader) every ELF in the image needs.
-# --ext4 FILE also writes the same tree, plus fio, as an ext4 file system
-#   image for a root on a pvkit disk (the initramfs's /init switches to it
-#   when the kernel command line says pvkit_root=DEV).
+# --ext4 FILE also writes the same tree, plus fio and iperf3 (the
+#   benchmarks' load generators; too big for the initramfs), as an ext4 file
+#   system image for a root on a pvkit disk (the initramfs's /init switches
+#   to it when the kernel command line says pvkit_root=DEV).
 #
 # The image is cached under $PVKIT_CACHE/image/ by a hash of all inputs and
 # rebuilt only when one changes.  The output path is the last stdout line.
@@ -59,6 +60,8 @@ done
 
 # Host tools the disk tests run in the guest (their libraries come along).
 HOST_TOOLS=(/sbin/mke2fs /sbin/e2fsck)
+# Host tools only the root file system image (--ext4) carries.
+ROOTFS_TOOLS=(/usr/bin/fio /usr/bin/iperf3)
 for t in "${HOST_TOOLS[@]}"; do
 	[ -x "$t" ] || die "no $t (install e2fsprogs: scripts/setup-host.sh)"
 done
@@ -147,17 +150,19 @@ else
 	log "image $key up to date"
 fi
 
-# The root file system image: the same tree plus fio and a marker that
-# tells /init it already runs on the disk.
+# The root file system image: the same tree plus the benchmark tools and a
+# marker that tells /init it already runs on the disk.
 if [ -n "$ext4" ]; then
-	[ -x /usr/bin/fio ] || die "no /usr/bin/fio (install fio: scripts/setup-host.sh)"
-	fs=$cache/rootfs-$(echo "$key $(hash_inputs /usr/bin/fio)" | sha256sum | cut -c1-16).ext4
+	for t in "${ROOTFS_TOOLS[@]}"; do
+		[ -x "$t" ] || die "no $t (install ${t##*/}: scripts/setup-host.sh)"
+	done
+	fs=$cache/rootfs-$(echo "$key $(hash_inputs "${ROOTFS_TOOLS[@]}")" | sha256sum | cut -c1-16).ext4
 	if [ ! -f "$fs" ]; then
 		log "building root file system image"
 		stage=$(mktemp -d "$cache/.stage.XXXXXX")
 		trap 'rm -rf "$stage"' EXIT
 		populate_root "$stage/root"
-		cp /usr/bin/fio "$stage/root/usr/bin/fio"
+		cp "${ROOTFS_TOOLS[@]}" "$stage/root/usr/bin/"
 		touch "$stage/root/.pvkit-rootfs"
 		/usr/bin/python3 "$KIT/tests/image/mkinitramfs.py" \
 			--root "$stage/root" --libs-only

@@ -360,7 +360,9 @@ pv_discard() {
 # Event-channel cost next to a bare exit, one guest, one run; the table
 # goes to $RESULTS/bench-evtchn.md with the command that made it.  Then
 # the block benchmark (scripts/bench-blk.sh): the kit's disk, virtio-blk
-# and AHCI under fio in one guest, table in $RESULTS/bench-blk.md.
+# and AHCI under fio in one guest, table in $RESULTS/bench-blk.md; and the
+# network benchmark (scripts/bench-net.sh): the kit's NIC, virtio-net and
+# e1000 under iperf3 in one guest, table in $RESULTS/bench-net.md.
 cmd_bench() {
 	local out=$RESULTS/bench-evtchn.md iterations=${BENCH_ITERATIONS:-200000}
 	build_all
@@ -377,6 +379,9 @@ cmd_bench() {
 	BENCH_COMMAND="make bench" "$KIT/scripts/bench-blk.sh" "$QEMU" \
 		"$KERNEL" "$IMAGE" "$ROOTFS" "$RESULTS/bench-blk" \
 		"$RESULTS/bench-blk.md"
+	BENCH_COMMAND="make bench" "$KIT/scripts/bench-net.sh" "$QEMU" \
+		"$KERNEL" "$IMAGE" "$ROOTFS" "$RESULTS/bench-net" \
+		"$RESULTS/bench-net.md"
 }
 
 # ---- make check: every stage adds to one count ----
