@@ -58,12 +58,13 @@ for e in "${extras[@]}"; do
 	[ -e "$src" ] || die "--extra $e: no $src"
 done
 
-# Host tools the disk tests run in the guest (their libraries come along).
-HOST_TOOLS=(/sbin/mke2fs /sbin/e2fsck)
+# Host tools the disk and NIC tests run in the guest (their libraries come
+# along): mke2fs/e2fsck (e2fsprogs), ethtool (upstream's netdevice.sh).
+HOST_TOOLS=(/sbin/mke2fs /sbin/e2fsck /usr/sbin/ethtool)
 # Host tools only the root file system image (--ext4) carries.
 ROOTFS_TOOLS=(/usr/bin/fio /usr/bin/iperf3)
 for t in "${HOST_TOOLS[@]}"; do
-	[ -x "$t" ] || die "no $t (install e2fsprogs: scripts/setup-host.sh)"
+	[ -x "$t" ] || die "no $t (install e2fsprogs and ethtool: scripts/setup-host.sh)"
 done
 
 # Cache key: this script, the image sources, busybox, host libc (the libraries

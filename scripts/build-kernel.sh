@@ -146,6 +146,12 @@ make -C "$SRC/tools/testing/selftests" O="$BUILD" TARGETS="$KSELFTEST_SUITES" \
 	FORCE_TARGETS=1 INSTALL_PATH="$BUILD/staging/kselftest" install >>"$LOG" 2>&1 ||
 	{ tail -n 30 "$LOG" >&2; die "kselftest build failed (full log: $LOG)"; }
 
+# Upstream tests that need no build, run as they are: the network device
+# test (ethtool features, MAC, up/down) on the kit's NIC.
+mkdir -p "$BUILD/staging/kselftest/net"
+install -m 0755 "$SRC/tools/testing/selftests/net/netdevice.sh" \
+	"$BUILD/staging/kselftest/net/netdevice.sh"
+
 out=$BUILD/pvkit-kernel.env
 cat > "$out" <<EOT
 KERNEL=$BUILD/arch/x86/boot/bzImage

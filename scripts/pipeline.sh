@@ -215,6 +215,23 @@ net_pair_same() {
 	}
 }
 
+# Upstream's network device test (tools/testing/selftests/net/
+# netdevice.sh, installed by build-kernel.sh) on the kit's NIC: up, a MAC
+# change while up, every changeable ethtool feature off, on and back,
+# ethtool -d (no register dump: XFAIL) and -S, down.  It always exits 0,
+# so its lines are the result: no FAIL, and the PASS lines it must have
+# (more than the up/MAC/features-list/stats/down ones: the toggles).
+pv_netdevice() {
+	local log=$RESULTS/netdevice/console.log pass fail
+	vm "$RESULTS/netdevice" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
+		--smp 2 --pv-nic user --cmd /kselftest/net/netdevice.sh || return 1
+	pass=$(tr -d '\r' < "$log" | grep -c '^PASS: eth0: ' || true)
+	fail=$(tr -d '\r' < "$log" | grep '^FAIL' || true)
+	[ -z "$fail" ] || { echo "$fail"; return 1; }
+	[ "$pass" -ge 10 ] || { echo "only $pass PASS lines"; return 1; }
+	echo "net/netdevice.sh on the kit NIC: $pass PASS, 0 FAIL, $(tr -d '\r' < "$log" | grep -c '^XFAIL') XFAIL"
+}
+
 # The block frontend against backends that break the protocol: one
 # pvkit-test-vbd disk per fault (QOM id and devid 60000 + n; the first 16
 # responses are correct) beside an ordinary xen-disk.  pvkit_blk_hostile
@@ -480,6 +497,13 @@ cmd_check() {
 	# a stage that broke off before its checks still counts as failed
 	if [ $rc != 0 ] && ! grep -q '^not ok ' "$RESULTS/pv-net-pair.log"; then
 		stage_fail "two guests on one socket netdev (exit $rc, see $RESULTS/pv-net-pair.log)"
+	fi
+
+	echo "# upstream net/netdevice.sh on the kit NIC"
+	if pv_netdevice > "$RESULTS/pv-netdevice.log" 2>&1; then
+		PASSED=$((PASSED + 1)); echo "ok - $(tail -n 1 "$RESULTS/pv-netdevice.log")"
+	else
+		stage_fail "net/netdevice.sh on the kit NIC (see $RESULTS/pv-netdevice.log)"
 	fi
 
 	echo "# fio with verify on a pvkit disk, root on a pvkit disk"

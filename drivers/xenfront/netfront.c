@@ -1239,6 +1239,8 @@ static int pvkit_net_probe(struct pvkit_bus_device *dev)
 	netdev->netdev_ops = &pvkit_net_ops;
 	netdev->ethtool_ops = &pvkit_net_ethtool_ops;
 	netdev->watchdog_timeo = 5 * HZ;
+	/* The backend does not filter on the MAC: it may change while up. */
+	netdev->priv_flags |= IFF_LIVE_ADDR_CHANGE;
 	/*
 	 * Packets are copied, so any skb layout will do; checksums and TCP
 	 * segmentation are left to the backend as far as it offers them
