@@ -11,8 +11,10 @@
  *   owns an EventNotifier whose fd the backend polls; the binding's
  *   handler (a bottom half in the main loop) marks its port pending and
  *   sets the notifier.  The local port is the guest's port.
- * - grant tables: pvkit_gnttab_map() (one ref at a time) and
- *   pvkit_gnttab_copy().
+ * - grant tables: pvkit_gnttab_map() and pvkit_gnttab_copy().  Several
+ *   refs map at once (xen-block's multi-page rings) when they name
+ *   consecutive guest frames: the guest's RAM is one host mapping, so the
+ *   pages are then consecutive for the backend too.
  * - foreign memory: not offered (a pvkit guest grants every page it
  *   shares).
  * - the store: the device's xenstore engine (xenstore_impl.c), used as
@@ -256,12 +258,26 @@ static struct evtchn_backend_ops pvkit_xen_evtchn_ops = {
 
 /* ---- Grant tables ---- */
 
+/* Most pages one mapping may span: xen-block's largest ring (order 4). */
+#define PVKIT_XEN_MAP_MAX_PAGES 16
+
 /* One mapping made through a handle. */
 typedef struct PVKitXenMap {
     void *addr;
-    uint32_t ref;
-    int handle;                 /* the device's */
+    uint32_t ref;               /* the first page's */
+    uint32_t count;
+    int handle[PVKIT_XEN_MAP_MAX_PAGES];        /* the device's, per page */
 } PVKitXenMap;
+
+/* Release the device's mappings behind @m. */
+static void pvkit_xen_map_release(PVKitXenMap *m)
+{
+    uint32_t i;
+
+    for (i = 0; i < m->count; i++) {
+        pvkit_gnttab_unmap(m->handle[i]);
+    }
+}
 
 struct xengntdev_handle {
     QemuMutex lock;
@@ -286,7 +302,7 @@ static int pvkit_xen_gnttab_close(xengnttab_handle *xgt)
         return pvkit_xen_err(EINVAL);
     }
     for (i = 0; i < xgt->maps->len; i++) {
-        pvkit_gnttab_unmap(g_array_index(xgt->maps, PVKitXenMap, i).handle);
+        pvkit_xen_map_release(&g_array_index(xgt->maps, PVKitXenMap, i));
     }
     g_array_free(xgt->maps, true);
     qemu_mutex_destroy(&xgt->lock);
@@ -338,24 +354,41 @@ static int pvkit_xen_gnttab_set_max(xengnttab_handle *xgt, uint32_t nr)
     return 0;
 }
 
-/* Only single pages: XEN_GNTTAB_OP_FEATURE_MAP_MULTIPLE is not offered. */
+/*
+ * Several refs map only if they name consecutive guest frames, which the
+ * backend then sees as consecutive pages; other layouts fail with
+ * EOPNOTSUPP (a frontend allocates a multi-page ring in one piece).
+ */
 static void *pvkit_xen_gnttab_map(xengnttab_handle *xgt, uint32_t count,
                                   uint32_t domid, uint32_t *refs, int prot)
 {
     PVKitXenMap m = { 0 };
+    void *addr;
     int ret;
 
-    if (!xgt || !refs || count != 1 || domid != pvkit_xen_guest) {
-        errno = count > 1 ? EOPNOTSUPP : EINVAL;
+    if (!xgt || !refs || !count || count > PVKIT_XEN_MAP_MAX_PAGES ||
+        domid != pvkit_xen_guest) {
+        errno = EINVAL;
         return NULL;
     }
-    ret = pvkit_gnttab_map(refs[0], prot & PROT_WRITE, &m.addr);
-    if (ret < 0) {
-        errno = -ret;
-        return NULL;
+    for (m.count = 0; m.count < count; m.count++) {
+        ret = pvkit_gnttab_map(refs[m.count], prot & PROT_WRITE, &addr);
+        if (ret < 0) {
+            pvkit_xen_map_release(&m);
+            errno = -ret;
+            return NULL;
+        }
+        m.handle[m.count] = ret;
+        if (!m.count) {
+            m.addr = addr;
+        } else if (addr != (uint8_t *)m.addr + m.count * XEN_PAGE_SIZE) {
+            m.count++;
+            pvkit_xen_map_release(&m);
+            errno = EOPNOTSUPP;
+            return NULL;
+        }
     }
     m.ref = refs[0];
-    m.handle = ret;
     WITH_QEMU_LOCK_GUARD(&xgt->lock) {
         g_array_append_val(xgt->maps, m);
     }
@@ -369,33 +402,38 @@ static void *pvkit_xen_gnttab_map(xengnttab_handle *xgt, uint32_t count,
 static int pvkit_xen_gnttab_unmap(xengnttab_handle *xgt, void *addr,
                                   uint32_t *refs, uint32_t count)
 {
-    int handle = -1;
+    PVKitXenMap found = { 0 };
+    uint32_t p;
     guint i;
-    int ret;
+    int ret = 0, r;
 
-    if (!xgt || count != 1) {
+    if (!xgt) {
         return pvkit_xen_err(EINVAL);
     }
     WITH_QEMU_LOCK_GUARD(&xgt->lock) {
         for (i = 0; i < xgt->maps->len; i++) {
             PVKitXenMap *m = &g_array_index(xgt->maps, PVKitXenMap, i);
 
-            if (m->addr == addr && (!refs || m->ref == refs[0])) {
-                handle = m->handle;
+            if (m->addr == addr && m->count == count &&
+                (!refs || m->ref == refs[0])) {
+                found = *m;
                 g_array_remove_index_fast(xgt->maps, i);
                 break;
             }
         }
     }
-    if (handle < 0) {
+    if (!found.count) {
         return pvkit_xen_err(EINVAL);
     }
-    ret = pvkit_gnttab_unmap(handle);
+    for (p = 0; p < found.count; p++) {
+        r = pvkit_gnttab_unmap(found.handle[p]);
+        ret = ret ? ret : r;
+    }
     return ret < 0 ? pvkit_xen_err(-ret) : 0;
 }
 
 static struct gnttab_backend_ops pvkit_xen_gnttab_ops = {
-    .features = 0,
+    .features = XEN_GNTTAB_OP_FEATURE_MAP_MULTIPLE,
     .open = pvkit_xen_gnttab_open,
     .close = pvkit_xen_gnttab_close,
     .grant_copy = pvkit_xen_gnttab_copy,
