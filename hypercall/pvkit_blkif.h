@@ -17,6 +17,7 @@
 #define PVKIT_BLKIF_OP_WRITE		1
 #define PVKIT_BLKIF_OP_FLUSH		3	/* Xen: FLUSH_DISKCACHE */
 #define PVKIT_BLKIF_OP_DISCARD		5
+#define PVKIT_BLKIF_OP_INDIRECT		6	/* read or write, see below */
 
 /* Response status. */
 #define PVKIT_BLKIF_RSP_EOPNOTSUPP	(-2)
@@ -25,6 +26,12 @@
 
 /* Segments (granted pages) one direct request carries at most. */
 #define PVKIT_BLKIF_MAX_SEGMENTS	11
+/* Pages of segment descriptors one indirect request names at most. */
+#define PVKIT_BLKIF_MAX_INDIRECT_PAGES	8
+/* Segment descriptors in one such page (4096 / 8). */
+#define PVKIT_BLKIF_SEGS_PER_INDIRECT_PAGE	512
+/* Largest ring: 2^4 pages (the backend's "max-ring-page-order" may be lower). */
+#define PVKIT_BLKIF_MAX_RING_ORDER	4
 /* Sectors are always 512 bytes on the wire. */
 #define PVKIT_BLKIF_SECTOR_SHIFT	9
 
@@ -88,6 +95,36 @@ struct pvkit_blkif_discard {
 	__u64 id;
 	__u64 sector_number;
 	__u64 nr_sectors;
+};
+
+/**
+ * struct pvkit_blkif_indirect - a read or write with its segments elsewhere
+ * @operation: PVKIT_BLKIF_OP_INDIRECT
+ * @indirect_op: PVKIT_BLKIF_OP_READ or PVKIT_BLKIF_OP_WRITE
+ * @nr_segments: segments, 1 to the backend's "feature-max-indirect-segments"
+ * @pad: zero
+ * @id: the frontend's tag
+ * @sector_number: first sector on the disk
+ * @handle: the device's number
+ * @pad2: zero
+ * @indirect_grefs: granted pages holding the segments, an array of
+ *	struct pvkit_blkif_segment packed PVKIT_BLKIF_SEGS_PER_INDIRECT_PAGE
+ *	to a page; entries past the last page used are ignored
+ * @pad3: zero
+ *
+ * The response carries @indirect_op, not PVKIT_BLKIF_OP_INDIRECT.
+ */
+struct pvkit_blkif_indirect {
+	__u8 operation;
+	__u8 indirect_op;
+	__u16 nr_segments;
+	__u32 pad;
+	__u64 id;
+	__u64 sector_number;
+	__u16 handle;
+	__u16 pad2;
+	__u32 indirect_grefs[PVKIT_BLKIF_MAX_INDIRECT_PAGES];
+	__u32 pad3;
 };
 
 /**
