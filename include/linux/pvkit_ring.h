@@ -40,6 +40,30 @@ static inline bool pvkit_ring_push_requests(struct pvkit_ring_header *r,
 }
 
 /**
+ * pvkit_ring_rearm_responses_after() - ask for an event @n responses on
+ * @r: the ring's header
+ * @cons: the frontend's consumer index (all before it consumed)
+ * @n: responses to wait for, at least 1.  The backend owes at least that
+ *	many for requests already published, or the event never comes.
+ *
+ * Return: true if @n responses are in already: the event for them may
+ * have been decided before this call, so the caller consumes them
+ * before it sleeps.
+ */
+static inline bool
+pvkit_ring_rearm_responses_after(struct pvkit_ring_header *r, u32 cons,
+				 u32 n)
+{
+	WRITE_ONCE(r->rsp_event, cons + n);
+	/* rsp_event visible before the last look at rsp_prod: pairs with
+	 * the backend's full barrier between publishing responses and
+	 * reading rsp_event.
+	 */
+	pvkit_host_mb();
+	return READ_ONCE(r->rsp_prod) - cons >= n;
+}
+
+/**
  * pvkit_ring_rearm_responses() - ask for an event at the next response
  * @r: the ring's header
  * @cons: the frontend's consumer index (all before it consumed)
@@ -50,13 +74,7 @@ static inline bool pvkit_ring_push_requests(struct pvkit_ring_header *r,
 static inline bool pvkit_ring_rearm_responses(struct pvkit_ring_header *r,
 					      u32 cons)
 {
-	WRITE_ONCE(r->rsp_event, cons + 1);
-	/* rsp_event visible before the last look at rsp_prod: pairs with
-	 * the backend's full barrier between publishing responses and
-	 * reading rsp_event.
-	 */
-	pvkit_host_mb();
-	return READ_ONCE(r->rsp_prod) != cons;
+	return pvkit_ring_rearm_responses_after(r, cons, 1);
 }
 
 #endif /* _LINUX_PVKIT_RING_H */
