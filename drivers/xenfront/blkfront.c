@@ -3,22 +3,38 @@
  * pvkit block frontend: disks the host offers on the pvkit bus.
  *
  * A device of type "vbd" is a disk served by a backend (on the kit's
- * reference host, QEMU's own xen-block) through one shared ring page in
- * the blkif format (<linux/pvkit_blkif.h>): the frontend puts requests in
+ * reference host, QEMU's own xen-block) through a shared ring in the
+ * blkif format (<linux/pvkit_blkif.h>): the frontend puts requests in
  * the ring, each naming the granted pages that hold its data, and the
  * backend answers in the same slots.  An event channel carries the
  * notifications both ways, and both sides suppress them while the other
- * is known to be busy (req_event/rsp_event), so a deep queue costs far
- * fewer than one host transition per request.
+ * is known to be busy (req_event/rsp_event).  The frontend asks for an
+ * interrupt only once half of what the backend owes has been answered,
+ * so completions of a deep queue arrive in batches.
  *
- * The request tag is the id on the wire and indexes the in-flight table;
- * the ring has as many slots as there are tags, so a request with a tag
- * always finds a slot.
+ * A disk has one ring per vCPU, up to the backend's limit
+ * ("multi-queue-max-queues") and max_queues: one blk-mq hardware queue
+ * each, with its own event channel, so vCPUs do not share a lock or an
+ * interrupt.  Each ring spans up to 2^max_ring_page_order pages when the
+ * backend takes that many ("max-ring-page-order"), for a deeper queue.
+ * A request
+ * larger than the 11 segments a slot holds goes as an indirect request
+ * when the backend offers "feature-max-indirect-segments": its segments
+ * are written to a page of the tag's own, granted once per connection
+ * and reused by every request with that tag.  The data pages themselves
+ * are granted per request: the reference host copies through grants
+ * rather than mapping them, so keeping them granted would save nothing.
+ *
+ * The request tag is the id on the wire and indexes the ring's in-flight
+ * table; a ring has as many slots as its hardware queue has tags, so a
+ * request with a tag always finds a slot.
  *
  * The backend is not trusted.  A response with an id that is not in
  * flight, the wrong operation, a status the protocol does not have or an
- * index that runs past the ring marks the disk broken: everything in
- * flight fails, new requests fail, and the guest goes on.  A grant is
+ * index that runs past the ring marks the ring and the disk broken:
+ * everything in flight on that ring fails, new requests fail on every
+ * ring (what the others have in flight is answered or times out), and
+ * the guest goes on.  A grant is
  * revoked before its request completes, so a page is never reused while
  * the backend may still touch it.
  */
@@ -30,6 +46,7 @@
 #include <linux/delay.h>
 #include <linux/idr.h>
 #include <linux/interrupt.h>
+#include <linux/llist.h>
 #include <linux/module.h>
 #include <linux/pvkit_bus.h>
 #include <linux/pvkit_ring.h>
@@ -39,32 +56,56 @@
 
 #define PVKIT_BLK_MINORS	16	/* per disk: the disk and 15 partitions */
 #define PVKIT_BLK_RING_HDR	sizeof(struct pvkit_ring_header)
-/* Slots in a one-page ring: largest power of two that fits. */
-#define PVKIT_BLK_RING_SIZE	\
-	(1u << ilog2((PAGE_SIZE - PVKIT_BLK_RING_HDR) / PVKIT_BLKIF_SLOT_SIZE))
 /* How long a disconnect waits for the backend to finish what it has. */
 #define PVKIT_BLK_DRAIN_MS	5000
 
 static_assert(sizeof(struct pvkit_blkif_request) == 112);
 static_assert(sizeof(struct pvkit_blkif_discard) <= PVKIT_BLKIF_SLOT_SIZE);
+static_assert(sizeof(struct pvkit_blkif_indirect) == 64);
 static_assert(sizeof(struct pvkit_blkif_response) == 16);
 static_assert(sizeof(struct pvkit_ring_header) == 64);
+static_assert(PVKIT_BLKIF_SEGS_PER_INDIRECT_PAGE *
+	      sizeof(struct pvkit_blkif_segment) == PAGE_SIZE);
+
+/*
+ * The defaults bound what one ring can hold granted at once to 128 slots
+ * of 64 pages, 8192 references: half the guest's grant table (a disk
+ * whose rings find the table full retries later).
+ */
+static unsigned int max_ring_page_order = 2;
+module_param(max_ring_page_order, uint, 0444);
+MODULE_PARM_DESC(max_ring_page_order,
+		 "Largest ring, as log2 of its pages (0-4; the backend may allow less)");
+
+static unsigned int max_queues = 4;
+module_param(max_queues, uint, 0444);
+MODULE_PARM_DESC(max_queues,
+		 "Most rings per disk (one per vCPU; the backend may allow fewer)");
+
+static unsigned int max_indirect_segments = 64;
+module_param(max_indirect_segments, uint, 0444);
+MODULE_PARM_DESC(max_indirect_segments,
+		 "Most pages one request names, through indirect requests (0: none; at most 512)");
 
 static int pvkit_blk_major;
 static DEFINE_IDA(pvkit_blk_index);
 
 /**
  * struct pvkit_blk_cmd - per-request state (the blk-mq PDU)
- * @sg: the request's data, one page per entry
+ * @done: entry in the disk's list of requests to complete
+ * @sg: the request's data, one page per entry (bf->max_segs of them)
  * @gref: grant of each entry of @sg
  * @nr_grefs: entries of @gref holding a grant
  * @status: result to complete the request with
  * @renotified: its timeout has notified the backend once more
  * @held: finished, but the backend still holds one of its grants
+ *
+ * @sg and @gref point into the PDU, just after the structure.
  */
 struct pvkit_blk_cmd {
-	struct scatterlist sg[PVKIT_BLKIF_MAX_SEGMENTS];
-	int gref[PVKIT_BLKIF_MAX_SEGMENTS];
+	struct llist_node done;
+	struct scatterlist *sg;
+	int *gref;
 	unsigned int nr_grefs;
 	blk_status_t status;
 	bool held;
@@ -72,19 +113,62 @@ struct pvkit_blk_cmd {
 };
 
 /**
- * struct pvkit_blkfront - one disk
- * @dev: the bus device
+ * struct pvkit_blk_indirect_page - where one tag's indirect segments go
+ * @page: the page, granted read-only to the backend for the connection
+ * @gref: its grant
+ */
+struct pvkit_blk_indirect_page {
+	struct page *page;
+	int gref;
+};
+
+struct pvkit_blkfront;
+
+/**
+ * struct pvkit_blk_queue - one ring and its blk-mq hardware queue
+ * @bf: the disk
  * @lock: protects the ring, @inflight, @connected and @broken
- * @sring: the shared ring page
- * @ring_ref: its grant, or -1
+ * @sring: the shared ring, 2^bf->ring_order pages
+ * @ring_ref: the grant of each ring page, or -1
  * @irq: event channel interrupt, or 0
  * @req_prod_pvt: requests written but not yet published
+ * @req_pub: requests published (our copy: the shared one is the backend's
+ *	to scribble on)
  * @rsp_cons: next response to read
  * @inflight: the request of each tag while the backend owns it
  * @done: requests finished under @lock, completed after it is dropped
- * @nr_done: entries in @done
+ * @indirect: each tag's page of segments, when bf->max_segs exceeds a
+ *	slot's
  * @connected: requests may be sent
- * @broken: the backend broke the protocol; all I/O fails
+ * @broken: the backend broke the protocol on this ring
+ * @name: the interrupt's name
+ */
+struct pvkit_blk_queue {
+	struct pvkit_blkfront *bf;
+	spinlock_t lock;	/* the ring, @inflight, @connected, @broken */
+	struct pvkit_ring_header *sring;
+	int ring_ref[1 << PVKIT_BLKIF_MAX_RING_ORDER];
+	int irq;
+	u32 req_prod_pvt;
+	u32 req_pub;
+	u32 rsp_cons;
+	struct request **inflight;
+	struct llist_head done;
+	struct pvkit_blk_indirect_page *indirect;
+	bool connected;
+	bool broken;
+	char name[32];
+};
+
+/**
+ * struct pvkit_blkfront - one disk
+ * @dev: the bus device
+ * @queues: the rings
+ * @nr_queues: entries of @queues
+ * @ring_order: log2 of each ring's pages
+ * @ring_size: slots in each ring, a power of two; also the tags
+ * @max_segs: pages one request may name
+ * @broken: a ring broke the protocol; no new I/O on any ring
  * @set: blk-mq tag set
  * @disk: the disk, once the backend has connected
  * @index: the disk's number (pvda is 0)
@@ -96,16 +180,11 @@ struct pvkit_blk_cmd {
  */
 struct pvkit_blkfront {
 	struct pvkit_bus_device *dev;
-	spinlock_t lock;	/* the ring, @inflight, @done, @connected, @broken */
-	struct pvkit_ring_header *sring;
-	int ring_ref;
-	int irq;
-	u32 req_prod_pvt;
-	u32 rsp_cons;
-	struct request *inflight[PVKIT_BLK_RING_SIZE];
-	struct request *done[PVKIT_BLK_RING_SIZE];
-	unsigned int nr_done;
-	bool connected;
+	struct pvkit_blk_queue *queues;
+	unsigned int nr_queues;
+	unsigned int ring_order;
+	unsigned int ring_size;
+	unsigned int max_segs;
 	bool broken;
 	struct blk_mq_tag_set set;
 	struct gendisk *disk;
@@ -114,13 +193,13 @@ struct pvkit_blkfront {
 	bool flush;
 	bool discard;
 	bool read_only;
-	unsigned long bad_responses;
+	atomic_long_t bad_responses;
 };
 
-static void *pvkit_blk_slot(struct pvkit_blkfront *bf, u32 idx)
+static void *pvkit_blk_slot(struct pvkit_blk_queue *q, u32 idx)
 {
-	return (u8 *)bf->sring + PVKIT_BLK_RING_HDR +
-	       (idx & (PVKIT_BLK_RING_SIZE - 1)) * PVKIT_BLKIF_SLOT_SIZE;
+	return (u8 *)q->sring + PVKIT_BLK_RING_HDR +
+	       (idx & (q->bf->ring_size - 1)) * PVKIT_BLKIF_SLOT_SIZE;
 }
 
 /* Revoke the request's grants; false if the backend still holds one. */
@@ -134,17 +213,15 @@ static bool pvkit_blk_revoke(struct pvkit_blk_cmd *cmd)
 	return true;
 }
 
-/* Grant the request's pages and fill in the segments of @req. */
-static int pvkit_blk_map(struct pvkit_blkfront *bf, struct request *rq,
-			 struct pvkit_blkif_request *req)
+/* Grant the @n pages mapped in @cmd->sg and describe them in @seg. */
+static int pvkit_blk_grant_segments(struct request *rq, unsigned int n,
+				    struct pvkit_blkif_segment *seg)
 {
 	struct pvkit_blk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	bool readonly = req_op(rq) == REQ_OP_WRITE;
 	struct scatterlist *sg;
-	int i, n, ref;
+	int i, ref;
 
-	sg_init_table(cmd->sg, PVKIT_BLKIF_MAX_SEGMENTS);
-	n = blk_rq_map_sg(rq->q, rq, cmd->sg);
 	for_each_sg(cmd->sg, sg, n, i) {
 		unsigned int first = sg->offset >> PVKIT_BLKIF_SECTOR_SHIFT;
 		unsigned int last = (sg->offset + sg->length - 1) >>
@@ -155,20 +232,52 @@ static int pvkit_blk_map(struct pvkit_blkfront *bf, struct request *rq,
 		if (ref < 0)
 			return ref;
 		cmd->gref[cmd->nr_grefs++] = ref;
-		req->seg[i] = (struct pvkit_blkif_segment) {
+		seg[i] = (struct pvkit_blkif_segment) {
 			.gref = ref,
 			.first_sect = first,
 			.last_sect = last,
 		};
 	}
-	req->nr_segments = n;
+	return 0;
+}
+
+/*
+ * A read or write of more pages than a slot holds: the segments go to
+ * the tag's indirect page.  The page is free to rewrite: the backend
+ * copies it while it takes the request, and the tag's previous request
+ * has been answered.  The write barrier that publishes the slot
+ * (pvkit_ring_push_requests()) orders the page's contents too.
+ */
+static int pvkit_blk_fill_indirect(struct pvkit_blk_queue *q,
+				   struct request *rq, unsigned int n,
+				   void *slot)
+{
+	struct pvkit_blk_indirect_page *ind = &q->indirect[rq->tag];
+	struct pvkit_blkif_indirect req = {
+		.operation = PVKIT_BLKIF_OP_INDIRECT,
+		.indirect_op = req_op(rq) == REQ_OP_WRITE ?
+			       PVKIT_BLKIF_OP_WRITE : PVKIT_BLKIF_OP_READ,
+		.nr_segments = n,
+		.id = rq->tag,
+		.sector_number = blk_rq_pos(rq),
+		.handle = q->bf->dev->devid,
+		.indirect_grefs[0] = ind->gref,
+	};
+	int ret;
+
+	ret = pvkit_blk_grant_segments(rq, n, page_address(ind->page));
+	if (ret)
+		return ret;
+	memcpy(slot, &req, sizeof(req));
 	return 0;
 }
 
 /* Write the request for @rq into the next ring slot. */
-static int pvkit_blk_fill(struct pvkit_blkfront *bf, struct request *rq)
+static int pvkit_blk_fill(struct pvkit_blk_queue *q, struct request *rq)
 {
-	void *slot = pvkit_blk_slot(bf, bf->req_prod_pvt);
+	struct pvkit_blkfront *bf = q->bf;
+	struct pvkit_blk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	void *slot = pvkit_blk_slot(q, q->req_prod_pvt);
 	struct pvkit_blkif_request req = {
 		.handle = bf->dev->devid,
 		.id = rq->tag,
@@ -181,7 +290,7 @@ static int pvkit_blk_fill(struct pvkit_blkfront *bf, struct request *rq)
 		.sector_number = blk_rq_pos(rq),
 		.nr_sectors = blk_rq_sectors(rq),
 	};
-	int ret;
+	int ret, n;
 
 	switch (req_op(rq)) {
 	case REQ_OP_DISCARD:
@@ -200,25 +309,31 @@ static int pvkit_blk_fill(struct pvkit_blkfront *bf, struct request *rq)
 		return -EOPNOTSUPP;
 	}
 	if (req.operation != PVKIT_BLKIF_OP_FLUSH) {
-		ret = pvkit_blk_map(bf, rq, &req);
+		sg_init_table(cmd->sg, bf->max_segs);
+		n = blk_rq_map_sg(rq->q, rq, cmd->sg);
+		if (n > PVKIT_BLKIF_MAX_SEGMENTS)
+			return pvkit_blk_fill_indirect(q, rq, n, slot);
+		ret = pvkit_blk_grant_segments(rq, n, req.seg);
 		if (ret)
 			return ret;
+		req.nr_segments = n;
 	}
 	memcpy(slot, &req, sizeof(req));
 	return 0;
 }
 
 /* Publish the requests written so far; notify unless the backend polls. */
-static void pvkit_blk_push(struct pvkit_blkfront *bf)
+static void pvkit_blk_push(struct pvkit_blk_queue *q)
 {
-	if (pvkit_ring_push_requests(bf->sring, bf->req_prod_pvt))
-		pvkit_evtchn_notify(bf->irq);
+	q->req_pub = q->req_prod_pvt;
+	if (pvkit_ring_push_requests(q->sring, q->req_prod_pvt))
+		pvkit_evtchn_notify(q->irq);
 }
 
 static blk_status_t pvkit_blk_queue_rq(struct blk_mq_hw_ctx *hctx,
 				       const struct blk_mq_queue_data *bd)
 {
-	struct pvkit_blkfront *bf = hctx->queue->queuedata;
+	struct pvkit_blk_queue *q = hctx->driver_data;
 	struct request *rq = bd->rq;
 	struct pvkit_blk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	unsigned long flags;
@@ -229,105 +344,106 @@ static blk_status_t pvkit_blk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	cmd->renotified = false;
 	cmd->held = false;
 	blk_mq_start_request(rq);
-	spin_lock_irqsave(&bf->lock, flags);
-	if (!bf->connected || bf->broken)
+	spin_lock_irqsave(&q->lock, flags);
+	if (!q->connected || q->broken || READ_ONCE(q->bf->broken))
 		goto ioerr;
-	if (WARN_ON_ONCE(rq->tag >= PVKIT_BLK_RING_SIZE ||
-			 bf->inflight[rq->tag]))
+	if (WARN_ON_ONCE(rq->tag >= q->bf->ring_size || q->inflight[rq->tag]))
 		goto ioerr;
-	ret = pvkit_blk_fill(bf, rq);
+	ret = pvkit_blk_fill(q, rq);
 	if (ret == -ENOSPC || ret == -ENOMEM) {
 		/* Out of grants (a guest-wide pool) for now: retry later. */
 		pvkit_blk_revoke(cmd);
-		spin_unlock_irqrestore(&bf->lock, flags);
+		spin_unlock_irqrestore(&q->lock, flags);
 		return BLK_STS_RESOURCE;
 	}
 	if (ret)
 		goto ioerr;
-	bf->inflight[rq->tag] = rq;
-	bf->req_prod_pvt++;
+	q->inflight[rq->tag] = rq;
+	q->req_prod_pvt++;
 	if (bd->last)
-		pvkit_blk_push(bf);
-	spin_unlock_irqrestore(&bf->lock, flags);
+		pvkit_blk_push(q);
+	spin_unlock_irqrestore(&q->lock, flags);
 	return BLK_STS_OK;
 ioerr:
 	pvkit_blk_revoke(cmd);
-	spin_unlock_irqrestore(&bf->lock, flags);
+	spin_unlock_irqrestore(&q->lock, flags);
 	return BLK_STS_IOERR;
 }
 
 static void pvkit_blk_commit_rqs(struct blk_mq_hw_ctx *hctx)
 {
-	struct pvkit_blkfront *bf = hctx->queue->queuedata;
+	struct pvkit_blk_queue *q = hctx->driver_data;
 	unsigned long flags;
 
-	spin_lock_irqsave(&bf->lock, flags);
-	if (bf->connected && !bf->broken)
-		pvkit_blk_push(bf);
-	spin_unlock_irqrestore(&bf->lock, flags);
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->connected && !q->broken)
+		pvkit_blk_push(q);
+	spin_unlock_irqrestore(&q->lock, flags);
 }
 
 /*
  * The backend has answered @rq, or it is failed: take its grants back and
- * queue it for completion once bf->lock is dropped (completion may run
+ * queue it for completion once q->lock is dropped (completion may run
  * code that submits I/O).  A grant the backend still holds keeps the
  * request, and its pages, out of circulation: the timeout handler tries
- * again later.  The caller holds bf->lock.
+ * again later.  The caller holds q->lock.
  */
-static void pvkit_blk_finish(struct pvkit_blkfront *bf, struct request *rq,
+static void pvkit_blk_finish(struct pvkit_blk_queue *q, struct request *rq,
 			     blk_status_t status)
 {
 	struct pvkit_blk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
-	bf->inflight[rq->tag] = NULL;
+	q->inflight[rq->tag] = NULL;
 	cmd->status = status;
 	if (!pvkit_blk_revoke(cmd)) {
-		dev_err_ratelimited(&bf->dev->dev,
+		dev_err_ratelimited(&q->bf->dev->dev,
 				    "backend still holds a page of request %d\n",
 				    rq->tag);
 		cmd->held = true;
 		return;
 	}
-	bf->done[bf->nr_done++] = rq;
+	llist_add(&cmd->done, &q->done);
 }
 
-/* Complete what pvkit_blk_finish() queued; called without bf->lock. */
-static void pvkit_blk_complete_done(struct pvkit_blkfront *bf)
+/* Complete what pvkit_blk_finish() queued; called without q->lock. */
+static void pvkit_blk_complete_done(struct pvkit_blk_queue *q)
 {
-	struct request *done[PVKIT_BLK_RING_SIZE];
-	unsigned long flags;
-	unsigned int i, n;
+	struct llist_node *list = llist_del_all(&q->done);
+	struct pvkit_blk_cmd *cmd, *next;
 
-	spin_lock_irqsave(&bf->lock, flags);
-	n = bf->nr_done;
-	memcpy(done, bf->done, n * sizeof(done[0]));
-	bf->nr_done = 0;
-	spin_unlock_irqrestore(&bf->lock, flags);
-	for (i = 0; i < n; i++)
-		blk_mq_complete_request(done[i]);
+	/* In the order they finished: the list hands them back newest first. */
+	list = llist_reverse_order(list);
+	llist_for_each_entry_safe(cmd, next, list, done)
+		blk_mq_complete_request(blk_mq_rq_from_pdu(cmd));
 }
 
-/* Fail everything the backend owns; the caller holds bf->lock. */
-static void pvkit_blk_fail_inflight(struct pvkit_blkfront *bf)
+/* Fail everything the backend owns on @q; the caller holds q->lock. */
+static void pvkit_blk_fail_inflight(struct pvkit_blk_queue *q)
 {
 	unsigned int i;
 
-	for (i = 0; i < PVKIT_BLK_RING_SIZE; i++)
-		if (bf->inflight[i])
-			pvkit_blk_finish(bf, bf->inflight[i], BLK_STS_IOERR);
+	for (i = 0; q->inflight && i < q->bf->ring_size; i++)
+		if (q->inflight[i])
+			pvkit_blk_finish(q, q->inflight[i], BLK_STS_IOERR);
 }
 
-/* The backend broke the protocol: stop talking to it. */
-static void pvkit_blk_set_broken(struct pvkit_blkfront *bf, const char *why,
+/*
+ * The backend broke the protocol on @q: stop talking to it there, and
+ * send no new request on any ring.  The caller holds q->lock.
+ */
+static void pvkit_blk_set_broken(struct pvkit_blk_queue *q, const char *why,
 				 u64 a, u64 b)
 {
-	bf->bad_responses++;
-	if (!bf->broken)
+	struct pvkit_blkfront *bf = q->bf;
+
+	atomic_long_inc(&bf->bad_responses);
+	if (!q->broken)
 		dev_err(&bf->dev->dev,
-			"backend protocol error: %s (%llu, %llu); disk fails all I/O\n",
-			why, a, b);
-	bf->broken = true;
-	pvkit_blk_fail_inflight(bf);
+			"backend protocol error on ring %td: %s (%llu, %llu); disk fails all I/O\n",
+			q - bf->queues, why, a, b);
+	q->broken = true;
+	WRITE_ONCE(bf->broken, true);
+	pvkit_blk_fail_inflight(q);
 }
 
 /* The block status of a response's status; false if there is none. */
@@ -364,66 +480,78 @@ static u8 pvkit_blk_wire_op(struct request *rq)
 }
 
 /* Take one response; false when it breaks the protocol. */
-static bool pvkit_blk_response(struct pvkit_blkfront *bf, u32 idx)
+static bool pvkit_blk_response(struct pvkit_blk_queue *q, u32 idx)
 {
 	struct pvkit_blkif_response rsp;
 	struct request *rq;
 	blk_status_t sts;
 
 	/* One copy: the backend may change the slot while we look. */
-	memcpy(&rsp, pvkit_blk_slot(bf, idx), sizeof(rsp));
-	if (rsp.id >= PVKIT_BLK_RING_SIZE || !bf->inflight[rsp.id]) {
-		pvkit_blk_set_broken(bf, "response for no request", rsp.id,
+	memcpy(&rsp, pvkit_blk_slot(q, idx), sizeof(rsp));
+	if (rsp.id >= q->bf->ring_size || !q->inflight[rsp.id]) {
+		pvkit_blk_set_broken(q, "response for no request", rsp.id,
 				     idx);
 		return false;
 	}
-	rq = bf->inflight[rsp.id];
+	rq = q->inflight[rsp.id];
 	if (rsp.operation != pvkit_blk_wire_op(rq)) {
-		pvkit_blk_set_broken(bf, "response with another operation",
+		pvkit_blk_set_broken(q, "response with another operation",
 				     rsp.operation, pvkit_blk_wire_op(rq));
 		return false;
 	}
 	if (!pvkit_blk_status(rsp.status, &sts)) {
-		pvkit_blk_set_broken(bf, "response with an impossible status",
+		pvkit_blk_set_broken(q, "response with an impossible status",
 				     (u16)rsp.status, rsp.id);
 		return false;
 	}
-	pvkit_blk_finish(bf, rq, sts);
+	pvkit_blk_finish(q, rq, sts);
 	return true;
 }
 
-/* Consume all responses; the caller holds bf->lock. */
-static void pvkit_blk_responses(struct pvkit_blkfront *bf)
+/*
+ * Responses to wait for before the next interrupt: half of what the
+ * backend owes on published requests, at least one.  A deep queue then
+ * costs one interrupt per several completions, each waiting for at most
+ * half the queue; the backend owes them all, so the event comes.
+ */
+static u32 pvkit_blk_batch(struct pvkit_blk_queue *q)
+{
+	return max(1u, (q->req_pub - q->rsp_cons) / 2);
+}
+
+/* Consume all responses; the caller holds q->lock. */
+static void pvkit_blk_responses(struct pvkit_blk_queue *q)
 {
 	u32 prod;
 
 	do {
-		prod = READ_ONCE(bf->sring->rsp_prod);
+		prod = READ_ONCE(q->sring->rsp_prod);
 		/* Slots after the index; pairs with the backend's write
 		 * barrier before it publishes rsp_prod.
 		 */
 		smp_rmb();
-		if (prod - bf->rsp_cons > bf->req_prod_pvt - bf->rsp_cons) {
-			pvkit_blk_set_broken(bf, "response index past requests",
-					     prod, bf->req_prod_pvt);
+		if (prod - q->rsp_cons > q->req_prod_pvt - q->rsp_cons) {
+			pvkit_blk_set_broken(q, "response index past requests",
+					     prod, q->req_prod_pvt);
 			return;
 		}
-		for (; bf->rsp_cons != prod; bf->rsp_cons++)
-			if (!pvkit_blk_response(bf, bf->rsp_cons))
+		for (; q->rsp_cons != prod; q->rsp_cons++)
+			if (!pvkit_blk_response(q, q->rsp_cons))
 				return;
-	} while (pvkit_ring_rearm_responses(bf->sring, bf->rsp_cons));
+	} while (pvkit_ring_rearm_responses_after(q->sring, q->rsp_cons,
+						  pvkit_blk_batch(q)));
 }
 
 static irqreturn_t pvkit_blk_interrupt(int irq, void *data)
 {
-	struct pvkit_blkfront *bf = data;
+	struct pvkit_blk_queue *q = data;
 	unsigned long flags;
 
-	spin_lock_irqsave(&bf->lock, flags);
-	if (bf->sring && !bf->broken)
-		pvkit_blk_responses(bf);
-	spin_unlock_irqrestore(&bf->lock, flags);
-	pvkit_blk_complete_done(bf);
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->sring && !q->broken)
+		pvkit_blk_responses(q);
+	spin_unlock_irqrestore(&q->lock, flags);
+	pvkit_blk_complete_done(q);
 	return IRQ_HANDLED;
 }
 
@@ -440,33 +568,33 @@ static void pvkit_blk_complete_rq(struct request *rq)
  * missed interrupt): answers already in the ring are taken now; with
  * none, the backend is notified once more and the request gets one more
  * timeout.  Each case is logged with the ring's indexes: neither should
- * happen.  The caller holds bf->lock.
+ * happen.  The caller holds q->lock.
  */
 static enum blk_eh_timer_return
-pvkit_blk_stalled(struct pvkit_blkfront *bf, struct request *rq)
+pvkit_blk_stalled(struct pvkit_blk_queue *q, struct request *rq)
 {
 	struct pvkit_blk_cmd *cmd = blk_mq_rq_to_pdu(rq);
-	struct pvkit_ring_header *r = bf->sring;
+	struct pvkit_ring_header *r = q->sring;
+	struct device *dev = &q->bf->dev->dev;
 
-	dev_warn_ratelimited(&bf->dev->dev,
+	dev_warn_ratelimited(dev,
 			     "request %d unanswered: req_prod %u req_event %u rsp_prod %u rsp_event %u rsp_cons %u\n",
 			     rq->tag, READ_ONCE(r->req_prod),
 			     READ_ONCE(r->req_event), READ_ONCE(r->rsp_prod),
-			     READ_ONCE(r->rsp_event), bf->rsp_cons);
-	if (READ_ONCE(r->rsp_prod) != bf->rsp_cons) {
-		dev_warn_ratelimited(&bf->dev->dev,
-				     "answers waiting without an event\n");
-		pvkit_blk_responses(bf);
-		return bf->inflight[rq->tag] == rq ? BLK_EH_RESET_TIMER :
-						     BLK_EH_DONE;
+			     READ_ONCE(r->rsp_event), q->rsp_cons);
+	if (READ_ONCE(r->rsp_prod) != q->rsp_cons) {
+		dev_warn_ratelimited(dev, "answers waiting: taking them\n");
+		pvkit_blk_responses(q);
+		return q->inflight[rq->tag] == rq ? BLK_EH_RESET_TIMER :
+						    BLK_EH_DONE;
 	}
 	if (cmd->renotified) {
-		pvkit_blk_set_broken(bf, "no answer in time", rq->tag,
-				     bf->rsp_cons);
+		pvkit_blk_set_broken(q, "no answer in time", rq->tag,
+				     q->rsp_cons);
 		return BLK_EH_DONE;
 	}
 	cmd->renotified = true;
-	pvkit_evtchn_notify(bf->irq);
+	pvkit_evtchn_notify(q->irq);
 	return BLK_EH_RESET_TIMER;
 }
 
@@ -478,29 +606,54 @@ pvkit_blk_stalled(struct pvkit_blkfront *bf, struct request *rq)
  */
 static enum blk_eh_timer_return pvkit_blk_timeout(struct request *rq)
 {
-	struct pvkit_blkfront *bf = rq->q->queuedata;
+	struct pvkit_blk_queue *q = rq->mq_hctx->driver_data;
 	struct pvkit_blk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	enum blk_eh_timer_return ret = BLK_EH_DONE;
 	unsigned long flags;
+	bool mine;
 
-	spin_lock_irqsave(&bf->lock, flags);
-	if (bf->inflight[rq->tag] == rq && !bf->broken) {
-		ret = pvkit_blk_stalled(bf, rq);
-	} else if (bf->inflight[rq->tag] == rq) {
-		pvkit_blk_set_broken(bf, "no answer in time", rq->tag,
-				     bf->rsp_cons);
+	spin_lock_irqsave(&q->lock, flags);
+	mine = q->inflight && q->inflight[rq->tag] == rq;
+	if (mine && !q->broken) {
+		ret = pvkit_blk_stalled(q, rq);
+	} else if (mine) {
+		pvkit_blk_set_broken(q, "no answer in time", rq->tag,
+				     q->rsp_cons);
 	} else if (cmd->held) {
 		if (pvkit_blk_revoke(cmd)) {
 			cmd->held = false;
-			bf->done[bf->nr_done++] = rq;
+			llist_add(&cmd->done, &q->done);
 		} else {
 			ret = BLK_EH_RESET_TIMER;
 		}
 	}
 	/* Otherwise it is finished and queued for completion already. */
-	spin_unlock_irqrestore(&bf->lock, flags);
-	pvkit_blk_complete_done(bf);
+	spin_unlock_irqrestore(&q->lock, flags);
+	pvkit_blk_complete_done(q);
 	return ret;
+}
+
+/* Hardware queue n is ring n. */
+static int pvkit_blk_init_hctx(struct blk_mq_hw_ctx *hctx, void *data,
+			       unsigned int hctx_idx)
+{
+	struct pvkit_blkfront *bf = data;
+
+	hctx->driver_data = &bf->queues[hctx_idx];
+	return 0;
+}
+
+/* Point the PDU's arrays at the space after it (see cmd_size). */
+static int pvkit_blk_init_request(struct blk_mq_tag_set *set,
+				  struct request *rq, unsigned int hctx_idx,
+				  unsigned int numa_node)
+{
+	struct pvkit_blkfront *bf = set->driver_data;
+	struct pvkit_blk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	cmd->sg = (struct scatterlist *)(cmd + 1);
+	cmd->gref = (int *)(cmd->sg + bf->max_segs);
+	return 0;
 }
 
 static const struct blk_mq_ops pvkit_blk_mq_ops = {
@@ -508,87 +661,345 @@ static const struct blk_mq_ops pvkit_blk_mq_ops = {
 	.commit_rqs	= pvkit_blk_commit_rqs,
 	.complete	= pvkit_blk_complete_rq,
 	.timeout	= pvkit_blk_timeout,
+	.init_hctx	= pvkit_blk_init_hctx,
+	.init_request	= pvkit_blk_init_request,
 };
 
 static const struct block_device_operations pvkit_blk_fops = {
 	.owner		= THIS_MODULE,
 };
 
-/* Ring page, its grant and the event channel; published to the store. */
-static int pvkit_blk_setup_ring(struct pvkit_blkfront *bf)
+/*
+ * How many rings and how large: one per online vCPU and as many pages as
+ * both sides allow.  Read before the rings are made, at InitWait.
+ */
+static void pvkit_blk_ring_geometry(struct pvkit_blkfront *bf)
 {
-	struct pvkit_bus_device *dev = bf->dev;
+	unsigned int backend_order = 0, backend_queues = 1;
+
+	pvkit_bus_read_otherend_uint(bf->dev, "max-ring-page-order",
+				     &backend_order);
+	bf->ring_order = min3(backend_order, max_ring_page_order,
+			      (unsigned int)PVKIT_BLKIF_MAX_RING_ORDER);
+	pvkit_bus_read_otherend_uint(bf->dev, "multi-queue-max-queues",
+				     &backend_queues);
+	bf->nr_queues = max(1u, min3(backend_queues, max_queues,
+				     num_online_cpus()));
+}
+
+/*
+ * One ring, in one allocation so that its pages are consecutive for the
+ * backend too, each granted read-write.  Memory too fragmented for the
+ * size asked for gives every ring a smaller one.
+ */
+static int pvkit_blk_alloc_ring(struct pvkit_blk_queue *q)
+{
+	struct pvkit_blkfront *bf = q->bf;
+	struct page *pages;
+	unsigned int i;
+	int ref;
+
+	for (;;) {
+		pages = alloc_pages(GFP_KERNEL | __GFP_ZERO |
+				    (bf->ring_order ? __GFP_NOWARN : 0),
+				    bf->ring_order);
+		if (pages || !bf->ring_order || q != bf->queues)
+			break;
+		bf->ring_order--;
+	}
+	if (!pages)
+		return -ENOMEM;
+	/* The first ring settles the order: the largest power of two of
+	 * slots that fits, as the backend computes it.
+	 */
+	if (q == bf->queues)
+		bf->ring_size = 1u << ilog2(((PAGE_SIZE << bf->ring_order) -
+					     PVKIT_BLK_RING_HDR) /
+					    PVKIT_BLKIF_SLOT_SIZE);
+	/* Each page goes back on its own, once its grant is revoked. */
+	split_page(pages, bf->ring_order);
+	q->sring = page_address(pages);
+	q->sring->req_event = 1;
+	q->sring->rsp_event = 1;
+	q->req_prod_pvt = 0;
+	q->req_pub = 0;
+	q->rsp_cons = 0;
+	q->inflight = kcalloc(bf->ring_size, sizeof(*q->inflight), GFP_KERNEL);
+	if (!q->inflight)
+		return -ENOMEM;
+	for (i = 0; i < (1u << bf->ring_order); i++) {
+		ref = pvkit_gnttab_grant(page_to_pfn(pages + i), false);
+		if (ref < 0)
+			return ref;
+		q->ring_ref[i] = ref;
+	}
+	return 0;
+}
+
+/* The ring's event channel and interrupt, near the vCPUs it serves. */
+static int pvkit_blk_alloc_irq(struct pvkit_blk_queue *q)
+{
+	struct pvkit_blkfront *bf = q->bf;
+	unsigned int i = q - bf->queues;
 	int ret;
 
-	bf->sring = (void *)get_zeroed_page(GFP_KERNEL);
-	if (!bf->sring)
-		return -ENOMEM;
-	bf->req_prod_pvt = 0;
-	bf->rsp_cons = 0;
-	bf->sring->req_event = 1;
-	bf->sring->rsp_event = 1;
-	bf->ring_ref = pvkit_gnttab_grant(PFN_DOWN(__pa(bf->sring)), false);
-	if (bf->ring_ref < 0)
-		return bf->ring_ref;
-	ret = pvkit_bus_alloc_evtchn(dev);
+	ret = pvkit_bus_alloc_evtchn(bf->dev);
 	if (ret < 0)
 		return ret;
-	bf->irq = ret;
-	ret = request_irq(bf->irq, pvkit_blk_interrupt, 0, dev_name(&dev->dev),
-			  bf);
+	q->irq = ret;
+	snprintf(q->name, sizeof(q->name), "%s-q%u", dev_name(&bf->dev->dev),
+		 i);
+	ret = request_irq(q->irq, pvkit_blk_interrupt, 0, q->name, q);
 	if (ret) {
-		pvkit_evtchn_unbind(bf->irq);
-		bf->irq = 0;
+		pvkit_evtchn_unbind(q->irq);
+		q->irq = 0;
 		return ret;
 	}
-	ret = pvkit_bus_printf(dev, "ring-ref", "%d", bf->ring_ref);
+	/* blk-mq maps CPU n to hardware queue n when there is one each. */
+	if (bf->nr_queues > 1 && cpu_online(i))
+		irq_set_affinity_and_hint(q->irq, cpumask_of(i));
+	return 0;
+}
+
+/*
+ * Tell the backend where ring @q is: "ring-ref" for one page, else
+ * "ring-ref0"..; "event-channel".  Below @dir: "" or "queue-<n>/".
+ */
+static int pvkit_blk_publish_queue(struct pvkit_blk_queue *q, const char *dir)
+{
+	struct pvkit_blkfront *bf = q->bf;
+	unsigned int i, pages = 1u << bf->ring_order;
+	char key[32];
+	int ret = 0;
+
+	for (i = 0; !ret && i < pages; i++) {
+		if (pages == 1)
+			snprintf(key, sizeof(key), "%sring-ref", dir);
+		else
+			snprintf(key, sizeof(key), "%sring-ref%u", dir, i);
+		ret = pvkit_bus_printf(bf->dev, key, "%d", q->ring_ref[i]);
+	}
+	snprintf(key, sizeof(key), "%sevent-channel", dir);
 	if (!ret)
-		ret = pvkit_bus_printf(dev, "event-channel", "%u",
-				       pvkit_evtchn_port(bf->irq));
+		ret = pvkit_bus_printf(bf->dev, key, "%u",
+				       pvkit_evtchn_port(q->irq));
+	return ret;
+}
+
+/*
+ * Publish every ring: one at the top of the directory, several each in
+ * queue-<n>/ with "multi-queue-num-queues"; "ring-page-order" (when
+ * above 0) and "protocol" hold for all.
+ */
+static int pvkit_blk_publish(struct pvkit_blkfront *bf)
+{
+	struct pvkit_bus_device *dev = bf->dev;
+	char dir[sizeof("queue-4294967295/")] = "";
+	unsigned int i;
+	int ret = 0;
+
+	if (bf->ring_order)
+		ret = pvkit_bus_printf(dev, "ring-page-order", "%u",
+				       bf->ring_order);
+	if (!ret && bf->nr_queues > 1)
+		ret = pvkit_bus_printf(dev, "multi-queue-num-queues", "%u",
+				       bf->nr_queues);
+	for (i = 0; !ret && i < bf->nr_queues; i++) {
+		if (bf->nr_queues > 1)
+			snprintf(dir, sizeof(dir), "queue-%u/", i);
+		ret = pvkit_blk_publish_queue(&bf->queues[i], dir);
+	}
 	if (!ret)
 		ret = pvkit_bus_printf(dev, "protocol", "%s",
 				       PVKIT_BLKIF_PROTOCOL);
 	return ret;
 }
 
-static void pvkit_blk_free_irq(struct pvkit_blkfront *bf)
+/* The rings, their grants and event channels; published to the store. */
+static int pvkit_blk_setup_rings(struct pvkit_blkfront *bf)
 {
-	if (bf->irq > 0) {
-		free_irq(bf->irq, bf);
-		pvkit_evtchn_unbind(bf->irq);
-		bf->irq = 0;
+	struct pvkit_blk_queue *q;
+	unsigned int i, r;
+	int ret;
+
+	pvkit_blk_ring_geometry(bf);
+	bf->queues = kcalloc(bf->nr_queues, sizeof(*bf->queues), GFP_KERNEL);
+	if (!bf->queues)
+		return -ENOMEM;
+	for (i = 0; i < bf->nr_queues; i++) {
+		q = &bf->queues[i];
+		q->bf = bf;
+		spin_lock_init(&q->lock);
+		init_llist_head(&q->done);
+		for (r = 0; r < ARRAY_SIZE(q->ring_ref); r++)
+			q->ring_ref[r] = -1;
+	}
+	bf->broken = false;
+	for (i = 0; i < bf->nr_queues; i++) {
+		ret = pvkit_blk_alloc_ring(&bf->queues[i]);
+		if (!ret)
+			ret = pvkit_blk_alloc_irq(&bf->queues[i]);
+		if (ret)
+			return ret;
+	}
+	return pvkit_blk_publish(bf);
+}
+
+static void pvkit_blk_free_irqs(struct pvkit_blkfront *bf)
+{
+	struct pvkit_blk_queue *q;
+	unsigned int i;
+
+	for (i = 0; bf->queues && i < bf->nr_queues; i++) {
+		q = &bf->queues[i];
+		if (q->irq <= 0)
+			continue;
+		irq_update_affinity_hint(q->irq, NULL);
+		free_irq(q->irq, q);
+		pvkit_evtchn_unbind(q->irq);
+		q->irq = 0;
 	}
 }
 
-/*
- * Give up the ring page after the backend has been told we are closed
- * (it unmaps the ring only then): the page is freed once the revoke goes
- * through, however long the backend takes.
- */
-static void pvkit_blk_release_ring(struct pvkit_blkfront *bf)
+/* Give back the indirect pages, each once the backend lets go of it. */
+static void pvkit_blk_free_indirect(struct pvkit_blk_queue *q)
 {
-	pvkit_blk_free_irq(bf);
-	if (bf->ring_ref >= 0)
-		pvkit_gnttab_revoke_deferred(bf->ring_ref,
-					     virt_to_page(bf->sring));
-	else
-		free_page((unsigned long)bf->sring);
-	bf->ring_ref = -1;
-	bf->sring = NULL;
+	unsigned int i;
+
+	if (!q->indirect)
+		return;
+	for (i = 0; i < q->bf->ring_size; i++)
+		if (q->indirect[i].page)
+			pvkit_gnttab_revoke_deferred(q->indirect[i].gref,
+						     q->indirect[i].page);
+	kfree(q->indirect);
+	q->indirect = NULL;
 }
 
-/* Whether anything is still in flight; takes the lock. */
+/* One page of indirect segments per tag of @q, granted read-only. */
+static int pvkit_blk_alloc_indirect(struct pvkit_blk_queue *q)
+{
+	unsigned int i;
+	struct page *page;
+	int ref;
+
+	q->indirect = kcalloc(q->bf->ring_size, sizeof(*q->indirect),
+			      GFP_KERNEL);
+	if (!q->indirect)
+		return -ENOMEM;
+	for (i = 0; i < q->bf->ring_size; i++) {
+		page = alloc_page(GFP_KERNEL);
+		if (!page)
+			return -ENOMEM;
+		ref = pvkit_gnttab_grant(page_to_pfn(page), true);
+		if (ref < 0) {
+			__free_page(page);
+			return ref;
+		}
+		q->indirect[i].page = page;
+		q->indirect[i].gref = ref;
+	}
+	return 0;
+}
+
+/*
+ * Indirect requests, if the backend takes them: their pages are granted
+ * for the whole connection.  Without memory or grants for them the disk
+ * still works, with direct requests only.
+ */
+static void pvkit_blk_setup_indirect(struct pvkit_blkfront *bf)
+{
+	unsigned int backend = 0, segs, i;
+	int ret = 0;
+
+	bf->max_segs = PVKIT_BLKIF_MAX_SEGMENTS;
+	pvkit_bus_read_otherend_uint(bf->dev, "feature-max-indirect-segments",
+				     &backend);
+	segs = min3(backend, max_indirect_segments,
+		    (unsigned int)PVKIT_BLKIF_SEGS_PER_INDIRECT_PAGE);
+	if (segs <= PVKIT_BLKIF_MAX_SEGMENTS)
+		return;
+	for (i = 0; !ret && i < bf->nr_queues; i++)
+		ret = pvkit_blk_alloc_indirect(&bf->queues[i]);
+	if (!ret) {
+		bf->max_segs = segs;
+		return;
+	}
+	dev_warn(&bf->dev->dev,
+		 "no room for indirect requests (%d); using direct ones only\n",
+		 ret);
+	for (i = 0; i < bf->nr_queues; i++)
+		pvkit_blk_free_indirect(&bf->queues[i]);
+}
+
+/* Give ring @q's pages back, each once its revoke goes through. */
+static void pvkit_blk_release_queue(struct pvkit_blk_queue *q)
+{
+	unsigned int i;
+
+	pvkit_blk_free_indirect(q);
+	for (i = 0; q->sring && i < (1u << q->bf->ring_order); i++) {
+		struct page *page = virt_to_page(q->sring) + i;
+
+		if (q->ring_ref[i] >= 0)
+			pvkit_gnttab_revoke_deferred(q->ring_ref[i], page);
+		else
+			__free_page(page);
+		q->ring_ref[i] = -1;
+	}
+	q->sring = NULL;
+	kfree(q->inflight);
+	q->inflight = NULL;
+}
+
+/*
+ * Give up the rings after the backend has been told we are closed (it
+ * unmaps them only then), however long the backend takes.
+ */
+static void pvkit_blk_release_rings(struct pvkit_blkfront *bf)
+{
+	unsigned int i;
+
+	pvkit_blk_free_irqs(bf);
+	for (i = 0; bf->queues && i < bf->nr_queues; i++)
+		pvkit_blk_release_queue(&bf->queues[i]);
+	kfree(bf->queues);
+	bf->queues = NULL;
+	bf->nr_queues = 0;
+	bf->ring_size = 0;
+}
+
+/* Whether anything is still in flight on any ring. */
 static bool pvkit_blk_busy(struct pvkit_blkfront *bf)
 {
+	struct pvkit_blk_queue *q;
 	unsigned long flags;
-	unsigned int i;
+	unsigned int i, t;
 	bool busy = false;
 
-	spin_lock_irqsave(&bf->lock, flags);
-	for (i = 0; i < PVKIT_BLK_RING_SIZE && !busy; i++)
-		busy = !!bf->inflight[i];
-	spin_unlock_irqrestore(&bf->lock, flags);
+	for (i = 0; bf->queues && i < bf->nr_queues && !busy; i++) {
+		q = &bf->queues[i];
+		spin_lock_irqsave(&q->lock, flags);
+		for (t = 0; q->inflight && t < bf->ring_size && !busy; t++)
+			busy = !!q->inflight[t];
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
 	return busy;
+}
+
+/* Let requests through on every ring, or stop them. */
+static void pvkit_blk_set_connected(struct pvkit_blkfront *bf, bool on)
+{
+	struct pvkit_blk_queue *q;
+	unsigned long flags;
+	unsigned int i;
+
+	for (i = 0; bf->queues && i < bf->nr_queues; i++) {
+		q = &bf->queues[i];
+		spin_lock_irqsave(&q->lock, flags);
+		q->connected = on;
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
 }
 
 /*
@@ -597,26 +1008,29 @@ static bool pvkit_blk_busy(struct pvkit_blkfront *bf)
  */
 static void pvkit_blk_stop(struct pvkit_blkfront *bf, bool wait)
 {
+	struct pvkit_blk_queue *q;
 	unsigned long flags;
+	unsigned int i;
 	int ms;
 
-	spin_lock_irqsave(&bf->lock, flags);
-	bf->connected = false;
-	spin_unlock_irqrestore(&bf->lock, flags);
+	pvkit_blk_set_connected(bf, false);
 	for (ms = 0; wait && ms < PVKIT_BLK_DRAIN_MS && pvkit_blk_busy(bf);
 	     ms += 20)
 		msleep(20);
-	spin_lock_irqsave(&bf->lock, flags);
-	pvkit_blk_fail_inflight(bf);
-	spin_unlock_irqrestore(&bf->lock, flags);
-	pvkit_blk_complete_done(bf);
+	for (i = 0; bf->queues && i < bf->nr_queues; i++) {
+		q = &bf->queues[i];
+		spin_lock_irqsave(&q->lock, flags);
+		pvkit_blk_fail_inflight(q);
+		spin_unlock_irqrestore(&q->lock, flags);
+		pvkit_blk_complete_done(q);
+	}
 }
 
-/* Tear down the disk and the event channel; the ring stays granted. */
+/* Tear down the disk and the event channels; the rings stay granted. */
 static void pvkit_blk_disconnect(struct pvkit_blkfront *bf, bool wait)
 {
 	pvkit_blk_stop(bf, wait);
-	pvkit_blk_free_irq(bf);
+	pvkit_blk_free_irqs(bf);
 	if (bf->disk) {
 		blk_mark_disk_dead(bf->disk);
 		del_gendisk(bf->disk);
@@ -629,12 +1043,12 @@ static void pvkit_blk_disconnect(struct pvkit_blkfront *bf, bool wait)
 	}
 }
 
-/* Disconnect, tell the backend we are closed, give the ring back. */
+/* Disconnect, tell the backend we are closed, give the rings back. */
 static void pvkit_blk_close(struct pvkit_blkfront *bf, bool wait)
 {
 	pvkit_blk_disconnect(bf, wait);
 	pvkit_bus_switch_state(bf->dev, PVKIT_BUS_CLOSED);
-	pvkit_blk_release_ring(bf);
+	pvkit_blk_release_rings(bf);
 }
 
 /* Read what the backend says about the disk. */
@@ -667,9 +1081,9 @@ static int pvkit_blk_alloc_disk(struct pvkit_blkfront *bf)
 {
 	struct queue_limits lim = {
 		.logical_block_size	= 512,
-		.max_hw_sectors		= PVKIT_BLKIF_MAX_SEGMENTS *
+		.max_hw_sectors		= bf->max_segs *
 					  (PAGE_SIZE >> SECTOR_SHIFT),
-		.max_segments		= PVKIT_BLKIF_MAX_SEGMENTS,
+		.max_segments		= bf->max_segs,
 		/* One segment, one page: the wire names a page per segment. */
 		.max_segment_size	= PAGE_SIZE,
 		.seg_boundary_mask	= PAGE_SIZE - 1,
@@ -685,10 +1099,13 @@ static int pvkit_blk_alloc_disk(struct pvkit_blkfront *bf)
 		lim.discard_granularity = 512;
 	}
 	bf->set.ops = &pvkit_blk_mq_ops;
-	bf->set.nr_hw_queues = 1;
-	bf->set.queue_depth = PVKIT_BLK_RING_SIZE;
+	bf->set.nr_hw_queues = bf->nr_queues;
+	bf->set.queue_depth = bf->ring_size;
 	bf->set.numa_node = NUMA_NO_NODE;
-	bf->set.cmd_size = sizeof(struct pvkit_blk_cmd);
+	/* The scatterlist and the grants of bf->max_segs pages follow. */
+	bf->set.cmd_size = sizeof(struct pvkit_blk_cmd) +
+			   bf->max_segs * (sizeof(struct scatterlist) +
+					   sizeof(int));
 	bf->set.timeout = 30 * HZ;
 	bf->set.driver_data = bf;
 	ret = blk_mq_alloc_tag_set(&bf->set);
@@ -736,18 +1153,20 @@ static void pvkit_blk_connect(struct pvkit_blkfront *bf)
 			set_capacity_and_notify(bf->disk, bf->sectors);
 		return;
 	}
-	spin_lock_irq(&bf->lock);
-	bf->connected = true;
-	spin_unlock_irq(&bf->lock);
+	pvkit_blk_setup_indirect(bf);
+	pvkit_blk_set_connected(bf, true);
 	ret = pvkit_blk_alloc_disk(bf);
 	if (ret) {
 		dev_err(&dev->dev, "cannot add the disk: %d\n", ret);
 		goto fail;
 	}
 	pvkit_bus_switch_state(dev, PVKIT_BUS_CONNECTED);
-	dev_info(&dev->dev, "%s: %llu sectors%s%s%s\n", bf->disk->disk_name,
-		 bf->sectors, bf->read_only ? ", read-only" : "",
-		 bf->flush ? ", flush" : "", bf->discard ? ", discard" : "");
+	dev_info(&dev->dev,
+		 "%s: %llu sectors%s%s%s; %u rings of %u slots, %u pages per request\n",
+		 bf->disk->disk_name, bf->sectors,
+		 bf->read_only ? ", read-only" : "", bf->flush ? ", flush" : "",
+		 bf->discard ? ", discard" : "", bf->nr_queues, bf->ring_size,
+		 bf->max_segs);
 	return;
 fail:
 	pvkit_blk_close(bf, false);
@@ -764,12 +1183,11 @@ static void pvkit_blk_changed(struct pvkit_bus_device *dev, int state)
 			pvkit_bus_switch_state(dev, PVKIT_BUS_INITIALISING);
 		if (dev->state != PVKIT_BUS_INITIALISING)
 			break;
-		bf->broken = false;
-		ret = pvkit_blk_setup_ring(bf);
+		ret = pvkit_blk_setup_rings(bf);
 		if (!ret)
 			ret = pvkit_bus_switch_state(dev, PVKIT_BUS_INITIALISED);
 		if (ret) {
-			dev_err(&dev->dev, "cannot set up the ring: %d\n", ret);
+			dev_err(&dev->dev, "cannot set up the rings: %d\n", ret);
 			pvkit_blk_close(bf, false);
 		}
 		break;
@@ -800,9 +1218,7 @@ static int pvkit_blk_probe(struct pvkit_bus_device *dev)
 	bf = kzalloc(sizeof(*bf), GFP_KERNEL);
 	if (!bf)
 		return -ENOMEM;
-	spin_lock_init(&bf->lock);
 	bf->dev = dev;
-	bf->ring_ref = -1;
 	bf->index = ida_alloc_max(&pvkit_blk_index, 25, GFP_KERNEL);
 	if (bf->index < 0) {
 		ret = bf->index;
@@ -832,7 +1248,7 @@ static ssize_t bad_responses_show(struct device *d,
 {
 	struct pvkit_blkfront *bf = dev_get_drvdata(d);
 
-	return sysfs_emit(buf, "%lu\n", READ_ONCE(bf->bad_responses));
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&bf->bad_responses));
 }
 static DEVICE_ATTR_RO(bad_responses);
 

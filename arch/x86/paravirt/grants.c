@@ -23,11 +23,13 @@
 #include <asm/pvkit.h>
 
 /*
- * Frames this kernel asks for: 8192 grants, 64 KiB of table.  A NIC keeps
- * 514 granted for its life (a page per ring slot, both rings), a disk up
- * to 353 while busy; a guest with a dozen of each still fits.
+ * Frames this kernel asks for: 16384 grants, 128 KiB of table.  A NIC
+ * keeps 514 granted per queue pair for its life (a page per ring slot,
+ * both rings); a disk keeps one per ring slot for indirect segments and
+ * holds at most 8192 more while busy (pvkit_blkfront's default
+ * parameters).  A disk that finds the table full retries later.
  */
-#define PVKIT_GNTTAB_FRAMES	16
+#define PVKIT_GNTTAB_FRAMES	32
 
 static struct pvkit_grant_entry *pvkit_gnttab __ro_after_init;
 static unsigned int pvkit_gnttab_refs __ro_after_init;
