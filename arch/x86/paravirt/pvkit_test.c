@@ -443,6 +443,36 @@ static long pvkit_test_grant(struct pvkit_test_file *tf, void __user *uarg)
 	return copy_to_user(uarg, &g, sizeof(g)) ? -EFAULT : 0;
 }
 
+/* Copy bytes into or out of a page this file granted. */
+static long pvkit_test_page_io(struct pvkit_test_file *tf, void __user *uarg)
+{
+	struct pvkit_test_page_io io;
+	void __user *buf;
+	struct page *page;
+	unsigned long left;
+
+	if (copy_from_user(&io, uarg, sizeof(io)))
+		return -EFAULT;
+	if (io.write > 1 || io.offset > PAGE_SIZE ||
+	    io.len > PAGE_SIZE - io.offset)
+		return -EINVAL;
+	buf = u64_to_user_ptr(io.buf);
+	mutex_lock(&tf->lock);
+	page = io.ref > 0 ? xa_load(&tf->grants, io.ref) : NULL;
+	if (!page) {
+		mutex_unlock(&tf->lock);
+		return -ENOENT;
+	}
+	if (io.write)
+		left = copy_from_user(page_address(page) + io.offset, buf,
+				      io.len);
+	else
+		left = copy_to_user(buf, page_address(page) + io.offset,
+				    io.len);
+	mutex_unlock(&tf->lock);
+	return left ? -EFAULT : 0;
+}
+
 static long pvkit_test_revoke(struct pvkit_test_file *tf, void __user *uarg)
 {
 	struct pvkit_test_grant g;
@@ -527,6 +557,8 @@ static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 		return pvkit_test_grant(file->private_data, uarg);
 	case PVKIT_TEST_IOC_REVOKE:
 		return pvkit_test_revoke(file->private_data, uarg);
+	case PVKIT_TEST_IOC_PAGE_IO:
+		return pvkit_test_page_io(file->private_data, uarg);
 	case PVKIT_TEST_IOC_LATEEOI:
 		return pvkit_test_lateeoi(uarg);
 	case PVKIT_TEST_IOC_ECHO_BIND:

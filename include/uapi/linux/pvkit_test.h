@@ -193,6 +193,25 @@ struct pvkit_test_affinity {
 	__u32 reserved;
 };
 
+/**
+ * struct pvkit_test_page_io - read or write a page GRANT gave the host
+ * @ref: the page's reference (from PVKIT_TEST_IOC_GRANT)
+ * @write: 1: copy @len bytes from @buf into the page; 0: the other way
+ * @offset: where in the page
+ * @len: bytes; @offset + @len at most 4096
+ * @buf: user address of the bytes
+ *
+ * Lets a test play a frontend by hand: lay out a ring in a granted page,
+ * and read what the backend answered in it.
+ */
+struct pvkit_test_page_io {
+	__s32 ref;
+	__u32 write;
+	__u32 offset;
+	__u32 len;
+	__u64 buf;
+};
+
 #define PVKIT_TEST_IOC_MAGIC	0xb7
 #define PVKIT_TEST_IOC_HYPERCALL \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 1, struct pvkit_test_hypercall)
@@ -218,5 +237,7 @@ struct pvkit_test_affinity {
 	_IO(PVKIT_TEST_IOC_MAGIC, 11)
 #define PVKIT_TEST_IOC_SET_AFFINITY \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 12, struct pvkit_test_affinity)
+#define PVKIT_TEST_IOC_PAGE_IO \
+	_IOW(PVKIT_TEST_IOC_MAGIC, 13, struct pvkit_test_page_io)
 
 #endif /* _UAPI_LINUX_PVKIT_TEST_H */
