@@ -120,6 +120,41 @@ conn "$FE/console/1" "$BE/console/1/1" port 0 1 5
 conn "$FE/vbd/51712" "$BE/qdisk/1/51712" event-channel 0 0 4
 conn "$FE/vbd/51712" "$BE/qdisk/1/51712" event-channel 0xff 0 4
 
+# indirect requests, good and malformed, in a ring laid out by hand: the
+# backend answers each (read and write OK, the rest -1; an indirect
+# flush is not a read or write, so its answer keeps operation 6) and
+# stays up.
+# The helper sends at 2 s and reads the ring at 7 s, after the backend
+# has let go of it (the grants go when the helper exits).
+/tmp/xen-bus-conn 0 0 7 2 blkif > /tmp/xen-bus-blkif.out &
+sleep 1
+read -r ref port < /tmp/xen-bus-blkif.out
+echo "XB-CONN $FE/vbd/51712 blkif: ref=$ref port=$port"
+$S write "$FE/vbd/51712/ring-ref" "$ref"
+$S write "$FE/vbd/51712/event-channel" "$port"
+$S write "$FE/vbd/51712/protocol" x86_64-abi
+$S write "$FE/vbd/51712/state" 3
+sleep 1
+expect "$BE/qdisk/1/51712/state" 4
+sleep 2
+expect "$BE/qdisk/1/51712/state" 4
+$S write "$FE/vbd/51712/state" 5
+$S write "$FE/vbd/51712/state" 6
+wait_for "$BE/qdisk/1/51712/state" 6
+wait
+sed 's/^/XB-BLKIF /' /tmp/xen-bus-blkif.out
+for r in "100 0 0" "101 6 -1" "102 0 -1" "103 0 -1" "104 0 -1" "105 0 -1" \
+	"106 0 -1" "107 1 0"; do
+	if grep -qx "rsp $r" /tmp/xen-bus-blkif.out; then
+		echo "XB-ok indirect request answered: id op status = $r"
+	else
+		echo "XB-FAIL indirect request: no response 'id op status = $r'"
+		fail=1
+	fi
+done
+$S write "$FE/vbd/51712/state" 1
+wait_for "$BE/qdisk/1/51712/state" 2
+
 # garbage from the frontend: the backend must refuse, QEMU must survive
 $S write "$FE/console/1/ring-ref" 4294967295
 $S write "$FE/console/1/port" 77777
