@@ -136,9 +136,10 @@ static int page_io(long fd, int ref, int write, unsigned int offset,
 	return sys3(__NR_ioctl, fd, PVKIT_TEST_IOC_PAGE_IO, (long)&io);
 }
 
-static int grant(long fd, int readonly)
+/* A fresh page filled with @fill, granted; its reference. */
+static int grant(long fd, int readonly, int fill)
 {
-	struct pvkit_test_grant g = { .readonly = readonly };
+	struct pvkit_test_grant g = { .readonly = readonly, .fill = fill };
 
 	if (sys3(__NR_ioctl, fd, PVKIT_TEST_IOC_GRANT, (long)&g))
 		quit(3);
@@ -214,10 +215,9 @@ static void print_responses(long fd, int ring)
 void __attribute__((used, noreturn)) start_c(long *sp)
 {
 	char **argv = (char **)(sp + 1), buf[64], *p = buf;
-	struct pvkit_test_grant g = { 0 };
 	struct timespec second = { 1, 0 };
 	long fd, port, i, secs, send_at;
-	int blkif;
+	int blkif, ref;
 
 	if (*sp != 5 && *sp != 6)
 		quit(2);
@@ -225,18 +225,15 @@ void __attribute__((used, noreturn)) start_c(long *sp)
 	fd = sys3(__NR_open, (long)"/dev/pvkit_test", 2, 0);
 	if (fd < 0)
 		quit(1);
-	g.fill = number(argv[1]);
-	g.readonly = number(argv[2]);
+	ref = grant(fd, number(argv[2]), number(argv[1]));
 	secs = number(argv[3]);
 	send_at = number(argv[4]);
-	if (sys3(__NR_ioctl, fd, PVKIT_TEST_IOC_GRANT, (long)&g))
-		quit(3);
 	if (blkif)
-		hostile_requests(fd, g.ref, grant(fd, 1), grant(fd, 0));
+		hostile_requests(fd, ref, grant(fd, 1, 0), grant(fd, 0, 0));
 	port = hypercall(fd, HC_EVTCHN_ALLOC_UNBOUND, 0);
 	if (port < 0)
 		quit(4);
-	p = decimal(p, g.ref);
+	p = decimal(p, ref);
 	*p++ = ' ';
 	p = decimal(p, port);
 	*p++ = '\n';
@@ -247,7 +244,7 @@ void __attribute__((used, noreturn)) start_c(long *sp)
 			send3(fd, port);
 	}
 	if (blkif)
-		print_responses(fd, g.ref);
+		print_responses(fd, ref);
 	quit(0);	/* closing the device revokes the grant */
 }
 

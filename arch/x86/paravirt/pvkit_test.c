@@ -443,6 +443,12 @@ static long pvkit_test_grant(struct pvkit_test_file *tf, void __user *uarg)
 	return copy_to_user(uarg, &g, sizeof(g)) ? -EFAULT : 0;
 }
 
+/* The page this file granted as @ref, or NULL; the caller holds tf->lock. */
+static struct page *pvkit_test_page(struct pvkit_test_file *tf, int ref)
+{
+	return ref > 0 ? xa_load(&tf->grants, ref) : NULL;
+}
+
 /* Copy bytes into or out of a page this file granted. */
 static long pvkit_test_page_io(struct pvkit_test_file *tf, void __user *uarg)
 {
@@ -458,7 +464,7 @@ static long pvkit_test_page_io(struct pvkit_test_file *tf, void __user *uarg)
 		return -EINVAL;
 	buf = u64_to_user_ptr(io.buf);
 	mutex_lock(&tf->lock);
-	page = io.ref > 0 ? xa_load(&tf->grants, io.ref) : NULL;
+	page = pvkit_test_page(tf, io.ref);
 	if (!page) {
 		mutex_unlock(&tf->lock);
 		return -ENOENT;
@@ -483,7 +489,7 @@ static long pvkit_test_revoke(struct pvkit_test_file *tf, void __user *uarg)
 	if (copy_from_user(&g, uarg, sizeof(g)))
 		return -EFAULT;
 	mutex_lock(&tf->lock);
-	page = g.ref > 0 ? xa_load(&tf->grants, g.ref) : NULL;
+	page = pvkit_test_page(tf, g.ref);
 	if (!page) {
 		mutex_unlock(&tf->lock);
 		return -ENOENT;
