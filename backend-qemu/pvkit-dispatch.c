@@ -771,6 +771,7 @@ static int gnt_map(const PVKitHostOps *ops, void *opaque, uint64_t ref,
     m->ptr = p;
     m->ref = (uint32_t)ref;
     m->write = write;
+    m->orphan = false;
     m->gen = (m->gen + 1) & GNT_GEN_MASK;
     gt->nr_maps++;
     *ptr = p;
@@ -801,7 +802,15 @@ int pvkit_gnttab_host_unmap(const PVKitHostOps *ops, void *opaque,
     if (!m->ptr || m->gen != (uint32_t)handle >> GNT_IDX_BITS) {
         return -PVKIT_EINVAL;
     }
-    gnt_release(ops, opaque, gt, m->ref, m->write, m->ptr);
+    if (m->orphan) {
+        /* revoked: the table it came from is gone, only the page is held */
+        ops->page_unmap(opaque, m->ptr, m->write);
+        gt->stats.unmaps++;
+        gt->stats.mapped--;
+        m->orphan = false;
+    } else {
+        gnt_release(ops, opaque, gt, m->ref, m->write, m->ptr);
+    }
     m->ptr = NULL;
     gt->nr_maps--;
     return 0;
@@ -837,6 +846,46 @@ int pvkit_gnttab_host_copy(const PVKitHostOps *ops, void *opaque,
     return gnt_copy(ops, opaque, ref, offset, len, buf, write);
 }
 
+/*
+ * The guest drops its table (detach, a new table, a new kernel after
+ * kexec) while host mappings are held: revoke them.  The guest's own test
+ * mappings are released like an UNMAP.  A device model's mapping becomes
+ * an orphan: its entry's READING/WRITING flags are cleared (the guest owns
+ * the old table's pages again) and it no longer counts against any ref,
+ * but the slot keeps the page mapped (the host pointer stays valid host
+ * memory) until the device model unmaps its handle, which then succeeds
+ * without touching any table.  Returns the number of orphans made.
+ */
+static uint32_t gnt_revoke(const PVKitHostOps *ops, void *opaque,
+                           PVKitGnttabState *gt)
+{
+    struct pvkit_grant_entry *tab = ops->gnttab_table(opaque);
+    uint32_t i, n = 0;
+
+    for (i = 0; i < PVKIT_GNTTAB_TEST_MAPS; i++) {
+        if (gt->test[i].used) {
+            pvkit_gnttab_host_unmap(ops, opaque, gt->test[i].handle);
+            gt->test[i].used = false;
+        }
+    }
+    for (i = 0; i < PVKIT_GNTTAB_MAX_MAPS; i++) {
+        PVKitGrantMap *m = &gt->map[i];
+
+        if (!m->ptr || m->orphan) {
+            continue;
+        }
+        m->orphan = true;
+        gt->ref_maps[m->ref] = 0;
+        gt->ref_wmaps[m->ref] = 0;
+        if (tab) {
+            gnt_drop_flags(ops, opaque, gt, &tab[m->ref], m->ref);
+        }
+        n++;
+    }
+    gt->stats.revoked += n;
+    return n;
+}
+
 void pvkit_gnttab_reset(const PVKitHostOps *ops, void *opaque)
 {
     PVKitGnttabState *gt = ops->gnttab(opaque);
@@ -845,10 +894,18 @@ void pvkit_gnttab_reset(const PVKitHostOps *ops, void *opaque)
     for (i = 0; i < PVKIT_GNTTAB_MAX_MAPS; i++) {
         PVKitGrantMap *m = &gt->map[i];
 
-        if (m->ptr) {
-            gnt_release(ops, opaque, gt, m->ref, m->write, m->ptr);
-            m->ptr = NULL;
+        if (!m->ptr) {
+            continue;
         }
+        if (m->orphan) {
+            ops->page_unmap(opaque, m->ptr, m->write);
+            gt->stats.unmaps++;
+            gt->stats.mapped--;
+        } else {
+            gnt_release(ops, opaque, gt, m->ref, m->write, m->ptr);
+        }
+        m->ptr = NULL;
+        m->orphan = false;
     }
     for (i = 0; i < PVKIT_GNTTAB_TEST_MAPS; i++) {
         gt->test[i].used = false;
@@ -893,20 +950,21 @@ bool pvkit_gnttab_post_load(const PVKitHostOps *ops, void *opaque)
     return true;
 }
 
-static bool gnt_mapped(const PVKitGnttabState *gt)
-{
-    return gt->nr_maps != 0;
-}
-
+/*
+ * GNTTAB_SETUP.  Dropping the table or replacing it revokes the host's
+ * mappings of the old one (gnt_revoke()) instead of waiting for device
+ * models that may never unmap: a guest that detaches, or a new kernel
+ * after kexec, always gets its table.  A request that fails its checks
+ * changes nothing.
+ */
 static int64_t hc_gnttab_setup(const PVKitHostOps *ops, void *opaque,
                                uint64_t gpa, uint64_t nr)
 {
     PVKitGnttabState *gt = ops->gnttab(opaque);
+    uint64_t i;
 
     if (gpa == 0 && nr == 0) {
-        if (gnt_mapped(gt)) {
-            return -PVKIT_EBUSY;
-        }
+        gnt_revoke(ops, opaque, gt);
         ops->gnttab_set(opaque, 0, 0);
         gt->gpa = 0;
         gt->nr_frames = 0;
@@ -919,9 +977,18 @@ static int64_t hc_gnttab_setup(const PVKitHostOps *ops, void *opaque,
     if (!range_ok(gpa, nr * PVKIT_PAGE_SIZE)) {
         return -PVKIT_EFAULT;
     }
-    if (gnt_mapped(gt)) {
-        return -PVKIT_EBUSY;
+    for (i = 0; i < nr; i++) {
+        if (ops->mem_check(opaque, gpa + i * PVKIT_PAGE_SIZE,
+                           PVKIT_PAGE_SIZE, true)) {
+            return -PVKIT_EFAULT;
+        }
     }
+    /*
+     * Revoke while the old table is still mapped, so its flags get
+     * cleared.  (gnttab_set() may still refuse pages that are RAM but not
+     * one section; the mappings are revoked by then, the old table stays.)
+     */
+    gnt_revoke(ops, opaque, gt);
     if (ops->gnttab_set(opaque, gpa, (uint32_t)nr)) {
         return -PVKIT_EFAULT;
     }

@@ -253,6 +253,7 @@ typedef struct PVKitGrantMap {
     uint32_t ref;
     uint32_t gen;           /* bumped on each use: stale handles fail */
     bool write;
+    bool orphan;            /* revoked by GNTTAB_SETUP: only @ptr is held */
 } PVKitGrantMap;
 
 /* A mapping made by PVKIT_GNTTEST_MAP (or MAP_RO) for the guest. */
@@ -268,12 +269,14 @@ typedef struct PVKitGrantTestMap {
  * @unmaps: mappings released (unmap, end of each copy, reset)
  * @mapped: mappings currently held (@maps - @unmaps)
  * @refused: map and copy requests that failed
+ * @revoked: device model mappings GNTTAB_SETUP revoked (made orphans)
  */
 typedef struct PVKitGnttabStats {
     uint64_t maps;
     uint64_t unmaps;
     uint64_t mapped;
     uint64_t refused;
+    uint64_t revoked;
 } PVKitGnttabStats;
 
 typedef struct PVKitGnttabState {
@@ -307,7 +310,11 @@ typedef struct PVKitGnttabState {
 int pvkit_gnttab_host_map(const PVKitHostOps *ops, void *opaque,
                           uint32_t ref, bool write, void **ptr);
 
-/* Release a mapping: 0, or -PVKIT_EINVAL for a handle not in use. */
+/*
+ * Release a mapping: 0, or -PVKIT_EINVAL for a handle not in use.  A
+ * mapping the guest revoked (GNTTAB_SETUP: detach or a new table) is
+ * still released with 0; only its page is unmapped, no table is touched.
+ */
 int pvkit_gnttab_host_unmap(const PVKitHostOps *ops, void *opaque,
                             int handle);
 
@@ -411,8 +418,11 @@ int pvkit_evtchn_notify(uint32_t port);
  *   handle >= 0.  The pointer may be used without the BQL until
  *   pvkit_gnttab_unmap(@handle).  A machine reset releases all mappings
  *   (the handle then fails with -PVKIT_EINVAL and the pointer must no
- *   longer be used); mappings do not survive migration either: unmap
- *   before the VM stops for good, map again on the destination.
+ *   longer be used).  A guest GNTTAB_SETUP (detach, a new table, a new
+ *   kernel after kexec) revokes it: the pointer stays valid host memory
+ *   but the page is the guest's again, so stop using it and unmap the
+ *   handle (which succeeds).  While mappings are held the device blocks
+ *   migration.
  * pvkit_gnttab_unmap: release a mapping.
  * pvkit_gnttab_copy: copy between @buf and [@offset, @offset + @len) of
  *   the page granted by @ref (@write: into the guest page).

@@ -621,6 +621,8 @@ static struct {
     /* grant tables, as far as the calls told us */
     uint64_t gnt_gpa;
     uint64_t gnt_frames;
+    uint64_t gnt_old_gpa;       /* the table a GNTTAB_SETUP replaced */
+    uint64_t gnt_old_frames;
     uint64_t gnt_max;           /* GNTTAB_MAX_FRAMES, 0: unknown */
     uint64_t hcall_msr;
     uint32_t open[PVKIT_EVTCHN_PORTS];  /* scratch: open ports */
@@ -980,6 +982,8 @@ static void model_commit(uint32_t nr, const uint64_t *a, int64_t ret)
     }
 #ifdef PVKIT_GNTTAB_MAX_FRAMES
     if (nr == PVKIT_HC_GNTTAB_SETUP) {
+        model.gnt_old_gpa = model.gnt_gpa;
+        model.gnt_old_frames = model.gnt_frames;
         model.gnt_gpa = a[0];
         model.gnt_frames = a[0] || a[1] ? a[1] : 0;
     } else if (nr == PVKIT_HC_GNTTAB_MAX_FRAMES) {
@@ -1026,6 +1030,15 @@ static bool grant_change_ok(uint32_t nr, const uint64_t *a, uint64_t gpa,
             !((old ^ new) & ~(PVKIT_GTF_READING | PVKIT_GTF_WRITING))) {
             return true;
         }
+    }
+    /* GNTTAB_SETUP revokes the old table's mappings: flags clear there */
+    if (nr == PVKIT_HC_GNTTAB_SETUP && model.gnt_old_frames &&
+        gpa >= model.gnt_old_gpa &&
+        gpa - model.gnt_old_gpa < model.gnt_old_frames * PAGE &&
+        (gpa - model.gnt_old_gpa) % 8 == 0 &&
+        !((old ^ new) & ~(PVKIT_GTF_READING | PVKIT_GTF_WRITING)) &&
+        !(new & ~old)) {
+        return true;
     }
     if (nr == PVKIT_HC_TEST_GRANT && a[1] == PVKIT_GNTTEST_WRITE &&
         a[0] < model.gnt_frames * (PAGE / 8)) {

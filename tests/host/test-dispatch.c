@@ -2223,12 +2223,11 @@ static void test_gnttab_map(void)
     check(!guest_revoke(5), "guest cannot revoke while mapped");
     CHECK_EQ(gent(5)->flags & PVKIT_GTF_TYPE_MASK, PVKIT_GTF_PERMIT_ACCESS,
              "... the grant still stands");
-    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0), -PVKIT_EBUSY,
-             "detach while mapped -> EBUSY");
-    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA, 1, 0, 0, 0), -PVKIT_EBUSY,
-             "re-setup while mapped -> EBUSY");
-    check(host.gnttab == ptr(GT_GPA) && host.gt.nr_frames == GT_NR,
-          "the table stays");
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, MMIO_B, 1, 0, 0, 0), -PVKIT_EFAULT,
+             "a bad new table while mapped -> EFAULT");
+    check(host.gnttab == ptr(GT_GPA) && host.gt.nr_frames == GT_NR &&
+          host.gt.stats.revoked == 0 && host.gt.ref_maps[5] == 2,
+          "... revokes nothing, the table stays");
 
     CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, hw), 0,
              "unmap the write map");
@@ -2287,6 +2286,84 @@ static void test_gnttab_map(void)
     check(no_pages_held() && host.gt.stats.mapped == 0 &&
           gent(5)->flags == PVKIT_GTF_PERMIT_ACCESS,
           "reset released all 1024 and cleared the flags");
+}
+
+/*
+ * The guest drops its table (detach, a new table, kexec) while device
+ * models and the guest's own test hypercall hold mappings: the host
+ * revokes them instead of refusing with EBUSY.
+ */
+static void test_gnttab_revoke(void)
+{
+    void *pw = NULL, *pr = NULL, *p = NULL;
+    unsigned int unmaps;
+    int hw, hr, h;
+
+    gt_setup();
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    grant(6, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE2);
+    grant(7, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    hw = pvkit_gnttab_host_map(&ops, &host, 5, true, &pw);
+    hr = pvkit_gnttab_host_map(&ops, &host, 6, false, &pr);
+    check(hw >= 0 && hr >= 0, "two device model mappings");
+    CHECK_EQ(tg(7, PVKIT_GNTTEST_MAP, 0, 0, 0), 0, "and a test mapping");
+    unmaps = host.page_unmaps;
+
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0), 0,
+             "detach while mapped -> 0 (revoked), not EBUSY");
+    CHECK_EQ(gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS,
+             "revoke cleared READING|WRITING of the write map");
+    CHECK_EQ(gent(6)->flags, PVKIT_GTF_PERMIT_ACCESS,
+             "... and READING of the read map");
+    CHECK_EQ(gent(7)->flags, PVKIT_GTF_PERMIT_ACCESS,
+             "... and of the test mapping");
+    check(guest_revoke(5) && guest_revoke(6),
+          "the guest can end its grants after the revoke");
+    check(!host.gnttab && host.gt.nr_frames == 0, "the table is gone");
+    CHECK_EQ(host.page_unmaps, unmaps + 1,
+             "the test mapping's page was released at once");
+    CHECK_EQ(host.gt.stats.revoked, 2, "stat revoked 2");
+    CHECK_EQ(host.gt.stats.mapped, 2, "the orphans still hold their pages");
+    CHECK_EQ(host.gt.nr_maps, 2, "... and their handle slots");
+    CHECK_EQ(host.gt.ref_maps[5] + host.gt.ref_maps[6] + host.gt.ref_maps[7],
+             0, "no ref counts any mapping");
+    CHECK_EQ(tg(7, PVKIT_GNTTEST_UNMAP, 0, 0, 0), -PVKIT_EINVAL,
+             "the test mapping is gone");
+
+    /* a new kernel sets up a table again: the orphans stay orphans */
+    memset(ptr(GT_GPA), 0, GT_NR * PVKIT_PAGE_SIZE);
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA, GT_NR, 0, 0, 0), 0,
+             "a new table while orphans are held");
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    h = pvkit_gnttab_host_map(&ops, &host, 5, false, &p);
+    check(h >= 0 && p == ptr(G_PAGE), "a mapping of the new table");
+    CHECK_EQ(host.gt.ref_maps[5], 1, "counted once on ref 5");
+    unmaps = host.page_unmaps_w;
+    CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, hw), 0,
+             "unmapping an orphan succeeds");
+    CHECK_EQ(gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READING,
+             "... without touching the new table's ref 5");
+    CHECK_EQ(host.page_unmaps_w, unmaps + 1,
+             "... and released the page writable");
+    CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, hw), -PVKIT_EINVAL,
+             "a second unmap of the orphan -> EINVAL");
+
+    /* a new table replaces the old one: its mappings are revoked too */
+    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, GT_GPA, 1, 0, 0, 0), 0,
+             "re-setup while mapped -> 0 (revoked)");
+    CHECK_EQ(gent(5)->flags, PVKIT_GTF_PERMIT_ACCESS,
+             "the old table's flags were cleared");
+    CHECK_EQ(host.gt.nr_frames, 1, "the new table is in place");
+    CHECK_EQ(host.gt.stats.revoked, 3, "stat revoked 3");
+
+    /* reset releases orphans as well */
+    pvkit_gnttab_reset(&ops, &host);
+    check(no_pages_held() && host.gt.stats.mapped == 0 &&
+          host.gt.nr_maps == 0, "reset released the orphans");
+    CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, hr), -PVKIT_EINVAL,
+             "an orphan's handle is stale after reset");
+    CHECK_EQ(pvkit_gnttab_host_unmap(&ops, &host, h), -PVKIT_EINVAL,
+             "and so is the other");
 }
 
 /* Racing guests, run inside page_map between the checks and the cmpxchg. */
@@ -2478,8 +2555,6 @@ static void test_gnttab_test_ops(void)
     CHECK_EQ(tg(2, PVKIT_GNTTEST_MAP_RO, 0, 0, 0), 0, "TEST MAP_RO -> 0");
     CHECK_EQ(gent(2)->flags, PVKIT_GTF_PERMIT_ACCESS | PVKIT_GTF_READING,
              "TEST MAP_RO: READING only");
-    CHECK_EQ(hc(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0), -PVKIT_EBUSY,
-             "detach while test mappings are held -> EBUSY");
     CHECK_EQ(tg(3, PVKIT_GNTTEST_UNMAP, 0, 0, 0), -PVKIT_EINVAL,
              "UNMAP of a ref without a test mapping -> EINVAL");
     CHECK_EQ(tg(1, PVKIT_GNTTEST_UNMAP, 0, 0, 0), 0, "UNMAP -> 0");
@@ -2640,6 +2715,7 @@ int main(void)
     test_gnttab_errors();
     test_gnttab_copy();
     test_gnttab_map();
+    test_gnttab_revoke();
     test_gnttab_race();
     test_gnttab_threads();
     test_gnttab_test_ops();
