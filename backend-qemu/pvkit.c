@@ -13,6 +13,10 @@
  * xen-bus on it also creates QEMU's Xen bus, whose backends reach these
  * services through the tables of pvkit-xen-ops.c.
  *
+ * Migration: the store, device-model bindings and grant mappings do not
+ * migrate, so while the guest uses any of them the device holds a
+ * migration blocker (pvkit_migration_update()).
+ *
  * Locking: every hypercall, the MSR, the event-channel table and the
  * grant-table state run under the BQL.  The device-model APIs
  * (pvkit_evtchn_bind_backend(), pvkit_gnttab_map() and friends) take the
@@ -40,8 +44,10 @@
 #include "hw/isa/isa.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
+#include "migration/blocker.h"
 #include "migration/vmstate.h"
 #include "system/hw_accel.h"
+#include "system/kvm.h"
 #include "qom/object.h"
 #include "cpu.h"
 #include "target/i386/pv-hooks.h"
@@ -138,6 +144,12 @@ struct PVKitState {
     uint32_t xs_port;
     uint32_t xs_tx[PVKIT_XS_MAX_TX];    /* the guest's open transactions */
     PVKitXsConn xs_conn;
+
+    /* Device-model event-channel bindings held (the store's included). */
+    uint32_t nr_bindings;
+    /* Held while the guest uses what does not migrate; NULL: none. */
+    Error *migration_blocker;
+    bool in_use;                /* pvkit_in_use() when last looked at */
 };
 
 /* The CPUID leaves and the MSR are machine-wide: one device at most. */
@@ -347,6 +359,8 @@ static void pvkit_backend_release(void *opaque, uint32_t port, void *backend)
 {
     PVKitState *s = opaque;
 
+    assert(s->nr_bindings);
+    s->nr_bindings--;
     if (backend == s->xs_bh) {
         /* the store's port went away (guest close, reset): disconnect */
         s->xs_port = 0;
@@ -418,6 +432,63 @@ static void pvkit_page_unmap(void *opaque, void *ptr, bool write)
 {
     address_space_unmap(&address_space_memory, ptr, PVKIT_PAGE_SIZE, write,
                         write ? PVKIT_PAGE_SIZE : 0);
+}
+
+/* ---- migration ---- */
+
+/*
+ * What the device cannot carry across a migration: the store (its tree and
+ * the guest's connection live only in this QEMU), event channels bound to
+ * device models and grant mappings (device-model pointers into guest RAM).
+ * The rest (the port table, vectors, the shared-info page and grant table
+ * addresses) is in vmstate_pvkit.
+ */
+static bool pvkit_in_use(PVKitState *s)
+{
+    return s->xs_ram.mr || s->nr_bindings || s->gt.nr_maps;
+}
+
+/*
+ * Hold a migration blocker exactly while pvkit_in_use().  Called after
+ * everything that can change it: each hypercall, the device-model API,
+ * reset and loading.  Adding the blocker fails while a migration is
+ * running or with -only-migratable; pvkit_pre_save() then still fails
+ * the migration.
+ */
+static void pvkit_migration_update(PVKitState *s)
+{
+    bool use = pvkit_in_use(s);
+    Error *err = NULL;
+
+    if (use == s->in_use) {
+        return;
+    }
+    s->in_use = use;
+    if (!use) {
+        if (s->migration_blocker) {
+            migrate_del_blocker(&s->migration_blocker);
+        }
+        return;
+    }
+    error_setg(&s->migration_blocker, "pvkit: the guest uses the store, "
+               "event channels bound to device models or grant mappings, "
+               "which do not migrate");
+    if (migrate_add_blocker(&s->migration_blocker, &err) < 0) {
+        warn_report_err(err);
+    }
+}
+
+/* The backstop for a kit put in use when the blocker could not be added. */
+static int pvkit_pre_save(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    if (pvkit_in_use(s)) {
+        error_report("pvkit: cannot migrate: the guest uses the store, "
+                     "device-model event channels or grant mappings");
+        return -EBUSY;
+    }
+    return 0;
 }
 
 /* ---- the store ---- */
@@ -492,6 +563,7 @@ static int64_t pvkit_store_setup(void *opaque, uint64_t gpa)
         pvkit_guest_ram_map(&s->xs_ram, 0, 0);
         return port;
     }
+    s->nr_bindings++;
     s->xs_port = port;
     memset(s->xs_tx, 0, sizeof(s->xs_tx));
     pvkit_xs_conn_reset(&s->xs_conn);
@@ -855,19 +927,25 @@ int pvkit_evtchn_bind_backend(uint32_t port, AioContext *ctx,
     ret = pvkit_evtchn_backend_bind(&pvkit_host_ops, s, port, bh);
     if (ret) {
         qemu_bh_delete(bh);
+    } else {
+        s->nr_bindings++;
     }
+    pvkit_migration_update(s);
     return ret;
 }
 
 int pvkit_evtchn_unbind_backend(uint32_t port)
 {
     BQL_LOCK_GUARD();
+    int ret;
 
     if (!pvkit_instance) {
         return -PVKIT_ENOENT;
     }
-    return pvkit_evtchn_backend_unbind(&pvkit_host_ops, pvkit_instance,
-                                       port);
+    ret = pvkit_evtchn_backend_unbind(&pvkit_host_ops, pvkit_instance,
+                                      port);
+    pvkit_migration_update(pvkit_instance);
+    return ret;
 }
 
 int pvkit_evtchn_notify(uint32_t port)
@@ -885,22 +963,28 @@ int pvkit_evtchn_notify(uint32_t port)
 int pvkit_gnttab_map(uint32_t ref, bool write, void **ptr)
 {
     BQL_LOCK_GUARD();
+    int ret;
 
     if (!pvkit_instance) {
         return -PVKIT_ENOENT;
     }
-    return pvkit_gnttab_host_map(&pvkit_host_ops, pvkit_instance, ref,
-                                 write, ptr);
+    ret = pvkit_gnttab_host_map(&pvkit_host_ops, pvkit_instance, ref,
+                                write, ptr);
+    pvkit_migration_update(pvkit_instance);
+    return ret;
 }
 
 int pvkit_gnttab_unmap(int handle)
 {
     BQL_LOCK_GUARD();
+    int ret;
 
     if (!pvkit_instance) {
         return -PVKIT_ENOENT;
     }
-    return pvkit_gnttab_host_unmap(&pvkit_host_ops, pvkit_instance, handle);
+    ret = pvkit_gnttab_host_unmap(&pvkit_host_ops, pvkit_instance, handle);
+    pvkit_migration_update(pvkit_instance);
+    return ret;
 }
 
 int pvkit_gnttab_copy(uint32_t ref, uint32_t offset, uint32_t len,
@@ -957,6 +1041,7 @@ static void pvkit_io_write(void *opaque, hwaddr addr, uint64_t val,
 #endif
     env->regs[R_EAX] = pvkit_dispatch(&pvkit_host_ops, s, (uint32_t)val,
                                       args);
+    pvkit_migration_update(s);
 }
 
 static uint64_t pvkit_io_read(void *opaque, hwaddr addr, unsigned size)
@@ -1152,6 +1237,7 @@ static void pvkit_unrealize(DeviceState *dev)
     pvkit_evtchn_reset(&pvkit_host_ops, s);
     pvkit_gnttab_reset(&pvkit_host_ops, s);
     pvkit_store_setup(s, 0);
+    pvkit_migration_update(s);
     qemu_bh_delete(s->xs_bh);
     s->xs_bh = NULL;
     qemu_chr_fe_set_handlers(&s->chr, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -1170,6 +1256,7 @@ static void pvkit_reset_hold(Object *obj, ResetType type)
     pvkit_gnttab_reset(&pvkit_host_ops, s);
     pvkit_store_setup(s, 0);
     pvkit_store_populate(s);
+    pvkit_migration_update(s);      /* nothing is in use any more */
 }
 
 /*
@@ -1182,6 +1269,8 @@ static int pvkit_pre_load(void *opaque)
 
     pvkit_evtchn_reset(&pvkit_host_ops, s);
     pvkit_gnttab_reset(&pvkit_host_ops, s);
+    pvkit_store_setup(s, 0);
+    pvkit_migration_update(s);
     return 0;
 }
 
@@ -1225,6 +1314,7 @@ static const VMStateDescription vmstate_pvkit = {
     .minimum_version_id = 1,
     .pre_load = pvkit_pre_load,
     .post_load = pvkit_post_load,
+    .pre_save = pvkit_pre_save,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT64(hcall_msr, PVKitState),
         VMSTATE_FIFO8(rx, PVKitState),
@@ -1242,7 +1332,7 @@ static const VMStateDescription vmstate_pvkit = {
 static const Property pvkit_properties[] = {
     DEFINE_PROP_UINT32("iobase", PVKitState, iobase, PVKIT_DEFAULT_PORT),
     DEFINE_PROP_CHR("chardev", PVKitState, chr),
-    DEFINE_PROP_BOOL("test-hypercalls", PVKitState, test_hypercalls, true),
+    DEFINE_PROP_BOOL("test-hypercalls", PVKitState, test_hypercalls, false),
     DEFINE_PROP_BOOL("evtchn", PVKitState, evtchn, true),
     DEFINE_PROP_BOOL("gnttab", PVKitState, gnttab, true),
     DEFINE_PROP_BOOL("store", PVKitState, store, true),
@@ -1297,6 +1387,8 @@ static void pvkit_instance_init(Object *obj)
                                    &s->gt.stats.mapped, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-grant-refused",
                                    &s->gt.stats.refused, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-grant-revoked",
+                                   &s->gt.stats.revoked, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-store-requests",
                                    &s->xs_conn.stats.requests,
                                    OBJ_PROP_FLAG_READ);

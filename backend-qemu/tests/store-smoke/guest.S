@@ -3,8 +3,9 @@
  * pvkit store smoke test: a bare multiboot guest (no kernel) that connects
  * the store (STORE_SETUP), sends xenstore requests over the ring, prints
  * every reply on the debugcon (port 0xe9; control bytes shown as "|" or
- * digit-ish), then corrupts req_prod and prints the ring error field.
- * Run by run.sh.
+ * digit-ish), then corrupts req_prod and prints the ring error field,
+ * disconnects and connects again (qmp-run.py then checks that migration
+ * is refused while connected).  Run by run.sh.
  */
 #define RING 0x200000
 #define HC(nr) movl $nr, %eax; movw $0x560, %dx; outl %eax, %dx
@@ -76,6 +77,10 @@ done:
         call print_hex
         /* STORE_SETUP(0) */
         xorl %edi, %edi
+        HC(19)
+        call print_hex
+        /* connect again and stay connected: migration must be blocked */
+        movl $RING, %edi
         HC(19)
         call print_hex
         movl $'$', %eax
