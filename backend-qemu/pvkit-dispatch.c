@@ -1176,22 +1176,61 @@ int pvkit_hcall_msr_write(const PVKitHostOps *ops, void *opaque,
     return 0;
 }
 
-bool pvkit_cpuid(uint32_t index, uint64_t features, uint32_t regs[4])
+bool pvkit_cpuid(uint32_t base, uint32_t index, uint64_t features,
+                 uint32_t regs[4])
 {
-    switch (index) {
-    case PVKIT_CPUID_BASE:
-        regs[0] = PVKIT_CPUID_BASE + PVKIT_CPUID_LEAVES - 1;
+    if (index == base) {
+        regs[0] = base + PVKIT_CPUID_LEAVES - 1;
         regs[1] = sig_reg(0);
         regs[2] = sig_reg(1);
         regs[3] = sig_reg(2);
         return true;
-    case PVKIT_CPUID_BASE + PVKIT_CPUID_INFO:
+    }
+    if (index == base + PVKIT_CPUID_INFO) {
         regs[0] = PVKIT_ABI_VERSION;
         regs[1] = (uint32_t)features;
         regs[2] = (uint32_t)(features >> 32);
         regs[3] = PVKIT_MSR_HYPERCALL_PAGE;
         return true;
-    default:
-        return false;
     }
+    return false;
+}
+
+/*
+ * The blocks QEMU fills below the kit: under TCG, TCG's own at
+ * 0x40000000 (its signature, or zeros); under KVM, Hyper-V's at
+ * 0x40000000 when enlightenments are on, then either Xen's (Xen
+ * emulation) or KVM's (expose-kvm), in that order (kvm_arch_init_vcpu()).
+ */
+static uint32_t cpuid_blocks_taken(const PVKitCpuidLayout *l)
+{
+    if (!l->kvm) {
+        return 1;
+    }
+    return (l->hyperv ? 1 : 0) + (l->xen || l->kvm_leaves ? 1 : 0);
+}
+
+uint32_t pvkit_cpuid_pick_base(const PVKitCpuidLayout *l, uint32_t want)
+{
+    uint32_t taken = cpuid_blocks_taken(l);
+    uint32_t first_free = PVKIT_CPUID_RANGE_MIN + taken * PVKIT_CPUID_STEP;
+
+    if (!want) {
+        /* 0x40000100 unless more than one block is taken */
+        return taken > 1 ? first_free : PVKIT_CPUID_BASE;
+    }
+    if ((want & (PVKIT_CPUID_STEP - 1)) || want < first_free ||
+        want > PVKIT_CPUID_RANGE_MAX) {
+        return 0;
+    }
+    return want;
+}
+
+int64_t pvkit_dispatch_regs(const PVKitHostOps *ops, void *opaque,
+                            uint32_t nr, PVKitHcallRegs *r)
+{
+    const uint64_t args[5] = { r->rdi, r->rsi, r->r10, r->r8, r->r9 };
+
+    r->rax = (uint64_t)pvkit_dispatch(ops, opaque, nr, args);
+    return (int64_t)r->rax;
 }

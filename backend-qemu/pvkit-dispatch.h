@@ -17,8 +17,14 @@
 
 #include "hw/pvkit/pvkit-abi.h"
 
-/* Where the host places its CPUID leaves (see PVKIT_CPUID_LEAVES). */
+/*
+ * Where the host places its CPUID leaves by default (PVKIT_CPUID_LEAVES
+ * of them), and the range a guest scans in PVKIT_CPUID_STEP steps.
+ */
 #define PVKIT_CPUID_BASE        0x40000100u
+#define PVKIT_CPUID_RANGE_MIN   0x40000000u
+#define PVKIT_CPUID_RANGE_MAX   0x4000ff00u
+#define PVKIT_CPUID_STEP        0x100u
 
 /*
  * Services the embedding host provides.  All callbacks are mandatory.
@@ -372,11 +378,65 @@ int pvkit_hcall_msr_write(const PVKitHostOps *ops, void *opaque,
                           uint16_t port, uint64_t *msr, uint64_t val);
 
 /*
- * CPUID leaf @index for a host offering @features.  Returns true and
- * fills @regs (eax, ebx, ecx, edx) when @index is one of the pvkit
- * leaves, false otherwise.
+ * The general-purpose registers a hypercall uses: the number travels in
+ * the OUT (eax), the arguments in rdi, rsi, r10, r8, r9, the result comes
+ * back in rax.  Nothing else of the vCPU is read or written, so a host
+ * under KVM fetches and stores only these (KVM_GET_REGS/KVM_SET_REGS)
+ * instead of the whole vCPU state.
  */
-bool pvkit_cpuid(uint32_t index, uint64_t features, uint32_t regs[4]);
+typedef struct PVKitHcallRegs {
+    uint64_t rax;
+    uint64_t rdi;
+    uint64_t rsi;
+    uint64_t r10;
+    uint64_t r8;
+    uint64_t r9;
+} PVKitHcallRegs;
+
+/*
+ * pvkit_dispatch() on registers: hypercall @nr with the arguments in @r;
+ * stores the result in @r->rax (and returns it).  No other field changes.
+ */
+int64_t pvkit_dispatch_regs(const PVKitHostOps *ops, void *opaque,
+                            uint32_t nr, PVKitHcallRegs *r);
+
+/*
+ * CPUID leaf @index for a host offering @features whose leaves start at
+ * @base.  Returns true and fills @regs (eax, ebx, ecx, edx) when @index is
+ * one of the pvkit leaves, false otherwise.
+ */
+bool pvkit_cpuid(uint32_t base, uint32_t index, uint64_t features,
+                 uint32_t regs[4]);
+
+/*
+ * The CPUID leaves of other interfaces the VMM places below the kit's
+ * (QEMU: target/i386/kvm/kvm.c kvm_arch_init_vcpu(), target/i386/cpu.c
+ * cpu_x86_cpuid()).
+ * @kvm: the accelerator is KVM (else TCG, whose own leaves sit at
+ *   0x40000000).
+ * @hyperv: KVM with Hyper-V enlightenments (hv-*): Hyper-V's leaves take
+ *   0x40000000 and push KVM's (or Xen's) to 0x40000100.
+ * @xen: KVM's Xen emulation: Xen's leaves take the next block (and KVM's
+ *   are then not offered).
+ * @kvm_leaves: KVM's own signature leaves are offered (expose-kvm).
+ */
+typedef struct PVKitCpuidLayout {
+    bool kvm;
+    bool hyperv;
+    bool xen;
+    bool kvm_leaves;
+} PVKitCpuidLayout;
+
+/*
+ * The kit's CPUID base for layout @l.  @want 0: automatic,
+ * PVKIT_CPUID_BASE (0x40000100) unless the blocks below it are taken,
+ * else the first free block (0x40000200 with KVM + Hyper-V).  Otherwise
+ * @want itself when it is a free, PVKIT_CPUID_STEP-aligned block in the
+ * guest's scan range; 0 when it collides with another interface's leaves
+ * or is outside that range (the host must then refuse to start: the
+ * VMM's table keeps the other leaves and the kit would vanish).
+ */
+uint32_t pvkit_cpuid_pick_base(const PVKitCpuidLayout *l, uint32_t want);
 
 /*
  * The QEMU device's C API for device models that implement the host end

@@ -2,7 +2,8 @@
  * pvkit reference host device
  *
  * The host side of the pvkit paravirtual ABI (hypercall/pvkit.h in the
- * pvkit kit): CPUID leaves at 0x40000100, the hypercall-page MSR and the
+ * pvkit kit): CPUID leaves (0x40000100, or the first block above those of
+ * KVM, Hyper-V or Xen emulation), the hypercall-page MSR and the
  * port-I/O hypercall transport, plus a console backed by a chardev,
  * Xen-style event channels, grant tables and a xenstore.  Argument
  * validation and hypercall semantics live in pvkit-dispatch.c, the store
@@ -58,6 +59,9 @@
 #include "pvkit-dispatch.h"
 #include "pvkit-xs-ring.h"
 #include "pvkit-xen-ops.h"
+#ifdef CONFIG_KVM
+#include <linux/kvm.h>
+#endif
 
 #define TYPE_PVKIT "pvkit"
 OBJECT_DECLARE_SIMPLE_TYPE(PVKitState, PVKIT)
@@ -119,11 +123,14 @@ struct PVKitState {
     bool evtchn;
     bool gnttab;
     bool store;
+    uint32_t cpuid_base_prop;   /* 0: automatic */
     OnOffAuto xen_bus_prop;
     bool xen_bus;               /* QEMU's Xen backends are served */
 
     /* PVKIT_F_* offered; fixed at realize (read by CPUID without BQL). */
     uint64_t features;
+    /* The CPUID/MSR hooks, with the base chosen at realize. */
+    X86PVHooks pv_hooks;
     /* Last accepted value of PVKIT_MSR_HYPERCALL_PAGE. */
     uint64_t hcall_msr;
 
@@ -1014,14 +1021,54 @@ static void pvkit_receive(void *opaque, const uint8_t *buf, int size)
     fifo8_push_all(&s->rx, buf, n);
 }
 
-/* Hypercall: a 32-bit OUT of the number; arguments in rdi, rsi, r10, r8, r9 */
+#ifdef CONFIG_KVM
+/*
+ * Under KVM, fetch and store only the registers a hypercall uses
+ * (KVM_GET_REGS/KVM_SET_REGS) instead of cpu_synchronize_state(), which
+ * also reads the segment and control registers, MSRs, FPU/xsave state
+ * and more, and writes all of it back before the vCPU runs again.  False
+ * when the caller must fall back: not KVM, or QEMU holds the vCPU's state
+ * already (vcpu_dirty: then env is the truth and KVM's copy is stale).
+ */
+static bool pvkit_kvm_hypercall(PVKitState *s, CPUState *cs, uint32_t nr)
+{
+    struct kvm_regs kr;
+    PVKitHcallRegs r;
+    int64_t ret;
+
+    if (!kvm_enabled() || cs->vcpu_dirty ||
+        kvm_vcpu_ioctl(cs, KVM_GET_REGS, &kr) < 0) {
+        return false;
+    }
+    r = (PVKitHcallRegs){ .rdi = kr.rdi, .rsi = kr.rsi, .r10 = kr.r10,
+                          .r8 = kr.r8, .r9 = kr.r9 };
+    ret = pvkit_dispatch_regs(&pvkit_host_ops, s, nr, &r);
+    if (cs->vcpu_dirty) {
+        /* something synchronized the vCPU meanwhile: env goes back */
+        X86_CPU(cs)->env.regs[R_EAX] = ret;
+        return true;
+    }
+    kr.rax = r.rax;
+    if (kvm_vcpu_ioctl(cs, KVM_SET_REGS, &kr) < 0) {
+        /* cannot happen for a stopped vCPU's own thread; keep the result */
+        cpu_synchronize_state(cs);
+        X86_CPU(cs)->env.regs[R_EAX] = ret;
+    }
+    return true;
+}
+#endif
+
+/*
+ * Hypercall: a 32-bit OUT of the number; arguments in rdi, rsi, r10, r8,
+ * r9, the result in rax (pvkit_dispatch_regs()).
+ */
 static void pvkit_io_write(void *opaque, hwaddr addr, uint64_t val,
                            unsigned size)
 {
     PVKitState *s = opaque;
     CPUState *cs = current_cpu;
     CPUX86State *env;
-    uint64_t args[5] = { 0 };
+    PVKitHcallRegs r = { 0 };
 
     if (addr != 0 || size != 4 || !cs) {
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -1030,17 +1077,24 @@ static void pvkit_io_write(void *opaque, hwaddr addr, uint64_t val,
         return;
     }
 
+#ifdef CONFIG_KVM
+    if (pvkit_kvm_hypercall(s, cs, (uint32_t)val)) {
+        pvkit_migration_update(s);
+        return;
+    }
+#endif
+    /* TCG: a no-op, the registers are in env already */
     cpu_synchronize_state(cs);
     env = &X86_CPU(cs)->env;
-    args[0] = env->regs[R_EDI];
-    args[1] = env->regs[R_ESI];
+    r.rdi = env->regs[R_EDI];
+    r.rsi = env->regs[R_ESI];
 #ifdef TARGET_X86_64
-    args[2] = env->regs[10];
-    args[3] = env->regs[8];
-    args[4] = env->regs[9];
+    r.r10 = env->regs[10];
+    r.r8 = env->regs[8];
+    r.r9 = env->regs[9];
 #endif
-    env->regs[R_EAX] = pvkit_dispatch(&pvkit_host_ops, s, (uint32_t)val,
-                                      args);
+    pvkit_dispatch_regs(&pvkit_host_ops, s, (uint32_t)val, &r);
+    env->regs[R_EAX] = r.rax;
     pvkit_migration_update(s);
 }
 
@@ -1064,7 +1118,7 @@ static bool pvkit_hook_cpuid(void *opaque, uint32_t index, uint32_t count,
 {
     PVKitState *s = opaque;
 
-    return pvkit_cpuid(index, s->features, regs);
+    return pvkit_cpuid(s->pv_hooks.cpuid_base, index, s->features, regs);
 }
 
 static X86PVMsrResult pvkit_hook_rdmsr(void *opaque, X86CPU *cpu,
@@ -1091,14 +1145,47 @@ static X86PVMsrResult pvkit_hook_wrmsr(void *opaque, X86CPU *cpu,
     return X86_PV_MSR_DONE;
 }
 
-static const X86PVHooks pvkit_pv_hooks = {
-    .cpuid_base = PVKIT_CPUID_BASE,
-    .cpuid_count = PVKIT_CPUID_LEAVES,
-    .msr = PVKIT_MSR_HYPERCALL_PAGE,
-    .cpuid = pvkit_hook_cpuid,
-    .rdmsr = pvkit_hook_rdmsr,
-    .wrmsr = pvkit_hook_wrmsr,
-};
+/*
+ * Choose the CPUID base: the first block above what the accelerator puts
+ * at 0x40000000 (pvkit_cpuid_pick_base()), or the cpuid-base property.
+ * Under KVM the vCPUs' tables exist already and keep any leaf they have:
+ * on a collision the kit's leaves would silently not be there, so refuse.
+ * Hyper-V counts when any hv-* property is set (as kvm.c's
+ * hyperv_enabled(), less the KVM_CAP_HYPERV check: assuming its leaves
+ * when the kernel cannot offer them only moves the kit one block up).
+ */
+static bool pvkit_cpuid_setup(PVKitState *s, Error **errp)
+{
+    PVKitCpuidLayout l = { .kvm = kvm_enabled() };
+    X86CPU *cpu = first_cpu ? X86_CPU(first_cpu) : NULL;
+    uint32_t base;
+
+    if (l.kvm && cpu) {
+        l.hyperv = cpu->hyperv_features || cpu->hyperv_passthrough ||
+                   cpu->hyperv_spinlock_attempts !=
+                   HYPERV_SPINLOCK_NEVER_NOTIFY;
+        l.xen = xen_mode == XEN_EMULATE;
+        l.kvm_leaves = cpu->expose_kvm;
+    }
+    base = pvkit_cpuid_pick_base(&l, s->cpuid_base_prop);
+    if (!base) {
+        error_setg(errp, "pvkit: cpuid-base 0x%" PRIx32 " collides with the "
+                   "CPUID leaves of %s or is not a 0x100-aligned block in "
+                   "0x%x-0x%x", s->cpuid_base_prop,
+                   !l.kvm ? "TCG" : l.hyperv ? "Hyper-V/KVM/Xen" :
+                   "KVM/Xen", PVKIT_CPUID_RANGE_MIN, PVKIT_CPUID_RANGE_MAX);
+        return false;
+    }
+    s->pv_hooks = (X86PVHooks) {
+        .cpuid_base = base,
+        .cpuid_count = PVKIT_CPUID_LEAVES,
+        .msr = PVKIT_MSR_HYPERCALL_PAGE,
+        .cpuid = pvkit_hook_cpuid,
+        .rdmsr = pvkit_hook_rdmsr,
+        .wrmsr = pvkit_hook_wrmsr,
+    };
+    return true;
+}
 
 /*
  * xen-bus=auto serves QEMU's Xen backends when the device offers all
@@ -1202,7 +1289,8 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
         s->features |= PVKIT_F_STORE;
     }
 
-    if (!x86_pv_hooks_register(&pvkit_pv_hooks, s, errp)) {
+    if (!pvkit_cpuid_setup(s, errp) ||
+        !x86_pv_hooks_register(&s->pv_hooks, s, errp)) {
         return;
     }
 
@@ -1233,7 +1321,7 @@ static void pvkit_unrealize(DeviceState *dev)
     if (s->xen_bus) {
         pvkit_xen_bus_stop(s);
     }
-    x86_pv_hooks_unregister(&pvkit_pv_hooks);
+    x86_pv_hooks_unregister(&s->pv_hooks);
     pvkit_evtchn_reset(&pvkit_host_ops, s);
     pvkit_gnttab_reset(&pvkit_host_ops, s);
     pvkit_store_setup(s, 0);
@@ -1336,6 +1424,7 @@ static const Property pvkit_properties[] = {
     DEFINE_PROP_BOOL("evtchn", PVKitState, evtchn, true),
     DEFINE_PROP_BOOL("gnttab", PVKitState, gnttab, true),
     DEFINE_PROP_BOOL("store", PVKitState, store, true),
+    DEFINE_PROP_UINT32("cpuid-base", PVKitState, cpuid_base_prop, 0),
     DEFINE_PROP_ON_OFF_AUTO("xen-bus", PVKitState, xen_bus_prop,
                             ON_OFF_AUTO_AUTO),
 };

@@ -878,22 +878,90 @@ static void test_cpuid(void)
     uint32_t r[4];
     char sig[13];
 
-    check(pvkit_cpuid(PVKIT_CPUID_BASE, ALL_F, r), "CPUID base leaf");
+    check(pvkit_cpuid(PVKIT_CPUID_BASE, PVKIT_CPUID_BASE, ALL_F, r),
+          "CPUID base leaf");
     memcpy(sig, &r[1], 4);
     memcpy(sig + 4, &r[2], 4);
     memcpy(sig + 8, &r[3], 4);
     sig[12] = 0;
     check(!strcmp(sig, PVKIT_CPUID_SIGNATURE), "CPUID signature '%s'", sig);
     CHECK_EQ(r[0], PVKIT_CPUID_BASE + 1, "CPUID max leaf");
-    check(pvkit_cpuid(PVKIT_CPUID_BASE + 1, ALL_F | (1ull << 40), r),
+    check(pvkit_cpuid(PVKIT_CPUID_BASE, PVKIT_CPUID_BASE + 1,
+                      ALL_F | (1ull << 40), r),
           "CPUID info leaf");
     check(r[0] == PVKIT_ABI_VERSION && r[1] == (uint32_t)ALL_F &&
           r[2] == 1u << 8 && r[3] == PVKIT_MSR_HYPERCALL_PAGE,
           "CPUID info leaf contents");
-    check(!pvkit_cpuid(PVKIT_CPUID_BASE + 2, ALL_F, r) &&
-          !pvkit_cpuid(0x40000000, ALL_F, r) &&
-          !pvkit_cpuid(PVKIT_CPUID_BASE - 1, ALL_F, r),
+    check(!pvkit_cpuid(PVKIT_CPUID_BASE, PVKIT_CPUID_BASE + 2, ALL_F, r) &&
+          !pvkit_cpuid(PVKIT_CPUID_BASE, 0x40000000, ALL_F, r) &&
+          !pvkit_cpuid(PVKIT_CPUID_BASE, PVKIT_CPUID_BASE - 1, ALL_F, r),
           "CPUID other leaves not claimed");
+
+    /* elsewhere: the max leaf follows the base */
+    check(pvkit_cpuid(0x40000200, 0x40000200, ALL_F, r) &&
+          r[0] == 0x40000201, "CPUID at 0x40000200: max leaf 0x40000201");
+    check(pvkit_cpuid(0x40000200, 0x40000201, ALL_F, r) &&
+          r[0] == PVKIT_ABI_VERSION, "CPUID at 0x40000200: info leaf");
+    check(!pvkit_cpuid(0x40000200, PVKIT_CPUID_BASE, ALL_F, r) &&
+          !pvkit_cpuid(0x40000200, PVKIT_CPUID_BASE + 1, ALL_F, r),
+          "CPUID at 0x40000200: 0x40000100 is not the kit's");
+}
+
+/*
+ * The CPUID base for each accelerator configuration, against QEMU's
+ * layout (kvm_arch_init_vcpu(): Hyper-V at 0x40000000 when enabled, then
+ * Xen or KVM; cpu_x86_cpuid(): TCG at 0x40000000).
+ */
+static void test_cpuid_layout(void)
+{
+    const PVKitCpuidLayout tcg = { 0 };
+    const PVKitCpuidLayout tcg_hv = { .hyperv = true };
+    const PVKitCpuidLayout kvm = { .kvm = true, .kvm_leaves = true };
+    const PVKitCpuidLayout kvm_bare = { .kvm = true };
+    const PVKitCpuidLayout kvm_hv = { .kvm = true, .hyperv = true,
+                                      .kvm_leaves = true };
+    const PVKitCpuidLayout kvm_hv_bare = { .kvm = true, .hyperv = true };
+    const PVKitCpuidLayout kvm_xen = { .kvm = true, .xen = true };
+    const PVKitCpuidLayout kvm_hv_xen = { .kvm = true, .hyperv = true,
+                                          .xen = true, .kvm_leaves = true };
+
+    CHECK_EQ(pvkit_cpuid_pick_base(&tcg, 0), 0x40000100, "TCG: 0x40000100");
+    CHECK_EQ(pvkit_cpuid_pick_base(&tcg_hv, 0), 0x40000100,
+             "TCG ignores hv-* (no Hyper-V leaves): 0x40000100");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm, 0), 0x40000100,
+             "KVM (leaves at 0x40000000): 0x40000100");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm_bare, 0), 0x40000100,
+             "KVM without its leaves: still 0x40000100");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm_hv, 0), 0x40000200,
+             "KVM + hv-* (Hyper-V 0x40000000, KVM 0x40000100): 0x40000200");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm_hv_bare, 0), 0x40000100,
+             "KVM + hv-*, expose-kvm off: 0x40000100");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm_xen, 0), 0x40000100,
+             "KVM + Xen emulation (Xen 0x40000000): 0x40000100");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm_hv_xen, 0), 0x40000200,
+             "KVM + hv-* + Xen (Xen at 0x40000100): 0x40000200");
+
+    /* a base asked for: taken, misaligned or out of range -> 0 */
+    CHECK_EQ(pvkit_cpuid_pick_base(&tcg, 0x40000000), 0,
+             "TCG: 0x40000000 is TCG's -> collision");
+    CHECK_EQ(pvkit_cpuid_pick_base(&tcg, 0x40000300), 0x40000300,
+             "TCG: a free block is taken as asked");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm_hv, 0x40000100), 0,
+             "KVM + hv-*: 0x40000100 is KVM's -> collision");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm_hv, 0x40000000), 0,
+             "KVM + hv-*: 0x40000000 is Hyper-V's -> collision");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm_hv, 0x40000200), 0x40000200,
+             "KVM + hv-*: 0x40000200 is free");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm_bare, 0x40000000), 0x40000000,
+             "KVM without any leaves: 0x40000000 is free");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm, 0x40000180), 0,
+             "a base off the 0x100 grid -> refused");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm, 0x40010000), 0,
+             "a base past the scan range -> refused");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm, 0x4000ff00), 0x4000ff00,
+             "the last block of the scan range");
+    CHECK_EQ(pvkit_cpuid_pick_base(&kvm, 0x3fffff00), 0,
+             "below 0x40000000 -> refused");
 }
 
 /* ---- event channels ---- */
@@ -2366,6 +2434,42 @@ static void test_gnttab_revoke(void)
              "and so is the other");
 }
 
+/* Hypercalls on registers: rdi, rsi, r10, r8, r9 in, rax out, nothing else. */
+static void test_dispatch_regs(void)
+{
+    PVKitHcallRegs r = { .rax = 0x1111, .rdi = 1, .rsi = 2, .r10 = 3,
+                         .r8 = 4, .r9 = 5 };
+
+    reset();
+    CHECK_EQ(pvkit_dispatch_regs(&ops, &host, PVKIT_HC_TEST_ECHO, &r), 10,
+             "TEST_ECHO on registers: rdi + rsi + r10 + r8");
+    check(r.rax == 10 && r.rdi == 1 && r.rsi == 2 && r.r10 == 3 &&
+          r.r8 == 4 && r.r9 == 5, "only rax changed");
+    r.r9 = 0x40;
+    CHECK_EQ(pvkit_dispatch_regs(&ops, &host, PVKIT_HC_VERSION, &r),
+             PVKIT_ABI_VERSION, "VERSION on registers");
+    CHECK_EQ(r.rax, PVKIT_ABI_VERSION, "... lands in rax");
+    CHECK_EQ(pvkit_dispatch_regs(&ops, &host, PVKIT_HC_COUNT + 7, &r),
+             -PVKIT_ENOSYS, "unknown number on registers");
+    CHECK_EQ(r.rax, (uint64_t)-PVKIT_ENOSYS, "... -ENOSYS in rax");
+    r = (PVKitHcallRegs){ .rdi = 0, .rsi = 0, .r10 = 0, .r8 = 0,
+                          .r9 = 0xffffffff };
+    CHECK_EQ(pvkit_dispatch_regs(&ops, &host, PVKIT_HC_TEST_ECHO, &r), 0,
+             "r9 is not part of TEST_ECHO's sum");
+
+    /* all five, each distinct: TEST_GRANT(ref, op, offset, len, value) */
+    gt_setup();
+    grant(5, PVKIT_GTF_PERMIT_ACCESS, PVKIT_DOMID_HOST, G_PAGE);
+    memset(ptr(G_PAGE), 0, PVKIT_PAGE_SIZE);
+    r = (PVKitHcallRegs){ .rdi = 5, .rsi = PVKIT_GNTTEST_WRITE, .r10 = 16,
+                          .r8 = 4, .r9 = 0x77 };
+    CHECK_EQ(pvkit_dispatch_regs(&ops, &host, PVKIT_HC_TEST_GRANT, &r), 4,
+             "TEST_GRANT WRITE on registers -> len (r8)");
+    check(ptr(G_PAGE)[15] == 0 && ptr(G_PAGE)[16] == 0x77 &&
+          ptr(G_PAGE)[19] == 0x77 && ptr(G_PAGE)[20] == 0,
+          "ref rdi, op rsi, offset r10, len r8, value r9");
+}
+
 /* Racing guests, run inside page_map between the checks and the cmpxchg. */
 static int hook_runs;
 
@@ -2698,6 +2802,8 @@ int main(void)
     test_page();
     test_msr();
     test_cpuid();
+    test_cpuid_layout();
+    test_dispatch_regs();
     test_evtchn_disabled();
     test_shared_info();
     test_vcpu_upcall();
