@@ -1,0 +1,113 @@
+/*
+ * pvkit reference host device: what its files share
+ *
+ * pvkit.c is the ISA device (guest memory, console, event-channel and
+ * grant glue, CPU hooks, migration, the Xen bus), pvkit-store.c the store
+ * server, pvkit-api.c the C API for device models (pvkit-dispatch.h).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_PVKIT_INTERNAL_H
+#define HW_PVKIT_INTERNAL_H
+
+#include "qemu/fifo8.h"
+#include "qapi/qapi-types-common.h"
+#include "chardev/char-fe.h"
+#include "exec/memory.h"
+#include "hw/isa/isa.h"
+#include "qom/object.h"
+#include "cpu.h"
+#include "target/i386/pv-hooks.h"
+#include "hw/i386/kvm/xenstore_impl.h"
+#include "pvkit-dispatch.h"
+#include "pvkit-xs-ring.h"
+
+#define TYPE_PVKIT "pvkit"
+OBJECT_DECLARE_SIMPLE_TYPE(PVKitState, PVKIT)
+
+/* The store: the guest is domain 1 and the host domain 0, as in Xen. */
+#define PVKIT_DOMID_GUEST   1
+/* Requests served per bottom half run before it yields. */
+#define PVKIT_XS_BUDGET     64
+/* Transactions the guest may hold open (the engine allows 10). */
+#define PVKIT_XS_MAX_TX     16
+
+/*
+ * Guest RAM the host keeps mapped while the guest has it registered (the
+ * shared-info page, the grant table, the store ring): a reference on the
+ * RAM region and the host address, so the host can use atomic operations
+ * on words it shares with the guest.  @ptr is NULL when nothing is mapped.
+ */
+typedef struct PVKitGuestRam {
+    MemoryRegion *mr;
+    hwaddr offset;
+    void *ptr;
+} PVKitGuestRam;
+
+struct PVKitState {
+    ISADevice parent_obj;
+
+    MemoryRegion io;
+    CharBackend chr;
+    Fifo8 rx;
+    uint32_t iobase;
+    bool test_hypercalls;
+    bool evtchn;
+    bool gnttab;
+    bool store;
+    uint32_t cpuid_base_prop;   /* 0: automatic */
+    OnOffAuto xen_bus_prop;
+    bool xen_bus;               /* QEMU's Xen backends are served */
+
+    /* PVKIT_F_* offered; fixed at realize (read by CPUID without BQL). */
+    uint64_t features;
+    /* The CPUID/MSR hooks, with the base chosen at realize. */
+    X86PVHooks pv_hooks;
+    /* Last accepted value of PVKIT_MSR_HYPERCALL_PAGE. */
+    uint64_t hcall_msr;
+
+    /* Event channels: port table, vectors, counters (BQL). */
+    PVKitEvtchnState ec;
+    /* The mapped shared-info page. */
+    PVKitGuestRam shared_ram;
+
+    /* Grant tables: mappings, per-ref counts, counters (BQL). */
+    PVKitGnttabState gt;
+    /* The mapped grant table. */
+    PVKitGuestRam gnttab_ram;
+
+    /* The store (BQL): engine, ring mapping, port, connection. */
+    XenstoreImplState *xs;
+    QEMUBH *xs_bh;              /* serves the ring; the port's backend */
+    PVKitGuestRam xs_ram;       /* the ring; unmapped: disconnected */
+    uint32_t xs_port;
+    uint32_t xs_tx[PVKIT_XS_MAX_TX];    /* the guest's open transactions */
+    PVKitXsConn xs_conn;
+
+    /* Device-model event-channel bindings held (the store's included). */
+    uint32_t nr_bindings;
+    /* Held while the guest uses what does not migrate; NULL: none. */
+    Error *migration_blocker;
+    bool in_use;                /* pvkit_in_use() when last looked at */
+};
+
+/* The device, or NULL (pvkit.c).  The CPUID leaves and MSR allow one. */
+extern PVKitState *pvkit_instance;
+/* The host operations the dispatcher calls (pvkit.c). */
+extern const PVKitHostOps pvkit_host_ops;
+
+/* Guest RAM the device keeps mapped (pvkit.c). */
+int pvkit_guest_ram_map(PVKitGuestRam *m, uint64_t gpa, uint64_t len);
+void pvkit_guest_ram_dirty(PVKitGuestRam *m, hwaddr offset, hwaddr len);
+
+/* Hold a migration blocker while the kit is in use (pvkit.c). */
+void pvkit_migration_update(PVKitState *s);
+
+/* The store server (pvkit-store.c). */
+int64_t pvkit_store_setup(void *opaque, uint64_t gpa);
+void pvkit_store_unmap(PVKitState *s);
+void pvkit_store_populate(PVKitState *s);
+void pvkit_xs_bh(void *opaque);
+
+#endif /* HW_PVKIT_INTERNAL_H */
