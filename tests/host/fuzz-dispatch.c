@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Randomised test of the pvkit hypercall dispatcher
- * (backend-qemu/pvkit-dispatch.c) against a fake host, with a model of
+ * (backend-qemu/pvkit-dispatch.c) against the fake host of fake-host.c
+ * (shared with the unit tests), with a model of
  * hypercall/SPEC.md that every call is checked against.
  *
  *   fuzz-dispatch [-n CALLS] [-s SEED] [-v]     seeded loop (gcc or clang)
@@ -51,7 +52,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pvkit-dispatch.h"
+#include "fake-host.h"
 
 #define PAGE        PVKIT_PAGE_SIZE
 #define PAGE_MASK   (~(uint64_t)(PAGE - 1))
@@ -63,17 +64,6 @@
                PVKIT_F_EVTCHN | PVKIT_F_GNTTAB)
 
 /* ---- guest memory ---- */
-
-enum region_kind { RAM, ROM, MMIO };
-
-struct region {
-    const char *name;
-    uint64_t base;
-    uint64_t size;
-    enum region_kind kind;
-    uint8_t *mem;
-    uint8_t *shadow;
-};
 
 #define RAM_A    0x0ull
 #define ROM_BASE 0x20000ull
@@ -89,46 +79,31 @@ static struct region regions[] = {
 };
 #define NR_REGIONS (sizeof(regions) / sizeof(regions[0]))
 
-static struct region *find(uint64_t gpa, uint64_t len)
-{
-    size_t i;
-
-    for (i = 0; i < NR_REGIONS; i++) {
-        struct region *r = &regions[i];
-
-        if (gpa >= r->base && gpa - r->base < r->size &&
-            len <= r->size - (gpa - r->base)) {
-            return r;
-        }
-    }
-    return NULL;
-}
-
 /* What the ABI says about [gpa, gpa + len), len > 0. */
 static bool readable(uint64_t gpa, uint64_t len)
 {
-    struct region *r = find(gpa, len);
+    struct region *r = fake_find(gpa, len);
 
     return r && r->kind != MMIO;
 }
 
 static bool writable(uint64_t gpa, uint64_t len)
 {
-    struct region *r = find(gpa, len);
+    struct region *r = fake_find(gpa, len);
 
     return r && r->kind == RAM;
 }
 
 static uint8_t *shadow_ptr(uint64_t gpa)
 {
-    struct region *r = find(gpa, 1);
+    struct region *r = fake_find(gpa, 1);
 
     return r ? r->shadow + (gpa - r->base) : NULL;
 }
 
 static uint8_t *mem_ptr(uint64_t gpa)
 {
-    struct region *r = find(gpa, 1);
+    struct region *r = fake_find(gpa, 1);
 
     return r ? r->mem + (gpa - r->base) : NULL;
 }
@@ -223,7 +198,7 @@ static bool chance(unsigned int percent)
     return rnd(100) < percent;
 }
 
-/* ---- the fake host ---- */
+/* ---- the fake host (fake-host.c): what this program adds ---- */
 
 #define MAX_LOG 16
 struct access {
@@ -238,362 +213,36 @@ static void *const tokens[4] = {
     (void *)&regions[3],
 };
 
-struct fake_host {
-    uint64_t features;
-    uint32_t vcpus;             /* bit n: APIC ID n exists */
-    /* console */
-    uint8_t in[512];
-    uint32_t in_len;
-    uint8_t in_before[512];     /* input as it was before the call */
+/* The current call: console input before it, memory accesses during it. */
+static struct {
+    uint8_t in_before[sizeof(host.in)];
     uint32_t in_len_before;
-    uint8_t out[PVKIT_HC_MAX_LEN];
-    uint32_t out_len;           /* bytes of the last console_write */
-    unsigned int out_calls;
-    /* event channels */
-    PVKitEvtchnState ec;
-    uint8_t *shared;
-    uint64_t shared_gpa;
-    unsigned int shared_writes;
-#ifdef PVKIT_GNTTAB_MAX_FRAMES
-    /* grant tables */
-    PVKitGnttabState gt;
-    uint8_t *gnt;               /* mapped table or NULL */
-    uint32_t gnt_frames;
-    unsigned int page_maps;     /* page_map results not yet unmapped */
-#endif
-    /* callbacks seen during the current call */
-    unsigned int injects;
-    uint32_t inject_vcpu;
-    uint8_t inject_vector;
-    unsigned int kicks;
-    uint32_t kick_port;
-    void *kick_backend;
-    unsigned int releases;
-    uint32_t release_port[8];
-    void *release_backend[8];
-    /* memory accesses during the current call */
     struct access log[MAX_LOG];
     unsigned int nlog;
-    unsigned int writes_ok;     /* successful mem_write calls */
-};
-
-static struct fake_host host;
+} call;
 
 static void log_access(char kind, uint64_t gpa, uint32_t len, int ret)
 {
-    if (host.nlog < MAX_LOG) {
-        host.log[host.nlog] = (struct access){ kind, gpa, len, ret };
+    if (call.nlog < MAX_LOG) {
+        call.log[call.nlog] = (struct access){ kind, gpa, len, ret };
     }
-    host.nlog++;
+    call.nlog++;
 }
 
-/* The contract of PVKitHostOps: the dispatcher has already rejected
- * these.  Returns false (and reports) when it did not. */
-static bool contract_ok(const char *op, uint64_t gpa, uint32_t len)
+static void fail_contract(bool state, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A broken host-ops contract is a violation: bounds, or state. */
+static void fail_contract(bool state, const char *fmt, ...)
 {
-    if (len == 0 || len > PAGE) {
-        violation(V_BOUNDS, "%s with length %u reached the host", op, len);
-        return false;
-    }
-    if (gpa > UINT64_MAX - (len - 1)) {
-        violation(V_BOUNDS, "%s of a wrapping range %#" PRIx64 "+%u", op,
-                  gpa, len);
-        return false;
-    }
-    return true;
+    char buf[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    violation(state ? V_STATE : V_BOUNDS, "%s", buf);
 }
-
-static int fake_read(void *opaque, uint64_t gpa, void *buf, uint32_t len)
-{
-    struct region *r;
-    int ret = -PVKIT_EFAULT;
-
-    (void)opaque;
-    if (contract_ok("mem_read", gpa, len)) {
-        r = find(gpa, len);
-        if (r && r->kind != MMIO) {
-            memcpy(buf, r->mem + (gpa - r->base), len);
-            ret = 0;
-        }
-    }
-    log_access('r', gpa, len, ret);
-    return ret;
-}
-
-static int fake_write(void *opaque, uint64_t gpa, const void *buf,
-                      uint32_t len)
-{
-    struct region *r;
-    int ret = -PVKIT_EFAULT;
-
-    (void)opaque;
-    if (contract_ok("mem_write", gpa, len)) {
-        r = find(gpa, len);
-        if (r && r->kind == RAM) {
-            memcpy(r->mem + (gpa - r->base), buf, len);
-            ret = 0;
-            host.writes_ok++;
-        }
-    }
-    log_access('w', gpa, len, ret);
-    return ret;
-}
-
-static int fake_check(void *opaque, uint64_t gpa, uint32_t len, bool write)
-{
-    int ret = -PVKIT_EFAULT;
-
-    (void)opaque;
-    if (contract_ok("mem_check", gpa, len)) {
-        ret = (write ? writable(gpa, len) : readable(gpa, len)) ?
-              0 : -PVKIT_EFAULT;
-    }
-    log_access('c', gpa, len, ret);
-    return ret;
-}
-
-/* No console attached: everything is taken (and kept for checking). */
-static uint32_t fake_console_write(void *opaque, const void *buf,
-                                   uint32_t len)
-{
-    (void)opaque;
-    if (len > sizeof(host.out)) {
-        violation(V_BOUNDS, "console_write of %u bytes", len);
-        len = sizeof(host.out);
-    }
-    memcpy(host.out, buf, len);
-    host.out_len = len;
-    host.out_calls++;
-    return len;
-}
-
-static uint32_t fake_console_peek(void *opaque, void *buf, uint32_t len)
-{
-    uint32_t n = len < host.in_len ? len : host.in_len;
-
-    (void)opaque;
-    memcpy(buf, host.in, n);
-    return n;
-}
-
-static void fake_console_drop(void *opaque, uint32_t len)
-{
-    (void)opaque;
-    if (len > host.in_len) {
-        violation(V_STATE, "console_drop(%u) with %u buffered", len,
-                  host.in_len);
-        len = host.in_len;
-    }
-    memmove(host.in, host.in + len, host.in_len - len);
-    host.in_len -= len;
-}
-
-static uint64_t fake_features(void *opaque)
-{
-    (void)opaque;
-    return host.features;
-}
-
-static PVKitEvtchnState *fake_evtchn(void *opaque)
-{
-    (void)opaque;
-    return &host.ec;
-}
-
-static int fake_shared_set(void *opaque, uint64_t gpa)
-{
-    (void)opaque;
-    if (gpa == 0) {
-        host.shared = NULL;
-        host.shared_gpa = 0;
-        return 0;
-    }
-    if (gpa & (PAGE - 1)) {
-        violation(V_BOUNDS, "misaligned shared page %#" PRIx64
-                  " reached the host", gpa);
-        return -PVKIT_EFAULT;
-    }
-    if (!writable(gpa, PAGE)) {
-        return -PVKIT_EFAULT;
-    }
-    host.shared = mem_ptr(gpa);
-    host.shared_gpa = gpa;
-    return 0;
-}
-
-static struct pvkit_shared_info *fake_shared_page(void *opaque)
-{
-    (void)opaque;
-    return (struct pvkit_shared_info *)host.shared;
-}
-
-static void fake_shared_written(void *opaque)
-{
-    (void)opaque;
-    if (!host.shared) {
-        violation(V_BOUNDS, "shared_written with no shared page");
-    }
-    host.shared_writes++;
-}
-
-static bool fake_vcpu_exists(void *opaque, uint32_t vcpu)
-{
-    (void)opaque;
-    if (vcpu >= PVKIT_MAX_VCPUS) {
-        violation(V_BOUNDS, "vcpu_exists(%u) reached the host", vcpu);
-        return false;
-    }
-    return host.vcpus & (1u << vcpu);
-}
-
-static void fake_inject(void *opaque, uint32_t vcpu, uint8_t vector)
-{
-    (void)opaque;
-    if (vcpu >= PVKIT_MAX_VCPUS || !(host.vcpus & (1u << vcpu)) ||
-        vector < PVKIT_UPCALL_VECTOR_MIN) {
-        violation(V_BOUNDS, "inject(vcpu %u, vector %#x)", vcpu, vector);
-    }
-    host.injects++;
-    host.inject_vcpu = vcpu;
-    host.inject_vector = vector;
-}
-
-static void fake_backend_kick(void *opaque, uint32_t port, void *backend)
-{
-    (void)opaque;
-    host.kicks++;
-    host.kick_port = port;
-    host.kick_backend = backend;
-}
-
-static void fake_backend_release(void *opaque, uint32_t port, void *backend)
-{
-    (void)opaque;
-    if (host.releases < 8) {
-        host.release_port[host.releases] = port;
-        host.release_backend[host.releases] = backend;
-    }
-    host.releases++;
-}
-
-/*
- * The store is not modelled (its result is "any value"): the fake checks
- * the contract (page aligned; writable RAM unless 0) and then refuses to
- * connect, so it changes neither the port table nor guest memory.
- */
-static int64_t fake_store_setup(void *opaque, uint64_t gpa)
-{
-    struct region *r;
-
-    (void)opaque;
-    if (!gpa) {
-        return 0;
-    }
-    r = find(gpa, PAGE);
-    if ((gpa & (PAGE - 1)) || !r || r->kind != RAM) {
-        violation(V_BOUNDS, "store_setup(%#" PRIx64 ") breaks the contract",
-                  gpa);
-        return -PVKIT_EFAULT;
-    }
-    return -PVKIT_ENOSPC;
-}
-
-#ifdef PVKIT_GNTTAB_MAX_FRAMES
-static PVKitGnttabState *fake_gnttab(void *opaque)
-{
-    (void)opaque;
-    return &host.gt;
-}
-
-static int fake_gnttab_set(void *opaque, uint64_t gpa, uint32_t nr_frames)
-{
-    (void)opaque;
-    if (nr_frames == 0) {
-        host.gnt = NULL;
-        host.gnt_frames = 0;
-        return 0;
-    }
-    if ((gpa & (PAGE - 1)) || nr_frames > PVKIT_GNTTAB_MAX_FRAMES ||
-        gpa > UINT64_MAX - ((uint64_t)nr_frames * PAGE - 1)) {
-        violation(V_BOUNDS, "gnttab_set(%#" PRIx64 ", %u) breaks the"
-                  " contract", gpa, nr_frames);
-        return -PVKIT_EFAULT;
-    }
-    if (!writable(gpa, (uint64_t)nr_frames * PAGE)) {
-        return -PVKIT_EFAULT;
-    }
-    host.gnt = mem_ptr(gpa);
-    host.gnt_frames = nr_frames;
-    return 0;
-}
-
-static struct pvkit_grant_entry *fake_gnttab_table(void *opaque)
-{
-    (void)opaque;
-    return (struct pvkit_grant_entry *)host.gnt;
-}
-
-static void fake_gnttab_written(void *opaque, uint32_t ref)
-{
-    (void)opaque;
-    if (!host.gnt || ref >= host.gnt_frames * (PAGE / 8)) {
-        violation(V_BOUNDS, "gnttab_written(%u) outside the table", ref);
-    }
-}
-
-static void *fake_page_map(void *opaque, uint64_t gpa, bool write)
-{
-    (void)opaque;
-    if ((gpa & (PAGE - 1)) || gpa >> 44) {
-        violation(V_BOUNDS, "page_map(%#" PRIx64 ") breaks the contract",
-                  gpa);
-        return NULL;
-    }
-    if (!(write ? writable(gpa, PAGE) : readable(gpa, PAGE))) {
-        return NULL;
-    }
-    host.page_maps++;
-    return mem_ptr(gpa);
-}
-
-static void fake_page_unmap(void *opaque, void *ptr, bool write)
-{
-    (void)opaque;
-    (void)write;
-    if (!host.page_maps || !ptr) {
-        violation(V_STATE, "page_unmap(%p) without a mapping", ptr);
-        return;
-    }
-    host.page_maps--;
-}
-#endif
-
-static const PVKitHostOps ops = {
-    .mem_read = fake_read,
-    .mem_write = fake_write,
-    .mem_check = fake_check,
-    .console_write = fake_console_write,
-    .console_peek = fake_console_peek,
-    .console_drop = fake_console_drop,
-    .features = fake_features,
-    .evtchn = fake_evtchn,
-    .shared_set = fake_shared_set,
-    .shared_page = fake_shared_page,
-    .shared_written = fake_shared_written,
-    .vcpu_exists = fake_vcpu_exists,
-    .inject = fake_inject,
-    .backend_kick = fake_backend_kick,
-    .backend_release = fake_backend_release,
-#ifdef PVKIT_GNTTAB_MAX_FRAMES
-    .gnttab = fake_gnttab,
-    .gnttab_set = fake_gnttab_set,
-    .gnttab_table = fake_gnttab_table,
-    .gnttab_written = fake_gnttab_written,
-    .page_map = fake_page_map,
-    .page_unmap = fake_page_unmap,
-#endif
-    .store_setup = fake_store_setup,
-};
 
 /*
  * Every callback is mandatory; one added to PVKitHostOps (grant tables)
@@ -935,7 +584,7 @@ static void model_commit(uint32_t nr, const uint64_t *a, int64_t ret)
     switch (nr) {
     case PVKIT_HC_CONSOLE_READ:
         if (ret > 0) {
-            memcpy(shadow_ptr(a[0]), host.in_before, (size_t)ret);
+            memcpy(shadow_ptr(a[0]), call.in_before, (size_t)ret);
         }
         return;
     case PVKIT_HC_TEST_COPY:
@@ -1169,12 +818,13 @@ static void checkpoint(void)
 
 static void begin_call(void)
 {
-    host.nlog = 0;
+    call.nlog = 0;
     host.writes_ok = 0;
     host.injects = 0;
     host.kicks = 0;
     host.releases = 0;
     host.out_calls = 0;
+    host.out_len = 0;
     want_inject.n = 0;
 }
 
@@ -1197,8 +847,8 @@ static void check_callbacks(const struct expect *x, bool ok, uint32_t port)
                   ok && x->kick);
     }
     if (host.releases != want_rel ||
-        (want_rel && (host.release_port[0] != x->release_port ||
-                      host.release_backend[0] != x->release))) {
+        (want_rel && (host.release_ports[0] != x->release_port ||
+                      host.release_backends[0] != x->release))) {
         violation(V_STATE, "%u backend releases, expected %u",
                   host.releases, want_rel);
     }
@@ -1221,9 +871,9 @@ static int64_t do_call(uint32_t nr, const uint64_t a_in[5])
     cur.iter = calls_total;
     x = model_expect(nr, a);
     begin_call();
-    host.in_len_before = host.in_len;
+    call.in_len_before = host.in_len;
     if (nr == PVKIT_HC_CONSOLE_READ) {
-        memcpy(host.in_before, host.in, host.in_len);
+        memcpy(call.in_before, host.in, host.in_len);
     }
 
     ret = pvkit_dispatch(&ops, &host, nr, a);
@@ -1278,10 +928,10 @@ static int64_t do_call(uint32_t nr, const uint64_t a_in[5])
     } else if (host.out_calls) {
         violation(V_STATE, "console written by hypercall %u", nr);
     }
-    if (host.in_len != host.in_len_before -
+    if (host.in_len != call.in_len_before -
         (nr == PVKIT_HC_CONSOLE_READ && ret > 0 ? (uint32_t)ret : 0)) {
         violation(V_STATE, "console input %u -> %u bytes (result %" PRId64
-                  ")", host.in_len_before, host.in_len, ret);
+                  ")", call.in_len_before, host.in_len, ret);
     }
     if (x.known) {
         check_callbacks(&x, ok, (uint32_t)a[0]);
@@ -1428,9 +1078,11 @@ static void host_reset(void)
     memset(cur.args, 0, sizeof(cur.args));
     pvkit_gnttab_reset(&ops, &host);
     mem_verify(PVKIT_HC_GNTTAB_SETUP, cur.args, true, 0);
-    if (host.page_maps || host.gnt || host.gt.nr_maps) {
+    if (host.page_maps != host.page_unmaps || host.gnttab ||
+        host.gt.nr_maps) {
         violation(V_STATE, "grant reset left %u page maps, table %p, %u"
-                  " handles", host.page_maps, (void *)host.gnt,
+                  " handles", host.page_maps - host.page_unmaps,
+                  (void *)host.gnttab,
                   host.gt.nr_maps);
     }
     model.gnt_gpa = model.gnt_frames = 0;
@@ -1810,8 +1462,14 @@ static int init(void)
             return -1;
         }
     }
+    fake_env = (struct fake_env){ .regions = regions,
+                                  .nr_regions = NR_REGIONS,
+                                  .fail = fail_contract,
+                                  .access = log_access };
     host.features = ALL_F;
     host.vcpus = 1;
+    host.out_limit = UINT32_MAX;
+    host.store_refuse = true;   /* the store is not modelled */
     refresh_hcall_page();
     return 0;
 }

@@ -12,19 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pvkit-dispatch.h"
+#include "fake-host.h"
 #include "pvkit-xs-ring.h"
 #include <errno.h>
-
-enum region_kind { RAM, ROM, MMIO };
-
-struct region {
-    const char *name;
-    uint64_t base;
-    uint64_t size;
-    enum region_kind kind;
-    uint8_t *mem;
-};
 
 #define RAM_A    0x0000ull
 #define ROM_BASE 0x20000ull
@@ -33,420 +23,31 @@ struct region {
 #define RAM_TOP  0xffffffffffffe000ull
 
 static struct region regions[] = {
-    { "ram-a", RAM_A, 0x10000, RAM, NULL },
+    { "ram-a", RAM_A, 0x10000, RAM, NULL, NULL },
     /* hole 0x10000 - 0x20000 */
-    { "rom", ROM_BASE, 0x1000, ROM, NULL },
-    { "ram-b", RAM_B, 0x10000, RAM, NULL },
-    { "mmio", MMIO_B, 0x1000, MMIO, NULL },
-    { "ram-top", RAM_TOP, 0x2000, RAM, NULL },
+    { "rom", ROM_BASE, 0x1000, ROM, NULL, NULL },
+    { "ram-b", RAM_B, 0x10000, RAM, NULL, NULL },
+    { "mmio", MMIO_B, 0x1000, MMIO, NULL, NULL },
+    { "ram-top", RAM_TOP, 0x2000, RAM, NULL, NULL },
 };
 #define NR_REGIONS (sizeof(regions) / sizeof(regions[0]))
 
-struct fake_host {
-    uint64_t features;
-    uint8_t out[2 * PVKIT_HC_MAX_LEN];
-    uint32_t out_len;
-    uint32_t out_limit;         /* console accepts at most this per call */
-    uint8_t in[256];
-    uint32_t in_len;
-    unsigned int mmio_touched;
-    unsigned int mem_calls;
+/* A broken host-ops contract is a bug in the dispatcher: stop here. */
+static void fail_contract(bool state, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-    /* event channels */
-    PVKitEvtchnState ec;
-    uint8_t *shared;            /* mapped shared-info page or NULL */
-    uint64_t shared_gpa;
-    unsigned int shared_sets;
-    unsigned int shared_writes;
-    uint32_t vcpus;             /* bit n: APIC ID n exists */
-    unsigned int injects;
-    uint32_t inject_vcpu;
-    uint8_t inject_vector;
-    unsigned int kicks;
-    uint32_t kick_port;
-    void *kick_backend;
-    unsigned int releases;
-    uint32_t release_port;
-    void *release_backend;
-
-    /* grant tables */
-    PVKitGnttabState gt;
-    uint8_t *gnttab;            /* mapped table or NULL */
-    uint32_t gnttab_nr;
-    unsigned int gnttab_sets;
-    unsigned int gnttab_writes;
-    unsigned int page_maps;     /* successful page_map calls */
-    unsigned int page_unmaps;
-    unsigned int page_unmaps_w;
-    uint16_t unmap_flags;       /* entry flags seen at the last unmap */
-    uint32_t unmap_ref;         /* entry whose flags unmap records */
-    void (*map_hook)(void);     /* runs inside page_map: a racing guest */
-
-    /* store */
-    uint8_t *store_ring;        /* mapped ring page or NULL */
-    uint32_t store_port;
-    unsigned int store_calls;   /* store_setup calls that reached the host */
-    int store_token;            /* the store's backend handle */
-};
-
-static struct fake_host host;
-
-/* The region holding all of [gpa, gpa + len), or NULL. */
-static struct region *find(uint64_t gpa, uint32_t len)
+static void fail_contract(bool state, const char *fmt, ...)
 {
-    size_t i;
+    va_list ap;
 
-    for (i = 0; i < NR_REGIONS; i++) {
-        struct region *r = &regions[i];
-
-        if (gpa >= r->base && gpa - r->base < r->size &&
-            len <= r->size - (gpa - r->base)) {
-            return r;
-        }
-    }
-    return NULL;
+    (void)state;
+    fprintf(stderr, "# ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    abort();
 }
-
-static int fake_read(void *opaque, uint64_t gpa, void *buf, uint32_t len)
-{
-    struct fake_host *h = opaque;
-    struct region *r = find(gpa, len);
-
-    h->mem_calls++;
-    if (len == 0 || len > PVKIT_PAGE_SIZE) {
-        fprintf(stderr, "# bad length %u reached the host\n", len);
-        abort();
-    }
-    if (!r || r->kind == MMIO) {
-        if (r) {
-            h->mmio_touched++;
-        }
-        return -PVKIT_EFAULT;
-    }
-    memcpy(buf, r->mem + (gpa - r->base), len);
-    return 0;
-}
-
-static int fake_write(void *opaque, uint64_t gpa, const void *buf,
-                      uint32_t len)
-{
-    struct fake_host *h = opaque;
-    struct region *r = find(gpa, len);
-
-    h->mem_calls++;
-    if (len == 0 || len > PVKIT_PAGE_SIZE) {
-        fprintf(stderr, "# bad length %u reached the host\n", len);
-        abort();
-    }
-    if (!r || r->kind != RAM) {
-        if (r && r->kind == MMIO) {
-            h->mmio_touched++;
-        }
-        return -PVKIT_EFAULT;
-    }
-    memcpy(r->mem + (gpa - r->base), buf, len);
-    return 0;
-}
-
-static int fake_check(void *opaque, uint64_t gpa, uint32_t len, bool write)
-{
-    struct region *r = find(gpa, len);
-
-    (void)opaque;
-    if (len == 0 || len > PVKIT_PAGE_SIZE) {
-        fprintf(stderr, "# bad length %u reached the host\n", len);
-        abort();
-    }
-    if (!r || r->kind == MMIO || (write && r->kind != RAM)) {
-        return -PVKIT_EFAULT;
-    }
-    return 0;
-}
-
-static uint32_t fake_console_write(void *opaque, const void *buf,
-                                   uint32_t len)
-{
-    struct fake_host *h = opaque;
-    uint32_t n = len < h->out_limit ? len : h->out_limit;
-
-    if (n > sizeof(h->out) - h->out_len) {
-        n = sizeof(h->out) - h->out_len;
-    }
-    memcpy(h->out + h->out_len, buf, n);
-    h->out_len += n;
-    return n;
-}
-
-static uint32_t fake_console_peek(void *opaque, void *buf, uint32_t len)
-{
-    struct fake_host *h = opaque;
-    uint32_t n = len < h->in_len ? len : h->in_len;
-
-    memcpy(buf, h->in, n);
-    return n;
-}
-
-static void fake_console_drop(void *opaque, uint32_t len)
-{
-    struct fake_host *h = opaque;
-
-    if (len > h->in_len) {
-        fprintf(stderr, "# dropped more than was peeked\n");
-        abort();
-    }
-    memmove(h->in, h->in + len, h->in_len - len);
-    h->in_len -= len;
-}
-
-static uint64_t fake_features(void *opaque)
-{
-    return ((struct fake_host *)opaque)->features;
-}
-
-static PVKitEvtchnState *fake_evtchn(void *opaque)
-{
-    return &((struct fake_host *)opaque)->ec;
-}
-
-/* Only a whole page of writable RAM can be the shared-info page. */
-static int fake_shared_set(void *opaque, uint64_t gpa)
-{
-    struct fake_host *h = opaque;
-    struct region *r;
-
-    h->shared_sets++;
-    if (gpa == 0) {
-        h->shared = NULL;
-        h->shared_gpa = 0;
-        return 0;
-    }
-    if (gpa & (PVKIT_PAGE_SIZE - 1)) {
-        fprintf(stderr, "# misaligned shared page reached the host\n");
-        abort();
-    }
-    r = find(gpa, PVKIT_PAGE_SIZE);
-    if (!r || r->kind != RAM) {
-        return -PVKIT_EFAULT;
-    }
-    h->shared = r->mem + (gpa - r->base);
-    h->shared_gpa = gpa;
-    return 0;
-}
-
-static struct pvkit_shared_info *fake_shared_page(void *opaque)
-{
-    return (struct pvkit_shared_info *)((struct fake_host *)opaque)->shared;
-}
-
-static void fake_shared_written(void *opaque)
-{
-    struct fake_host *h = opaque;
-
-    if (!h->shared) {
-        fprintf(stderr, "# shared page written while detached\n");
-        abort();
-    }
-    h->shared_writes++;
-}
-
-static bool fake_vcpu_exists(void *opaque, uint32_t vcpu)
-{
-    struct fake_host *h = opaque;
-
-    if (vcpu >= PVKIT_MAX_VCPUS) {
-        fprintf(stderr, "# out-of-range vcpu %u reached the host\n", vcpu);
-        abort();
-    }
-    return h->vcpus & (1u << vcpu);
-}
-
-static void fake_inject(void *opaque, uint32_t vcpu, uint8_t vector)
-{
-    struct fake_host *h = opaque;
-
-    if (vcpu >= PVKIT_MAX_VCPUS || !(h->vcpus & (1u << vcpu)) ||
-        vector < 0x20) {
-        fprintf(stderr, "# bad injection %u/%u\n", vcpu, vector);
-        abort();
-    }
-    h->injects++;
-    h->inject_vcpu = vcpu;
-    h->inject_vector = vector;
-}
-
-static void fake_backend_kick(void *opaque, uint32_t port, void *backend)
-{
-    struct fake_host *h = opaque;
-
-    h->kicks++;
-    h->kick_port = port;
-    h->kick_backend = backend;
-}
-
-static void fake_backend_release(void *opaque, uint32_t port, void *backend)
-{
-    struct fake_host *h = opaque;
-
-    h->releases++;
-    h->release_port = port;
-    h->release_backend = backend;
-    if (backend == &h->store_token) {
-        /* as pvkit.c: losing the port disconnects the store */
-        h->store_ring = NULL;
-        h->store_port = 0;
-    }
-}
-
-static const PVKitHostOps ops;
-
-/* The store as pvkit.c implements it, with a fake mapping. */
-static int64_t fake_store_setup(void *opaque, uint64_t gpa)
-{
-    struct fake_host *h = opaque;
-    struct region *r;
-    int64_t port;
-
-    h->store_calls++;
-    if (!gpa) {
-        if (h->store_port) {
-            pvkit_evtchn_backend_close(&ops, h, h->store_port);
-        }
-        h->store_ring = NULL;
-        h->store_port = 0;
-        return 0;
-    }
-    if (gpa & (PVKIT_PAGE_SIZE - 1)) {
-        fprintf(stderr, "# unaligned store page reached the host\n");
-        abort();
-    }
-    if (h->store_ring) {
-        return -PVKIT_EBUSY;
-    }
-    r = find(gpa, PVKIT_PAGE_SIZE);
-    if (!r || r->kind != RAM) {
-        fprintf(stderr, "# store page not RAM reached the host\n");
-        abort();
-    }
-    port = pvkit_evtchn_backend_alloc(&ops, h, &h->store_token);
-    if (port < 0) {
-        return port;
-    }
-    h->store_ring = r->mem + (gpa - r->base);
-    h->store_port = (uint32_t)port;
-    return port;
-}
-
-static PVKitGnttabState *fake_gnttab(void *opaque)
-{
-    return &((struct fake_host *)opaque)->gt;
-}
-
-/* The table must be whole pages of writable RAM, in one region. */
-static int fake_gnttab_set(void *opaque, uint64_t gpa, uint32_t nr)
-{
-    struct fake_host *h = opaque;
-    struct region *r;
-
-    h->gnttab_sets++;
-    if (nr == 0) {
-        h->gnttab = NULL;
-        h->gnttab_nr = 0;
-        return 0;
-    }
-    if ((gpa & (PVKIT_PAGE_SIZE - 1)) || nr > PVKIT_GNTTAB_MAX_FRAMES ||
-        gpa > UINT64_MAX - ((uint64_t)nr * PVKIT_PAGE_SIZE - 1)) {
-        fprintf(stderr, "# bad grant table 0x%" PRIx64 "/%u reached the host\n",
-                gpa, nr);
-        abort();
-    }
-    r = find(gpa, nr * PVKIT_PAGE_SIZE);
-    if (!r || r->kind != RAM) {
-        return -PVKIT_EFAULT;
-    }
-    h->gnttab = r->mem + (gpa - r->base);
-    h->gnttab_nr = nr;
-    return 0;
-}
-
-static struct pvkit_grant_entry *fake_gnttab_table(void *opaque)
-{
-    return (struct pvkit_grant_entry *)((struct fake_host *)opaque)->gnttab;
-}
-
-static void fake_gnttab_written(void *opaque, uint32_t ref)
-{
-    struct fake_host *h = opaque;
-
-    if (!h->gnttab || ref >= h->gnttab_nr * PVKIT_GNTTAB_ENTRIES_PER_FRAME) {
-        fprintf(stderr, "# grant %u written without a table\n", ref);
-        abort();
-    }
-    h->gnttab_writes++;
-}
-
-static void *fake_page_map(void *opaque, uint64_t gpa, bool write)
-{
-    struct fake_host *h = opaque;
-    struct region *r;
-
-    if ((gpa & (PVKIT_PAGE_SIZE - 1)) || gpa >> 44) {
-        fprintf(stderr, "# bad page 0x%" PRIx64 " reached the host\n", gpa);
-        abort();
-    }
-    if (h->map_hook) {
-        h->map_hook();
-    }
-    r = find(gpa, PVKIT_PAGE_SIZE);
-    if (!r || r->kind == MMIO || (write && r->kind != RAM)) {
-        if (r && r->kind == MMIO) {
-            h->mmio_touched++;
-        }
-        return NULL;
-    }
-    h->page_maps++;
-    return r->mem + (gpa - r->base);
-}
-
-static void fake_page_unmap(void *opaque, void *ptr, bool write)
-{
-    struct fake_host *h = opaque;
-
-    if (!ptr || h->page_unmaps >= h->page_maps) {
-        fprintf(stderr, "# unmap of a page never mapped\n");
-        abort();
-    }
-    h->page_unmaps++;
-    h->page_unmaps_w += write;
-    if (h->gnttab) {
-        h->unmap_flags = ((struct pvkit_grant_entry *)h->gnttab)
-                         [h->unmap_ref].flags;
-    }
-}
-
-static const PVKitHostOps ops = {
-    .mem_read = fake_read,
-    .mem_write = fake_write,
-    .mem_check = fake_check,
-    .console_write = fake_console_write,
-    .console_peek = fake_console_peek,
-    .console_drop = fake_console_drop,
-    .features = fake_features,
-    .evtchn = fake_evtchn,
-    .shared_set = fake_shared_set,
-    .shared_page = fake_shared_page,
-    .shared_written = fake_shared_written,
-    .vcpu_exists = fake_vcpu_exists,
-    .inject = fake_inject,
-    .backend_kick = fake_backend_kick,
-    .backend_release = fake_backend_release,
-    .gnttab = fake_gnttab,
-    .gnttab_set = fake_gnttab_set,
-    .gnttab_table = fake_gnttab_table,
-    .gnttab_written = fake_gnttab_written,
-    .page_map = fake_page_map,
-    .page_unmap = fake_page_unmap,
-    .store_setup = fake_store_setup,
-};
 
 #define ALL_F (PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CONSOLE | PVKIT_F_TEST | \
                PVKIT_F_EVTCHN | PVKIT_F_GNTTAB)
@@ -468,7 +69,7 @@ static void reset(void)
 
 static uint8_t *ptr(uint64_t gpa)
 {
-    struct region *r = find(gpa, 1);
+    struct region *r = fake_find(gpa, 1);
 
     if (!r) {
         abort();
@@ -2792,6 +2393,9 @@ int main(void)
             return 2;
         }
     }
+    fake_env = (struct fake_env){ .regions = regions,
+                                  .nr_regions = NR_REGIONS,
+                                  .fail = fail_contract };
     printf("TAP version 13\n");
     test_basic();
     test_console_write();
