@@ -50,7 +50,8 @@ while time.time() - t < 60:
     if os.path.exists(out) and '$' in open(out, errors='replace').read():
         break
 mig.append('migrate in use: ' + migrate())
-cmd('stop'); cmd('system_reset')
+# -no-reboot would make system_reset a shutdown
+cmd('set-action', reboot='reset'); cmd('stop'); cmd('system_reset')
 t = time.time()
 while True:
     r = migrate()
