@@ -205,10 +205,39 @@ PANIC_LOG = """\
 PVKIT-BOOTED
 [    2.000000] BUG: kernel NULL pointer dereference, address: 0000000000000000
 [    2.000100] #PF: supervisor read access in kernel mode
-[    2.000200] Oops: 0000 [#1] PREEMPT SMP NOPTI
+[    2.000200] Oops: Oops: 0000 [#1] PREEMPT SMP NOPTI
+[    2.000250] CPU: 0 UID: 0 PID: 1 Comm: sh Not tainted 6.12.0 #1
+[    2.000260] RIP: 0010:pvkit_ring_push+0x12/0x40 [pvkit_test]
 [    2.000300] Call Trace:
 [    2.000400]  <TASK>
+[    2.000410]  ? __die+0x23/0x70
+[    2.000420]  pvkit_ring_push+0x12/0x40 [pvkit_test]
+[    2.000430]  do_syscall_64+0x50/0x110
+[    2.000440]  </TASK>
+[    2.000450] Modules linked in: pvkit_test
+[    2.000460] CR2: 0000000000000000
+[    2.000470] ---[ end trace 0000000000000000 ]---
+[    2.000480] RIP: 0010:pvkit_ring_push+0x12/0x40 [pvkit_test]
 [    2.100000] Kernel panic - not syncing: Fatal exception
+[    2.100100] ---[ end Kernel panic - not syncing: Fatal exception ]---
+"""
+
+# A user process dying: show_signal() and show_signal_msg() lines, then
+# the test's own output.  None of it is a kernel failure.
+USER_FAULT_LOG = """\
+[    1.000000] Run /init as init process
+PVKIT-BOOTED
+[   12.345678] traps: fsgsbase_restor[1513] general protection fault ip:401a2b sp:7ffd1c9e8f00 error:0 in fsgsbase_restore_64[401000+9b000]
+[   12.400000] foo[123]: segfault at 0 ip 0000000000401136 sp 00007ffc3a0e2f30 error 4 in foo[401000+1000] likely on CPU 0 (core 0, socket 0)
+[   12.400001] Code: 48 89 e5 c7 45 fc 00 00 00 00 8b 45 fc <8b> 00 5d c3
+[   12.500000] traps: prog[77] trap invalid opcode ip:401000 sp:7ffc00000000 error:0 in prog[401000+1000]
+[   12.600000] traps: prog[78] trap divide error ip:401000 sp:7ffc00000000 error:0 in prog[401000+1000]
+Segmentation fault
+BUG: a user program printed this
+WARNING: CPU: 0 PID: 1 is also just text from user space
+# BUG: not the kernel's
+# WARNING: test printed this
+PVKIT-EXIT: 0
 """
 
 
@@ -222,33 +251,164 @@ class FailureDetectorTest(unittest.TestCase):
 
     def test_panic_log(self):
         d = self.detect(PANIC_LOG)
-        self.assertEqual(d.first[0], "BUG")
+        self.assertEqual(d.first, ("BUG", "BUG: kernel NULL pointer "
+                                   "dereference, address: 0000000000000000"))
         self.assertTrue(d.panicked)
         kinds = [e["kind"] for e in d.events]
-        self.assertEqual(kinds, ["BUG", "oops", "call trace",
-                                 "kernel panic"])
+        self.assertEqual(kinds, ["BUG", "oops", "kernel panic"])
 
-    def test_warning(self):
-        d = self.detect("[    5.1] WARNING: CPU: 0 PID: 1 at "
-                        "arch/x86/paravirt/evtchn.c:42 evtchn_bind+0x1/0x2\n")
-        self.assertEqual(d.first[0], "warning")
-        d = self.detect("[    5.1] WARNING: possible circular locking "
-                        "dependency detected\n")
-        self.assertEqual(d.first[0], "warning")
+    def test_trace_runs_to_the_end_marker(self):
+        d = self.detect(PANIC_LOG)
+        lines = PANIC_LOG.splitlines()
+        self.assertEqual(d.trace, lines[2:lines.index(
+            "[    2.000470] ---[ end trace 0000000000000000 ]---") + 1])
+        self.assertIn("[    2.000420]  pvkit_ring_push+0x12/0x40 "
+                      "[pvkit_test]", d.trace)
 
-    def test_other_reports(self):
+    def test_user_space_faults_are_not_kernel_failures(self):
+        d = self.detect(USER_FAULT_LOG)
+        self.assertIsNone(d.first)
+        self.assertEqual([], d.events)
+        self.assertFalse(d.panicked)
+        self.assertEqual(4, len(d.user_faults))
+        self.assertTrue(d.user_faults[0].startswith(
+            "traps: fsgsbase_restor[1513] general protection fault ip:"))
+
+    def test_user_space_negatives_one_by_one(self):
+        for line in USER_FAULT_LOG.splitlines()[2:8] + [
+                "[    3.000000] potentially unexpected fatal signal 11.",
+                "[    3.000000] a.out[9] vsyscall attempted with vsyscall=none"
+                " ip:ffffffffff600000",
+                "[    3.000000] pvkit: test asked for a WARNING: CPU: 0 PID: 1"
+                " line in its message",
+                "[    3.000000] sh (1): drop_caches: 3"]:
+            with self.subTest(line=line):
+                d = self.detect(line)
+                self.assertIsNone(d.first)
+
+    def test_kernel_reports(self):
         for line, kind in [
-            ("[ 1.0] general protection fault, probably for non-canonical "
-             "address 0xdead: 0000 [#1]", "general protection fault"),
-            ("[ 1.0] BUG: KASAN: slab-out-of-bounds in f+0x1/0x2", "BUG"),
-            ("[ 1.0] KASAN: null-ptr-deref in range [0x0-0x7]", "KASAN"),
-            ("[ 1.0] UBSAN: shift-out-of-bounds in a.c:1:2", "UBSAN"),
-            ("[ 1.0] kernel BUG at mm/slub.c:100!", "BUG"),
+            ("[    1.000000] Oops: general protection fault, probably for "
+             "non-canonical address 0xdffffc0000000000: 0000 [#1] PREEMPT "
+             "SMP KASAN NOPTI", "general protection fault"),
+            ("[    1.000000] general protection fault: 0000 [#1] SMP",
+             "general protection fault"),
+            ("[    1.000000] Oops: invalid opcode: 0000 [#1] PREEMPT SMP",
+             "oops"),
+            ("[    1.000000] BUG: KASAN: slab-out-of-bounds in f+0x1/0x2",
+             "KASAN"),
+            ("[    1.000000] BUG: KFENCE: use-after-free read in f+0x1/0x2",
+             "KFENCE"),
+            ("[    1.000000] UBSAN: shift-out-of-bounds in a.c:1:2", "UBSAN"),
+            ("[    1.000000] kernel BUG at mm/slub.c:100!", "BUG"),
+            ("[    1.000000] BUG: unable to handle page fault for address: "
+             "ffffc90000000000", "BUG"),
+            ("[    1.000000] WARNING: CPU: 1 PID: 42 at "
+             "arch/x86/paravirt/evtchn.c:42 evtchn_bind+0x1/0x2", "warning"),
+            ("[    1.000000] WARNING: possible circular locking dependency "
+             "detected", "lockdep"),
+            ("[    1.000000] WARNING: possible recursive locking detected",
+             "lockdep"),
+            ("[    1.000000] WARNING: inconsistent lock state", "lockdep"),
+            ("[    1.000000] WARNING: suspicious RCU usage", "lockdep"),
+            ("[    1.000000] WARNING: bad unlock balance detected!",
+             "lockdep"),
+            ("[    1.000000] [ BUG: Invalid wait context ]", "lockdep"),
+            ("[    1.000000] BUG: sleeping function called from invalid "
+             "context at kernel/locking/mutex.c:585", "sleep in atomic"),
+            ("[    1.000000] BUG: scheduling while atomic: sh/1/0x00000002",
+             "sleep in atomic"),
+            ("[   30.000000] rcu: INFO: rcu_sched detected stalls on "
+             "CPUs/tasks:", "RCU stall"),
+            ("[   30.000000] rcu: INFO: rcu_preempt self-detected stall on "
+             "CPU", "RCU stall"),
+            ("[   30.000000] rcu: INFO: rcu_preempt detected expedited "
+             "stalls on CPUs/tasks: { 1-... } 21002 jiffies s: 9 root: 0x2/.",
+             "RCU stall"),
+            ("[   30.000000] watchdog: BUG: soft lockup - CPU#1 stuck for "
+             "22s! [pvkit_test:99]", "soft lockup"),
+            ("[   30.000000] watchdog: Watchdog detected hard LOCKUP on cpu 1",
+             "hard lockup"),
+            ("[   30.000000] NMI watchdog: Watchdog detected hard LOCKUP on "
+             "cpu 0", "hard lockup"),
+            ("[  243.000000] INFO: task kworker/0:1:12 blocked for more than "
+             "122 seconds.", "hung task"),
+            ("[    1.000000][    T1] BUG: kernel NULL pointer dereference, "
+             "address: 0000000000000008", "BUG"),
+            # a user's partial line, then the kernel's on the same line
+            ("partial output[    2.000000] BUG: kernel NULL pointer "
+             "dereference, address: 0000000000000000", "BUG"),
+            # no timestamps at all (printk.time=0): the whole line counts
             ("Kernel panic - not syncing: VFS: Unable to mount root fs",
              "kernel panic"),
         ]:
             with self.subTest(line=line):
-                self.assertEqual(self.detect(line).first[0], kind)
+                d = self.detect(line)
+                self.assertIsNotNone(d.first)
+                self.assertEqual(d.first[0], kind)
+
+    def test_untimestamped_lines_count_until_the_kernel_stamps(self):
+        d = self.detect("BUG: before any kernel line\n")
+        self.assertEqual("BUG", d.first[0])
+        d = self.detect("[    0.000000] Linux version 6.12\n"
+                        "BUG: after a kernel line: user space's\n")
+        self.assertIsNone(d.first)
+
+    def test_first_report_wins_and_all_are_listed(self):
+        d = self.detect("[    1.000000] WARNING: CPU: 0 PID: 1 at a.c:1 f\n"
+                        "[    1.100000] ---[ end trace 0000000000000000 ]---\n"
+                        "[    2.000000] INFO: task sh:1 blocked for more "
+                        "than 10 seconds.\n")
+        self.assertEqual("warning", d.first[0])
+        self.assertEqual(["warning", "hung task"],
+                         [e["kind"] for e in d.events])
+        self.assertEqual(2, len(d.trace))
+
+    def test_trace_without_end_marker_stops_after_the_stack(self):
+        log = """\
+[  243.000000] INFO: task sh:77 blocked for more than 122 seconds.
+[  243.000001]       Not tainted 6.12.0 #1
+[  243.000002] "echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.
+[  243.000003] task:sh              state:D stack:0     pid:77
+[  243.000004] Call Trace:
+[  243.000005]  <TASK>
+[  243.000006]  __schedule+0x2a0/0x6c0
+[  243.000007]  schedule+0x27/0xa0
+[  243.000008]  </TASK>
+[  243.100000] pvkit: unrelated message
+ok 1 next test
+"""
+        d = self.detect(log)
+        self.assertEqual("hung task", d.first[0])
+        self.assertEqual(log.splitlines()[:9], d.trace)
+
+    def test_kasan_trace_ends_at_its_closing_rule(self):
+        rule = "=" * 66
+        log = f"""\
+[    5.000000] {rule}
+[    5.000001] BUG: KASAN: slab-use-after-free in ring_pop+0x10/0x20
+[    5.000002] Read of size 8 at addr ffff888003e4f000 by task sh/1
+[    5.000003] Call Trace:
+[    5.000004]  <TASK>
+[    5.000005]  ring_pop+0x10/0x20
+[    5.000006]  </TASK>
+[    5.000007]
+[    5.000008] Allocated by task 1:
+[    5.000009]  kmalloc_trace+0x1/0x2
+[    5.000010] {rule}
+[    5.000011] pvkit: later message
+"""
+        d = self.detect(log)
+        self.assertEqual("KASAN", d.first[0])
+        self.assertEqual(log.splitlines()[1:11], d.trace)
+
+    def test_trace_skips_user_lines_in_between(self):
+        d = self.detect("[    1.000000] WARNING: CPU: 0 PID: 1 at a.c:1 f\n"
+                        "a user line\n"
+                        "[    1.000001] Call Trace:\n"
+                        "[    1.100000] ---[ end trace 0000000000000000 ]---\n")
+        self.assertEqual(3, len(d.trace))
+        self.assertNotIn("a user line", d.trace)
 
     def test_clean_log_and_test_output(self):
         d = self.detect(KSELFTEST_LOG + "# WARNING: test printed this\n"
@@ -257,6 +417,59 @@ class FailureDetectorTest(unittest.TestCase):
                         "PVKIT-EXIT: 0\n")
         self.assertIsNone(d.first)
         self.assertFalse(d.panicked)
+
+
+# A stand-in for the kernel's scripts/decode_stacktrace.sh: turns
+# "f+0x12/0x40" into "f (a.c:12)" and checks its arguments.
+FAKE_DECODER = """\
+#!/bin/bash
+[ -f "$1" ] || { echo "no vmlinux $1" >&2; exit 2; }
+echo "base=$2"
+sed -E 's#([a-z_]+)\\+0x([0-9a-f]+)/0x[0-9a-f]+#\\1 (a.c:\\2)#'
+"""
+
+
+class DecodeTest(unittest.TestCase):
+
+    def tree(self, tmp, script=FAKE_DECODER):
+        src = os.path.join(tmp, "src")
+        os.makedirs(os.path.join(src, "scripts"))
+        with open(os.path.join(src, "scripts", "decode_stacktrace.sh"),
+                  "w") as f:
+            f.write(script)
+        vmlinux = os.path.join(tmp, "vmlinux")
+        open(vmlinux, "w").close()
+        return vmlinux, src
+
+    def test_decoded_with_the_source_tree(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            vmlinux, src = self.tree(tmp)
+            lines, err = pv.decode_trace(
+                ["[ 2.0] Call Trace:", "[ 2.0]  pvkit_ring_push+0x12/0x40"],
+                vmlinux, src)
+        self.assertIsNone(err)
+        self.assertEqual([f"base={src}", "[ 2.0] Call Trace:",
+                          "[ 2.0]  pvkit_ring_push (a.c:12)"], lines)
+
+    def test_source_link_of_the_build_dir(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            vmlinux, src = self.tree(tmp)
+            os.symlink(src, os.path.join(tmp, "source"))
+            lines, err = pv.decode_trace(["x"], vmlinux)
+        self.assertIsNone(err)
+        self.assertEqual(["base=auto", "x"], lines)
+
+    def test_failures_are_reported_not_raised(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            vmlinux, src = self.tree(tmp, "#!/bin/bash\necho bad >&2\n"
+                                     "exit 3\n")
+            lines, err = pv.decode_trace(["x"], vmlinux, src)
+            self.assertIsNone(lines)
+            self.assertIn("exited 3: bad", err)
+            lines, err = pv.decode_trace(["x"], vmlinux,
+                                         os.path.join(tmp, "nowhere"))
+            self.assertIsNone(lines)
+            self.assertIn("no scripts/decode_stacktrace.sh", err)
 
 
 class InitrdTest(unittest.TestCase):
@@ -414,6 +627,11 @@ if args == ["-device", "help"]:
     sys.exit(0)
 with open(os.environ["FAKE_QEMU_LOG"], "a") as f:
     f.write(json.dumps(args) + "\\n")
+if os.environ.get("FAKE_QEMU_CONSOLE"):
+    # the guest's console, as given, then QEMU's exit status
+    with open(os.environ["FAKE_QEMU_CONSOLE"]) as f:
+        sys.stdout.write(f.read())
+    sys.exit(int(os.environ.get("FAKE_QEMU_RC", "0")))
 for w in args[args.index("-append") + 1].split():
     if w.startswith("pvkit_net_peer="):
         host, port = w.split("=", 1)[1].rsplit(":", 1)
@@ -427,9 +645,10 @@ print("PVKIT-EXIT: 0", flush=True)
 
 
 class FakeQemuRun:
-    """Run pv.main() against FAKE_QEMU; .runs holds every QEMU argv."""
+    """Run pv.main() against FAKE_QEMU; .runs holds every QEMU argv.
+    With console (text), the fake QEMU prints that instead of booting."""
 
-    def __init__(self, tmp, argv, env=None):
+    def __init__(self, tmp, argv, env=None, console=None):
         import contextlib
         from unittest import mock
         qemu = os.path.join(tmp, "qemu-system-x86_64")
@@ -446,6 +665,10 @@ class FakeQemuRun:
                 "--data-dir", tmp, "--out", self.out, "--cmd", "true",
                 "--timeout", "30", "--idle-timeout", "30"] + argv
         env = dict({"PVKIT_ACCEL": "tcg", "FAKE_QEMU_LOG": log}, **(env or {}))
+        if console is not None:
+            env["FAKE_QEMU_CONSOLE"] = os.path.join(tmp, "console.txt")
+            with open(env["FAKE_QEMU_CONSOLE"], "w") as f:
+                f.write(console)
         self.stdout, self.stderr = io.StringIO(), io.StringIO()
         with mock.patch.dict(os.environ, env), \
                 contextlib.redirect_stdout(self.stdout), \
@@ -648,7 +871,9 @@ class NetPeerTest(unittest.TestCase):
         self.assertEqual(self.ask(b"SINK %d\n" % len(data) + data),
                          b"OK %d %08x\n" % (len(data), zlib.crc32(data)))
         self.assertEqual(self.ask(b"SINK 0\n"), b"OK 0 00000000\n")
-        rec = self.records(2)[0]
+        # the log has the requests in the order they ended, and the peer
+        # may finish closing the first after the second
+        [rec] = [r for r in self.records(2) if r["bytes"]]
         self.assertEqual(("SINK", len(data), "%08x" % zlib.crc32(data), True),
                          (rec["op"], rec["bytes"], rec["crc"], rec["ok"]))
         self.assertIsInstance(rec["seconds"], float)
@@ -790,6 +1015,64 @@ class NetPeerRunTest(unittest.TestCase):
                              (np["port"], np["transfers"], np["bytes"]))
             self.assertIn("net-peer: 1 transfers, 5 bytes",
                           r.stdout.getvalue())
+
+
+class KernelFailureRunTest(unittest.TestCase):
+    """pvkit-vm end to end against a fake QEMU printing a console."""
+
+    def test_panic_is_exit_10_with_the_trace(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            vmlinux, src = DecodeTest().tree(tmp)
+            r = FakeQemuRun(tmp, ["--vmlinux", vmlinux, "--kernel-src", src],
+                            console=PANIC_LOG)
+            self.assertEqual(pv.EXIT_KERNEL, r.code, r.stderr.getvalue())
+            res = r.results()
+        kf = res["kernel_failure"]
+        self.assertEqual("BUG", kf["kind"])
+        self.assertEqual("BUG: kernel NULL pointer dereference, address: "
+                         "0000000000000000", kf["line"])
+        self.assertEqual(PANIC_LOG.splitlines()[2:16], kf["trace"])
+        self.assertIn("[    2.000420]  pvkit_ring_push (a.c:12) [pvkit_test]",
+                      kf["decoded"])
+        self.assertIsNone(kf["decode_error"])
+        self.assertTrue(res["reason"].startswith("kernel failure (BUG): BUG: "
+                                                 "kernel NULL pointer"))
+        out = r.stdout.getvalue()
+        self.assertIn("pvkit-vm: first kernel failure (BUG): BUG: kernel "
+                      "NULL pointer dereference", out)
+        self.assertIn("  [    2.000420]  pvkit_ring_push (a.c:12) "
+                      "[pvkit_test]\n", out)
+
+    def test_decode_failure_keeps_the_verdict(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            vmlinux, src = DecodeTest().tree(tmp, "#!/bin/bash\nexit 1\n")
+            r = FakeQemuRun(tmp, ["--vmlinux", vmlinux, "--kernel-src", src],
+                            console=PANIC_LOG)
+            self.assertEqual(pv.EXIT_KERNEL, r.code)
+            kf = r.results()["kernel_failure"]
+        self.assertIsNone(kf["decoded"])
+        self.assertIn("exited 1", kf["decode_error"])
+        self.assertEqual(14, len(kf["trace"]))
+        self.assertIn("  [    2.000420]  pvkit_ring_push+0x12/0x40 "
+                      "[pvkit_test]\n", r.stdout.getvalue())
+        self.assertIn("trace not decoded", r.stdout.getvalue())
+
+    def test_user_fault_is_the_commands_business(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = FakeQemuRun(tmp, [], console=USER_FAULT_LOG)
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            res = r.results()
+        self.assertIsNone(res["kernel_failure"])
+        self.assertEqual([], res["kernel_failures"])
+        self.assertEqual(4, len(res["user_faults"]))
+
+    def test_vmlinux_must_exist(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = FakeQemuRun(tmp, ["--vmlinux", os.path.join(tmp, "nope")])
+            self.assertEqual(pv.EXIT_SETUP, r.code)
+            r = FakeQemuRun(tmp, ["--kernel-src", tmp])
+            self.assertEqual(pv.EXIT_SETUP, r.code)
+            self.assertIn("--kernel-src needs --vmlinux", r.stderr.getvalue())
 
 
 if __name__ == "__main__":
