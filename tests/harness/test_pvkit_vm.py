@@ -177,6 +177,11 @@ class KtapParserTest(unittest.TestCase):
         self.assertEqual(t["pvkit:second"].status, "fail")
         self.assertIn("no result line", t["pvkit:second"].reason)
         self.assertEqual(t["pvkit:second:one"].status, "pass")
+        # the two results the test never printed count too
+        self.assertEqual(t["pvkit:second:missing-results"].reason,
+                         "plan 1..3, 1 result: 2 missing")
+        # the collection's own plan is met: "second" is its second result
+        self.assertNotIn("pvkit:missing-results", t)
 
     def test_directives(self):
         cases = {
@@ -195,6 +200,64 @@ class KtapParserTest(unittest.TestCase):
                 n = parse("TAP version 13\n" + line + "\n")[0]
                 self.assertEqual((n.name, n.status, n.reason),
                                  ("a", status, reason))
+
+    def test_complete_plans_add_nothing(self):
+        for log in (KSELFTEST_LOG, KUNIT_LOG):
+            names = by_name(parse(log))
+            self.assertFalse([n for n in names if "missing" in n], names)
+
+    def test_plan_not_met_is_a_failure_naming_the_count(self):
+        # the test hung after two of five results and was killed; the
+        # collection then stopped (two of three tests never ran)
+        log = ("TAP version 13\n1..3\n# selftests: a: b\n"
+               "# TAP version 13\n# 1..5\n# ok 1 x\n# ok 2 y\n"
+               "not ok 1 selftests: a: b # TIMEOUT 45 seconds\n")
+        top = parse(log)
+        t = by_name(top)
+        miss = t["a:b:missing-results"]
+        self.assertEqual("fail", miss.status)
+        self.assertEqual("plan 1..5, 2 results: 3 missing", miss.reason)
+        self.assertEqual("fail", t["a:missing-results"].status)
+        self.assertEqual("plan 1..3, 1 result: 2 missing",
+                         t["a:missing-results"].reason)
+        self.assertEqual(["a:b", "a:missing-results"],
+                         [n.full_name for n in top])
+        c = pv.summarize(top)
+        self.assertEqual((c["passed"], c["failed"]), (2, 2))
+
+    def test_plan_not_met_when_all_results_passed(self):
+        # exit 0 and every line "ok": still three results short
+        log = ("TAP version 13\n1..1\n# selftests: a: b\n"
+               "# TAP version 13\n# 1..4\n# ok 1 x\n"
+               "ok 1 selftests: a: b\n")
+        c = pv.summarize(parse(log))
+        self.assertEqual((c["passed"], c["failed"]), (1, 1))
+        self.assertEqual(["a:b:missing-results"], pv.failed_names(parse(log)))
+
+    def test_trailing_plan_is_checked(self):
+        t = by_name(parse("TAP version 13\nok 1 a\nok 2 b\n1..3\n"))
+        self.assertEqual("plan 1..3, 2 results: 1 missing",
+                         t["missing-results"].reason)
+
+    def test_each_document_has_its_own_plan(self):
+        log = ("TAP version 13\n1..1\nok 1 selftests: a: one\n"
+               "TAP version 13\n1..2\nok 1 selftests: b: one\n")
+        top = parse(log)
+        self.assertEqual(["a:one", "b:one", "b:missing-results"],
+                         [n.full_name for n in top])
+        self.assertEqual("plan 1..2, 1 result: 1 missing", top[2].reason)
+
+    def test_results_cut_off_by_a_skip_are_skipped(self):
+        # ksft_exit_skip() after the plan: "ok 1 # SKIP", exit 4, and
+        # runner.sh says SKIP for the whole test
+        log = ("TAP version 13\n1..1\n# selftests: a: b\n"
+               "# TAP version 13\n# 1..3\n# ok 1 # SKIP no device\n"
+               "ok 1 selftests: a: b # SKIP\n")
+        t = by_name(parse(log))
+        self.assertEqual("skip", t["a:b:missing-results"].status)
+        self.assertIn("2 missing", t["a:b:missing-results"].reason)
+        c = pv.summarize(parse(log))
+        self.assertEqual((c["failed"], c["skipped"]), (0, 2))
 
     def test_plain_ok_text_without_tap_is_not_a_result(self):
         self.assertEqual(parse("ok\nok then\nall ok\n"), [])
