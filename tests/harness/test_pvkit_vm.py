@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import time
+import types
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -535,6 +536,343 @@ class DecodeTest(unittest.TestCase):
             self.assertIn("no scripts/decode_stacktrace.sh", err)
 
 
+def parse_with(text, known=None, expected=None):
+    top = parse(text)
+    if known:
+        pv.apply_known_failures(top, known)
+    if expected is not None:
+        pv.apply_expected_skips(top, expected)
+    return top
+
+
+# posix_timers with the three 6.12 failures listed in known-failures.txt;
+# the parent's line varies per test.
+def posix_timers_log(parent_line, plan=4, results=4):
+    subs = ["# ok 1 check_itimer", "# not ok 2 check_rearm",
+            "# not ok 3 check_delete", "# ok 4 check_timer_create"]
+    return ("TAP version 13\n1..1\n# selftests: timers: posix_timers\n"
+            f"# TAP version 13\n# 1..{plan}\n" +
+            "\n".join(subs[:results]) + "\n" + parent_line + "\n")
+
+
+POSIX_KNOWN = {"timers:posix_timers:check_rearm": "6.13",
+               "timers:posix_timers:check_delete": "6.13"}
+
+
+class KnownFailuresTest(unittest.TestCase):
+
+    def test_parent_excused_when_its_children_explain_it(self):
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # exit=1"),
+            POSIX_KNOWN)
+        self.assertEqual("xfail", top[0].status)
+        self.assertIn("only known failures failed", top[0].reason)
+        self.assertEqual([], pv.failed_names(top))
+
+    def test_parent_timeout_is_its_own_failure(self):
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # TIMEOUT 45 seconds"),
+            POSIX_KNOWN)
+        self.assertEqual("fail", top[0].status)
+        self.assertEqual(["timers:posix_timers"], pv.failed_names(top))
+        self.assertEqual(1, pv.summarize(top)["failed"])
+
+    def test_parent_crash_is_its_own_failure(self):
+        for line in ("not ok 1 selftests: timers: posix_timers # exit=139",
+                     "not ok 1 selftests: timers: posix_timers # exit=124",
+                     "not ok 1 selftests: timers: posix_timers # error x"):
+            with self.subTest(line=line):
+                top = parse_with(posix_timers_log(line), POSIX_KNOWN)
+                self.assertEqual("fail", top[0].status)
+                self.assertEqual(["timers:posix_timers"],
+                                 pv.failed_names(top))
+
+    def test_parent_with_missing_results_is_not_excused(self):
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # exit=1",
+            plan=6), POSIX_KNOWN)
+        self.assertEqual("fail", top[0].status)
+        self.assertEqual(["timers:posix_timers:missing-results"],
+                         pv.failed_names(top))
+
+    def test_unknown_child_failure_keeps_the_parent_failed(self):
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # exit=1"),
+            {"timers:posix_timers:check_rearm": "6.13"})
+        self.assertEqual("fail", top[0].status)
+        self.assertEqual(["timers:posix_timers:check_delete"],
+                         pv.failed_names(top))
+
+    def test_applying_twice_changes_nothing(self):
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # exit=1"),
+            POSIX_KNOWN)
+        before = pv.flat_results(top)
+        pv.apply_known_failures(top, POSIX_KNOWN)
+        self.assertEqual(before, pv.flat_results(top))
+
+
+SKIPS_LOG = """\
+TAP version 13
+1..3
+# selftests: pvkit: pvkit_blk_hostile
+# TAP version 13
+# 1..2
+# ok 1 hostile.bad_id # SKIP no pvkit-test-vbd disks
+# ok 2 hostile.garbage # SKIP no pvkit-test-vbd disks
+ok 1 selftests: pvkit: pvkit_blk_hostile
+# selftests: pvkit: pvkit_blk
+# TAP version 13
+# 1..2
+# ok 1 blk.read
+# ok 2 blk.discard # SKIP no discard on this disk
+ok 2 selftests: pvkit: pvkit_blk
+# selftests: pvkit: pvkit_blk_hostile2
+# 1..0 # SKIP nothing to do
+ok 3 selftests: pvkit: pvkit_blk_hostile2 # SKIP
+"""
+
+
+class ExpectedSkipsTest(unittest.TestCase):
+
+    def test_unlisted_skips_fail_listed_stay(self):
+        top = parse_with(SKIPS_LOG, expected={
+            "pvkit:pvkit_blk_hostile": "own stage"})
+        t = by_name(top)
+        self.assertEqual("skip", t["pvkit:pvkit_blk_hostile:hostile.bad_id"]
+                         .status)
+        self.assertEqual("fail", t["pvkit:pvkit_blk:blk.discard"].status)
+        self.assertEqual("unexpected skip: no discard on this disk",
+                         t["pvkit:pvkit_blk:blk.discard"].reason)
+        # "pvkit:pvkit_blk_hostile" does not cover "..._hostile2"
+        self.assertEqual("fail", t["pvkit:pvkit_blk_hostile2"].status)
+        self.assertEqual(
+            ["unexpected skip: pvkit:pvkit_blk:blk.discard "
+             "(no discard on this disk)",
+             "unexpected skip: pvkit:pvkit_blk_hostile2 (nothing to do)"],
+            pv.failed_names(top))
+        c = pv.summarize(top)
+        self.assertEqual((1, 2, 2), (c["passed"], c["failed"], c["skipped"]))
+
+    def test_exact_subtest_names(self):
+        top = parse_with(SKIPS_LOG, expected={
+            "pvkit:pvkit_blk_hostile:hostile.bad_id": "",
+            "pvkit:pvkit_blk_hostile:hostile.garbage": "",
+            "pvkit:pvkit_blk:blk.discard": "", "pvkit:pvkit_blk_hostile2": "",
+            "pvkit:never-skipped": ""})
+        self.assertEqual([], pv.failed_names(top))
+        self.assertEqual(4, pv.summarize(top)["skipped"])
+
+    def test_without_the_option_skips_are_skips(self):
+        top = parse(SKIPS_LOG)
+        self.assertEqual([], pv.failed_names(top))
+        self.assertEqual(4, pv.summarize(top)["skipped"])
+
+    def test_only_skips_is_not_success(self):
+        log = ("TAP version 13\n1..1\n# selftests: a: b\n"
+               "# 1..0 # SKIP needs a device\nok 1 selftests: a: b # SKIP\n")
+        top = parse_with(log, expected={})
+        counts = pv.summarize(top)
+        self.assertEqual((0, 1, 0), (counts["passed"], counts["failed"],
+                                     counts["skipped"]))
+        code, reason, _ = pv.decide("kselftest", outcome(0), None, counts,
+                                    top, [], LIMITS)
+        self.assertEqual(pv.EXIT_TESTS_FAILED, code)
+        self.assertEqual("1 test(s) failed: unexpected skip: a:b (needs a "
+                         "device)", reason)
+
+    def test_file_format(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+            f.write("# comment line\n\n"
+                    "timers:posix_timers:check_sig_ign SIGEV_SIGNAL\t# why\n"
+                    "pvkit:pvkit_blk_hostile   # own stage\n"
+                    "a:b\n")
+            f.flush()
+            self.assertEqual(
+                {"timers:posix_timers:check_sig_ign SIGEV_SIGNAL": "why",
+                 "pvkit:pvkit_blk_hostile": "own stage",
+                 "a:b": "expected skip"}, pv.load_expected_skips(f.name))
+
+    def test_the_kits_list_loads(self):
+        path = os.path.join(HERE, "..", "expected-skips.txt")
+        skips = pv.load_expected_skips(path)
+        self.assertIn("pvkit:pvkit_blk_hostile", skips)
+        self.assertIn("pvkit:pvkit_net_hostile", skips)
+        self.assertTrue(all(":" in k and " " not in k.split(":")[0]
+                            for k in skips), skips)
+
+
+def outcome(guest_rc, timeout=None, qemu_rc=0, booted_at=1.0):
+    o = pv.Outcome()
+    o.guest_rc, o.timeout, o.qemu_rc, o.booted_at = \
+        guest_rc, timeout, qemu_rc, booted_at
+    return o
+
+
+LIMITS = types.SimpleNamespace(timeout=900, idle_timeout=120,
+                               kill_after="DONE", kill_delay=1.5)
+
+
+class DecideTest(unittest.TestCase):
+    """decide(): the exit code and reason from everything a run saw."""
+
+    def decide(self, mode="kselftest", o=None, kernel=None, log=None,
+               failures=(), qemu_err=""):
+        top = parse(log if log is not None else KUNIT_LOG)
+        return pv.decide(mode, o or outcome(0), kernel, pv.summarize(top),
+                         top, list(failures), LIMITS, qemu_err)
+
+    def test_ok(self):
+        self.assertEqual((0, "ok", []), self.decide())
+        self.assertEqual((0, "ok", []), self.decide("cmd", log=""))
+
+    def test_most_severe_first(self):
+        expect = pv.Failure("expect-console:x", "console.log has no match")
+        bad = KSELFTEST_LOG
+        cases = [
+            (dict(kernel=("BUG", "BUG: oops"), o=outcome(None, "wall")),
+             10, "kernel failure (BUG): BUG: oops"),
+            (dict(o=outcome(None, "wall", -9)), 12,
+             "wall timeout after 900s"),
+            (dict(o=outcome(None, "killed", -9)), 12,
+             "killed with SIGKILL 1.5s after 'DONE' (--kill-after)"),
+            (dict(o=outcome(None, "idle", -9)), 11,
+             "no console output for 120s"),
+            (dict(o=outcome(None, None, 1, None)), 13,
+             "QEMU exited with status 1 before PVKIT-BOOTED"),
+            (dict(o=outcome(None, None, -11), qemu_err="boom"), 13,
+             "QEMU killed by signal 11 before PVKIT-EXIT: boom"),
+        ]
+        for kw, code, reason in cases:
+            with self.subTest(code=code, reason=reason):
+                got, why, failures = self.decide(log=bad, failures=[expect],
+                                                 **kw)
+                self.assertEqual((code, reason), (got, why))
+                self.assertEqual(f"vm:{pv.EXIT_REASONS[code]}",
+                                 failures[0].name)
+                self.assertEqual(reason, failures[0].reason)
+                self.assertIs(expect, failures[1])
+
+    def test_tests_failed(self):
+        code, reason, failures = self.decide(log=KSELFTEST_LOG)
+        self.assertEqual(1, code)
+        self.assertEqual("2 test(s) failed: pvkit:pvkit_test:event_channel, "
+                         "demo:slow.sh", reason)
+        self.assertEqual([], failures)
+
+    def test_reason_names_five_at_most(self):
+        log = "TAP version 13\n1..7\n" + "".join(
+            f"not ok {i} t{i}\n" for i in range(1, 8))
+        code, reason, _ = self.decide(log=log)
+        self.assertEqual("7 test(s) failed: t1, t2, t3, t4, t5 ...", reason)
+
+    def test_no_test_ran(self):
+        code, reason, failures = self.decide(log="", o=outcome(1))
+        self.assertEqual((1, "no test ran (run_kselftest.sh exited 1)"),
+                         (code, reason))
+        self.assertEqual(["vm:kselftest"], [f.name for f in failures])
+
+    def test_runner_status_with_all_passed(self):
+        code, reason, failures = self.decide(o=outcome(2))
+        self.assertEqual((1, "run_kselftest.sh exited 2"), (code, reason))
+        self.assertEqual(["vm:kselftest"], [f.name for f in failures])
+
+    def test_command_status(self):
+        code, reason, failures = self.decide("cmd", o=outcome(3), log="")
+        self.assertEqual((1, "command exited with status 3"), (code, reason))
+        self.assertEqual(["vm:command"], [f.name for f in failures])
+        # a command's failed TAP lines are its own business: its status
+        # decides
+        self.assertEqual(0, self.decide("cmd", log=KSELFTEST_LOG)[0])
+
+    def test_expectation_failures(self):
+        f = [pv.Failure("expect-console:a", "no a"),
+             pv.Failure("expect-hvc:b", "no b")]
+        self.assertEqual((1, "no a; no b", f), self.decide(failures=f))
+
+    def test_unexpected_skip_in_a_command(self):
+        top = parse_with(SKIPS_LOG, expected={})
+        code, reason, _ = pv.decide("cmd", outcome(0), None,
+                                    pv.summarize(top), top, [], LIMITS)
+        self.assertEqual(1, code)
+        self.assertTrue(reason.startswith("unexpected skip: pvkit:pvkit_blk_"
+                                          "hostile:hostile.bad_id (no "), reason)
+
+
+class SummarizeTest(unittest.TestCase):
+
+    def test_counts(self):
+        cases = [
+            (KSELFTEST_LOG, (2, 2, 3, 1, 8)),
+            (KUNIT_LOG, (3, 0, 0, 0, 3)),
+            # a parent failing after its subtests passed counts once
+            ("TAP version 13\n1..1\n# selftests: a: b\n# 1..2\n"
+             "# ok 1 x\n# ok 2 y\nnot ok 1 selftests: a: b # exit=139\n",
+             (2, 1, 0, 0, 3)),
+            # the guest died: the unfinished test and 2 planned results
+            ("TAP version 13\n1..3\n# selftests: a: b\n",
+             (0, 2, 0, 0, 2)),
+            ("", (0, 0, 0, 0, 0)),
+        ]
+        for log, want in cases:
+            with self.subTest(log=log[:40]):
+                c = pv.summarize(parse(log))
+                self.assertEqual(want, (c["passed"], c["failed"],
+                                        c["skipped"], c["xfail"],
+                                        c["total"]))
+
+    def test_failed_names_match_the_count(self):
+        for log in (KSELFTEST_LOG, SKIPS_LOG, posix_timers_log(
+                "not ok 1 selftests: timers: posix_timers # TIMEOUT 4")):
+            top = parse_with(log, expected={})
+            self.assertEqual(pv.summarize(top)["failed"],
+                             len(pv.failed_names(top)))
+
+
+class LiveOutputTest(unittest.TestCase):
+
+    def test_results_and_suite_lines_as_they_come(self):
+        lines = []
+
+        def on_document(nodes, t0, t1):
+            # as run_in() does: the verdicts on a finished collection
+            for n in nodes:
+                n.qualify()
+            pv.apply_known_failures(nodes, POSIX_KNOWN)
+            pv.apply_expected_skips(nodes, {})
+            lines.append(pv.suite_line(nodes, t0, t1))
+
+        p = pv.KtapParser(
+            lambda n, d, prefix: lines.append(
+                pv.live_result_line(n, d, prefix, POSIX_KNOWN, {})),
+            on_document)
+        log = ("TAP version 13\n1..2\n# selftests: timers: posix_timers\n"
+               "# TAP version 13\n# 1..3\n# ok 1 check_itimer\n"
+               "# not ok 2 check_rearm\n# ok 3 check_x # SKIP no clock\n"
+               "not ok 1 selftests: timers: posix_timers # exit=1\n"
+               "# selftests: timers: nanosleep\n"
+               "ok 2 selftests: timers: nanosleep\n"
+               "TAP version 13\n1..1\n")
+        seen = []
+        for i, line in enumerate(log.splitlines()):
+            p.feed(line, 10.0 * i)
+            seen.append(len(lines))
+        self.assertEqual([
+            "    PASS  timers:posix_timers:check_itimer (10.0s)",
+            "    FAIL  timers:posix_timers:check_rearm (10.0s) "
+            "[known failure]",
+            "    SKIP  timers:posix_timers:check_x (10.0s): no clock "
+            "[unexpected skip]",
+            "  FAIL  timers:posix_timers (60.0s): exit=1",
+            "  PASS  timers:nanosleep (10.0s)",
+            # check_rearm is known (xfail: skipped), check_x's skip is
+            # not expected (failed)
+            "# suite timers: 2 passed, 1 failed, 1 skipped in 100.0 s",
+        ], lines)
+        # the suite line came with the collection's last result, not later
+        self.assertEqual(6, seen[10])
+
+
 class InitrdTest(unittest.TestCase):
 
     def test_run_initrd_appends_cpio(self):
@@ -725,8 +1063,10 @@ class FakeQemuRun:
         log = os.path.join(tmp, "qemu-argv.jsonl")
         full = ["--qemu", qemu, "--kernel", os.path.join(tmp, "bzImage"),
                 "--initrd", os.path.join(tmp, "initrd.gz"),
-                "--data-dir", tmp, "--out", self.out, "--cmd", "true",
+                "--data-dir", tmp, "--out", self.out,
                 "--timeout", "30", "--idle-timeout", "30"] + argv
+        if "--kselftest" not in argv:
+            full += ["--cmd", "true"]
         env = dict({"PVKIT_ACCEL": "tcg", "FAKE_QEMU_LOG": log}, **(env or {}))
         if console is not None:
             env["FAKE_QEMU_CONSOLE"] = os.path.join(tmp, "console.txt")
