@@ -1478,5 +1478,67 @@ class KernelFailureRunTest(unittest.TestCase):
             self.assertIn("--kernel-src needs --vmlinux", r.stderr.getvalue())
 
 
+class KselftestRunTest(unittest.TestCase):
+    """The closing output and results.json of a kselftest run."""
+
+    CONSOLE = ("[    1.000000] Run /init as init process\nPVKIT-BOOTED\n" +
+               SKIPS_LOG + "PVKIT-EXIT: 0\n")
+
+    def run_with(self, tmp, extra):
+        skips = os.path.join(tmp, "skips.txt")
+        with open(skips, "w") as f:
+            f.write("# the hostile suite runs in its own stage\n"
+                    "pvkit:pvkit_blk_hostile  # own stage\n")
+        return FakeQemuRun(tmp, ["--kselftest", "pvkit"] + [
+            a.replace("SKIPS", skips) for a in extra], console=self.CONSOLE)
+
+    def test_unexpected_skips_fail_the_run(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = self.run_with(tmp, ["--expected-skips", "SKIPS"])
+            self.assertEqual(1, r.code, r.stderr.getvalue())
+            res = r.results()
+        out = [re.sub(r" \(\d+\.\ds\)| in \d+\.\d s$", "", ln)
+               for ln in r.stdout.getvalue().splitlines()]
+        self.assertIn("    SKIP  pvkit:pvkit_blk:blk.discard: no discard on "
+                      "this disk [unexpected skip]", out)
+        self.assertIn("# suite pvkit: 1 passed, 2 failed, 2 skipped", out)
+        self.assertLess(out.index("  SKIP  pvkit:pvkit_blk_hostile2: "
+                                  "nothing to do [unexpected skip]"),
+                        out.index("# suite pvkit: 1 passed, 2 failed, "
+                                  "2 skipped"))
+        self.assertEqual(out[-3:], [
+            "  unexpected skip: pvkit:pvkit_blk:blk.discard (no discard on "
+            "this disk)",
+            "  unexpected skip: pvkit:pvkit_blk_hostile2 (nothing to do)",
+            "1 passed, 2 failed, 2 skipped"])
+        self.assertEqual("2 test(s) failed: unexpected skip: pvkit:pvkit_blk:"
+                         "blk.discard (no discard on this disk), unexpected "
+                         "skip: pvkit:pvkit_blk_hostile2 (nothing to do)",
+                         res["reason"])
+        self.assertEqual(["pvkit:pvkit_blk_hostile"],
+                         res["expected_skips"]["matched"])
+        self.assertEqual(["pvkit:pvkit_blk:blk.discard",
+                          "pvkit:pvkit_blk_hostile2"],
+                         res["expected_skips"]["unexpected"])
+        self.assertIn("unexpected skip: pvkit:pvkit_blk:blk.discard",
+                      r.stderr.getvalue())
+
+    def test_without_the_option_skips_pass(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = self.run_with(tmp, [])
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            self.assertIsNone(r.results()["expected_skips"])
+        out = [re.sub(r" in \d+\.\d s$", "", ln)
+               for ln in r.stdout.getvalue().splitlines()]
+        self.assertIn("# suite pvkit: 1 passed, 0 failed, 4 skipped", out)
+        self.assertEqual("1 passed, 0 failed, 4 skipped", out[-1])
+
+    def test_missing_list_is_a_setup_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = self.run_with(tmp, ["--expected-skips", "/nonexistent"])
+            self.assertEqual(pv.EXIT_SETUP, r.code)
+            self.assertEqual([], r.runs)
+
+
 if __name__ == "__main__":
     unittest.main()
