@@ -260,6 +260,27 @@ class KtapParserTest(unittest.TestCase):
         c = pv.summarize(parse(log))
         self.assertEqual((c["failed"], c["skipped"]), (0, 2))
 
+    def test_result_glued_to_output_is_kept(self):
+        # timers/posix_timers printed its diagnostic without a newline
+        log = ("TAP version 13\n1..1\n# selftests: timers: posix_timers\n"
+               "# TAP version 13\n# 1..3\n# ok 1 ITIMER_VIRTUAL\n"
+               "# Diff too high: 3038717..not ok 2 ITIMER_PROF\n"
+               "# ok 3 ITIMER_REAL\n"
+               "not ok 1 selftests: timers: posix_timers # exit=1\n")
+        top = parse(log)
+        t = by_name(top)
+        self.assertEqual("fail", t["timers:posix_timers:ITIMER_PROF"].status)
+        self.assertEqual(["timers:posix_timers:ITIMER_PROF"],
+                         pv.failed_names(top))
+
+    def test_glued_text_with_another_number_is_not_a_result(self):
+        log = ("TAP version 13\n1..2\n# selftests: a: b\n"
+               "# TAP version 13\n# 1..1\n# ok 1 x\n"
+               "# it said ok 7 times\n# went..ok 1 again\n"
+               "ok 1 selftests: a: b\n")
+        t = by_name(parse(log))
+        self.assertEqual(["a:b", "a:b:x", "a:missing-results"], sorted(t))
+
     def test_plain_ok_text_without_tap_is_not_a_result(self):
         self.assertEqual(parse("ok\nok then\nall ok\n"), [])
 
