@@ -1554,6 +1554,13 @@ class KselftestRunTest(unittest.TestCase):
         self.assertIn("# suite pvkit: 1 passed, 0 failed, 4 skipped", out)
         self.assertEqual("1 passed, 0 failed, 4 skipped", out[-1])
 
+    def test_dev_null_expects_no_skip(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = self.run_with(tmp, ["--expected-skips", "/dev/null"])
+            self.assertEqual(1, r.code, r.stderr.getvalue())
+            self.assertEqual(4, len(r.results()["expected_skips"]
+                                    ["unexpected"]))
+
     def test_missing_list_is_a_setup_error(self):
         with tempfile.TemporaryDirectory() as tmp:
             r = self.run_with(tmp, ["--expected-skips", "/nonexistent"])
