@@ -1,31 +1,30 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Unit tests for pvkit-vm's KTAP parser, failure detector and initrd writer.
+"""Unit tests for pvkit-vm (the pvkit_vm package): KTAP parser, failure
+detector, verdict, initrd writer, network peer, and runs on a fake QEMU.
 
 Run: python3 -m unittest discover -s tests/harness -v
 """
 
 import gzip
 import json
-import importlib.machinery
-import importlib.util
 import io
 import os
 import re
+import sys
 import tempfile
 import time
 import types
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_loader = importlib.machinery.SourceFileLoader(
-    "pvkit_vm", os.path.join(HERE, "pvkit-vm"))
-_spec = importlib.util.spec_from_loader("pvkit_vm", _loader)
-pv = importlib.util.module_from_spec(_spec)
-_loader.exec_module(pv)
+sys.path.insert(0, HERE)
+
+from pvkit_vm import (canary, common, cpio, detect, ktap,  # noqa: E402
+                      netpeer, qmp, run, vm)
 
 
 def parse(text):
-    p = pv.KtapParser()
+    p = ktap.KtapParser()
     for i, line in enumerate(text.splitlines()):
         p.feed(line, float(i))
     return p.results()
@@ -122,7 +121,7 @@ class KtapParserTest(unittest.TestCase):
         self.assertEqual(top[0].duration, 8.0)
 
     def test_summary_counts_leaves(self):
-        c = pv.summarize(parse(KSELFTEST_LOG))
+        c = ktap.summarize(parse(KSELFTEST_LOG))
         # leaves: detects_hypervisor pass, hypercall_page skip,
         # event_channel fail, hvc0 present pass, test_1 skip,
         # test_2 xfail, slow.sh fail, skipped skip
@@ -131,7 +130,7 @@ class KtapParserTest(unittest.TestCase):
 
     def test_known_failures_become_xfail_only_when_listed(self):
         top = parse(KSELFTEST_LOG)
-        matched = pv.apply_known_failures(
+        matched = ktap.apply_known_failures(
             top, {"pvkit:pvkit_test:event_channel": "upstream bug",
                   "demo:never-ran": "not in this log"})
         t = by_name(top)
@@ -141,13 +140,13 @@ class KtapParserTest(unittest.TestCase):
         # Its parent failed only because of it; the unlisted failure stays.
         self.assertEqual(t["pvkit:pvkit_test"].status, "xfail")
         self.assertEqual(t["demo:slow.sh"].status, "fail")
-        c = pv.summarize(top)
+        c = ktap.summarize(top)
         self.assertEqual((c["failed"], c["xfail"]), (1, 2))
 
     def test_parent_failure_without_failed_children_counts(self):
         log = ("TAP version 13\n1..1\n# selftests: a: b\n# TAP version 13\n"
                "# 1..1\n# ok 1 fine\nnot ok 1 selftests: a: b # exit=139\n")
-        c = pv.summarize(parse(log))
+        c = ktap.summarize(parse(log))
         self.assertEqual((c["passed"], c["failed"]), (1, 1))
 
     def test_kunit_indentation(self):
@@ -156,7 +155,7 @@ class KtapParserTest(unittest.TestCase):
         self.assertEqual(t["pvkit_ring:ring_init"].status, "pass")
         self.assertEqual(t["pvkit_ring:ring_wrap:ring_wrap size=4096"].status,
                          "pass")
-        self.assertEqual(pv.summarize(parse(KUNIT_LOG))["passed"], 3)
+        self.assertEqual(ktap.summarize(parse(KUNIT_LOG))["passed"], 3)
 
     def test_kernel_lines_interleaved_are_ignored(self):
         log = ("TAP version 13\n1..2\n"
@@ -223,7 +222,7 @@ class KtapParserTest(unittest.TestCase):
                          t["a:missing-results"].reason)
         self.assertEqual(["a:b", "a:missing-results"],
                          [n.full_name for n in top])
-        c = pv.summarize(top)
+        c = ktap.summarize(top)
         self.assertEqual((c["passed"], c["failed"]), (2, 2))
 
     def test_plan_not_met_when_all_results_passed(self):
@@ -231,9 +230,9 @@ class KtapParserTest(unittest.TestCase):
         log = ("TAP version 13\n1..1\n# selftests: a: b\n"
                "# TAP version 13\n# 1..4\n# ok 1 x\n"
                "ok 1 selftests: a: b\n")
-        c = pv.summarize(parse(log))
+        c = ktap.summarize(parse(log))
         self.assertEqual((c["passed"], c["failed"]), (1, 1))
-        self.assertEqual(["a:b:missing-results"], pv.failed_names(parse(log)))
+        self.assertEqual(["a:b:missing-results"], ktap.failed_names(parse(log)))
 
     def test_trailing_plan_is_checked(self):
         t = by_name(parse("TAP version 13\nok 1 a\nok 2 b\n1..3\n"))
@@ -257,7 +256,7 @@ class KtapParserTest(unittest.TestCase):
         t = by_name(parse(log))
         self.assertEqual("skip", t["a:b:missing-results"].status)
         self.assertIn("2 missing", t["a:b:missing-results"].reason)
-        c = pv.summarize(parse(log))
+        c = ktap.summarize(parse(log))
         self.assertEqual((c["failed"], c["skipped"]), (0, 2))
 
     def test_result_glued_to_output_is_kept(self):
@@ -271,7 +270,7 @@ class KtapParserTest(unittest.TestCase):
         t = by_name(top)
         self.assertEqual("fail", t["timers:posix_timers:ITIMER_PROF"].status)
         self.assertEqual(["timers:posix_timers:ITIMER_PROF"],
-                         pv.failed_names(top))
+                         ktap.failed_names(top))
 
     def test_glued_text_with_another_number_is_not_a_result(self):
         log = ("TAP version 13\n1..2\n# selftests: a: b\n"
@@ -329,7 +328,7 @@ PVKIT-EXIT: 0
 class FailureDetectorTest(unittest.TestCase):
 
     def detect(self, text):
-        d = pv.KernelFailureDetector()
+        d = detect.KernelFailureDetector()
         for line in text.splitlines():
             d.feed(line)
         return d
@@ -529,7 +528,7 @@ class DecodeTest(unittest.TestCase):
     def test_decoded_with_the_source_tree(self):
         with tempfile.TemporaryDirectory() as tmp:
             vmlinux, src = self.tree(tmp)
-            lines, err = pv.decode_trace(
+            lines, err = detect.decode_trace(
                 ["[ 2.0] Call Trace:", "[ 2.0]  pvkit_ring_push+0x12/0x40"],
                 vmlinux, src)
         self.assertIsNone(err)
@@ -540,7 +539,7 @@ class DecodeTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             vmlinux, src = self.tree(tmp)
             os.symlink(src, os.path.join(tmp, "source"))
-            lines, err = pv.decode_trace(["x"], vmlinux)
+            lines, err = detect.decode_trace(["x"], vmlinux)
         self.assertIsNone(err)
         self.assertEqual(["base=auto", "x"], lines)
 
@@ -548,10 +547,10 @@ class DecodeTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             vmlinux, src = self.tree(tmp, "#!/bin/bash\necho bad >&2\n"
                                      "exit 3\n")
-            lines, err = pv.decode_trace(["x"], vmlinux, src)
+            lines, err = detect.decode_trace(["x"], vmlinux, src)
             self.assertIsNone(lines)
             self.assertIn("exited 3: bad", err)
-            lines, err = pv.decode_trace(["x"], vmlinux,
+            lines, err = detect.decode_trace(["x"], vmlinux,
                                          os.path.join(tmp, "nowhere"))
             self.assertIsNone(lines)
             self.assertIn("no scripts/decode_stacktrace.sh", err)
@@ -560,9 +559,9 @@ class DecodeTest(unittest.TestCase):
 def parse_with(text, known=None, expected=None):
     top = parse(text)
     if known:
-        pv.apply_known_failures(top, known)
+        ktap.apply_known_failures(top, known)
     if expected is not None:
-        pv.apply_expected_skips(top, expected)
+        ktap.apply_expected_skips(top, expected)
     return top
 
 
@@ -588,15 +587,15 @@ class KnownFailuresTest(unittest.TestCase):
             POSIX_KNOWN)
         self.assertEqual("xfail", top[0].status)
         self.assertIn("only known failures failed", top[0].reason)
-        self.assertEqual([], pv.failed_names(top))
+        self.assertEqual([], ktap.failed_names(top))
 
     def test_parent_timeout_is_its_own_failure(self):
         top = parse_with(posix_timers_log(
             "not ok 1 selftests: timers: posix_timers # TIMEOUT 45 seconds"),
             POSIX_KNOWN)
         self.assertEqual("fail", top[0].status)
-        self.assertEqual(["timers:posix_timers"], pv.failed_names(top))
-        self.assertEqual(1, pv.summarize(top)["failed"])
+        self.assertEqual(["timers:posix_timers"], ktap.failed_names(top))
+        self.assertEqual(1, ktap.summarize(top)["failed"])
 
     def test_parent_crash_is_its_own_failure(self):
         for line in ("not ok 1 selftests: timers: posix_timers # exit=139",
@@ -606,7 +605,7 @@ class KnownFailuresTest(unittest.TestCase):
                 top = parse_with(posix_timers_log(line), POSIX_KNOWN)
                 self.assertEqual("fail", top[0].status)
                 self.assertEqual(["timers:posix_timers"],
-                                 pv.failed_names(top))
+                                 ktap.failed_names(top))
 
     def test_parent_with_missing_results_is_not_excused(self):
         top = parse_with(posix_timers_log(
@@ -614,7 +613,7 @@ class KnownFailuresTest(unittest.TestCase):
             plan=6), POSIX_KNOWN)
         self.assertEqual("fail", top[0].status)
         self.assertEqual(["timers:posix_timers:missing-results"],
-                         pv.failed_names(top))
+                         ktap.failed_names(top))
 
     def test_unknown_child_failure_keeps_the_parent_failed(self):
         top = parse_with(posix_timers_log(
@@ -622,15 +621,15 @@ class KnownFailuresTest(unittest.TestCase):
             {"timers:posix_timers:check_rearm": "6.13"})
         self.assertEqual("fail", top[0].status)
         self.assertEqual(["timers:posix_timers:check_delete"],
-                         pv.failed_names(top))
+                         ktap.failed_names(top))
 
     def test_applying_twice_changes_nothing(self):
         top = parse_with(posix_timers_log(
             "not ok 1 selftests: timers: posix_timers # exit=1"),
             POSIX_KNOWN)
-        before = pv.flat_results(top)
-        pv.apply_known_failures(top, POSIX_KNOWN)
-        self.assertEqual(before, pv.flat_results(top))
+        before = ktap.flat_results(top)
+        ktap.apply_known_failures(top, POSIX_KNOWN)
+        self.assertEqual(before, ktap.flat_results(top))
 
 
 SKIPS_LOG = """\
@@ -671,8 +670,8 @@ class ExpectedSkipsTest(unittest.TestCase):
             ["unexpected skip: pvkit:pvkit_blk:blk.discard "
              "(no discard on this disk)",
              "unexpected skip: pvkit:pvkit_blk_hostile2 (nothing to do)"],
-            pv.failed_names(top))
-        c = pv.summarize(top)
+            ktap.failed_names(top))
+        c = ktap.summarize(top)
         self.assertEqual((1, 2, 2), (c["passed"], c["failed"], c["skipped"]))
 
     def test_exact_subtest_names(self):
@@ -681,24 +680,24 @@ class ExpectedSkipsTest(unittest.TestCase):
             "pvkit:pvkit_blk_hostile:hostile.garbage": "",
             "pvkit:pvkit_blk:blk.discard": "", "pvkit:pvkit_blk_hostile2": "",
             "pvkit:never-skipped": ""})
-        self.assertEqual([], pv.failed_names(top))
-        self.assertEqual(4, pv.summarize(top)["skipped"])
+        self.assertEqual([], ktap.failed_names(top))
+        self.assertEqual(4, ktap.summarize(top)["skipped"])
 
     def test_without_the_option_skips_are_skips(self):
         top = parse(SKIPS_LOG)
-        self.assertEqual([], pv.failed_names(top))
-        self.assertEqual(4, pv.summarize(top)["skipped"])
+        self.assertEqual([], ktap.failed_names(top))
+        self.assertEqual(4, ktap.summarize(top)["skipped"])
 
     def test_only_skips_is_not_success(self):
         log = ("TAP version 13\n1..1\n# selftests: a: b\n"
                "# 1..0 # SKIP needs a device\nok 1 selftests: a: b # SKIP\n")
         top = parse_with(log, expected={})
-        counts = pv.summarize(top)
+        counts = ktap.summarize(top)
         self.assertEqual((0, 1, 0), (counts["passed"], counts["failed"],
                                      counts["skipped"]))
-        code, reason, _ = pv.decide("kselftest", outcome(0), None, counts,
+        code, reason, _ = run.decide("kselftest", outcome(0), None, counts,
                                     top, [], LIMITS)
-        self.assertEqual(pv.EXIT_TESTS_FAILED, code)
+        self.assertEqual(common.EXIT_TESTS_FAILED, code)
         self.assertEqual("1 test(s) failed: unexpected skip: a:b (needs a "
                          "device)", reason)
 
@@ -712,11 +711,11 @@ class ExpectedSkipsTest(unittest.TestCase):
             self.assertEqual(
                 {"timers:posix_timers:check_sig_ign SIGEV_SIGNAL": "why",
                  "pvkit:pvkit_blk_hostile": "own stage",
-                 "a:b": "expected skip"}, pv.load_expected_skips(f.name))
+                 "a:b": "expected skip"}, ktap.load_expected_skips(f.name))
 
     def test_the_kits_list_loads(self):
         path = os.path.join(HERE, "..", "expected-skips.txt")
-        skips = pv.load_expected_skips(path)
+        skips = ktap.load_expected_skips(path)
         self.assertIn("pvkit:pvkit_blk_hostile", skips)
         self.assertIn("pvkit:pvkit_net_hostile", skips)
         self.assertTrue(all(":" in k and " " not in k.split(":")[0]
@@ -724,7 +723,7 @@ class ExpectedSkipsTest(unittest.TestCase):
 
 
 def outcome(guest_rc, timeout=None, qemu_rc=0, booted_at=1.0):
-    o = pv.Outcome()
+    o = vm.Outcome()
     o.guest_rc, o.timeout, o.qemu_rc, o.booted_at = \
         guest_rc, timeout, qemu_rc, booted_at
     return o
@@ -740,7 +739,7 @@ class DecideTest(unittest.TestCase):
     def decide(self, mode="kselftest", o=None, kernel=None, log=None,
                failures=(), qemu_err=""):
         top = parse(log if log is not None else KUNIT_LOG)
-        return pv.decide(mode, o or outcome(0), kernel, pv.summarize(top),
+        return run.decide(mode, o or outcome(0), kernel, ktap.summarize(top),
                          top, list(failures), LIMITS, qemu_err)
 
     def test_ok(self):
@@ -748,7 +747,7 @@ class DecideTest(unittest.TestCase):
         self.assertEqual((0, "ok", []), self.decide("cmd", log=""))
 
     def test_most_severe_first(self):
-        expect = pv.Failure("expect-console:x", "console.log has no match")
+        expect = common.Failure("expect-console:x", "console.log has no match")
         bad = KSELFTEST_LOG
         cases = [
             (dict(kernel=("BUG", "BUG: oops"), o=outcome(None, "wall")),
@@ -769,7 +768,7 @@ class DecideTest(unittest.TestCase):
                 got, why, failures = self.decide(log=bad, failures=[expect],
                                                  **kw)
                 self.assertEqual((code, reason), (got, why))
-                self.assertEqual(f"vm:{pv.EXIT_REASONS[code]}",
+                self.assertEqual(f"vm:{common.EXIT_REASONS[code]}",
                                  failures[0].name)
                 self.assertEqual(reason, failures[0].reason)
                 self.assertIs(expect, failures[1])
@@ -807,14 +806,14 @@ class DecideTest(unittest.TestCase):
         self.assertEqual(0, self.decide("cmd", log=KSELFTEST_LOG)[0])
 
     def test_expectation_failures(self):
-        f = [pv.Failure("expect-console:a", "no a"),
-             pv.Failure("expect-hvc:b", "no b")]
+        f = [common.Failure("expect-console:a", "no a"),
+             common.Failure("expect-hvc:b", "no b")]
         self.assertEqual((1, "no a; no b", f), self.decide(failures=f))
 
     def test_unexpected_skip_in_a_command(self):
         top = parse_with(SKIPS_LOG, expected={})
-        code, reason, _ = pv.decide("cmd", outcome(0), None,
-                                    pv.summarize(top), top, [], LIMITS)
+        code, reason, _ = run.decide("cmd", outcome(0), None,
+                                    ktap.summarize(top), top, [], LIMITS)
         self.assertEqual(1, code)
         self.assertTrue(reason.startswith("unexpected skip: pvkit:pvkit_blk_"
                                           "hostile:hostile.bad_id (no "), reason)
@@ -837,7 +836,7 @@ class SummarizeTest(unittest.TestCase):
         ]
         for log, want in cases:
             with self.subTest(log=log[:40]):
-                c = pv.summarize(parse(log))
+                c = ktap.summarize(parse(log))
                 self.assertEqual(want, (c["passed"], c["failed"],
                                         c["skipped"], c["xfail"],
                                         c["total"]))
@@ -846,8 +845,8 @@ class SummarizeTest(unittest.TestCase):
         for log in (KSELFTEST_LOG, SKIPS_LOG, posix_timers_log(
                 "not ok 1 selftests: timers: posix_timers # TIMEOUT 4")):
             top = parse_with(log, expected={})
-            self.assertEqual(pv.summarize(top)["failed"],
-                             len(pv.failed_names(top)))
+            self.assertEqual(ktap.summarize(top)["failed"],
+                             len(ktap.failed_names(top)))
 
 
 class LiveOutputTest(unittest.TestCase):
@@ -859,13 +858,13 @@ class LiveOutputTest(unittest.TestCase):
             # as run_in() does: the verdicts on a finished collection
             for n in nodes:
                 n.qualify()
-            pv.apply_known_failures(nodes, POSIX_KNOWN)
-            pv.apply_expected_skips(nodes, {})
-            lines.append(pv.suite_line(nodes, t0, t1))
+            ktap.apply_known_failures(nodes, POSIX_KNOWN)
+            ktap.apply_expected_skips(nodes, {})
+            lines.append(ktap.suite_line(nodes, t0, t1))
 
-        p = pv.KtapParser(
+        p = ktap.KtapParser(
             lambda n, d, prefix: lines.append(
-                pv.live_result_line(n, d, prefix, POSIX_KNOWN, {})),
+                ktap.live_result_line(n, d, prefix, POSIX_KNOWN, {})),
             on_document)
         log = ("TAP version 13\n1..2\n# selftests: timers: posix_timers\n"
                "# TAP version 13\n# 1..3\n# ok 1 check_itimer\n"
@@ -894,31 +893,32 @@ class LiveOutputTest(unittest.TestCase):
         self.assertEqual(6, seen[10])
 
 
+
 class InitrdTest(unittest.TestCase):
 
     def test_run_initrd_appends_cpio(self):
         with tempfile.TemporaryDirectory() as tmp:
             base = os.path.join(tmp, "base.gz")
             with open(base, "wb") as f:
-                f.write(gzip.compress(pv.newc_archive(
+                f.write(gzip.compress(cpio.newc_archive(
                     [("init", 0o100755, b"#!/bin/sh\n")]))[:-1] + b"\0")
             out = os.path.join(tmp, "run.gz")
-            pv.build_run_initrd(base, out, "echo hi", ["pvkit_core"])
+            cpio.build_run_initrd(base, out, "echo hi", ["pvkit_core"])
             with open(out, "rb") as f:
                 data = f.read()
             base_len = os.path.getsize(base)
             start = base_len + (-base_len % 4)
             self.assertEqual(data[base_len:start], b"\0" * (start - base_len))
-            cpio = gzip.decompress(data[start:])
-            self.assertTrue(cpio.startswith(b"070701"))
-            self.assertIn(b"pvkit/cmd\0", cpio)
-            self.assertIn(b"echo hi\n", cpio)
-            self.assertIn(b"etc/pvkit-modules\0", cpio)
-            self.assertIn(b"TRAILER!!!\0", cpio)
-            self.assertEqual(len(cpio) % 512, 0)
+            archive = gzip.decompress(data[start:])
+            self.assertTrue(archive.startswith(b"070701"))
+            self.assertIn(b"pvkit/cmd\0", archive)
+            self.assertIn(b"echo hi\n", archive)
+            self.assertIn(b"etc/pvkit-modules\0", archive)
+            self.assertIn(b"TRAILER!!!\0", archive)
+            self.assertEqual(len(archive) % 512, 0)
 
     def test_newc_header_layout(self):
-        a = pv.newc_archive([("x", 0o100644, b"abc")])
+        a = cpio.newc_archive([("x", 0o100644, b"abc")])
         self.assertEqual(a[:6], b"070701")
         self.assertEqual(int(a[54:62], 16), 3)         # filesize
         self.assertEqual(int(a[94:102], 16), 2)        # namesize "x\0"
@@ -932,10 +932,10 @@ class CliTest(unittest.TestCase):
         err = io.StringIO()
         import contextlib
         with contextlib.redirect_stderr(err):
-            self.assertEqual(pv.main(["--bogus"]), pv.EXIT_SETUP)
-            self.assertEqual(pv.main(["--qemu", "/nonexistent", "--kernel",
+            self.assertEqual(run.main(["--bogus"]), common.EXIT_SETUP)
+            self.assertEqual(run.main(["--qemu", "/nonexistent", "--kernel",
                                       "/x", "--initrd", "/y", "--cmd",
-                                      "true"]), pv.EXIT_SETUP)
+                                      "true"]), common.EXIT_SETUP)
 
 
 class FakeQmp:
@@ -955,9 +955,9 @@ class HostRequestTest(unittest.TestCase):
         q = FakeQmp()
         line = 'x PVKIT-HOST-REQUEST: {"execute": "device_del", ' \
             '"arguments": {"id": "loopcon"}}'
-        m = pv.HOST_REQUEST_RE.search(line)
+        m = qmp.HOST_REQUEST_RE.search(line)
         self.assertIsNotNone(m)
-        self.assertEqual('{"return": {}}', pv.host_request(q, m.group(1)))
+        self.assertEqual('{"return": {}}', qmp.host_request(q, m.group(1)))
         self.assertEqual([("device_del", {"id": "loopcon"})], q.calls)
 
     def test_other_commands_refused(self):
@@ -966,20 +966,20 @@ class HostRequestTest(unittest.TestCase):
                     'command", "arguments": {"command-line": "q"}}',
                     '["device_del"]', '{"execute": "device_del", '
                     '"arguments": "loopcon"}'):
-            self.assertTrue(pv.host_request(q, req).startswith("refused"),
+            self.assertTrue(qmp.host_request(q, req).startswith("refused"),
                             req)
         self.assertEqual([], q.calls)
 
     def test_garbage_refused(self):
         q = FakeQmp()
-        self.assertTrue(pv.host_request(q, "{nope").startswith("refused"))
+        self.assertTrue(qmp.host_request(q, "{nope").startswith("refused"))
         self.assertEqual([], q.calls)
 
     def test_trace_event_switch_passes(self):
         q = FakeQmp()
         req = '{"execute": "trace-event-set-state", "arguments": ' \
             '{"name": "virtio_notify", "enable": true}}'
-        self.assertEqual('{"return": {}}', pv.host_request(q, req))
+        self.assertEqual('{"return": {}}', qmp.host_request(q, req))
         self.assertEqual([("trace-event-set-state",
                            {"name": "virtio_notify", "enable": True})],
                          q.calls)
@@ -992,7 +992,7 @@ class HarnessCputimeTest(unittest.TestCase):
         q = FakeQmp()
         text = '{"execute": "harness-cputime", "arguments": {"label": ' \
             + label + '}}'
-        report = pv.host_request(q, text, pid)
+        report = qmp.host_request(q, text, pid)
         self.assertEqual([], q.calls)
         return json.loads(report)
 
@@ -1024,10 +1024,10 @@ class KillAfterTest(unittest.TestCase):
 
         def on_line(line, t):
             if line == "GO" and kill["at"] is None:
-                kill["at"] = pv.time.monotonic() + 0.2
+                kill["at"] = time.monotonic() + 0.2
 
         with tempfile.TemporaryDirectory() as d:
-            o = pv.run_vm(["sh", "-c", "echo GO; sleep 30; echo LATE"],
+            o = vm.run_vm(["sh", "-c", "echo GO; sleep 30; echo LATE"],
                           os.path.join(d, "console.log"), on_line,
                           wall=20, idle=20, kill=kill)
             with open(os.path.join(d, "console.log")) as f:
@@ -1067,7 +1067,7 @@ print("PVKIT-EXIT: 0", flush=True)
 
 
 class FakeQemuRun:
-    """Run pv.main() against FAKE_QEMU; .runs holds every QEMU argv.
+    """Run run.main() against FAKE_QEMU; .runs holds every QEMU argv.
     With console (text), the fake QEMU prints that instead of booting."""
 
     def __init__(self, tmp, argv, env=None, console=None):
@@ -1097,7 +1097,7 @@ class FakeQemuRun:
         with mock.patch.dict(os.environ, env), \
                 contextlib.redirect_stdout(self.stdout), \
                 contextlib.redirect_stderr(self.stderr):
-            self.code = pv.main(full)
+            self.code = run.main(full)
         self.runs = []
         if os.path.exists(log):
             with open(log) as f:
@@ -1123,7 +1123,7 @@ class PvNicTest(unittest.TestCase):
 
     def test_argv_for_two_nics(self):
         self.assertEqual(
-            pv.pv_nic_argv(["user", "socket,listen=127.0.0.1:5000"]),
+            netpeer.pv_nic_argv(["user", "socket,listen=127.0.0.1:5000"]),
             ["-netdev", "user,id=pvnet0",
              "-device", "xen-net-device,netdev=pvnet0,id=pv-vif0,idx=0,"
              "mac=52:54:00:12:35:10",
@@ -1132,19 +1132,19 @@ class PvNicTest(unittest.TestCase):
              "mac=52:54:00:12:35:11"])
 
     def test_mac_is_two_hex_digits(self):
-        a = pv.pv_nic_argv(["user"] * 17)
+        a = netpeer.pv_nic_argv(["user"] * 17)
         self.assertTrue(a[-1].endswith(",idx=16,mac=52:54:00:12:35:20"),
                         a[-1])
-        a = pv.pv_nic_argv(["user"] * pv.PV_NIC_MAX)
+        a = netpeer.pv_nic_argv(["user"] * netpeer.PV_NIC_MAX)
         self.assertTrue(a[-1].endswith("mac=52:54:00:12:35:ff"), a[-1])
 
     def test_mac_base_moves_every_nic(self):
-        a = pv.pv_nic_argv(["user", "user"], "52:54:00:12:36:10")
+        a = netpeer.pv_nic_argv(["user", "user"], "52:54:00:12:36:10")
         self.assertTrue(a[3].endswith(",idx=0,mac=52:54:00:12:36:10"), a[3])
         self.assertTrue(a[7].endswith(",idx=1,mac=52:54:00:12:36:11"), a[7])
-        self.assertEqual(pv.pv_nic_macs(2, "02:AB:cd:00:00:fe"),
+        self.assertEqual(netpeer.pv_nic_macs(2, "02:AB:cd:00:00:fe"),
                          ["02:ab:cd:00:00:fe", "02:ab:cd:00:00:ff"])
-        self.assertEqual(pv.pv_nic_macs(1), [pv.PV_NIC_MAC_BASE])
+        self.assertEqual(netpeer.pv_nic_macs(1), [netpeer.PV_NIC_MAC_BASE])
 
     def test_bad_mac_base(self):
         for bad, why in (("52:54:00:12:36", "six hex octets"),
@@ -1154,15 +1154,15 @@ class PvNicTest(unittest.TestCase):
                          ("01:00:5e:00:00:01", "multicast"),
                          ("00:00:00:00:00:00", "all zero")):
             with self.subTest(mac=bad):
-                with self.assertRaises(pv.SetupError) as e:
-                    pv.pv_nic_macs(1, bad)
+                with self.assertRaises(common.SetupError) as e:
+                    netpeer.pv_nic_macs(1, bad)
                 self.assertIn(why, str(e.exception))
         # the last octet may not carry into the fifth
-        pv.pv_nic_macs(2, "52:54:00:12:36:fe")
-        with self.assertRaises(pv.SetupError) as e:
-            pv.pv_nic_macs(3, "52:54:00:12:36:fe")
+        netpeer.pv_nic_macs(2, "52:54:00:12:36:fe")
+        with self.assertRaises(common.SetupError) as e:
+            netpeer.pv_nic_macs(3, "52:54:00:12:36:fe")
         self.assertIn("at most 2", str(e.exception))
-        self.assertRaises(pv.SetupError, pv.pv_nic_macs, pv.PV_NIC_MAX + 1)
+        self.assertRaises(common.SetupError, netpeer.pv_nic_macs, netpeer.PV_NIC_MAX + 1)
 
     def test_main_passes_the_mac_base(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -1170,19 +1170,19 @@ class PvNicTest(unittest.TestCase):
                                   "--pv-nic-mac-base", "52:54:00:12:36:10"])
             self.assertEqual(0, r.code, r.stderr.getvalue())
             self.assertEqual(nic_args(r.runs[0]),
-                             pv.pv_nic_argv(["user"], "52:54:00:12:36:10"))
+                             netpeer.pv_nic_argv(["user"], "52:54:00:12:36:10"))
             self.assertIn("mac=52:54:00:12:36:10", nic_args(r.runs[0])[3])
 
     def test_id_rejected_other_options_kept(self):
         for bad in ("user,id=n0", "id=n0,type=user", "user,,x,id=y", "",
                     ",user"):
             with self.subTest(spec=bad):
-                self.assertRaises(pv.SetupError, pv.check_pv_nic, bad)
+                self.assertRaises(common.SetupError, netpeer.check_pv_nic, bad)
         for good in ("user", "user,hostfwd=tcp::2222-:22",
                      "socket,listen=127.0.0.1:5000", "user,smb=/a,,id=b",
                      "user,guestfwd=tcp:10.0.2.100:1-cmd:x"):
             with self.subTest(spec=good):
-                pv.check_pv_nic(good)
+                netpeer.check_pv_nic(good)
 
     def test_main_adds_nics_after_pvkit_and_no_default_nic(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -1193,7 +1193,7 @@ class PvNicTest(unittest.TestCase):
             self.assertEqual(argv, r.results()["qemu_argv"][1:])
             self.assertIn("-nodefaults", argv)
             self.assertEqual(nic_args(argv),
-                             pv.pv_nic_argv(["user",
+                             netpeer.pv_nic_argv(["user",
                                              "socket,listen=127.0.0.1:5000"]))
             self.assertLess(argv.index("pvkit,chardev=pvkitcon"),
                             argv.index("-netdev"))
@@ -1217,22 +1217,22 @@ class PvNicTest(unittest.TestCase):
             with self.subTest(argv=argv), \
                     tempfile.TemporaryDirectory() as tmp:
                 r = FakeQemuRun(tmp, argv)
-                self.assertEqual(pv.EXIT_SETUP, r.code)
+                self.assertEqual(common.EXIT_SETUP, r.code)
                 self.assertIn(why, r.stderr.getvalue())
                 self.assertEqual([], r.runs)        # QEMU never started
 
     def test_kvm_canary_boots_without_nics(self):
         from unittest import mock
         with tempfile.TemporaryDirectory() as tmp, \
-                mock.patch.object(pv, "kvm_usable", lambda: (True, "ok")):
+                mock.patch.object(canary, "kvm_usable", lambda: (True, "ok")):
             r = FakeQemuRun(tmp, ["--pvkit", "--pv-nic", "user"],
                             env={"PVKIT_ACCEL": "",
                                  "PVKIT_CACHE": os.path.join(tmp, "cache")})
             self.assertEqual(0, r.code, r.stderr.getvalue())
-            canary, real = r.runs
-            self.assertIn("kvm", canary)
-            self.assertEqual([], nic_args(canary))
-            self.assertEqual(pv.pv_nic_argv(["user"]), nic_args(real))
+            first, real = r.runs
+            self.assertIn("kvm", first)
+            self.assertEqual([], nic_args(first))
+            self.assertEqual(netpeer.pv_nic_argv(["user"]), nic_args(real))
 
 
 class NetPeerTest(unittest.TestCase):
@@ -1241,7 +1241,7 @@ class NetPeerTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.log = os.path.join(self.tmp.name, "net-peer.jsonl")
-        self.peer = pv.NetPeer(self.log, idle=5).start()
+        self.peer = netpeer.NetPeer(self.log, idle=5).start()
 
     def tearDown(self):
         self.peer.stop()
@@ -1382,7 +1382,7 @@ class NetPeerTest(unittest.TestCase):
 
     def test_idle_connection_times_out(self):
         self.peer.stop()
-        self.peer = pv.NetPeer(self.log, idle=0.3).start()
+        self.peer = netpeer.NetPeer(self.log, idle=0.3).start()
         s = self.connect()
         s.sendall(b"SINK 10\nabc")
         t0 = time.monotonic()
@@ -1449,7 +1449,7 @@ class KernelFailureRunTest(unittest.TestCase):
             vmlinux, src = DecodeTest().tree(tmp)
             r = FakeQemuRun(tmp, ["--vmlinux", vmlinux, "--kernel-src", src],
                             console=PANIC_LOG)
-            self.assertEqual(pv.EXIT_KERNEL, r.code, r.stderr.getvalue())
+            self.assertEqual(common.EXIT_KERNEL, r.code, r.stderr.getvalue())
             res = r.results()
         kf = res["kernel_failure"]
         self.assertEqual("BUG", kf["kind"])
@@ -1472,7 +1472,7 @@ class KernelFailureRunTest(unittest.TestCase):
             vmlinux, src = DecodeTest().tree(tmp, "#!/bin/bash\nexit 1\n")
             r = FakeQemuRun(tmp, ["--vmlinux", vmlinux, "--kernel-src", src],
                             console=PANIC_LOG)
-            self.assertEqual(pv.EXIT_KERNEL, r.code)
+            self.assertEqual(common.EXIT_KERNEL, r.code)
             kf = r.results()["kernel_failure"]
         self.assertIsNone(kf["decoded"])
         self.assertIn("exited 1", kf["decode_error"])
@@ -1493,9 +1493,9 @@ class KernelFailureRunTest(unittest.TestCase):
     def test_vmlinux_must_exist(self):
         with tempfile.TemporaryDirectory() as tmp:
             r = FakeQemuRun(tmp, ["--vmlinux", os.path.join(tmp, "nope")])
-            self.assertEqual(pv.EXIT_SETUP, r.code)
+            self.assertEqual(common.EXIT_SETUP, r.code)
             r = FakeQemuRun(tmp, ["--kernel-src", tmp])
-            self.assertEqual(pv.EXIT_SETUP, r.code)
+            self.assertEqual(common.EXIT_SETUP, r.code)
             self.assertIn("--kernel-src needs --vmlinux", r.stderr.getvalue())
 
 
@@ -1564,7 +1564,7 @@ class KselftestRunTest(unittest.TestCase):
     def test_missing_list_is_a_setup_error(self):
         with tempfile.TemporaryDirectory() as tmp:
             r = self.run_with(tmp, ["--expected-skips", "/nonexistent"])
-            self.assertEqual(pv.EXIT_SETUP, r.code)
+            self.assertEqual(common.EXIT_SETUP, r.code)
             self.assertEqual([], r.runs)
 
 
