@@ -892,6 +892,19 @@ class LiveOutputTest(unittest.TestCase):
         # the suite line came with the collection's last result, not later
         self.assertEqual(6, seen[10])
 
+    def test_cut_off_collection_reports_at_the_end(self):
+        got = []
+        p = ktap.KtapParser(None, lambda nodes, t0, t1: got.append(
+            ktap.suite_line(nodes, t0, t1)))
+        log = ("TAP version 13\n1..2\n# selftests: pvkit: pvkit_test\n"
+               "# TAP version 13\n# 1..3\n# ok 1 x\n# ok 2 y\n")
+        for i, line in enumerate(log.splitlines()):
+            p.feed(line, 10.0 * i)
+        self.assertEqual([], got)
+        p.results()
+        # the unfinished test's missing result, and pvkit's second test
+        self.assertEqual(["# suite pvkit: 2 passed, 2 failed, 0 skipped in "
+                          "60.0 s"], got)
 
 
 class InitrdTest(unittest.TestCase):

@@ -206,8 +206,9 @@ class KtapParser:
                 "start": len(self.pending.get(depth, []))}
         return doc
 
-    def _close_doc(self, depth, parent_status=None):
-        """End the document at depth: check its plan (see the class)."""
+    def _close_doc(self, depth, parent_status=None, t1=None):
+        """End the document at depth: check its plan (see the class).
+        t1: when it ended, default the time of its last result."""
         doc = self.docs.pop(depth, None)
         if doc is None:
             return None
@@ -229,7 +230,9 @@ class KtapParser:
             self.pending.setdefault(depth, []).append(node)
             nodes = nodes + [node]
         if depth == 0 and self.on_document and nodes:
-            self.on_document(nodes, doc["t0"], self.mark.get(0, self.last_t))
+            if t1 is None:
+                t1 = self.mark.get(0, self.last_t)
+            self.on_document(nodes, doc["t0"], t1)
         return doc
 
     def _check_complete(self, depth, t):
@@ -320,7 +323,7 @@ class KtapParser:
                 reason="no result line (guest stopped during this test)",
                 children=kids))
         self._wrap_deeper(-1)       # everything below depth 0
-        self._close_doc(0)
+        self._close_doc(0, t1=self.last_t)
         top = self.pending.get(0, [])
         for n in top:
             n.qualify()
