@@ -1,30 +1,30 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Unit tests for pvkit-vm's KTAP parser, failure detector and initrd writer.
+"""Unit tests for pvkit-vm (the pvkit_vm package): KTAP parser, failure
+detector, verdict, initrd writer, network peer, and runs on a fake QEMU.
 
 Run: python3 -m unittest discover -s tests/harness -v
 """
 
 import gzip
 import json
-import importlib.machinery
-import importlib.util
 import io
 import os
 import re
+import sys
 import tempfile
 import time
+import types
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_loader = importlib.machinery.SourceFileLoader(
-    "pvkit_vm", os.path.join(HERE, "pvkit-vm"))
-_spec = importlib.util.spec_from_loader("pvkit_vm", _loader)
-pv = importlib.util.module_from_spec(_spec)
-_loader.exec_module(pv)
+sys.path.insert(0, HERE)
+
+from pvkit_vm import (canary, common, cpio, detect, ktap,  # noqa: E402
+                      netpeer, qmp, run, vm)
 
 
 def parse(text):
-    p = pv.KtapParser()
+    p = ktap.KtapParser()
     for i, line in enumerate(text.splitlines()):
         p.feed(line, float(i))
     return p.results()
@@ -121,7 +121,7 @@ class KtapParserTest(unittest.TestCase):
         self.assertEqual(top[0].duration, 8.0)
 
     def test_summary_counts_leaves(self):
-        c = pv.summarize(parse(KSELFTEST_LOG))
+        c = ktap.summarize(parse(KSELFTEST_LOG))
         # leaves: detects_hypervisor pass, hypercall_page skip,
         # event_channel fail, hvc0 present pass, test_1 skip,
         # test_2 xfail, slow.sh fail, skipped skip
@@ -130,7 +130,7 @@ class KtapParserTest(unittest.TestCase):
 
     def test_known_failures_become_xfail_only_when_listed(self):
         top = parse(KSELFTEST_LOG)
-        matched = pv.apply_known_failures(
+        matched = ktap.apply_known_failures(
             top, {"pvkit:pvkit_test:event_channel": "upstream bug",
                   "demo:never-ran": "not in this log"})
         t = by_name(top)
@@ -140,13 +140,13 @@ class KtapParserTest(unittest.TestCase):
         # Its parent failed only because of it; the unlisted failure stays.
         self.assertEqual(t["pvkit:pvkit_test"].status, "xfail")
         self.assertEqual(t["demo:slow.sh"].status, "fail")
-        c = pv.summarize(top)
+        c = ktap.summarize(top)
         self.assertEqual((c["failed"], c["xfail"]), (1, 2))
 
     def test_parent_failure_without_failed_children_counts(self):
         log = ("TAP version 13\n1..1\n# selftests: a: b\n# TAP version 13\n"
                "# 1..1\n# ok 1 fine\nnot ok 1 selftests: a: b # exit=139\n")
-        c = pv.summarize(parse(log))
+        c = ktap.summarize(parse(log))
         self.assertEqual((c["passed"], c["failed"]), (1, 1))
 
     def test_kunit_indentation(self):
@@ -155,7 +155,7 @@ class KtapParserTest(unittest.TestCase):
         self.assertEqual(t["pvkit_ring:ring_init"].status, "pass")
         self.assertEqual(t["pvkit_ring:ring_wrap:ring_wrap size=4096"].status,
                          "pass")
-        self.assertEqual(pv.summarize(parse(KUNIT_LOG))["passed"], 3)
+        self.assertEqual(ktap.summarize(parse(KUNIT_LOG))["passed"], 3)
 
     def test_kernel_lines_interleaved_are_ignored(self):
         log = ("TAP version 13\n1..2\n"
@@ -177,6 +177,11 @@ class KtapParserTest(unittest.TestCase):
         self.assertEqual(t["pvkit:second"].status, "fail")
         self.assertIn("no result line", t["pvkit:second"].reason)
         self.assertEqual(t["pvkit:second:one"].status, "pass")
+        # the two results the test never printed count too
+        self.assertEqual(t["pvkit:second:missing-results"].reason,
+                         "plan 1..3, 1 result: 2 missing")
+        # the collection's own plan is met: "second" is its second result
+        self.assertNotIn("pvkit:missing-results", t)
 
     def test_directives(self):
         cases = {
@@ -196,6 +201,85 @@ class KtapParserTest(unittest.TestCase):
                 self.assertEqual((n.name, n.status, n.reason),
                                  ("a", status, reason))
 
+    def test_complete_plans_add_nothing(self):
+        for log in (KSELFTEST_LOG, KUNIT_LOG):
+            names = by_name(parse(log))
+            self.assertFalse([n for n in names if "missing" in n], names)
+
+    def test_plan_not_met_is_a_failure_naming_the_count(self):
+        # the test hung after two of five results and was killed; the
+        # collection then stopped (two of three tests never ran)
+        log = ("TAP version 13\n1..3\n# selftests: a: b\n"
+               "# TAP version 13\n# 1..5\n# ok 1 x\n# ok 2 y\n"
+               "not ok 1 selftests: a: b # TIMEOUT 45 seconds\n")
+        top = parse(log)
+        t = by_name(top)
+        miss = t["a:b:missing-results"]
+        self.assertEqual("fail", miss.status)
+        self.assertEqual("plan 1..5, 2 results: 3 missing", miss.reason)
+        self.assertEqual("fail", t["a:missing-results"].status)
+        self.assertEqual("plan 1..3, 1 result: 2 missing",
+                         t["a:missing-results"].reason)
+        self.assertEqual(["a:b", "a:missing-results"],
+                         [n.full_name for n in top])
+        c = ktap.summarize(top)
+        self.assertEqual((c["passed"], c["failed"]), (2, 2))
+
+    def test_plan_not_met_when_all_results_passed(self):
+        # exit 0 and every line "ok": still three results short
+        log = ("TAP version 13\n1..1\n# selftests: a: b\n"
+               "# TAP version 13\n# 1..4\n# ok 1 x\n"
+               "ok 1 selftests: a: b\n")
+        c = ktap.summarize(parse(log))
+        self.assertEqual((c["passed"], c["failed"]), (1, 1))
+        self.assertEqual(["a:b:missing-results"], ktap.failed_names(parse(log)))
+
+    def test_trailing_plan_is_checked(self):
+        t = by_name(parse("TAP version 13\nok 1 a\nok 2 b\n1..3\n"))
+        self.assertEqual("plan 1..3, 2 results: 1 missing",
+                         t["missing-results"].reason)
+
+    def test_each_document_has_its_own_plan(self):
+        log = ("TAP version 13\n1..1\nok 1 selftests: a: one\n"
+               "TAP version 13\n1..2\nok 1 selftests: b: one\n")
+        top = parse(log)
+        self.assertEqual(["a:one", "b:one", "b:missing-results"],
+                         [n.full_name for n in top])
+        self.assertEqual("plan 1..2, 1 result: 1 missing", top[2].reason)
+
+    def test_results_cut_off_by_a_skip_are_skipped(self):
+        # ksft_exit_skip() after the plan: "ok 1 # SKIP", exit 4, and
+        # runner.sh says SKIP for the whole test
+        log = ("TAP version 13\n1..1\n# selftests: a: b\n"
+               "# TAP version 13\n# 1..3\n# ok 1 # SKIP no device\n"
+               "ok 1 selftests: a: b # SKIP\n")
+        t = by_name(parse(log))
+        self.assertEqual("skip", t["a:b:missing-results"].status)
+        self.assertIn("2 missing", t["a:b:missing-results"].reason)
+        c = ktap.summarize(parse(log))
+        self.assertEqual((c["failed"], c["skipped"]), (0, 2))
+
+    def test_result_glued_to_output_is_kept(self):
+        # timers/posix_timers printed its diagnostic without a newline
+        log = ("TAP version 13\n1..1\n# selftests: timers: posix_timers\n"
+               "# TAP version 13\n# 1..3\n# ok 1 ITIMER_VIRTUAL\n"
+               "# Diff too high: 3038717..not ok 2 ITIMER_PROF\n"
+               "# ok 3 ITIMER_REAL\n"
+               "not ok 1 selftests: timers: posix_timers # exit=1\n")
+        top = parse(log)
+        t = by_name(top)
+        self.assertEqual("fail", t["timers:posix_timers:ITIMER_PROF"].status)
+        self.assertEqual(["timers:posix_timers:ITIMER_PROF"],
+                         ktap.failed_names(top))
+
+    def test_glued_text_with_another_number_is_not_a_result(self):
+        log = ("TAP version 13\n1..2\n# selftests: a: b\n"
+               "# TAP version 13\n# 1..1\n# ok 1 x\n"
+               "# it said ok 7 times\n# went..ok 1 again\n"
+               "ok 1 selftests: a: b\n")
+        t = by_name(parse(log))
+        self.assertEqual(["a:b", "a:b:x", "a:missing-results"], sorted(t))
+
     def test_plain_ok_text_without_tap_is_not_a_result(self):
         self.assertEqual(parse("ok\nok then\nall ok\n"), [])
 
@@ -205,50 +289,210 @@ PANIC_LOG = """\
 PVKIT-BOOTED
 [    2.000000] BUG: kernel NULL pointer dereference, address: 0000000000000000
 [    2.000100] #PF: supervisor read access in kernel mode
-[    2.000200] Oops: 0000 [#1] PREEMPT SMP NOPTI
+[    2.000200] Oops: Oops: 0000 [#1] PREEMPT SMP NOPTI
+[    2.000250] CPU: 0 UID: 0 PID: 1 Comm: sh Not tainted 6.12.0 #1
+[    2.000260] RIP: 0010:pvkit_ring_push+0x12/0x40 [pvkit_test]
 [    2.000300] Call Trace:
 [    2.000400]  <TASK>
+[    2.000410]  ? __die+0x23/0x70
+[    2.000420]  pvkit_ring_push+0x12/0x40 [pvkit_test]
+[    2.000430]  do_syscall_64+0x50/0x110
+[    2.000440]  </TASK>
+[    2.000450] Modules linked in: pvkit_test
+[    2.000460] CR2: 0000000000000000
+[    2.000470] ---[ end trace 0000000000000000 ]---
+[    2.000480] RIP: 0010:pvkit_ring_push+0x12/0x40 [pvkit_test]
 [    2.100000] Kernel panic - not syncing: Fatal exception
+[    2.100100] ---[ end Kernel panic - not syncing: Fatal exception ]---
+"""
+
+# A user process dying: show_signal() and show_signal_msg() lines, then
+# the test's own output.  None of it is a kernel failure.
+USER_FAULT_LOG = """\
+[    1.000000] Run /init as init process
+PVKIT-BOOTED
+[   12.345678] traps: fsgsbase_restor[1513] general protection fault ip:401a2b sp:7ffd1c9e8f00 error:0 in fsgsbase_restore_64[401000+9b000]
+[   12.400000] foo[123]: segfault at 0 ip 0000000000401136 sp 00007ffc3a0e2f30 error 4 in foo[401000+1000] likely on CPU 0 (core 0, socket 0)
+[   12.400001] Code: 48 89 e5 c7 45 fc 00 00 00 00 8b 45 fc <8b> 00 5d c3
+[   12.500000] traps: prog[77] trap invalid opcode ip:401000 sp:7ffc00000000 error:0 in prog[401000+1000]
+[   12.600000] traps: prog[78] trap divide error ip:401000 sp:7ffc00000000 error:0 in prog[401000+1000]
+Segmentation fault
+BUG: a user program printed this
+WARNING: CPU: 0 PID: 1 is also just text from user space
+# BUG: not the kernel's
+# WARNING: test printed this
+PVKIT-EXIT: 0
 """
 
 
 class FailureDetectorTest(unittest.TestCase):
 
     def detect(self, text):
-        d = pv.KernelFailureDetector()
+        d = detect.KernelFailureDetector()
         for line in text.splitlines():
             d.feed(line)
         return d
 
     def test_panic_log(self):
         d = self.detect(PANIC_LOG)
-        self.assertEqual(d.first[0], "BUG")
+        self.assertEqual(d.first, ("BUG", "BUG: kernel NULL pointer "
+                                   "dereference, address: 0000000000000000"))
         self.assertTrue(d.panicked)
         kinds = [e["kind"] for e in d.events]
-        self.assertEqual(kinds, ["BUG", "oops", "call trace",
-                                 "kernel panic"])
+        self.assertEqual(kinds, ["BUG", "oops", "kernel panic"])
 
-    def test_warning(self):
-        d = self.detect("[    5.1] WARNING: CPU: 0 PID: 1 at "
-                        "arch/x86/paravirt/evtchn.c:42 evtchn_bind+0x1/0x2\n")
-        self.assertEqual(d.first[0], "warning")
-        d = self.detect("[    5.1] WARNING: possible circular locking "
-                        "dependency detected\n")
-        self.assertEqual(d.first[0], "warning")
+    def test_trace_runs_to_the_end_marker(self):
+        d = self.detect(PANIC_LOG)
+        lines = PANIC_LOG.splitlines()
+        self.assertEqual(d.trace, lines[2:lines.index(
+            "[    2.000470] ---[ end trace 0000000000000000 ]---") + 1])
+        self.assertIn("[    2.000420]  pvkit_ring_push+0x12/0x40 "
+                      "[pvkit_test]", d.trace)
 
-    def test_other_reports(self):
+    def test_user_space_faults_are_not_kernel_failures(self):
+        d = self.detect(USER_FAULT_LOG)
+        self.assertIsNone(d.first)
+        self.assertEqual([], d.events)
+        self.assertFalse(d.panicked)
+        self.assertEqual(4, len(d.user_faults))
+        self.assertTrue(d.user_faults[0].startswith(
+            "traps: fsgsbase_restor[1513] general protection fault ip:"))
+
+    def test_user_space_negatives_one_by_one(self):
+        for line in USER_FAULT_LOG.splitlines()[2:8] + [
+                "[    3.000000] potentially unexpected fatal signal 11.",
+                "[    3.000000] a.out[9] vsyscall attempted with vsyscall=none"
+                " ip:ffffffffff600000",
+                "[    3.000000] pvkit: test asked for a WARNING: CPU: 0 PID: 1"
+                " line in its message",
+                "[    3.000000] sh (1): drop_caches: 3"]:
+            with self.subTest(line=line):
+                d = self.detect(line)
+                self.assertIsNone(d.first)
+
+    def test_kernel_reports(self):
         for line, kind in [
-            ("[ 1.0] general protection fault, probably for non-canonical "
-             "address 0xdead: 0000 [#1]", "general protection fault"),
-            ("[ 1.0] BUG: KASAN: slab-out-of-bounds in f+0x1/0x2", "BUG"),
-            ("[ 1.0] KASAN: null-ptr-deref in range [0x0-0x7]", "KASAN"),
-            ("[ 1.0] UBSAN: shift-out-of-bounds in a.c:1:2", "UBSAN"),
-            ("[ 1.0] kernel BUG at mm/slub.c:100!", "BUG"),
+            ("[    1.000000] Oops: general protection fault, probably for "
+             "non-canonical address 0xdffffc0000000000: 0000 [#1] PREEMPT "
+             "SMP KASAN NOPTI", "general protection fault"),
+            ("[    1.000000] general protection fault: 0000 [#1] SMP",
+             "general protection fault"),
+            ("[    1.000000] Oops: invalid opcode: 0000 [#1] PREEMPT SMP",
+             "oops"),
+            ("[    1.000000] BUG: KASAN: slab-out-of-bounds in f+0x1/0x2",
+             "KASAN"),
+            ("[    1.000000] BUG: KFENCE: use-after-free read in f+0x1/0x2",
+             "KFENCE"),
+            ("[    1.000000] UBSAN: shift-out-of-bounds in a.c:1:2", "UBSAN"),
+            ("[    1.000000] kernel BUG at mm/slub.c:100!", "BUG"),
+            ("[    1.000000] BUG: unable to handle page fault for address: "
+             "ffffc90000000000", "BUG"),
+            ("[    1.000000] WARNING: CPU: 1 PID: 42 at "
+             "arch/x86/paravirt/evtchn.c:42 evtchn_bind+0x1/0x2", "warning"),
+            ("[    1.000000] WARNING: possible circular locking dependency "
+             "detected", "lockdep"),
+            ("[    1.000000] WARNING: possible recursive locking detected",
+             "lockdep"),
+            ("[    1.000000] WARNING: inconsistent lock state", "lockdep"),
+            ("[    1.000000] WARNING: suspicious RCU usage", "lockdep"),
+            ("[    1.000000] WARNING: bad unlock balance detected!",
+             "lockdep"),
+            ("[    1.000000] [ BUG: Invalid wait context ]", "lockdep"),
+            ("[    1.000000] BUG: sleeping function called from invalid "
+             "context at kernel/locking/mutex.c:585", "sleep in atomic"),
+            ("[    1.000000] BUG: scheduling while atomic: sh/1/0x00000002",
+             "sleep in atomic"),
+            ("[   30.000000] rcu: INFO: rcu_sched detected stalls on "
+             "CPUs/tasks:", "RCU stall"),
+            ("[   30.000000] rcu: INFO: rcu_preempt self-detected stall on "
+             "CPU", "RCU stall"),
+            ("[   30.000000] rcu: INFO: rcu_preempt detected expedited "
+             "stalls on CPUs/tasks: { 1-... } 21002 jiffies s: 9 root: 0x2/.",
+             "RCU stall"),
+            ("[   30.000000] watchdog: BUG: soft lockup - CPU#1 stuck for "
+             "22s! [pvkit_test:99]", "soft lockup"),
+            ("[   30.000000] watchdog: Watchdog detected hard LOCKUP on cpu 1",
+             "hard lockup"),
+            ("[   30.000000] NMI watchdog: Watchdog detected hard LOCKUP on "
+             "cpu 0", "hard lockup"),
+            ("[  243.000000] INFO: task kworker/0:1:12 blocked for more than "
+             "122 seconds.", "hung task"),
+            ("[    1.000000][    T1] BUG: kernel NULL pointer dereference, "
+             "address: 0000000000000008", "BUG"),
+            # a user's partial line, then the kernel's on the same line
+            ("partial output[    2.000000] BUG: kernel NULL pointer "
+             "dereference, address: 0000000000000000", "BUG"),
+            # no timestamps at all (printk.time=0): the whole line counts
             ("Kernel panic - not syncing: VFS: Unable to mount root fs",
              "kernel panic"),
         ]:
             with self.subTest(line=line):
-                self.assertEqual(self.detect(line).first[0], kind)
+                d = self.detect(line)
+                self.assertIsNotNone(d.first)
+                self.assertEqual(d.first[0], kind)
+
+    def test_untimestamped_lines_count_until_the_kernel_stamps(self):
+        d = self.detect("BUG: before any kernel line\n")
+        self.assertEqual("BUG", d.first[0])
+        d = self.detect("[    0.000000] Linux version 6.12\n"
+                        "BUG: after a kernel line: user space's\n")
+        self.assertIsNone(d.first)
+
+    def test_first_report_wins_and_all_are_listed(self):
+        d = self.detect("[    1.000000] WARNING: CPU: 0 PID: 1 at a.c:1 f\n"
+                        "[    1.100000] ---[ end trace 0000000000000000 ]---\n"
+                        "[    2.000000] INFO: task sh:1 blocked for more "
+                        "than 10 seconds.\n")
+        self.assertEqual("warning", d.first[0])
+        self.assertEqual(["warning", "hung task"],
+                         [e["kind"] for e in d.events])
+        self.assertEqual(2, len(d.trace))
+
+    def test_trace_without_end_marker_stops_after_the_stack(self):
+        log = """\
+[  243.000000] INFO: task sh:77 blocked for more than 122 seconds.
+[  243.000001]       Not tainted 6.12.0 #1
+[  243.000002] "echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.
+[  243.000003] task:sh              state:D stack:0     pid:77
+[  243.000004] Call Trace:
+[  243.000005]  <TASK>
+[  243.000006]  __schedule+0x2a0/0x6c0
+[  243.000007]  schedule+0x27/0xa0
+[  243.000008]  </TASK>
+[  243.100000] pvkit: unrelated message
+ok 1 next test
+"""
+        d = self.detect(log)
+        self.assertEqual("hung task", d.first[0])
+        self.assertEqual(log.splitlines()[:9], d.trace)
+
+    def test_kasan_trace_ends_at_its_closing_rule(self):
+        rule = "=" * 66
+        log = f"""\
+[    5.000000] {rule}
+[    5.000001] BUG: KASAN: slab-use-after-free in ring_pop+0x10/0x20
+[    5.000002] Read of size 8 at addr ffff888003e4f000 by task sh/1
+[    5.000003] Call Trace:
+[    5.000004]  <TASK>
+[    5.000005]  ring_pop+0x10/0x20
+[    5.000006]  </TASK>
+[    5.000007]
+[    5.000008] Allocated by task 1:
+[    5.000009]  kmalloc_trace+0x1/0x2
+[    5.000010] {rule}
+[    5.000011] pvkit: later message
+"""
+        d = self.detect(log)
+        self.assertEqual("KASAN", d.first[0])
+        self.assertEqual(log.splitlines()[1:11], d.trace)
+
+    def test_trace_skips_user_lines_in_between(self):
+        d = self.detect("[    1.000000] WARNING: CPU: 0 PID: 1 at a.c:1 f\n"
+                        "a user line\n"
+                        "[    1.000001] Call Trace:\n"
+                        "[    1.100000] ---[ end trace 0000000000000000 ]---\n")
+        self.assertEqual(3, len(d.trace))
+        self.assertNotIn("a user line", d.trace)
 
     def test_clean_log_and_test_output(self):
         d = self.detect(KSELFTEST_LOG + "# WARNING: test printed this\n"
@@ -259,31 +503,435 @@ class FailureDetectorTest(unittest.TestCase):
         self.assertFalse(d.panicked)
 
 
+# A stand-in for the kernel's scripts/decode_stacktrace.sh: turns
+# "f+0x12/0x40" into "f (a.c:12)" and checks its arguments.
+FAKE_DECODER = """\
+#!/bin/bash
+[ -f "$1" ] || { echo "no vmlinux $1" >&2; exit 2; }
+echo "base=$2"
+sed -E 's#([a-z_]+)\\+0x([0-9a-f]+)/0x[0-9a-f]+#\\1 (a.c:\\2)#'
+"""
+
+
+class DecodeTest(unittest.TestCase):
+
+    def tree(self, tmp, script=FAKE_DECODER):
+        src = os.path.join(tmp, "src")
+        os.makedirs(os.path.join(src, "scripts"))
+        with open(os.path.join(src, "scripts", "decode_stacktrace.sh"),
+                  "w") as f:
+            f.write(script)
+        vmlinux = os.path.join(tmp, "vmlinux")
+        open(vmlinux, "w").close()
+        return vmlinux, src
+
+    def test_decoded_with_the_source_tree(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            vmlinux, src = self.tree(tmp)
+            lines, err = detect.decode_trace(
+                ["[ 2.0] Call Trace:", "[ 2.0]  pvkit_ring_push+0x12/0x40"],
+                vmlinux, src)
+        self.assertIsNone(err)
+        self.assertEqual([f"base={src}", "[ 2.0] Call Trace:",
+                          "[ 2.0]  pvkit_ring_push (a.c:12)"], lines)
+
+    def test_source_link_of_the_build_dir(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            vmlinux, src = self.tree(tmp)
+            os.symlink(src, os.path.join(tmp, "source"))
+            lines, err = detect.decode_trace(["x"], vmlinux)
+        self.assertIsNone(err)
+        self.assertEqual(["base=auto", "x"], lines)
+
+    def test_failures_are_reported_not_raised(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            vmlinux, src = self.tree(tmp, "#!/bin/bash\necho bad >&2\n"
+                                     "exit 3\n")
+            lines, err = detect.decode_trace(["x"], vmlinux, src)
+            self.assertIsNone(lines)
+            self.assertIn("exited 3: bad", err)
+            lines, err = detect.decode_trace(["x"], vmlinux,
+                                         os.path.join(tmp, "nowhere"))
+            self.assertIsNone(lines)
+            self.assertIn("no scripts/decode_stacktrace.sh", err)
+
+
+def parse_with(text, known=None, expected=None):
+    top = parse(text)
+    if known:
+        ktap.apply_known_failures(top, known)
+    if expected is not None:
+        ktap.apply_expected_skips(top, expected)
+    return top
+
+
+# posix_timers with the three 6.12 failures listed in known-failures.txt;
+# the parent's line varies per test.
+def posix_timers_log(parent_line, plan=4, results=4):
+    subs = ["# ok 1 check_itimer", "# not ok 2 check_rearm",
+            "# not ok 3 check_delete", "# ok 4 check_timer_create"]
+    return ("TAP version 13\n1..1\n# selftests: timers: posix_timers\n"
+            f"# TAP version 13\n# 1..{plan}\n" +
+            "\n".join(subs[:results]) + "\n" + parent_line + "\n")
+
+
+POSIX_KNOWN = {"timers:posix_timers:check_rearm": "6.13",
+               "timers:posix_timers:check_delete": "6.13"}
+
+
+class KnownFailuresTest(unittest.TestCase):
+
+    def test_parent_excused_when_its_children_explain_it(self):
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # exit=1"),
+            POSIX_KNOWN)
+        self.assertEqual("xfail", top[0].status)
+        self.assertIn("only known failures failed", top[0].reason)
+        self.assertEqual([], ktap.failed_names(top))
+
+    def test_parent_timeout_is_its_own_failure(self):
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # TIMEOUT 45 seconds"),
+            POSIX_KNOWN)
+        self.assertEqual("fail", top[0].status)
+        self.assertEqual(["timers:posix_timers"], ktap.failed_names(top))
+        self.assertEqual(1, ktap.summarize(top)["failed"])
+
+    def test_parent_crash_is_its_own_failure(self):
+        for line in ("not ok 1 selftests: timers: posix_timers # exit=139",
+                     "not ok 1 selftests: timers: posix_timers # exit=124",
+                     "not ok 1 selftests: timers: posix_timers # error x"):
+            with self.subTest(line=line):
+                top = parse_with(posix_timers_log(line), POSIX_KNOWN)
+                self.assertEqual("fail", top[0].status)
+                self.assertEqual(["timers:posix_timers"],
+                                 ktap.failed_names(top))
+
+    def test_parent_with_missing_results_is_not_excused(self):
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # exit=1",
+            plan=6), POSIX_KNOWN)
+        self.assertEqual("fail", top[0].status)
+        self.assertEqual(["timers:posix_timers:missing-results"],
+                         ktap.failed_names(top))
+
+    def test_unknown_child_failure_keeps_the_parent_failed(self):
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # exit=1"),
+            {"timers:posix_timers:check_rearm": "6.13"})
+        self.assertEqual("fail", top[0].status)
+        self.assertEqual(["timers:posix_timers:check_delete"],
+                         ktap.failed_names(top))
+
+    def test_applying_twice_changes_nothing(self):
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # exit=1"),
+            POSIX_KNOWN)
+        before = ktap.flat_results(top)
+        ktap.apply_known_failures(top, POSIX_KNOWN)
+        self.assertEqual(before, ktap.flat_results(top))
+
+
+SKIPS_LOG = """\
+TAP version 13
+1..3
+# selftests: pvkit: pvkit_blk_hostile
+# TAP version 13
+# 1..2
+# ok 1 hostile.bad_id # SKIP no pvkit-test-vbd disks
+# ok 2 hostile.garbage # SKIP no pvkit-test-vbd disks
+ok 1 selftests: pvkit: pvkit_blk_hostile
+# selftests: pvkit: pvkit_blk
+# TAP version 13
+# 1..2
+# ok 1 blk.read
+# ok 2 blk.discard # SKIP no discard on this disk
+ok 2 selftests: pvkit: pvkit_blk
+# selftests: pvkit: pvkit_blk_hostile2
+# 1..0 # SKIP nothing to do
+ok 3 selftests: pvkit: pvkit_blk_hostile2 # SKIP
+"""
+
+
+class ExpectedSkipsTest(unittest.TestCase):
+
+    def test_unlisted_skips_fail_listed_stay(self):
+        top = parse_with(SKIPS_LOG, expected={
+            "pvkit:pvkit_blk_hostile": "own stage"})
+        t = by_name(top)
+        self.assertEqual("skip", t["pvkit:pvkit_blk_hostile:hostile.bad_id"]
+                         .status)
+        self.assertEqual("fail", t["pvkit:pvkit_blk:blk.discard"].status)
+        self.assertEqual("unexpected skip: no discard on this disk",
+                         t["pvkit:pvkit_blk:blk.discard"].reason)
+        # "pvkit:pvkit_blk_hostile" does not cover "..._hostile2"
+        self.assertEqual("fail", t["pvkit:pvkit_blk_hostile2"].status)
+        self.assertEqual(
+            ["unexpected skip: pvkit:pvkit_blk:blk.discard "
+             "(no discard on this disk)",
+             "unexpected skip: pvkit:pvkit_blk_hostile2 (nothing to do)"],
+            ktap.failed_names(top))
+        c = ktap.summarize(top)
+        self.assertEqual((1, 2, 2), (c["passed"], c["failed"], c["skipped"]))
+
+    def test_exact_subtest_names(self):
+        top = parse_with(SKIPS_LOG, expected={
+            "pvkit:pvkit_blk_hostile:hostile.bad_id": "",
+            "pvkit:pvkit_blk_hostile:hostile.garbage": "",
+            "pvkit:pvkit_blk:blk.discard": "", "pvkit:pvkit_blk_hostile2": "",
+            "pvkit:never-skipped": ""})
+        self.assertEqual([], ktap.failed_names(top))
+        self.assertEqual(4, ktap.summarize(top)["skipped"])
+
+    def test_without_the_option_skips_are_skips(self):
+        top = parse(SKIPS_LOG)
+        self.assertEqual([], ktap.failed_names(top))
+        self.assertEqual(4, ktap.summarize(top)["skipped"])
+
+    def test_only_skips_is_not_success(self):
+        log = ("TAP version 13\n1..1\n# selftests: a: b\n"
+               "# 1..0 # SKIP needs a device\nok 1 selftests: a: b # SKIP\n")
+        top = parse_with(log, expected={})
+        counts = ktap.summarize(top)
+        self.assertEqual((0, 1, 0), (counts["passed"], counts["failed"],
+                                     counts["skipped"]))
+        code, reason, _ = run.decide("kselftest", outcome(0), None, counts,
+                                    top, [], LIMITS)
+        self.assertEqual(common.EXIT_TESTS_FAILED, code)
+        self.assertEqual("1 test(s) failed: unexpected skip: a:b (needs a "
+                         "device)", reason)
+
+    def test_file_format(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+            f.write("# comment line\n\n"
+                    "timers:posix_timers:check_sig_ign SIGEV_SIGNAL\t# why\n"
+                    "pvkit:pvkit_blk_hostile   # own stage\n"
+                    "a:b\n")
+            f.flush()
+            self.assertEqual(
+                {"timers:posix_timers:check_sig_ign SIGEV_SIGNAL": "why",
+                 "pvkit:pvkit_blk_hostile": "own stage",
+                 "a:b": "expected skip"}, ktap.load_expected_skips(f.name))
+
+    def test_the_kits_list_loads(self):
+        path = os.path.join(HERE, "..", "expected-skips.txt")
+        skips = ktap.load_expected_skips(path)
+        self.assertIn("pvkit:pvkit_blk_hostile", skips)
+        self.assertIn("pvkit:pvkit_net_hostile", skips)
+        self.assertTrue(all(":" in k and " " not in k.split(":")[0]
+                            for k in skips), skips)
+
+
+def outcome(guest_rc, timeout=None, qemu_rc=0, booted_at=1.0):
+    o = vm.Outcome()
+    o.guest_rc, o.timeout, o.qemu_rc, o.booted_at = \
+        guest_rc, timeout, qemu_rc, booted_at
+    return o
+
+
+LIMITS = types.SimpleNamespace(timeout=900, idle_timeout=120,
+                               kill_after="DONE", kill_delay=1.5)
+
+
+class DecideTest(unittest.TestCase):
+    """decide(): the exit code and reason from everything a run saw."""
+
+    def decide(self, mode="kselftest", o=None, kernel=None, log=None,
+               failures=(), qemu_err=""):
+        top = parse(log if log is not None else KUNIT_LOG)
+        return run.decide(mode, o or outcome(0), kernel, ktap.summarize(top),
+                         top, list(failures), LIMITS, qemu_err)
+
+    def test_ok(self):
+        self.assertEqual((0, "ok", []), self.decide())
+        self.assertEqual((0, "ok", []), self.decide("cmd", log=""))
+
+    def test_most_severe_first(self):
+        expect = common.Failure("expect-console:x", "console.log has no match")
+        bad = KSELFTEST_LOG
+        cases = [
+            (dict(kernel=("BUG", "BUG: oops"), o=outcome(None, "wall")),
+             10, "kernel failure (BUG): BUG: oops"),
+            (dict(o=outcome(None, "wall", -9)), 12,
+             "wall timeout after 900s"),
+            (dict(o=outcome(None, "killed", -9)), 12,
+             "killed with SIGKILL 1.5s after 'DONE' (--kill-after)"),
+            (dict(o=outcome(None, "idle", -9)), 11,
+             "no console output for 120s"),
+            (dict(o=outcome(None, None, 1, None)), 13,
+             "QEMU exited with status 1 before PVKIT-BOOTED"),
+            (dict(o=outcome(None, None, -11), qemu_err="boom"), 13,
+             "QEMU killed by signal 11 before PVKIT-EXIT: boom"),
+        ]
+        for kw, code, reason in cases:
+            with self.subTest(code=code, reason=reason):
+                got, why, failures = self.decide(log=bad, failures=[expect],
+                                                 **kw)
+                self.assertEqual((code, reason), (got, why))
+                self.assertEqual(f"vm:{common.EXIT_REASONS[code]}",
+                                 failures[0].name)
+                self.assertEqual(reason, failures[0].reason)
+                self.assertIs(expect, failures[1])
+
+    def test_tests_failed(self):
+        code, reason, failures = self.decide(log=KSELFTEST_LOG)
+        self.assertEqual(1, code)
+        self.assertEqual("2 test(s) failed: pvkit:pvkit_test:event_channel, "
+                         "demo:slow.sh", reason)
+        self.assertEqual([], failures)
+
+    def test_reason_names_five_at_most(self):
+        log = "TAP version 13\n1..7\n" + "".join(
+            f"not ok {i} t{i}\n" for i in range(1, 8))
+        code, reason, _ = self.decide(log=log)
+        self.assertEqual("7 test(s) failed: t1, t2, t3, t4, t5 ...", reason)
+
+    def test_no_test_ran(self):
+        code, reason, failures = self.decide(log="", o=outcome(1))
+        self.assertEqual((1, "no test ran (run_kselftest.sh exited 1)"),
+                         (code, reason))
+        self.assertEqual(["vm:kselftest"], [f.name for f in failures])
+
+    def test_runner_status_with_all_passed(self):
+        code, reason, failures = self.decide(o=outcome(2))
+        self.assertEqual((1, "run_kselftest.sh exited 2"), (code, reason))
+        self.assertEqual(["vm:kselftest"], [f.name for f in failures])
+
+    def test_command_status(self):
+        code, reason, failures = self.decide("cmd", o=outcome(3), log="")
+        self.assertEqual((1, "command exited with status 3"), (code, reason))
+        self.assertEqual(["vm:command"], [f.name for f in failures])
+        # a command's failed TAP lines are its own business: its status
+        # decides
+        self.assertEqual(0, self.decide("cmd", log=KSELFTEST_LOG)[0])
+
+    def test_expectation_failures(self):
+        f = [common.Failure("expect-console:a", "no a"),
+             common.Failure("expect-hvc:b", "no b")]
+        self.assertEqual((1, "no a; no b", f), self.decide(failures=f))
+
+    def test_unexpected_skip_in_a_command(self):
+        top = parse_with(SKIPS_LOG, expected={})
+        code, reason, _ = run.decide("cmd", outcome(0), None,
+                                    ktap.summarize(top), top, [], LIMITS)
+        self.assertEqual(1, code)
+        self.assertTrue(reason.startswith("unexpected skip: pvkit:pvkit_blk_"
+                                          "hostile:hostile.bad_id (no "), reason)
+
+
+class SummarizeTest(unittest.TestCase):
+
+    def test_counts(self):
+        cases = [
+            (KSELFTEST_LOG, (2, 2, 3, 1, 8)),
+            (KUNIT_LOG, (3, 0, 0, 0, 3)),
+            # a parent failing after its subtests passed counts once
+            ("TAP version 13\n1..1\n# selftests: a: b\n# 1..2\n"
+             "# ok 1 x\n# ok 2 y\nnot ok 1 selftests: a: b # exit=139\n",
+             (2, 1, 0, 0, 3)),
+            # the guest died: the unfinished test and 2 planned results
+            ("TAP version 13\n1..3\n# selftests: a: b\n",
+             (0, 2, 0, 0, 2)),
+            ("", (0, 0, 0, 0, 0)),
+        ]
+        for log, want in cases:
+            with self.subTest(log=log[:40]):
+                c = ktap.summarize(parse(log))
+                self.assertEqual(want, (c["passed"], c["failed"],
+                                        c["skipped"], c["xfail"],
+                                        c["total"]))
+
+    def test_failed_names_match_the_count(self):
+        for log in (KSELFTEST_LOG, SKIPS_LOG, posix_timers_log(
+                "not ok 1 selftests: timers: posix_timers # TIMEOUT 4")):
+            top = parse_with(log, expected={})
+            self.assertEqual(ktap.summarize(top)["failed"],
+                             len(ktap.failed_names(top)))
+
+
+class LiveOutputTest(unittest.TestCase):
+
+    def test_results_and_suite_lines_as_they_come(self):
+        lines = []
+
+        def on_document(nodes, t0, t1):
+            # as run_in() does: the verdicts on a finished collection
+            for n in nodes:
+                n.qualify()
+            ktap.apply_known_failures(nodes, POSIX_KNOWN)
+            ktap.apply_expected_skips(nodes, {})
+            lines.append(ktap.suite_line(nodes, t0, t1))
+
+        p = ktap.KtapParser(
+            lambda n, d, prefix: lines.append(
+                ktap.live_result_line(n, d, prefix, POSIX_KNOWN, {})),
+            on_document)
+        log = ("TAP version 13\n1..2\n# selftests: timers: posix_timers\n"
+               "# TAP version 13\n# 1..3\n# ok 1 check_itimer\n"
+               "# not ok 2 check_rearm\n# ok 3 check_x # SKIP no clock\n"
+               "not ok 1 selftests: timers: posix_timers # exit=1\n"
+               "# selftests: timers: nanosleep\n"
+               "ok 2 selftests: timers: nanosleep\n"
+               "TAP version 13\n1..1\n")
+        seen = []
+        for i, line in enumerate(log.splitlines()):
+            p.feed(line, 10.0 * i)
+            seen.append(len(lines))
+        self.assertEqual([
+            "    PASS  timers:posix_timers:check_itimer (10.0s)",
+            "    FAIL  timers:posix_timers:check_rearm (10.0s) "
+            "[known failure]",
+            "    SKIP  timers:posix_timers:check_x (10.0s): no clock "
+            "[unexpected skip]",
+            "  FAIL  timers:posix_timers (60.0s): exit=1",
+            "  PASS  timers:nanosleep (10.0s)",
+            # check_rearm is known (xfail: skipped), check_x's skip is
+            # not expected (failed)
+            "# suite timers: 2 passed, 1 failed, 1 skipped in 100.0 s",
+        ], lines)
+        # the suite line came with the collection's last result, not later
+        self.assertEqual(6, seen[10])
+
+    def test_cut_off_collection_reports_at_the_end(self):
+        got = []
+        p = ktap.KtapParser(None, lambda nodes, t0, t1: got.append(
+            ktap.suite_line(nodes, t0, t1)))
+        log = ("TAP version 13\n1..2\n# selftests: pvkit: pvkit_test\n"
+               "# TAP version 13\n# 1..3\n# ok 1 x\n# ok 2 y\n")
+        for i, line in enumerate(log.splitlines()):
+            p.feed(line, 10.0 * i)
+        self.assertEqual([], got)
+        p.results()
+        # the unfinished test's missing result, and pvkit's second test
+        self.assertEqual(["# suite pvkit: 2 passed, 2 failed, 0 skipped in "
+                          "60.0 s"], got)
+
+
 class InitrdTest(unittest.TestCase):
 
     def test_run_initrd_appends_cpio(self):
         with tempfile.TemporaryDirectory() as tmp:
             base = os.path.join(tmp, "base.gz")
             with open(base, "wb") as f:
-                f.write(gzip.compress(pv.newc_archive(
+                f.write(gzip.compress(cpio.newc_archive(
                     [("init", 0o100755, b"#!/bin/sh\n")]))[:-1] + b"\0")
             out = os.path.join(tmp, "run.gz")
-            pv.build_run_initrd(base, out, "echo hi", ["pvkit_core"])
+            cpio.build_run_initrd(base, out, "echo hi", ["pvkit_core"])
             with open(out, "rb") as f:
                 data = f.read()
             base_len = os.path.getsize(base)
             start = base_len + (-base_len % 4)
             self.assertEqual(data[base_len:start], b"\0" * (start - base_len))
-            cpio = gzip.decompress(data[start:])
-            self.assertTrue(cpio.startswith(b"070701"))
-            self.assertIn(b"pvkit/cmd\0", cpio)
-            self.assertIn(b"echo hi\n", cpio)
-            self.assertIn(b"etc/pvkit-modules\0", cpio)
-            self.assertIn(b"TRAILER!!!\0", cpio)
-            self.assertEqual(len(cpio) % 512, 0)
+            archive = gzip.decompress(data[start:])
+            self.assertTrue(archive.startswith(b"070701"))
+            self.assertIn(b"pvkit/cmd\0", archive)
+            self.assertIn(b"echo hi\n", archive)
+            self.assertIn(b"etc/pvkit-modules\0", archive)
+            self.assertIn(b"TRAILER!!!\0", archive)
+            self.assertEqual(len(archive) % 512, 0)
 
     def test_newc_header_layout(self):
-        a = pv.newc_archive([("x", 0o100644, b"abc")])
+        a = cpio.newc_archive([("x", 0o100644, b"abc")])
         self.assertEqual(a[:6], b"070701")
         self.assertEqual(int(a[54:62], 16), 3)         # filesize
         self.assertEqual(int(a[94:102], 16), 2)        # namesize "x\0"
@@ -297,10 +945,10 @@ class CliTest(unittest.TestCase):
         err = io.StringIO()
         import contextlib
         with contextlib.redirect_stderr(err):
-            self.assertEqual(pv.main(["--bogus"]), pv.EXIT_SETUP)
-            self.assertEqual(pv.main(["--qemu", "/nonexistent", "--kernel",
+            self.assertEqual(run.main(["--bogus"]), common.EXIT_SETUP)
+            self.assertEqual(run.main(["--qemu", "/nonexistent", "--kernel",
                                       "/x", "--initrd", "/y", "--cmd",
-                                      "true"]), pv.EXIT_SETUP)
+                                      "true"]), common.EXIT_SETUP)
 
 
 class FakeQmp:
@@ -320,9 +968,9 @@ class HostRequestTest(unittest.TestCase):
         q = FakeQmp()
         line = 'x PVKIT-HOST-REQUEST: {"execute": "device_del", ' \
             '"arguments": {"id": "loopcon"}}'
-        m = pv.HOST_REQUEST_RE.search(line)
+        m = qmp.HOST_REQUEST_RE.search(line)
         self.assertIsNotNone(m)
-        self.assertEqual('{"return": {}}', pv.host_request(q, m.group(1)))
+        self.assertEqual('{"return": {}}', qmp.host_request(q, m.group(1)))
         self.assertEqual([("device_del", {"id": "loopcon"})], q.calls)
 
     def test_other_commands_refused(self):
@@ -331,20 +979,20 @@ class HostRequestTest(unittest.TestCase):
                     'command", "arguments": {"command-line": "q"}}',
                     '["device_del"]', '{"execute": "device_del", '
                     '"arguments": "loopcon"}'):
-            self.assertTrue(pv.host_request(q, req).startswith("refused"),
+            self.assertTrue(qmp.host_request(q, req).startswith("refused"),
                             req)
         self.assertEqual([], q.calls)
 
     def test_garbage_refused(self):
         q = FakeQmp()
-        self.assertTrue(pv.host_request(q, "{nope").startswith("refused"))
+        self.assertTrue(qmp.host_request(q, "{nope").startswith("refused"))
         self.assertEqual([], q.calls)
 
     def test_trace_event_switch_passes(self):
         q = FakeQmp()
         req = '{"execute": "trace-event-set-state", "arguments": ' \
             '{"name": "virtio_notify", "enable": true}}'
-        self.assertEqual('{"return": {}}', pv.host_request(q, req))
+        self.assertEqual('{"return": {}}', qmp.host_request(q, req))
         self.assertEqual([("trace-event-set-state",
                            {"name": "virtio_notify", "enable": True})],
                          q.calls)
@@ -357,7 +1005,7 @@ class HarnessCputimeTest(unittest.TestCase):
         q = FakeQmp()
         text = '{"execute": "harness-cputime", "arguments": {"label": ' \
             + label + '}}'
-        report = pv.host_request(q, text, pid)
+        report = qmp.host_request(q, text, pid)
         self.assertEqual([], q.calls)
         return json.loads(report)
 
@@ -389,10 +1037,10 @@ class KillAfterTest(unittest.TestCase):
 
         def on_line(line, t):
             if line == "GO" and kill["at"] is None:
-                kill["at"] = pv.time.monotonic() + 0.2
+                kill["at"] = time.monotonic() + 0.2
 
         with tempfile.TemporaryDirectory() as d:
-            o = pv.run_vm(["sh", "-c", "echo GO; sleep 30; echo LATE"],
+            o = vm.run_vm(["sh", "-c", "echo GO; sleep 30; echo LATE"],
                           os.path.join(d, "console.log"), on_line,
                           wall=20, idle=20, kill=kill)
             with open(os.path.join(d, "console.log")) as f:
@@ -414,6 +1062,11 @@ if args == ["-device", "help"]:
     sys.exit(0)
 with open(os.environ["FAKE_QEMU_LOG"], "a") as f:
     f.write(json.dumps(args) + "\\n")
+if os.environ.get("FAKE_QEMU_CONSOLE"):
+    # the guest's console, as given, then QEMU's exit status
+    with open(os.environ["FAKE_QEMU_CONSOLE"]) as f:
+        sys.stdout.write(f.read())
+    sys.exit(int(os.environ.get("FAKE_QEMU_RC", "0")))
 for w in args[args.index("-append") + 1].split():
     if w.startswith("pvkit_net_peer="):
         host, port = w.split("=", 1)[1].rsplit(":", 1)
@@ -427,9 +1080,10 @@ print("PVKIT-EXIT: 0", flush=True)
 
 
 class FakeQemuRun:
-    """Run pv.main() against FAKE_QEMU; .runs holds every QEMU argv."""
+    """Run run.main() against FAKE_QEMU; .runs holds every QEMU argv.
+    With console (text), the fake QEMU prints that instead of booting."""
 
-    def __init__(self, tmp, argv, env=None):
+    def __init__(self, tmp, argv, env=None, console=None):
         import contextlib
         from unittest import mock
         qemu = os.path.join(tmp, "qemu-system-x86_64")
@@ -443,14 +1097,20 @@ class FakeQemuRun:
         log = os.path.join(tmp, "qemu-argv.jsonl")
         full = ["--qemu", qemu, "--kernel", os.path.join(tmp, "bzImage"),
                 "--initrd", os.path.join(tmp, "initrd.gz"),
-                "--data-dir", tmp, "--out", self.out, "--cmd", "true",
+                "--data-dir", tmp, "--out", self.out,
                 "--timeout", "30", "--idle-timeout", "30"] + argv
+        if "--kselftest" not in argv:
+            full += ["--cmd", "true"]
         env = dict({"PVKIT_ACCEL": "tcg", "FAKE_QEMU_LOG": log}, **(env or {}))
+        if console is not None:
+            env["FAKE_QEMU_CONSOLE"] = os.path.join(tmp, "console.txt")
+            with open(env["FAKE_QEMU_CONSOLE"], "w") as f:
+                f.write(console)
         self.stdout, self.stderr = io.StringIO(), io.StringIO()
         with mock.patch.dict(os.environ, env), \
                 contextlib.redirect_stdout(self.stdout), \
                 contextlib.redirect_stderr(self.stderr):
-            self.code = pv.main(full)
+            self.code = run.main(full)
         self.runs = []
         if os.path.exists(log):
             with open(log) as f:
@@ -476,7 +1136,7 @@ class PvNicTest(unittest.TestCase):
 
     def test_argv_for_two_nics(self):
         self.assertEqual(
-            pv.pv_nic_argv(["user", "socket,listen=127.0.0.1:5000"]),
+            netpeer.pv_nic_argv(["user", "socket,listen=127.0.0.1:5000"]),
             ["-netdev", "user,id=pvnet0",
              "-device", "xen-net-device,netdev=pvnet0,id=pv-vif0,idx=0,"
              "mac=52:54:00:12:35:10",
@@ -485,19 +1145,19 @@ class PvNicTest(unittest.TestCase):
              "mac=52:54:00:12:35:11"])
 
     def test_mac_is_two_hex_digits(self):
-        a = pv.pv_nic_argv(["user"] * 17)
+        a = netpeer.pv_nic_argv(["user"] * 17)
         self.assertTrue(a[-1].endswith(",idx=16,mac=52:54:00:12:35:20"),
                         a[-1])
-        a = pv.pv_nic_argv(["user"] * pv.PV_NIC_MAX)
+        a = netpeer.pv_nic_argv(["user"] * netpeer.PV_NIC_MAX)
         self.assertTrue(a[-1].endswith("mac=52:54:00:12:35:ff"), a[-1])
 
     def test_mac_base_moves_every_nic(self):
-        a = pv.pv_nic_argv(["user", "user"], "52:54:00:12:36:10")
+        a = netpeer.pv_nic_argv(["user", "user"], "52:54:00:12:36:10")
         self.assertTrue(a[3].endswith(",idx=0,mac=52:54:00:12:36:10"), a[3])
         self.assertTrue(a[7].endswith(",idx=1,mac=52:54:00:12:36:11"), a[7])
-        self.assertEqual(pv.pv_nic_macs(2, "02:AB:cd:00:00:fe"),
+        self.assertEqual(netpeer.pv_nic_macs(2, "02:AB:cd:00:00:fe"),
                          ["02:ab:cd:00:00:fe", "02:ab:cd:00:00:ff"])
-        self.assertEqual(pv.pv_nic_macs(1), [pv.PV_NIC_MAC_BASE])
+        self.assertEqual(netpeer.pv_nic_macs(1), [netpeer.PV_NIC_MAC_BASE])
 
     def test_bad_mac_base(self):
         for bad, why in (("52:54:00:12:36", "six hex octets"),
@@ -507,15 +1167,15 @@ class PvNicTest(unittest.TestCase):
                          ("01:00:5e:00:00:01", "multicast"),
                          ("00:00:00:00:00:00", "all zero")):
             with self.subTest(mac=bad):
-                with self.assertRaises(pv.SetupError) as e:
-                    pv.pv_nic_macs(1, bad)
+                with self.assertRaises(common.SetupError) as e:
+                    netpeer.pv_nic_macs(1, bad)
                 self.assertIn(why, str(e.exception))
         # the last octet may not carry into the fifth
-        pv.pv_nic_macs(2, "52:54:00:12:36:fe")
-        with self.assertRaises(pv.SetupError) as e:
-            pv.pv_nic_macs(3, "52:54:00:12:36:fe")
+        netpeer.pv_nic_macs(2, "52:54:00:12:36:fe")
+        with self.assertRaises(common.SetupError) as e:
+            netpeer.pv_nic_macs(3, "52:54:00:12:36:fe")
         self.assertIn("at most 2", str(e.exception))
-        self.assertRaises(pv.SetupError, pv.pv_nic_macs, pv.PV_NIC_MAX + 1)
+        self.assertRaises(common.SetupError, netpeer.pv_nic_macs, netpeer.PV_NIC_MAX + 1)
 
     def test_main_passes_the_mac_base(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -523,19 +1183,19 @@ class PvNicTest(unittest.TestCase):
                                   "--pv-nic-mac-base", "52:54:00:12:36:10"])
             self.assertEqual(0, r.code, r.stderr.getvalue())
             self.assertEqual(nic_args(r.runs[0]),
-                             pv.pv_nic_argv(["user"], "52:54:00:12:36:10"))
+                             netpeer.pv_nic_argv(["user"], "52:54:00:12:36:10"))
             self.assertIn("mac=52:54:00:12:36:10", nic_args(r.runs[0])[3])
 
     def test_id_rejected_other_options_kept(self):
         for bad in ("user,id=n0", "id=n0,type=user", "user,,x,id=y", "",
                     ",user"):
             with self.subTest(spec=bad):
-                self.assertRaises(pv.SetupError, pv.check_pv_nic, bad)
+                self.assertRaises(common.SetupError, netpeer.check_pv_nic, bad)
         for good in ("user", "user,hostfwd=tcp::2222-:22",
                      "socket,listen=127.0.0.1:5000", "user,smb=/a,,id=b",
                      "user,guestfwd=tcp:10.0.2.100:1-cmd:x"):
             with self.subTest(spec=good):
-                pv.check_pv_nic(good)
+                netpeer.check_pv_nic(good)
 
     def test_main_adds_nics_after_pvkit_and_no_default_nic(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -546,7 +1206,7 @@ class PvNicTest(unittest.TestCase):
             self.assertEqual(argv, r.results()["qemu_argv"][1:])
             self.assertIn("-nodefaults", argv)
             self.assertEqual(nic_args(argv),
-                             pv.pv_nic_argv(["user",
+                             netpeer.pv_nic_argv(["user",
                                              "socket,listen=127.0.0.1:5000"]))
             self.assertLess(argv.index("pvkit,chardev=pvkitcon"),
                             argv.index("-netdev"))
@@ -570,22 +1230,22 @@ class PvNicTest(unittest.TestCase):
             with self.subTest(argv=argv), \
                     tempfile.TemporaryDirectory() as tmp:
                 r = FakeQemuRun(tmp, argv)
-                self.assertEqual(pv.EXIT_SETUP, r.code)
+                self.assertEqual(common.EXIT_SETUP, r.code)
                 self.assertIn(why, r.stderr.getvalue())
                 self.assertEqual([], r.runs)        # QEMU never started
 
     def test_kvm_canary_boots_without_nics(self):
         from unittest import mock
         with tempfile.TemporaryDirectory() as tmp, \
-                mock.patch.object(pv, "kvm_usable", lambda: (True, "ok")):
+                mock.patch.object(canary, "kvm_usable", lambda: (True, "ok")):
             r = FakeQemuRun(tmp, ["--pvkit", "--pv-nic", "user"],
                             env={"PVKIT_ACCEL": "",
                                  "PVKIT_CACHE": os.path.join(tmp, "cache")})
             self.assertEqual(0, r.code, r.stderr.getvalue())
-            canary, real = r.runs
-            self.assertIn("kvm", canary)
-            self.assertEqual([], nic_args(canary))
-            self.assertEqual(pv.pv_nic_argv(["user"]), nic_args(real))
+            first, real = r.runs
+            self.assertIn("kvm", first)
+            self.assertEqual([], nic_args(first))
+            self.assertEqual(netpeer.pv_nic_argv(["user"]), nic_args(real))
 
 
 class NetPeerTest(unittest.TestCase):
@@ -594,7 +1254,7 @@ class NetPeerTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.log = os.path.join(self.tmp.name, "net-peer.jsonl")
-        self.peer = pv.NetPeer(self.log, idle=5).start()
+        self.peer = netpeer.NetPeer(self.log, idle=5).start()
 
     def tearDown(self):
         self.peer.stop()
@@ -648,7 +1308,9 @@ class NetPeerTest(unittest.TestCase):
         self.assertEqual(self.ask(b"SINK %d\n" % len(data) + data),
                          b"OK %d %08x\n" % (len(data), zlib.crc32(data)))
         self.assertEqual(self.ask(b"SINK 0\n"), b"OK 0 00000000\n")
-        rec = self.records(2)[0]
+        # the log has the requests in the order they ended, and the peer
+        # may finish closing the first after the second
+        [rec] = [r for r in self.records(2) if r["bytes"]]
         self.assertEqual(("SINK", len(data), "%08x" % zlib.crc32(data), True),
                          (rec["op"], rec["bytes"], rec["crc"], rec["ok"]))
         self.assertIsInstance(rec["seconds"], float)
@@ -733,7 +1395,7 @@ class NetPeerTest(unittest.TestCase):
 
     def test_idle_connection_times_out(self):
         self.peer.stop()
-        self.peer = pv.NetPeer(self.log, idle=0.3).start()
+        self.peer = netpeer.NetPeer(self.log, idle=0.3).start()
         s = self.connect()
         s.sendall(b"SINK 10\nabc")
         t0 = time.monotonic()
@@ -790,6 +1452,133 @@ class NetPeerRunTest(unittest.TestCase):
                              (np["port"], np["transfers"], np["bytes"]))
             self.assertIn("net-peer: 1 transfers, 5 bytes",
                           r.stdout.getvalue())
+
+
+class KernelFailureRunTest(unittest.TestCase):
+    """pvkit-vm end to end against a fake QEMU printing a console."""
+
+    def test_panic_is_exit_10_with_the_trace(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            vmlinux, src = DecodeTest().tree(tmp)
+            r = FakeQemuRun(tmp, ["--vmlinux", vmlinux, "--kernel-src", src],
+                            console=PANIC_LOG)
+            self.assertEqual(common.EXIT_KERNEL, r.code, r.stderr.getvalue())
+            res = r.results()
+        kf = res["kernel_failure"]
+        self.assertEqual("BUG", kf["kind"])
+        self.assertEqual("BUG: kernel NULL pointer dereference, address: "
+                         "0000000000000000", kf["line"])
+        self.assertEqual(PANIC_LOG.splitlines()[2:16], kf["trace"])
+        self.assertIn("[    2.000420]  pvkit_ring_push (a.c:12) [pvkit_test]",
+                      kf["decoded"])
+        self.assertIsNone(kf["decode_error"])
+        self.assertTrue(res["reason"].startswith("kernel failure (BUG): BUG: "
+                                                 "kernel NULL pointer"))
+        out = r.stdout.getvalue()
+        self.assertIn("pvkit-vm: first kernel failure (BUG): BUG: kernel "
+                      "NULL pointer dereference", out)
+        self.assertIn("  [    2.000420]  pvkit_ring_push (a.c:12) "
+                      "[pvkit_test]\n", out)
+
+    def test_decode_failure_keeps_the_verdict(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            vmlinux, src = DecodeTest().tree(tmp, "#!/bin/bash\nexit 1\n")
+            r = FakeQemuRun(tmp, ["--vmlinux", vmlinux, "--kernel-src", src],
+                            console=PANIC_LOG)
+            self.assertEqual(common.EXIT_KERNEL, r.code)
+            kf = r.results()["kernel_failure"]
+        self.assertIsNone(kf["decoded"])
+        self.assertIn("exited 1", kf["decode_error"])
+        self.assertEqual(14, len(kf["trace"]))
+        self.assertIn("  [    2.000420]  pvkit_ring_push+0x12/0x40 "
+                      "[pvkit_test]\n", r.stdout.getvalue())
+        self.assertIn("trace not decoded", r.stdout.getvalue())
+
+    def test_user_fault_is_the_commands_business(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = FakeQemuRun(tmp, [], console=USER_FAULT_LOG)
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            res = r.results()
+        self.assertIsNone(res["kernel_failure"])
+        self.assertEqual([], res["kernel_failures"])
+        self.assertEqual(4, len(res["user_faults"]))
+
+    def test_vmlinux_must_exist(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = FakeQemuRun(tmp, ["--vmlinux", os.path.join(tmp, "nope")])
+            self.assertEqual(common.EXIT_SETUP, r.code)
+            r = FakeQemuRun(tmp, ["--kernel-src", tmp])
+            self.assertEqual(common.EXIT_SETUP, r.code)
+            self.assertIn("--kernel-src needs --vmlinux", r.stderr.getvalue())
+
+
+class KselftestRunTest(unittest.TestCase):
+    """The closing output and results.json of a kselftest run."""
+
+    CONSOLE = ("[    1.000000] Run /init as init process\nPVKIT-BOOTED\n" +
+               SKIPS_LOG + "PVKIT-EXIT: 0\n")
+
+    def run_with(self, tmp, extra):
+        skips = os.path.join(tmp, "skips.txt")
+        with open(skips, "w") as f:
+            f.write("# the hostile suite runs in its own stage\n"
+                    "pvkit:pvkit_blk_hostile  # own stage\n")
+        return FakeQemuRun(tmp, ["--kselftest", "pvkit"] + [
+            a.replace("SKIPS", skips) for a in extra], console=self.CONSOLE)
+
+    def test_unexpected_skips_fail_the_run(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = self.run_with(tmp, ["--expected-skips", "SKIPS"])
+            self.assertEqual(1, r.code, r.stderr.getvalue())
+            res = r.results()
+        out = [re.sub(r" \(\d+\.\ds\)| in \d+\.\d s$", "", ln)
+               for ln in r.stdout.getvalue().splitlines()]
+        self.assertIn("    SKIP  pvkit:pvkit_blk:blk.discard: no discard on "
+                      "this disk [unexpected skip]", out)
+        self.assertIn("# suite pvkit: 1 passed, 2 failed, 2 skipped", out)
+        self.assertLess(out.index("  SKIP  pvkit:pvkit_blk_hostile2: "
+                                  "nothing to do [unexpected skip]"),
+                        out.index("# suite pvkit: 1 passed, 2 failed, "
+                                  "2 skipped"))
+        self.assertEqual(out[-3:], [
+            "  unexpected skip: pvkit:pvkit_blk:blk.discard (no discard on "
+            "this disk)",
+            "  unexpected skip: pvkit:pvkit_blk_hostile2 (nothing to do)",
+            "1 passed, 2 failed, 2 skipped"])
+        self.assertEqual("2 test(s) failed: unexpected skip: pvkit:pvkit_blk:"
+                         "blk.discard (no discard on this disk), unexpected "
+                         "skip: pvkit:pvkit_blk_hostile2 (nothing to do)",
+                         res["reason"])
+        self.assertEqual(["pvkit:pvkit_blk_hostile"],
+                         res["expected_skips"]["matched"])
+        self.assertEqual(["pvkit:pvkit_blk:blk.discard",
+                          "pvkit:pvkit_blk_hostile2"],
+                         res["expected_skips"]["unexpected"])
+        self.assertIn("unexpected skip: pvkit:pvkit_blk:blk.discard",
+                      r.stderr.getvalue())
+
+    def test_without_the_option_skips_pass(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = self.run_with(tmp, [])
+            self.assertEqual(0, r.code, r.stderr.getvalue())
+            self.assertIsNone(r.results()["expected_skips"])
+        out = [re.sub(r" in \d+\.\d s$", "", ln)
+               for ln in r.stdout.getvalue().splitlines()]
+        self.assertIn("# suite pvkit: 1 passed, 0 failed, 4 skipped", out)
+        self.assertEqual("1 passed, 0 failed, 4 skipped", out[-1])
+
+    def test_dev_null_expects_no_skip(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = self.run_with(tmp, ["--expected-skips", "/dev/null"])
+            self.assertEqual(1, r.code, r.stderr.getvalue())
+            self.assertEqual(4, len(r.results()["expected_skips"]
+                                    ["unexpected"]))
+
+    def test_missing_list_is_a_setup_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = self.run_with(tmp, ["--expected-skips", "/nonexistent"])
+            self.assertEqual(common.EXIT_SETUP, r.code)
+            self.assertEqual([], r.runs)
 
 
 if __name__ == "__main__":
