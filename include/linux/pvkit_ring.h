@@ -29,13 +29,13 @@ static inline bool pvkit_ring_push_requests(struct pvkit_ring_header *r,
 	/* Slots before the index: pairs with the backend's read barrier
 	 * after it loads req_prod.
 	 */
-	smp_wmb();
+	virt_wmb();
 	WRITE_ONCE(r->req_prod, new);
 	/* req_prod visible before req_event is read: pairs with the
 	 * backend's full barrier between writing req_event and its last
 	 * look at req_prod.
 	 */
-	pvkit_host_mb();
+	virt_mb();
 	return new - READ_ONCE(r->req_event) < new - old;
 }
 
@@ -59,7 +59,7 @@ pvkit_ring_rearm_responses_after(struct pvkit_ring_header *r, u32 cons,
 	 * the backend's full barrier between publishing responses and
 	 * reading rsp_event.
 	 */
-	pvkit_host_mb();
+	virt_mb();
 	return READ_ONCE(r->rsp_prod) - cons >= n;
 }
 

@@ -97,11 +97,11 @@ static ssize_t pvkit_cons_put(struct pvkit_cons *cons, const u8 *buf,
 		return count;	/* swallow: the tty must not stall forever */
 	}
 	/* out_cons was read before the slots it frees are reused. */
-	smp_mb();
+	virt_mb();
 	while (n < count && prod - cons_idx < sizeof(r->out))
 		r->out[prod++ & (sizeof(r->out) - 1)] = buf[n++];
 	/* The bytes land before the index the backend reads them by. */
-	smp_wmb();
+	virt_wmb();
 	WRITE_ONCE(r->out_prod, prod);
 	pvkit_evtchn_notify(cons->irq);
 	return n;
@@ -119,11 +119,11 @@ static ssize_t pvkit_cons_get(struct pvkit_cons *cons, u8 *buf, size_t count)
 		return 0;
 	}
 	/* Pairs with the backend's barrier between the bytes and in_prod. */
-	smp_rmb();
+	virt_rmb();
 	while (n < count && cons_idx != prod)
 		buf[n++] = r->in[cons_idx++ & (sizeof(r->in) - 1)];
 	/* Done reading the slots before the backend may overwrite them. */
-	smp_mb();
+	virt_mb();
 	WRITE_ONCE(r->in_cons, cons_idx);
 	if (n)
 		pvkit_evtchn_notify(cons->irq);

@@ -9,21 +9,15 @@
 #include <uapi/linux/pvkit.h>
 #include <asm/barrier.h>
 
-/**
- * pvkit_host_mb() - full barrier towards the host's device models
- *
- * For a store followed by a load whose other side is the host rather than
- * another CPU: an event index written before the producer index is read
- * again, a port's mask cleared before its pending bit is read.  On hardware
- * smp_mb() (a locked add) would do; QEMU's TCG with one vCPU runs locked
- * instructions as plain ones, without a host fence, so the device model's
- * thread may see the store after the load.  It always emulates mfence with
- * a host fence, so this is mb().
+/*
+ * Memory shared with the host's device models (rings, event-channel
+ * bitmaps, grant entries) is ordered with the kernel's virt_*() barriers,
+ * as any paravirtual frontend does.  pvkit_host_mb() is their old name,
+ * kept until its last callers are converted.
  */
 static inline void pvkit_host_mb(void)
 {
-	/* mfence; each caller names the host-side barrier it pairs with. */
-	mb();
+	virt_mb();
 }
 
 #ifdef CONFIG_PVKIT_GUEST
