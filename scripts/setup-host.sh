@@ -23,6 +23,9 @@ PKGS=(
 	libpixman-1-dev zlib1g-dev python3-venv libfdt-dev
 	# host fuzzing of the dispatcher (make -C tests/host fuzz-libfuzzer)
 	clang libclang-rt-14-dev
+	# headers upstream kselftest suites build against (mm: sys/capability.h,
+	# numa.h)
+	libcap-dev libnuma-dev
 )
 BPO_PKGS=(meson python3-pycotap qemu-system-x86 qemu-system-data seabios)
 
