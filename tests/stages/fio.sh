@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Stage fio: fio with verification on a pvkit disk, from a guest whose
+# root file system is itself on a pvkit disk (fio lives there): 4 KiB
+# random and 1 MiB sequential writes, queue depth 1 and 32, two jobs each
+# on their own half of the disk; fio fails on any mismatch.  Needs QEMU,
+# KERNEL, IMAGE, ROOTFS.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need QEMU KERNEL IMAGE ROOTFS
+disk=$RESULTS/disk-fio.raw
+mkdir -p "$RESULTS"
+rm -f "$disk"
+truncate -s 64M "$disk"
+vm "$RESULTS/fio" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit --smp 2 \
+	--root-disk "$ROOTFS" --pv-disk "$disk" --expect-console \
+	'pvkit-init: root on /dev/pvda' --cmd '
+	set -e
+	grep -q "^/dev/pvda / ext4" /proc/mounts
+	for rw in randwrite:4k write:1M; do
+		for qd in 1 32; do
+			fio --name="${rw%%:*}-${rw#*:}-qd$qd" \
+				--filename=/dev/pvdb --direct=1 \
+				--ioengine=libaio --rw="${rw%%:*}" \
+				--bs="${rw#*:}" --iodepth=$qd --numjobs=2 \
+				--size=32M --offset_increment=32M \
+				--verify=crc32c --do_verify=1 \
+				--verify_fatal=1 --group_reporting \
+				--output-format=terse --terse-version=3 |
+				cut -d";" -f3,5,6,7
+		done
+	done
+	echo "fio: all jobs verified"' \
+	--expect-console 'fio: all jobs verified'
