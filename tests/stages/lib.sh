@@ -39,11 +39,30 @@ need() {
 }
 
 # vm OUTDIR HARNESS-ARGS...: one harness run into an emptied OUTDIR.
+# Test features of the pvkit device are off by default; the kit's own
+# tests turn the test hypercalls on here, merged into any --pvkit-opts
+# (the harness keeps only the last one).  VM_PVKIT_OPTS= vm ... runs the
+# device as shipped.
 vm() {
-	local out=$1
+	local out=$1 opts=${VM_PVKIT_OPTS-test-hypercalls=on} a args=()
 	shift
+	for a in "$@"; do
+		[ "$a" != --no-pvkit ] || opts=
+	done
+	if [ -n "$opts" ]; then
+		while [ $# -gt 0 ]; do
+			case $1 in
+			--pvkit-opts) opts+=",${2-}"; shift; [ $# = 0 ] || shift ;;
+			--pvkit-opts=*) opts+=",${1#*=}"; shift ;;
+			*) args+=("$1"); shift ;;
+			esac
+		done
+		args+=(--pvkit-opts "$opts")
+	else
+		args=("$@")
+	fi
 	rm -rf "$out"
-	"$HARNESS" --qemu "$QEMU" "${QEMU_DATA[@]}" --out "$out" "$@"
+	"$HARNESS" --qemu "$QEMU" "${QEMU_DATA[@]}" --out "$out" "${args[@]}"
 }
 
 # ---- the stage table's bookkeeping (scripts/pipeline.sh cmd_check) ----
