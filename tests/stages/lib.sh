@@ -65,6 +65,15 @@ vm() {
 	"$HARNESS" --qemu "$QEMU" "${QEMU_DATA[@]}" --out "$out" "${args[@]}"
 }
 
+# Harness options of the kselftest stages: every skip must be one
+# tests/expected-skips.txt lists (only once the harness knows the flag).
+expected_skips() {
+	if "$HARNESS" --help 2>/dev/null | grep -q -- --expected-skips; then
+		echo "--expected-skips"
+		echo "$KIT/tests/expected-skips.txt"
+	fi
+}
+
 # ---- the stage table's bookkeeping (scripts/pipeline.sh cmd_check) ----
 PASSED=0 FAILED=0 SKIPPED=0
 
