@@ -9,6 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 env_file=${1:?usage: lint.sh <pvkit-kernel.env>}
+# shellcheck source=/dev/null # written by the build
 . "$env_file"
 out=${LINT_OUT:-$BUILD/lint}
 mkdir -p "$out"

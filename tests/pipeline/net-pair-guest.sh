@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
 # Guest half of the two-guest network stage (pv_net_pair in
 # scripts/pipeline.sh; busybox sh, run as /pvkit/cmd in both guests).  The
 # command's preamble sets:

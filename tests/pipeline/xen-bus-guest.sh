@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
 # Guest half of tests/pipeline/xen-bus.py (busybox sh, run as /pvkit/cmd).
 # Checks the store layout QEMU's Xen backends create on the reference
 # host, asks the host to hot-plug and unplug a xen-console ("XB-REQ"

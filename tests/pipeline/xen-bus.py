@@ -108,7 +108,8 @@ def main():
           "-device", "xen-disk,vdev=xvda,drive=d0"]
     argv = [os.path.join(KIT, "tests/harness/pvkit-vm"), "--qemu", qemu,
             "--kernel", kernel, "--initrd", initrd, "--pvkit",
-            "--pvkit-opts", "id=pv", "--modprobe", "pvkit_test", "--out",
+            "--pvkit-opts", "id=pv,test-hypercalls=on",
+            "--modprobe", "pvkit_test", "--out",
             vmout, "--timeout", "120", "--idle-timeout", "60", "-q",
             # This guest plays the frontends itself, through the store:
             # the kit's own console and disk frontends must stay out.

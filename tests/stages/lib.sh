@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+# Shared helpers of make check's stages.  Source, don't execute.
+#
+# scripts/pipeline.sh runs the stages from its table; each is a script
+# tests/stages/NAME.sh that sources this file and takes what it needs
+# from the environment, which the pipeline exports after the build:
+#   KIT      top of the checkout (found from this file when unset)
+#   RESULTS  where outputs go (default $KIT/results)
+#   QEMU, KERNEL, IMAGE, ROOTFS, KERNEL_ENV   what the build produced
+# A stage reports in one of three ways, named in the table (run_stage):
+# TAP lines ("ok ...", "not ok ..."), a closing "N passed, N failed,
+# N skipped" line, or only its exit status.  Whatever the way, a stage
+# that exits non-zero fails.
+
+KIT=${KIT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+RESULTS=${RESULTS:-$KIT/results}
+HARNESS=${HARNESS:-$KIT/tests/harness/pvkit-vm}
+QEMU_DATA=(--data-dir /usr/share/seabios --data-dir /usr/share/qemu)
+
+# Collections the PV guest runs ("suite" or "suite:test").  All of timers
+# but rtcpie, which checks RTC interrupt timing to 1/64 s: a TCG guest on
+# a shared machine cannot promise that, so it fails at random under load.
+SUITES=${KSELFTEST_SUITES:-"pvkit timers:posix_timers timers:nanosleep
+	timers:nsleep-lat timers:set-timer-lat timers:mqueue-lat
+	timers:inconsistency-check timers:raw_skew timers:threadtest"}
+# shellcheck disable=SC2086,SC2116 # one line: split and joined on purpose
+SUITES=$(echo $SUITES)
+
+# need VAR...: stop the stage, saying which, unless every VAR is set.
+need() {
+	local v
+	for v in "$@"; do
+		[ -n "${!v:-}" ] || {
+			echo "${0##*/}: $v is not set (run it from scripts/pipeline.sh check, or set it)" >&2
+			exit 2
+		}
+	done
+}
+
+# vm OUTDIR HARNESS-ARGS...: one harness run into an emptied OUTDIR.
+# Test features of the pvkit device are off by default; the kit's own
+# tests turn the test hypercalls on here, merged into any --pvkit-opts
+# (the harness keeps only the last one).  VM_PVKIT_OPTS= vm ... runs the
+# device as shipped.
+vm() {
+	local out=$1 opts=${VM_PVKIT_OPTS-test-hypercalls=on} a args=()
+	shift
+	for a in "$@"; do
+		[ "$a" != --no-pvkit ] || opts=
+	done
+	if [ -n "$opts" ]; then
+		while [ $# -gt 0 ]; do
+			case $1 in
+			--pvkit-opts) opts+=",${2-}"; shift; [ $# = 0 ] || shift ;;
+			--pvkit-opts=*) opts+=",${1#*=}"; shift ;;
+			*) args+=("$1"); shift ;;
+			esac
+		done
+		args+=(--pvkit-opts "$opts")
+	else
+		args=("$@")
+	fi
+	rm -rf "$out"
+	"$HARNESS" --qemu "$QEMU" "${QEMU_DATA[@]}" --out "$out" "${args[@]}"
+}
+
+# Harness options of the kselftest stages: every skip must be one
+# tests/expected-skips.txt lists (only once the harness knows the flag).
+expected_skips() {
+	if "$HARNESS" --help 2>/dev/null | grep -q -- --expected-skips; then
+		echo "--expected-skips"
+		echo "$KIT/tests/expected-skips.txt"
+	fi
+}
+
+# ---- the stage table's bookkeeping (scripts/pipeline.sh cmd_check) ----
+PASSED=0 FAILED=0 SKIPPED=0
+
+# run_stage NAME KIND DESCRIPTION [COMMAND...]: run one stage, COMMAND
+# (default tests/stages/NAME.sh) in a subshell with all its output in
+# $RESULTS/NAME.log, and add what it reports to PASSED, FAILED, SKIPPED.
+# KIND says how it reports:
+#   tap      its "ok"/"not ok" lines ("ok ... # SKIP" is a skip); it must
+#            print at least one
+#   summary  its last "N passed, N failed, N skipped" line; none, or one
+#            with nothing passed, is a failure
+#   single   one test: its exit status
+# A stage that exits non-zero and reported no failure counts as one
+# failed test naming its log.  Prints the stage's result lines (a failed
+# stage's last log lines, unless its own "not ok" lines say why) and one
+# "# NAME: ..." line with its counts and time.
+run_stage() {
+	local name=$1 kind=$2 what=$3 log=$RESULTS/$1.log rc=0 t0=$SECONDS
+	local p=0 f=0 s=0 line told=
+	shift 3
+	[ $# -gt 0 ] || set -- "$KIT/tests/stages/$name.sh"
+	echo "# [$name] $what"
+	mkdir -p "$RESULTS"
+	("$@") > "$log" 2>&1 < /dev/null || rc=$?
+	case $kind in
+	tap)
+		while IFS= read -r line; do
+			case $line in
+			"ok "*"# SKIP"* | "ok "*"# skip"*) s=$((s + 1)) ;;
+			"ok "*) p=$((p + 1)) ;;
+			"not ok "*) f=$((f + 1)) told=1; echo "$line" ;;
+			*) continue ;;
+			esac
+		done < "$log"
+		if [ $((p + f + s)) = 0 ]; then
+			echo "not ok - $name: no TAP line (exit $rc, see $log)"
+			f=1
+		fi
+		;;
+	summary)
+		grep -E '^(not ok |  FAILED )' "$log" | head -n 40 || true
+		read -r p f s < <(sed -nE \
+			's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' \
+			"$log" | tail -n 1) || true
+		if [ -z "${s:-}" ]; then
+			echo "not ok - $name: no 'N passed, N failed, N skipped' line (exit $rc, see $log)"
+			p=0 f=1 s=0
+		elif [ "$p" = 0 ]; then
+			echo "not ok - $name: no test passed ($f failed, $s skipped; see $log)"
+			f=$((f + 1))
+		fi
+		;;
+	single)
+		if [ "$rc" = 0 ]; then
+			echo "ok - $what"
+			p=1
+		else
+			echo "not ok - $what (exit $rc, see $log)"
+			f=1
+		fi
+		;;
+	*)
+		echo "not ok - $name: unknown stage kind '$kind'"
+		f=1
+		;;
+	esac
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		echo "not ok - $name: exit $rc without a failed test (see $log)"
+		f=1 told=
+	fi
+	if [ "$f" != 0 ] && [ -z "$told" ]; then
+		# the end of the log, where the reason usually is
+		tail -n 15 "$log" | sed 's/^/#   /'
+	elif [ "$kind" = single ]; then
+		tail -n 1 "$log" | sed 's/^/#   /'
+	fi
+	PASSED=$((PASSED + p)) FAILED=$((FAILED + f)) SKIPPED=$((SKIPPED + s))
+	line="# $name: $p passed, $f failed, $s skipped in $((SECONDS - t0)) s"
+	[ "$f" = 0 ] || line+=" (see $log)"
+	echo "$line"
+	[ "$f" = 0 ]
+}
