@@ -10,13 +10,16 @@
 
 PIPELINE := scripts/pipeline.sh
 
-.PHONY: demo check run bench build setup flat-patch clean-cache help
+.PHONY: demo check compare run bench build setup flat-patch clean-cache help
 
 demo:
 	@$(PIPELINE) demo
 
 check:
 	@$(PIPELINE) check $(STAGES)
+
+compare:
+	@$(PIPELINE) compare '$(SUITES)'
 
 run:
 	@$(PIPELINE) run '$(CMD)'
@@ -37,4 +40,4 @@ clean-cache:
 	@$(PIPELINE) clean-cache
 
 help:
-	@sed -n '1,/^$$/p' README.md; echo "targets: demo check run CMD=... bench build setup flat-patch clean-cache"
+	@sed -n '1,/^$$/p' README.md; echo "targets: demo check [STAGES=...] compare [SUITES=...] run CMD=... bench build setup flat-patch clean-cache"

@@ -13,7 +13,7 @@ format of tests/known-failures.txt: "suite:test[:subtest]  # why") lists
 it; a test that ran in one guest only is a difference too.
 
 Prints a TAP line per compared test and a closing "N passed, N failed"
-line; writes a markdown table of the differences to TABLE if given.
+line (", 0 skipped": a test skipped on both sides counts as passed); writes a markdown table of the differences to TABLE if given.
 Exit status 0 when nothing unexplained differs, 1 otherwise, 2 on bad
 input (a missing or unreadable results file, a run that crashed).
 """
@@ -119,7 +119,7 @@ def main(argv=None):
     if args.out:
         with open(args.out, "w") as f:
             f.write("\n".join(table) + "\n")
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed, 0 skipped")
     return 0 if failed == 0 else 1
 
 

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The kit's pipeline behind the README's commands:
-#   pipeline.sh setup | build | demo | run 'CMD' | check [STAGE...] |
-#               stages | bench | clean-cache
+#   pipeline.sh setup | build | demo | run 'CMD' | compare ['SUITES'] |
+#               check [STAGE...] | stages | bench | clean-cache
 # "check" runs make check's stages (STAGE_TABLE below; each is a script
 # tests/stages/STAGE.sh), or only the ones named; "stages" lists them.
 # Environment: KDIR, QEMU_SRC, PVKIT_CACHE, RESULTS (default ./results),
@@ -12,8 +12,13 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$KIT/tests/stages/lib.sh"
 
-# The suites to build: the names before any ":test" (SUITES: lib.sh).
-BUILD_SUITES=$(for s in $SUITES; do echo "${s%%:*}"; done | sort -u | xargs)
+# The suites to build: the names before any ":test" of the PV guest's
+# and the compare stage's lists (SUITES, COMPARE_SUITES: lib.sh).
+build_suites() {
+	local s
+	for s in "$@"; do echo "${s%%:*}"; done | sort -u | xargs
+}
+BUILD_SUITES=$(build_suites $SUITES $COMPARE_SUITES)
 
 setup() {
 	if [ "$(id -u)" = 0 ]; then
@@ -43,11 +48,30 @@ build_all() {
 	export QEMU KERNEL_ENV KERNEL IMAGE ROOTFS RESULTS
 }
 
+# The asked-for suites that did not build are failed tests too: their
+# lines come first, then the run of everything that built.
 cmd_demo() {
+	local rc=0
 	setup
+	BUILD_SUITES=$(build_suites $SUITES)
 	build_all
-	"$KIT/tests/stages/pv-guest.sh"
+	COMPARE_SUITES= "$KIT/tests/stages/kselftest-build.sh" | grep '^not ok' || true
+	"$KIT/tests/stages/pv-guest.sh" || rc=$?
 	echo "results: $RESULTS/pv-guest (console.log, hvc0.log, results.json, junit.xml)"
+	if [ "$rc" = 0 ] && [ -s "$(sed -n 's/^KSELFTEST_BUILD_FAILURES=//p' "$KERNEL_ENV")" ]; then
+		rc=1
+	fi
+	return "$rc"
+}
+
+# make compare SUITES='...': the suites in the PV guest and in an ordinary
+# guest, test by test (tests/stages/compare.sh).
+cmd_compare() {
+	local suites=${1:-$COMPARE_SUITES}
+	setup
+	BUILD_SUITES=$(build_suites $suites)
+	build_all
+	"$KIT/tests/stages/compare.sh" "$suites"
 }
 
 cmd_run() {
@@ -102,18 +126,22 @@ STAGE_TABLE='
 stage-table   tap      -      the stage table counts what stages report (fake stages)
 host-unit     summary  -      host unit tests (hypercall dispatcher, ASan+UBSan)
 harness-unit  summary  -      harness unit tests (KTAP parser, failure detection)
+script-unit   summary  -      pipeline script unit tests (PV vs ordinary comparison)
 bad-input     tap      -      pipeline and harness error handling
 build         single   -      build: reference host, guest kernel, guest image
 store-smoke   single   build  store served by the reference host (bare test guest)
 xen-bus       tap      build  QEMU Xen backends on the pvkit device (xen-bus: layout, hot-plug, garbage)
 lint          tap      build  kernel quality gates
+kselftest-build tap   build  every asked-for kselftest suite builds
 pv-guest      summary  build  PV guest kselftests
+compare       summary  build  the same kselftests in the PV guest and an ordinary guest end alike
 hostile       summary  build  block frontend against backends that break the protocol (pvkit-test-vbd)
 net-hostile   summary  build  network frontend against backends that break the protocol (pvkit-test-vif)
 net-pair      tap      build  two guests on one socket netdev talk through kit NICs
 netdevice     single   build  upstream net/netdevice.sh on the kit NIC
 fio           single   build  fio with verify on a pvkit disk, root on a pvkit disk
 durability    single   build  acknowledged writes survive SIGKILL of the host
+powerloss     tap      build  fsync'd writes survive a power cut (volatile write cache)
 discard       single   build  discard on a pvkit disk punches holes in the image
 earlycon      single   build  PV early boot console reaches the host
 panic         single   build  a guest panic is caught and reported (exit 10)
@@ -188,10 +216,11 @@ case "${1:-}" in
 setup) setup ;;
 build) setup; build_all; echo "qemu: $QEMU"; echo "kernel: $KERNEL"; echo "image: $IMAGE" ;;
 demo) cmd_demo ;;
+compare) shift; cmd_compare "$@" ;;
 run) shift; cmd_run "$@" ;;
 bench) setup; cmd_bench ;;
 check) shift; cmd_check "$@" ;;
 stages) awk 'NF { n = $1; $1 = $2 = $3 = ""; sub(/^ +/, ""); printf "%-13s %s\n", n, $0 }' <<< "$STAGE_TABLE" ;;
 clean-cache) rm -rf "$PVKIT_CACHE"; log "removed $PVKIT_CACHE" ;;
-*) die "usage: $0 setup|build|demo|run 'CMD'|check [STAGE...]|stages|bench|clean-cache" ;;
+*) die "usage: $0 setup|build|demo|run 'CMD'|compare ['SUITES']|check [STAGE...]|stages|bench|clean-cache" ;;
 esac

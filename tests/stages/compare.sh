@@ -5,14 +5,15 @@
 # image, once with the pvkit device (the kit's port active) and once on
 # the same QEMU without it; every test must end the same way in both, or
 # be listed in tests/known-failures.txt (scripts/compare-results.py).
-#   compare.sh 'SUITE[:TEST] ...'
-# Environment: QEMU, KERNEL, IMAGE, RESULTS, KIT (set by
-# scripts/pipeline.sh).  The two guests run side by side (one vCPU each
+#   compare.sh ['SUITE[:TEST] ...']   (default: COMPARE_SUITES, lib.sh)
+# Environment: QEMU, KERNEL, IMAGE (set by scripts/pipeline.sh).
+# The two guests run side by side (one vCPU each
 # would hide SMP effects, so two each; TCG runs them on the two host
 # cores).  Prints TAP lines and a closing "N passed, N failed" line.
 set -euo pipefail
-suites=${1:?usage: compare.sh 'SUITE[:TEST] ...'}
-: "${QEMU:?}" "${KERNEL:?}" "${IMAGE:?}" "${RESULTS:?}" "${KIT:?}"
+. "$(dirname "$0")/lib.sh"
+need QEMU KERNEL IMAGE
+suites=${1:-$COMPARE_SUITES}
 out=$RESULTS/compare
 rm -rf "$out"
 mkdir -p "$out"
@@ -20,15 +21,13 @@ mkdir -p "$out"
 guest() {	# guest NAME harness-args...
 	local name=$1
 	shift
-	"$KIT/tests/harness/pvkit-vm" --qemu "$QEMU" \
-		--data-dir /usr/share/seabios --data-dir /usr/share/qemu \
-		--out "$out/$name" --kernel "$KERNEL" --initrd "$IMAGE" \
-		--smp 2 --idle-timeout 300 --kselftest "$suites" "$@" \
+	vm "$out/$name" --kernel "$KERNEL" --initrd "$IMAGE" --smp 2 \
+		--idle-timeout 300 --kselftest "$suites" "$@" \
 		> "$out/$name.log" 2>&1
 }
 
 rc_pv=0 rc_ord=0
-guest pv --pvkit --pvkit-opts test-hypercalls=on &
+guest pv --pvkit &
 pid=$!
 guest ordinary --no-pvkit || rc_ord=$?
 wait "$pid" || rc_pv=$?
@@ -39,7 +38,7 @@ for side in pv:$rc_pv ordinary:$rc_ord; do
 	case "${side#*:}" in
 	0 | 1) ;;
 	*) echo "not ok - compare: the ${side%%:*} guest's run failed (harness exit ${side#*:}, see $out/${side%%:*}.log)"
-	   echo "0 passed, 1 failed"
+	   echo "0 passed, 1 failed, 0 skipped"
 	   exit 1 ;;
 	esac
 done

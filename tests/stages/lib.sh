@@ -26,6 +26,15 @@ SUITES=${KSELFTEST_SUITES:-"pvkit timers:posix_timers timers:nanosleep
 	timers:inconsistency-check timers:raw_skew timers:threadtest"}
 # shellcheck disable=SC2086,SC2116 # one line: split and joined on purpose
 SUITES=$(echo $SUITES)
+# Suites the compare stage runs in the PV guest and in an ordinary guest
+# (make check builds them too); make compare takes its own list.
+# The timers suite's long sleepers and latency checks (nsleep-lat,
+# set-timer-lat, mqueue-lat, inconsistency-check, raw_skew: 8 of its 11
+# minutes) run once, in the pv-guest stage; its quick tests run here.
+COMPARE_SUITES=${COMPARE_SUITES:-"futex exec breakpoints rseq x86
+	timers:posix_timers timers:nanosleep timers:threadtest"}
+# shellcheck disable=SC2086,SC2116 # as above
+COMPARE_SUITES=$(echo $COMPARE_SUITES)
 
 # need VAR...: stop the stage, saying which, unless every VAR is set.
 need() {
@@ -44,7 +53,7 @@ need() {
 # (the harness keeps only the last one).  VM_PVKIT_OPTS= vm ... runs the
 # device as shipped.
 vm() {
-	local out=$1 opts=${VM_PVKIT_OPTS-test-hypercalls=on} a args=()
+	local out=$1 opts=${VM_PVKIT_OPTS-test-hypercalls=on} a args=() decode
 	shift
 	for a in "$@"; do
 		[ "$a" != --no-pvkit ] || opts=
@@ -61,16 +70,27 @@ vm() {
 	else
 		args=("$@")
 	fi
+	mapfile -t decode < <(decode_args "${args[@]}")
 	rm -rf "$out"
-	"$HARNESS" --qemu "$QEMU" "${QEMU_DATA[@]}" --out "$out" "${args[@]}"
+	"$HARNESS" --qemu "$QEMU" "${QEMU_DATA[@]}" --out "$out" \
+		"${decode[@]}" "${args[@]}"
 }
 
-# Harness options of the kselftest stages: every skip must be one
-# tests/expected-skips.txt lists (only once the harness knows the flag).
-expected_skips() {
-	if "$HARNESS" --help 2>/dev/null | grep -q -- --expected-skips; then
-		echo "--expected-skips"
-		echo "$KIT/tests/expected-skips.txt"
+# decode_args HARNESS-ARGS...: --vmlinux and --kernel-src (one word a
+# line) when the run
+# boots the kernel the pipeline built ($KERNEL_ENV), so the harness can
+# decode a kernel failure's call trace; nothing for any other kernel.
+decode_args() {
+	local build src kernel=
+	[ -n "${KERNEL_ENV:-}" ] && [ -f "$KERNEL_ENV" ] || return 0
+	while [ $# -gt 1 ]; do
+		[ "$1" != --kernel ] || kernel=$2
+		shift
+	done
+	build=$(sed -n 's/^BUILD=//p' "$KERNEL_ENV")
+	src=$(sed -n 's/^SRC=//p' "$KERNEL_ENV")
+	if [ "$kernel" = "$build/arch/x86/boot/bzImage" ] && [ -f "$build/vmlinux" ]; then
+		printf '%s\n' --vmlinux "$build/vmlinux" --kernel-src "$src"
 	fi
 }
 

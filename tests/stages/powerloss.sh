@@ -22,8 +22,8 @@
 # before and after one fsync: it must have grown.
 #
 # Environment: QEMU, KERNEL, IMAGE (the initramfs with the kselftests),
-# HARNESS (tests/harness/pvkit-vm), RESULTS (output directory), KIT (the
-# kit's checkout), PVKIT_POWERLOSS_CYCLES.  PVKIT_POWERLOSS_BREAK=noflush
+# RESULTS, KIT and HARNESS as tests/stages/lib.sh sets them,
+# PVKIT_POWERLOSS_CYCLES.  PVKIT_POWERLOSS_BREAK=noflush
 # makes the guest tell its block layer the disk has no write cache, so no
 # flush is ever sent: the stage must then fail.
 #
@@ -31,7 +31,8 @@
 # $RESULTS/powerloss/.  Exits non-zero if any check failed.
 set -uo pipefail
 
-: "${QEMU:?}" "${KERNEL:?}" "${IMAGE:?}" "${HARNESS:?}" "${RESULTS:?}" "${KIT:?}"
+. "$(dirname "$0")/lib.sh"
+need QEMU KERNEL IMAGE
 CYCLES=${PVKIT_POWERLOSS_CYCLES:-10}
 BREAK=${PVKIT_POWERLOSS_BREAK:-}
 OUT=$RESULTS/powerloss
