@@ -12,8 +12,9 @@ the same way in both.  A test that differs is a failure unless FILE (the
 format of tests/known-failures.txt: "suite:test[:subtest]  # why") lists
 it; a test that ran in one guest only is a difference too.
 
-Prints a TAP line per compared test and a closing "N passed, N failed"
-line (", 0 skipped": a test skipped on both sides counts as passed); writes a markdown table of the differences to TABLE if given.
+Prints a TAP line per compared test and a closing "N passed, N failed,
+0 skipped" line (a test skipped on both sides ended alike: it counts as
+passed); writes a markdown table of the differences to TABLE if given.
 Exit status 0 when nothing unexplained differs, 1 otherwise, 2 on bad
 input (a missing or unreadable results file, a run that crashed).
 """

@@ -6,10 +6,10 @@
 # the same QEMU without it; every test must end the same way in both, or
 # be listed in tests/known-failures.txt (scripts/compare-results.py).
 #   compare.sh ['SUITE[:TEST] ...']   (default: COMPARE_SUITES, lib.sh)
-# Environment: QEMU, KERNEL, IMAGE (set by scripts/pipeline.sh).
-# The two guests run side by side (one vCPU each
-# would hide SMP effects, so two each; TCG runs them on the two host
-# cores).  Prints TAP lines and a closing "N passed, N failed" line.
+# Environment: QEMU, KERNEL, IMAGE (set by scripts/pipeline.sh).  The
+# two guests run side by side, two vCPUs each (one would hide SMP
+# effects); TCG runs them on the two host cores.  Prints TAP lines and a
+# closing "N passed, N failed, N skipped" line.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need QEMU KERNEL IMAGE
