@@ -141,7 +141,7 @@ net-pair      tap      build  two guests on one socket netdev talk through kit N
 netdevice     single   build  upstream net/netdevice.sh on the kit NIC
 fio           single   build  fio with verify on a pvkit disk, root on a pvkit disk
 durability    single   build  acknowledged writes survive SIGKILL of the host
-powerloss     tap      build  fsync'd writes survive a power cut (volatile write cache)
+powerloss     tap      build  fsynced writes survive a power cut (volatile write cache)
 discard       single   build  discard on a pvkit disk punches holes in the image
 earlycon      single   build  PV early boot console reaches the host
 panic         single   build  a guest panic is caught and reported (exit 10)
