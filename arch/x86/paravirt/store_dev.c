@@ -3,9 +3,11 @@
  * /dev/pvkit_store: the store client's requests, transactions and
  * watches for tools and tests (include/uapi/linux/pvkit_store.h).
  *
- * Everything here goes through the client's API (store.c, store.h).
- * Each open file owns its watches, the events they got and its
- * transactions; closing it drops them.
+ * Everything here goes through the client's API (store.c, store.h), so
+ * an ioctl waits only for its own reply: several processes, or threads
+ * sharing a file, have several requests in flight.  Each open file owns
+ * its watches, the events they got and its transactions; closing it
+ * drops them.
  */
 
 #define pr_fmt(fmt) "pvkit: " fmt
