@@ -1,22 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pvkit store client: synchronous requests to the host's xenstore.
+ * pvkit store client: requests to the host's xenstore.
  *
  * The guest gives the host one page for Xen's xenstore ring (requests
  * from offset 0, replies from 1024, free-running indexes after them) and
  * gets back an event channel both sides notify after moving an index.
- * One request is in flight at a time: the caller writes it into the ring,
- * then reads messages until its reply arrives, skipping watch events and
- * late replies to requests that timed out.  The host is not trusted: every
- * index and length is checked, and a request that gets no proper answer
- * in time fails instead of waiting forever.
+ *
+ * Several requests may be in flight at once, from any number of threads.
+ * Each gets an id (the wire header's req_id, which the host echoes in its
+ * reply) and waits on its own completion.  Writers take turns on the
+ * request ring only while they copy their message into it.  One reader,
+ * the threaded handler of the event channel, takes every message from the
+ * reply ring: a reply goes to the request with its id, a watch event to
+ * the watch queue.  The queue is run by one ordered worker that holds no
+ * lock while a callback runs, so callbacks may make requests and add or
+ * remove watches.
+ *
+ * The host is not trusted: every index and length is checked; a reply
+ * nobody waits for, or one we cannot parse, is logged and dropped; a
+ * request that gets no proper answer in time fails instead of waiting
+ * forever.
  */
 
 #define pr_fmt(fmt) "pvkit: " fmt
 
 #include <linux/completion.h>
+#include <linux/debugfs.h>
 #include <linux/errno.h>
-#include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/init.h>
 #include <linux/interrupt.h>
@@ -24,27 +34,29 @@
 #include <linux/jiffies.h>
 #include <linux/kstrtox.h>
 #include <linux/list.h>
-#include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
 #include <linux/reboot.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
-#include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <asm/pvkit.h>
 #include <uapi/linux/pvkit_store.h>
 
+#include "store.h"
+
 #define PVKIT_STORE_RING_SIZE		1024
 #define PVKIT_STORE_RING_MASK		(PVKIT_STORE_RING_SIZE - 1)
-#define PVKIT_STORE_TIMEOUT		(10 * HZ)
 /* Watch events waiting for their callbacks; more are dropped. */
 #define PVKIT_STORE_MAX_EVENTS		256
-/* Messages one pass of the receive work takes before yielding. */
-#define PVKIT_STORE_RX_BUDGET		64
+/* Messages the reader takes before it lets the host know and yields. */
+#define PVKIT_STORE_RX_BATCH		64
 
 /* Message types of the xenstore wire protocol this client uses. */
 #define PVKIT_XS_DIRECTORY		1
@@ -79,14 +91,65 @@ struct pvkit_store_msg {
 	u32 len;
 };
 
+/**
+ * struct pvkit_store_req - a request waiting for its reply
+ * @type: the request's message type; the reply must have it too
+ * @tx: the request's transaction; the reply must name it too
+ * @buf: where the reply's payload goes; NULL: nowhere, only its length
+ * @len: room at @buf
+ * @result: set by the reader: the payload's length or a negative errno
+ * @done: completed by the reader once @result is set
+ *
+ * Lives on the requester's stack.  It is in pvkit_store_reqs, under its
+ * id, from before the request is sent until the reader completes it or
+ * the requester gives up; both take it out under the xarray's lock, so
+ * the reader never touches one whose requester has returned.
+ */
+struct pvkit_store_req {
+	u32 type;
+	u32 tx;
+	char *buf;
+	size_t len;
+	int result;
+	struct completion done;
+};
+
 static struct pvkit_store_ring *pvkit_store_ring;
 static unsigned int pvkit_store_port;
-static DEFINE_MUTEX(pvkit_store_lock);
-static DECLARE_WAIT_QUEUE_HEAD(pvkit_store_wq);
-/* Under pvkit_store_lock: */
-static u32 pvkit_store_req_id;
+/* The protocol is out of step for good: every request fails. */
 static bool pvkit_store_broken;
-static char *pvkit_store_reply;	/* PVKIT_STORE_PAYLOAD_MAX bytes */
+/* Wakes writers waiting for room in the request ring. */
+static DECLARE_WAIT_QUEUE_HEAD(pvkit_store_wq);
+/* Serialises writers of the request ring, one whole message each. */
+static DEFINE_MUTEX(pvkit_store_send_lock);
+
+/* Requests in flight by id; ids are handed out cyclically from 1. */
+static DEFINE_XARRAY_ALLOC1(pvkit_store_reqs);
+static u32 pvkit_store_next_id;
+
+/*
+ * Counters for debugfs (pvkit_store/stats).  Under the xarray's lock:
+ * in_flight and in_flight_max.  The rest are only added to.
+ */
+static struct {
+	atomic_long_t requests;		/* messages sent */
+	atomic_long_t overlapped;	/* sent while another was in flight */
+	atomic_long_t replies;		/* matched to their request */
+	atomic_long_t timeouts;
+	atomic_long_t dropped;		/* replies nobody waited for, garbage */
+	atomic_long_t events;		/* watch events queued */
+	atomic_long_t events_dropped;	/* malformed, or the queue was full */
+	unsigned int in_flight;
+	unsigned int in_flight_max;
+} pvkit_store_stats;
+
+/* The reader's message in progress; only the reader thread uses it. */
+static struct {
+	struct pvkit_store_msg hdr;
+	u32 got;		/* bytes of header and payload taken so far */
+	u32 skip;		/* bytes of an oversized payload still to drop */
+	char *payload;		/* PVKIT_STORE_PAYLOAD_MAX bytes */
+} pvkit_store_rx;
 
 /* A watch event taken from the ring, waiting for its callback. */
 struct pvkit_store_event {
@@ -99,23 +162,21 @@ static LIST_HEAD(pvkit_store_events);
 static unsigned int pvkit_store_nr_events;
 static DEFINE_SPINLOCK(pvkit_store_events_lock);
 
-/* Registered watches; held while a callback runs. */
+/*
+ * Registered watches and the one whose callback runs, under a spinlock
+ * that is never held across a callback.  pvkit_store_unwatch() waits on
+ * the queue head for the running callback of its watch to end.
+ */
 static LIST_HEAD(pvkit_store_watches);
-static DEFINE_MUTEX(pvkit_store_watch_lock);
+static DEFINE_SPINLOCK(pvkit_store_watch_lock);
+static struct pvkit_store_watch *pvkit_store_running;
+static DECLARE_WAIT_QUEUE_HEAD(pvkit_store_running_wq);
 static u32 pvkit_store_next_token;
 
-static void pvkit_store_rx(struct work_struct *work);
 static void pvkit_store_dispatch(struct work_struct *work);
-static DECLARE_WORK(pvkit_store_rx_work, pvkit_store_rx);
 static DECLARE_WORK(pvkit_store_dispatch_work, pvkit_store_dispatch);
-
-static irqreturn_t pvkit_store_interrupt(int irq, void *dev_id)
-{
-	/* A request in flight reads its reply; otherwise the work does. */
-	wake_up(&pvkit_store_wq);
-	schedule_work(&pvkit_store_rx_work);
-	return IRQ_HANDLED;
-}
+/* Ordered: one callback at a time, in the order the events came. */
+static struct workqueue_struct *pvkit_store_watch_wq;
 
 /* The host flagged the ring as unusable, or broke the index rules. */
 static bool pvkit_store_ring_bad(void)
@@ -129,111 +190,118 @@ static bool pvkit_store_ring_bad(void)
 			PVKIT_STORE_RING_SIZE;
 }
 
+/* Fail every request in flight and all later ones. */
+static void pvkit_store_break(int err)
+{
+	struct pvkit_store_req *req;
+	unsigned long id;
+
+	if (!xchg(&pvkit_store_broken, true))
+		pr_err("store: connection lost (%d)\n", err);
+	xa_lock(&pvkit_store_reqs);
+	xa_for_each(&pvkit_store_reqs, id, req) {
+		__xa_erase(&pvkit_store_reqs, id);
+		pvkit_store_stats.in_flight--;
+		req->result = -EIO;
+		complete(&req->done);
+	}
+	xa_unlock(&pvkit_store_reqs);
+	wake_up_all(&pvkit_store_wq);
+}
+
 static bool pvkit_store_can_write(void)
 {
 	struct pvkit_store_ring *r = pvkit_store_ring;
 
-	return pvkit_store_ring_bad() ||
+	return READ_ONCE(pvkit_store_broken) || pvkit_store_ring_bad() ||
 	       READ_ONCE(r->req_prod) - READ_ONCE(r->req_cons) <
 			PVKIT_STORE_RING_SIZE;
 }
 
-static bool pvkit_store_can_read(void)
-{
-	struct pvkit_store_ring *r = pvkit_store_ring;
-
-	return pvkit_store_ring_bad() ||
-	       READ_ONCE(r->rsp_prod) != READ_ONCE(r->rsp_cons);
-}
-
 /*
- * Wait for @cond until @deadline.  Return: 0, -ETIMEDOUT, or -EIO when
- * the ring turned out to be bad.
+ * Put @len bytes into the request ring, waiting for room as needed.
+ * Context: pvkit_store_send_lock.
  */
-static int pvkit_store_wait(bool (*cond)(void), unsigned long deadline)
-{
-	long left = (long)(deadline - jiffies);
-
-	if (left <= 0 && !cond())
-		return -ETIMEDOUT;
-	if (left > 0 && !wait_event_timeout(pvkit_store_wq, cond(), left))
-		return -ETIMEDOUT;
-	return pvkit_store_ring_bad() ? -EIO : 0;
-}
-
-/* Put @len bytes into the request ring, waiting for space as needed. */
 static int pvkit_store_put(const void *data, size_t len,
 			   unsigned long deadline)
 {
 	struct pvkit_store_ring *r = pvkit_store_ring;
 	const u8 *p = data;
 	u32 prod, cons, off, n;
-	int ret;
+	long left;
 
 	while (len) {
-		ret = pvkit_store_wait(pvkit_store_can_write, deadline);
-		if (ret)
-			return ret;
+		if (READ_ONCE(pvkit_store_broken) || pvkit_store_ring_bad())
+			return -EIO;
+		/* Ours: only writers under pvkit_store_send_lock move it. */
 		prod = READ_ONCE(r->req_prod);
 		/*
 		 * Acquire: the host is done reading the bytes before cons
-		 * once we see it (pairs with its release store of req_cons),
-		 * so we may overwrite them.
+		 * once we see it (pairs with the release store of req_cons
+		 * in the host's ring_take()), so we may overwrite them.
 		 */
 		cons = smp_load_acquire(&r->req_cons);
 		if (prod - cons > PVKIT_STORE_RING_SIZE)
 			return -EIO;
+		if (prod - cons == PVKIT_STORE_RING_SIZE) {
+			/* Full: have the host take what is there, then wait. */
+			pvkit_evtchn_send(pvkit_store_port);
+			left = (long)(deadline - jiffies);
+			if (left <= 0 ||
+			    !wait_event_timeout(pvkit_store_wq,
+						pvkit_store_can_write(), left))
+				return -ETIMEDOUT;
+			continue;
+		}
 		off = prod & PVKIT_STORE_RING_MASK;
 		n = min3(len, (size_t)(PVKIT_STORE_RING_SIZE - (prod - cons)),
 			 (size_t)(PVKIT_STORE_RING_SIZE - off));
 		memcpy(&r->req[off], p, n);
 		/*
 		 * Release: the bytes are in the ring before the host sees the
-		 * new req_prod (pairs with its acquire load of req_prod).
+		 * new req_prod (pairs with the acquire load of req_prod in the
+		 * host's ring_take()).
 		 */
 		smp_store_release(&r->req_prod, prod + n);
-		pvkit_evtchn_send(pvkit_store_port);
 		p += n;
 		len -= n;
 	}
 	return 0;
 }
 
-/* Take @len bytes from the reply ring, waiting for them as needed. */
-static int pvkit_store_get(void *data, size_t len, unsigned long deadline)
+/*
+ * Take up to @want bytes from the reply ring into @dst (NULL: drop them).
+ * Return: the count (0: the ring is empty), or -EIO for bad indexes.
+ * Context: the reader.
+ */
+static int pvkit_store_take(void *dst, u32 want)
 {
 	struct pvkit_store_ring *r = pvkit_store_ring;
-	u8 *p = data;
 	u32 prod, cons, off, n;
-	int ret;
 
-	while (len) {
-		ret = pvkit_store_wait(pvkit_store_can_read, deadline);
-		if (ret)
-			return ret;
-		cons = READ_ONCE(r->rsp_cons);
-		/*
-		 * Acquire: the host wrote the bytes before rsp_prod (pairs
-		 * with its release store of rsp_prod), so they are complete.
-		 */
-		prod = smp_load_acquire(&r->rsp_prod);
-		if (prod - cons > PVKIT_STORE_RING_SIZE)
-			return -EIO;
-		off = cons & PVKIT_STORE_RING_MASK;
-		n = min3(len, (size_t)(prod - cons),
-			 (size_t)(PVKIT_STORE_RING_SIZE - off));
-		memcpy(p, &r->rsp[off], n);
-		/*
-		 * Release: our reads of the bytes are done before the host
-		 * sees the new rsp_cons and reuses them (pairs with its
-		 * acquire load of rsp_cons).
-		 */
-		smp_store_release(&r->rsp_cons, cons + n);
-		pvkit_evtchn_send(pvkit_store_port);
-		p += n;
-		len -= n;
-	}
-	return 0;
+	/* Ours: only the reader moves it. */
+	cons = READ_ONCE(r->rsp_cons);
+	/*
+	 * Acquire: the host wrote the bytes before rsp_prod (pairs with the
+	 * release store of rsp_prod in the host's pvkit_xs_push()), so the
+	 * bytes we see it cover are complete.
+	 */
+	prod = smp_load_acquire(&r->rsp_prod);
+	if (prod - cons > PVKIT_STORE_RING_SIZE)
+		return -EIO;
+	off = cons & PVKIT_STORE_RING_MASK;
+	n = min3(want, prod - cons, (u32)(PVKIT_STORE_RING_SIZE - off));
+	if (!n)
+		return 0;
+	if (dst)
+		memcpy(dst, &r->rsp[off], n);
+	/*
+	 * Release: our reads of the bytes are done before the host sees the
+	 * new rsp_cons and reuses them (pairs with the acquire load of
+	 * rsp_cons in the host's pvkit_xs_push()).
+	 */
+	smp_store_release(&r->rsp_cons, cons + n);
+	return n;
 }
 
 static const struct {
@@ -263,27 +331,26 @@ static int pvkit_store_error(const char *payload, u32 len)
 }
 
 /*
- * Queue the watch event in pvkit_store_reply (payload "path\0token\0")
- * for its callback.  Malformed events, and events beyond the queue's
- * limit, are dropped.  Context: pvkit_store_lock.
+ * Queue a watch event (payload "path\0token\0") for its callback.
+ * Malformed events, and events beyond the queue's limit, are dropped.
  */
-static void pvkit_store_queue_event(u32 len)
+static void pvkit_store_queue_event(const char *path, u32 len)
 {
-	const char *path = pvkit_store_reply, *token;
 	struct pvkit_store_event *ev;
+	const char *token;
 	size_t plen, tlen;
 	u32 tok;
 
 	plen = strnlen(path, len);
 	if (plen + 1 >= len)
-		return;
+		goto bad;
 	token = path + plen + 1;
 	tlen = strnlen(token, len - plen - 1);
 	if (plen + 1 + tlen >= len || kstrtou32(token, 16, &tok))
-		return;
+		goto bad;
 	ev = kmalloc(struct_size(ev, path, plen + 1), GFP_KERNEL);
 	if (!ev)
-		return;
+		goto dropped;
 	ev->token = tok;
 	memcpy(ev->path, path, plen + 1);
 
@@ -297,123 +364,258 @@ static void pvkit_store_queue_event(u32 len)
 	if (ev) {
 		pr_warn_ratelimited("store: watch event queue full, event dropped\n");
 		kfree(ev);
-		return;
+		goto dropped;
 	}
-	schedule_work(&pvkit_store_dispatch_work);
+	atomic_long_inc(&pvkit_store_stats.events);
+	queue_work(pvkit_store_watch_wq, &pvkit_store_dispatch_work);
+	return;
+bad:
+	pr_warn_ratelimited("store: malformed watch event dropped\n");
+dropped:
+	atomic_long_inc(&pvkit_store_stats.events_dropped);
 }
 
 /*
- * Take one message into @msg and pvkit_store_reply.  Return: 0,
- * -ETIMEDOUT when nothing at all came (nothing is lost), or another
- * negative errno when the connection is lost.  Context: pvkit_store_lock.
+ * Hand a whole reply to the request with its id: its payload, or the
+ * error it names (-EIO when @payload is NULL: it was too long to take).
+ * A reply nobody waits for (late, or made up) is dropped.  Context: the
+ * reader.
  */
-static int pvkit_store_recv(struct pvkit_store_msg *msg,
-			    unsigned long deadline)
+static void pvkit_store_deliver(const struct pvkit_store_msg *hdr,
+				const char *payload)
 {
-	int ret;
+	struct pvkit_store_req *req;
 
-	ret = pvkit_store_wait(pvkit_store_can_read, deadline);
-	if (ret == -ETIMEDOUT)
-		return ret;
-	if (!ret)
-		ret = pvkit_store_get(msg, sizeof(*msg), deadline);
-	/* A message we cannot hold leaves us out of step for good. */
-	if (!ret && msg->len > PVKIT_STORE_PAYLOAD_MAX)
-		ret = -EIO;
-	if (!ret)
-		ret = pvkit_store_get(pvkit_store_reply, msg->len, deadline);
-	if (!ret && msg->type == PVKIT_XS_WATCH_EVENT)
-		pvkit_store_queue_event(msg->len);
-	if (ret) {
-		/* Even a timeout here: we are in the middle of a message. */
-		ret = ret == -ETIMEDOUT ? -EIO : ret;
-		pvkit_store_broken = true;
-		pr_err("store: connection lost (%d)\n", ret);
+	xa_lock(&pvkit_store_reqs);
+	req = hdr->req_id ? xa_load(&pvkit_store_reqs, hdr->req_id) : NULL;
+	if (!req) {
+		xa_unlock(&pvkit_store_reqs);
+		atomic_long_inc(&pvkit_store_stats.dropped);
+		pr_warn_ratelimited("store: reply (type %u) to unknown request %u dropped\n",
+				    hdr->type, hdr->req_id);
+		return;
 	}
-	return ret;
+	if (!payload) {
+		req->result = -EIO;
+	} else if (hdr->type == PVKIT_XS_ERROR) {
+		req->result = pvkit_store_error(payload, hdr->len);
+	} else if (hdr->type != req->type || hdr->tx_id != req->tx) {
+		pr_warn_ratelimited("store: reply (type %u, tx %u) does not match request %u\n",
+				    hdr->type, hdr->tx_id, hdr->req_id);
+		req->result = -EIO;
+	} else if (req->buf && hdr->len > req->len) {
+		req->result = -EOVERFLOW;
+	} else {
+		if (req->buf)
+			memcpy(req->buf, payload, hdr->len);
+		req->result = hdr->len;
+	}
+	__xa_erase(&pvkit_store_reqs, hdr->req_id);
+	pvkit_store_stats.in_flight--;
+	complete(&req->done);
+	xa_unlock(&pvkit_store_reqs);
+	atomic_long_inc(&pvkit_store_stats.replies);
+}
+
+/*
+ * Take what the reply ring holds, message by message, possibly across
+ * several calls.  Return: true when it took bytes, false when the ring is
+ * empty.  Context: the reader.
+ */
+static bool pvkit_store_rx_one(void)
+{
+	struct pvkit_store_msg *hdr = &pvkit_store_rx.hdr;
+	u32 hsize = sizeof(*hdr);
+	int n;
+
+	if (pvkit_store_rx.skip) {
+		n = pvkit_store_take(NULL, pvkit_store_rx.skip);
+		if (n > 0)
+			pvkit_store_rx.skip -= n;
+		goto out;
+	}
+	if (pvkit_store_rx.got < hsize) {
+		n = pvkit_store_take((u8 *)hdr + pvkit_store_rx.got,
+				     hsize - pvkit_store_rx.got);
+		if (n <= 0)
+			goto out;
+		pvkit_store_rx.got += n;
+		if (pvkit_store_rx.got < hsize)
+			return true;
+		if (hdr->len > PVKIT_STORE_PAYLOAD_MAX) {
+			/*
+			 * Longer than any message may be: drop its payload as
+			 * it comes, so the next header is found.
+			 */
+			pr_warn_ratelimited("store: message of %u bytes dropped\n",
+					    hdr->len);
+			if (hdr->type == PVKIT_XS_WATCH_EVENT)
+				atomic_long_inc(&pvkit_store_stats.events_dropped);
+			else
+				pvkit_store_deliver(hdr, NULL);
+			pvkit_store_rx.skip = hdr->len;
+			pvkit_store_rx.got = 0;
+			return true;
+		}
+	}
+	n = pvkit_store_take(pvkit_store_rx.payload + pvkit_store_rx.got - hsize,
+			     hsize + hdr->len - pvkit_store_rx.got);
+	if (n < 0)
+		goto out;
+	pvkit_store_rx.got += n;
+	if (pvkit_store_rx.got < hsize + hdr->len)
+		return n > 0;
+	pvkit_store_rx.got = 0;
+	if (hdr->type == PVKIT_XS_WATCH_EVENT)
+		pvkit_store_queue_event(pvkit_store_rx.payload, hdr->len);
+	else
+		pvkit_store_deliver(hdr, pvkit_store_rx.payload);
+	return true;
+out:
+	if (n < 0)
+		pvkit_store_break(n);
+	return n > 0;
+}
+
+/* Hard interrupt: wake writers waiting for room, then run the reader. */
+static irqreturn_t pvkit_store_interrupt(int irq, void *dev_id)
+{
+	wake_up(&pvkit_store_wq);
+	return IRQ_WAKE_THREAD;
+}
+
+/*
+ * The reader: the interrupt's thread.  An event that arrives while it is
+ * busy makes it go round once more, so nothing the host adds after its
+ * last look at the ring is missed.
+ */
+static irqreturn_t pvkit_store_reader(int irq, void *dev_id)
+{
+	unsigned int n = 0;
+	bool moved = false;
+
+	while (!READ_ONCE(pvkit_store_broken)) {
+		if (pvkit_store_ring_bad()) {
+			pvkit_store_break(-EIO);
+			break;
+		}
+		if (!pvkit_store_rx_one())
+			break;
+		moved = true;
+		if (++n % PVKIT_STORE_RX_BATCH == 0) {
+			/* The host may hold replies until there is room. */
+			pvkit_evtchn_send(pvkit_store_port);
+			moved = false;
+			cond_resched();
+		}
+	}
+	if (moved)
+		pvkit_evtchn_send(pvkit_store_port);
+	return IRQ_HANDLED;
 }
 
 /*
  * Send one request made of two parts (either may be empty), inside
  * transaction @tx (PVKIT_XBT_NULL: none), and wait for its reply.
- * Return: the reply's length, its payload in pvkit_store_reply, or a
- * negative errno.  Context: pvkit_store_lock.
+ * Return: the reply's length, its payload in @buf unless that is NULL
+ * (at most @len bytes: -EOVERFLOW for a longer one), or a negative errno.
  */
 static int pvkit_store_request(u32 type, u32 tx, const void *a, size_t alen,
-			       const void *b, size_t blen)
+			       const void *b, size_t blen, void *buf,
+			       size_t len)
 {
 	unsigned long deadline = jiffies + PVKIT_STORE_TIMEOUT;
+	struct pvkit_store_req req = {
+		.type = type, .tx = tx, .buf = buf, .len = len,
+	};
 	struct pvkit_store_msg msg;
 	u32 id;
+	long left;
 	int ret;
 
-	lockdep_assert_held(&pvkit_store_lock);
 	if (!pvkit_store_ring)
 		return -ENODEV;
-	if (pvkit_store_broken)
+	if (READ_ONCE(pvkit_store_broken))
 		return -EIO;
 	if (alen + blen > PVKIT_STORE_PAYLOAD_MAX)
 		return -E2BIG;
+	init_completion(&req.done);
 
-	id = ++pvkit_store_req_id;
-	if (!id)	/* 0 is what watch events carry */
-		id = ++pvkit_store_req_id;
+	/* Findable by the reader before the host can answer it. */
+	xa_lock(&pvkit_store_reqs);
+	ret = __xa_alloc_cyclic(&pvkit_store_reqs, &id, &req, xa_limit_32b,
+				&pvkit_store_next_id, GFP_KERNEL);
+	if (ret >= 0) {
+		if (pvkit_store_stats.in_flight++)
+			atomic_long_inc(&pvkit_store_stats.overlapped);
+		pvkit_store_stats.in_flight_max =
+			max(pvkit_store_stats.in_flight,
+			    pvkit_store_stats.in_flight_max);
+	}
+	xa_unlock(&pvkit_store_reqs);
+	if (ret < 0)
+		return ret;
+
 	msg = (struct pvkit_store_msg){ .type = type, .req_id = id,
 					.tx_id = tx, .len = alen + blen };
+	mutex_lock(&pvkit_store_send_lock);
 	ret = pvkit_store_put(&msg, sizeof(msg), deadline);
 	if (!ret)
 		ret = pvkit_store_put(a, alen, deadline);
 	if (!ret)
 		ret = pvkit_store_put(b, blen, deadline);
-	if (ret)
-		goto broken;	/* a partial request desynchronises the ring */
-
-	for (;;) {
-		/* On a timeout, a late reply is skipped next time. */
-		ret = pvkit_store_recv(&msg, deadline);
-		if (ret)
-			return ret;
-		/* Watch events (queued by recv) and stale replies. */
-		if (msg.type == PVKIT_XS_WATCH_EVENT || msg.req_id != id)
-			continue;
-		if (msg.type == PVKIT_XS_ERROR)
-			return pvkit_store_error(pvkit_store_reply, msg.len);
-		if (msg.type != type || msg.tx_id != tx)
-			return -EIO;
-		return msg.len;
+	if (!ret)
+		pvkit_evtchn_send(pvkit_store_port);
+	mutex_unlock(&pvkit_store_send_lock);
+	if (ret) {
+		/* A partial request puts the host out of step. */
+		pvkit_store_break(ret);
+		goto out;
 	}
+	atomic_long_inc(&pvkit_store_stats.requests);
 
-broken:
-	pvkit_store_broken = true;
-	pr_err("store: connection lost (%d)\n", ret);
+	left = (long)(deadline - jiffies);
+	if (left > 0 && wait_for_completion_timeout(&req.done, left))
+		return req.result;
+	ret = -ETIMEDOUT;
+out:
+	/* Unless the reader (or a break) has just completed it: take it out. */
+	xa_lock(&pvkit_store_reqs);
+	if (xa_load(&pvkit_store_reqs, id) == &req) {
+		__xa_erase(&pvkit_store_reqs, id);
+		pvkit_store_stats.in_flight--;
+		if (ret == -ETIMEDOUT)
+			atomic_long_inc(&pvkit_store_stats.timeouts);
+	} else {
+		ret = req.result;
+	}
+	xa_unlock(&pvkit_store_reqs);
 	return ret;
 }
 
-/* Take what the host sent while no request was in flight. */
-static void pvkit_store_rx(struct work_struct *work)
+/* Remove @token's queued events: its watch is gone. */
+static void pvkit_store_flush_events(u32 token)
 {
-	struct pvkit_store_msg msg;
-	unsigned int n;
+	struct pvkit_store_event *ev, *next;
+	LIST_HEAD(gone);
 
-	mutex_lock(&pvkit_store_lock);
-	for (n = 0; n < PVKIT_STORE_RX_BUDGET; n++) {
-		if (!pvkit_store_ring || pvkit_store_broken ||
-		    !pvkit_store_can_read())
-			break;
-		/* Watch events are queued; stale replies are dropped. */
-		if (pvkit_store_recv(&msg, jiffies + PVKIT_STORE_TIMEOUT))
-			break;
+	spin_lock(&pvkit_store_events_lock);
+	list_for_each_entry_safe(ev, next, &pvkit_store_events, list) {
+		if (ev->token == token) {
+			list_move(&ev->list, &gone);
+			pvkit_store_nr_events--;
+		}
 	}
-	if (n == PVKIT_STORE_RX_BUDGET)
-		schedule_work(&pvkit_store_rx_work);
-	mutex_unlock(&pvkit_store_lock);
+	spin_unlock(&pvkit_store_events_lock);
+	list_for_each_entry_safe(ev, next, &gone, list)
+		kfree(ev);
 }
 
-/* Run the callbacks of queued watch events, in order. */
+/* The watch worker: run the callbacks of queued events, in order. */
 static void pvkit_store_dispatch(struct work_struct *work)
 {
 	struct pvkit_store_event *ev;
-	struct pvkit_store_watch *w;
+	struct pvkit_store_watch *w, *found;
 
 	for (;;) {
 		spin_lock(&pvkit_store_events_lock);
@@ -428,14 +630,25 @@ static void pvkit_store_dispatch(struct work_struct *work)
 			return;
 
 		/* The token is the host's word: look it up, never trust it. */
-		mutex_lock(&pvkit_store_watch_lock);
+		found = NULL;
+		spin_lock(&pvkit_store_watch_lock);
 		list_for_each_entry(w, &pvkit_store_watches, list) {
 			if (w->token == ev->token) {
-				w->callback(w, ev->path);
+				found = w;
 				break;
 			}
 		}
-		mutex_unlock(&pvkit_store_watch_lock);
+		pvkit_store_running = found;
+		spin_unlock(&pvkit_store_watch_lock);
+
+		/* No lock held: the callback may add and remove watches. */
+		if (found)
+			found->callback(found, ev->path);
+
+		spin_lock(&pvkit_store_watch_lock);
+		pvkit_store_running = NULL;
+		spin_unlock(&pvkit_store_watch_lock);
+		wake_up_all(&pvkit_store_running_wq);
 		kfree(ev);
 		cond_resched();
 	}
@@ -456,30 +669,18 @@ static int pvkit_store_path_op(u32 type, u32 tx, const char *path, char *buf,
 			       size_t len)
 {
 	int plen = pvkit_store_path_len(path);
-	int ret;
 
 	if (plen < 0)
 		return plen;
-	mutex_lock(&pvkit_store_lock);
-	ret = pvkit_store_request(type, tx, path, plen, NULL, 0);
-	if (ret >= 0 && buf) {
-		if ((size_t)ret > len)
-			ret = -EOVERFLOW;
-		else
-			memcpy(buf, pvkit_store_reply, ret);
-	}
-	mutex_unlock(&pvkit_store_lock);
-	return ret;
+	return pvkit_store_request(type, tx, path, plen, NULL, 0, buf, len);
 }
 
-static int pvkit_store_do_read(u32 tx, const char *path, char *buf,
-			       size_t len)
+int pvkit_store_do_read(u32 tx, const char *path, char *buf, size_t len)
 {
 	return pvkit_store_path_op(PVKIT_XS_READ, tx, path, buf, len);
 }
 
-static int pvkit_store_do_directory(u32 tx, const char *path, char *buf,
-				    size_t len)
+int pvkit_store_do_directory(u32 tx, const char *path, char *buf, size_t len)
 {
 	int ret = pvkit_store_path_op(PVKIT_XS_DIRECTORY, tx, path, buf, len);
 
@@ -489,17 +690,16 @@ static int pvkit_store_do_directory(u32 tx, const char *path, char *buf,
 	return ret;
 }
 
-static int pvkit_store_do_write(u32 tx, const char *path, const void *value,
-				size_t len)
+int pvkit_store_do_write(u32 tx, const char *path, const void *value,
+			 size_t len)
 {
 	int plen = pvkit_store_path_len(path);
 	int ret;
 
 	if (plen < 0)
 		return plen;
-	mutex_lock(&pvkit_store_lock);
-	ret = pvkit_store_request(PVKIT_XS_WRITE, tx, path, plen, value, len);
-	mutex_unlock(&pvkit_store_lock);
+	ret = pvkit_store_request(PVKIT_XS_WRITE, tx, path, plen, value, len,
+				  NULL, 0);
 	return ret < 0 ? ret : 0;
 }
 
@@ -578,23 +778,22 @@ EXPORT_SYMBOL_GPL(pvkit_store_rm);
  */
 int pvkit_store_transaction_start(u32 *tx)
 {
+	char reply[16];
 	u32 id;
 	int ret;
 
-	mutex_lock(&pvkit_store_lock);
 	/* The payload is empty or "\0": send the terminator, as Xen does. */
 	ret = pvkit_store_request(PVKIT_XS_TRANSACTION_START, PVKIT_XBT_NULL,
-				  "", 1, NULL, 0);
-	if (ret >= 0) {
-		/* "<decimal id>\0"; 0 would mean no transaction at all. */
-		if (!ret || pvkit_store_reply[ret - 1] ||
-		    kstrtou32(pvkit_store_reply, 10, &id) || !id)
-			ret = -EIO;
-		else
-			*tx = id;
-	}
-	mutex_unlock(&pvkit_store_lock);
-	return ret < 0 ? ret : 0;
+				  "", 1, NULL, 0, reply, sizeof(reply));
+	if (ret == -EOVERFLOW)
+		return -EIO;
+	if (ret < 0)
+		return ret;
+	/* "<decimal id>\0"; 0 would mean no transaction at all. */
+	if (!ret || reply[ret - 1] || kstrtou32(reply, 10, &id) || !id)
+		return -EIO;
+	*tx = id;
+	return 0;
 }
 EXPORT_SYMBOL_GPL(pvkit_store_transaction_start);
 
@@ -617,10 +816,8 @@ int pvkit_store_transaction_end(u32 tx, bool commit)
 
 	if (tx == PVKIT_XBT_NULL)
 		return -EINVAL;
-	mutex_lock(&pvkit_store_lock);
 	ret = pvkit_store_request(PVKIT_XS_TRANSACTION_END, tx,
-				  commit ? "T" : "F", 2, NULL, 0);
-	mutex_unlock(&pvkit_store_lock);
+				  commit ? "T" : "F", 2, NULL, 0, NULL, 0);
 	return ret < 0 ? ret : 0;
 }
 EXPORT_SYMBOL_GPL(pvkit_store_transaction_end);
@@ -705,11 +902,40 @@ static int pvkit_store_watch_op(u32 type, struct pvkit_store_watch *watch)
 	if (plen < 0)
 		return plen;
 	snprintf(token, sizeof(token), "%x", watch->token);
-	mutex_lock(&pvkit_store_lock);
 	ret = pvkit_store_request(type, PVKIT_XBT_NULL, watch->path, plen, token,
-				  strlen(token) + 1);
-	mutex_unlock(&pvkit_store_lock);
+				  strlen(token) + 1, NULL, 0);
 	return ret < 0 ? ret : 0;
+}
+
+/* A token no registered watch has.  Context: pvkit_store_watch_lock. */
+static u32 pvkit_store_new_token(void)
+{
+	struct pvkit_store_watch *w;
+
+again:
+	if (!++pvkit_store_next_token)
+		pvkit_store_next_token++;
+	list_for_each_entry(w, &pvkit_store_watches, list)
+		if (w->token == pvkit_store_next_token)
+			goto again;
+	return pvkit_store_next_token;
+}
+
+/*
+ * Take @watch off the list, drop its queued events and wait until its
+ * callback is not running, unless we are that callback: it cannot run
+ * again after this.
+ */
+static void pvkit_store_forget(struct pvkit_store_watch *watch)
+{
+	spin_lock(&pvkit_store_watch_lock);
+	list_del(&watch->list);
+	spin_unlock(&pvkit_store_watch_lock);
+	pvkit_store_flush_events(watch->token);
+	if (current_work() == &pvkit_store_dispatch_work)
+		return;
+	wait_event(pvkit_store_running_wq,
+		   READ_ONCE(pvkit_store_running) != watch);
 }
 
 /**
@@ -718,28 +944,29 @@ static int pvkit_store_watch_op(u32 type, struct pvkit_store_watch *watch)
  *         @watch->callback set by the caller; both must stay valid until
  *         pvkit_store_unwatch()
  *
- * The callback runs in process context (a work item), one at a time, with
- * the path that changed; it may make store requests but must not add or
- * remove watches.  It runs once soon after registration, as in xenstore.
+ * The callback runs in process context, on the store's watch worker:
+ * one callback at a time, in the order the host sent the events, with
+ * the path that changed (the watched node or one below it).  It may make
+ * store requests and add or remove watches, its own included.  It runs
+ * once soon after registration, as in xenstore.
  *
- * Context: process context; sleeps (at most about 10 s).
+ * Context: process context, a watch callback included; sleeps (at most
+ * about 10 s).
  * Return: 0 or a negative errno, as for pvkit_store_read().
  */
 int pvkit_store_watch(struct pvkit_store_watch *watch)
 {
 	int ret;
 
-	mutex_lock(&pvkit_store_watch_lock);
-	watch->token = ++pvkit_store_next_token;
+	/* Listed first: the host sends the initial event before its reply. */
+	spin_lock(&pvkit_store_watch_lock);
+	watch->token = pvkit_store_new_token();
 	list_add_tail(&watch->list, &pvkit_store_watches);
-	mutex_unlock(&pvkit_store_watch_lock);
+	spin_unlock(&pvkit_store_watch_lock);
 
 	ret = pvkit_store_watch_op(PVKIT_XS_WATCH, watch);
-	if (ret) {
-		mutex_lock(&pvkit_store_watch_lock);
-		list_del(&watch->list);
-		mutex_unlock(&pvkit_store_watch_lock);
-	}
+	if (ret)
+		pvkit_store_forget(watch);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(pvkit_store_watch);
@@ -748,434 +975,155 @@ EXPORT_SYMBOL_GPL(pvkit_store_watch);
  * pvkit_store_unwatch() - remove a watch
  * @watch: a watch pvkit_store_watch() accepted
  *
- * When this returns, the callback is not running and will not run again
- * for @watch, even if the host fails to remove the watch.
+ * When this returns, the callback will not run again for @watch, even if
+ * the host fails to remove the watch; events still queued for it are
+ * dropped.  Called from outside the callback, it first waits for a
+ * running callback of @watch to return; called from @watch's own
+ * callback, it does not wait (that callback must not touch @watch after
+ * freeing it).
  *
- * Context: process context; sleeps (at most about 10 s).
+ * Context: process context, a watch callback included; sleeps (at most
+ * about 10 s).
  */
 void pvkit_store_unwatch(struct pvkit_store_watch *watch)
 {
+	/* Its events sent before the reply are queued when this returns. */
 	pvkit_store_watch_op(PVKIT_XS_UNWATCH, watch);
-	mutex_lock(&pvkit_store_watch_lock);
-	list_del(&watch->list);
-	mutex_unlock(&pvkit_store_watch_lock);
+	pvkit_store_forget(watch);
 }
 EXPORT_SYMBOL_GPL(pvkit_store_unwatch);
 
-/* PVKIT_STORE_IOC_WATCH: the first change after the initial event. */
-struct pvkit_store_ioc_watch {
-	struct pvkit_store_watch watch;
-	struct completion done;
-	unsigned int events;
-	char path[PVKIT_STORE_PATH_MAX + 1];
-};
-
-static void pvkit_store_ioc_watch_fn(struct pvkit_store_watch *watch,
-				     const char *path)
+#ifdef CONFIG_DEBUG_FS
+static int pvkit_store_stats_show(struct seq_file *m, void *unused)
 {
-	struct pvkit_store_ioc_watch *w =
-		container_of(watch, struct pvkit_store_ioc_watch, watch);
+	unsigned int in_flight, in_flight_max;
 
-	if (++w->events == 2) {
-		strscpy(w->path, path, sizeof(w->path));
-		complete(&w->done);
-	}
+	xa_lock(&pvkit_store_reqs);
+	in_flight = pvkit_store_stats.in_flight;
+	in_flight_max = pvkit_store_stats.in_flight_max;
+	xa_unlock(&pvkit_store_reqs);
+	seq_printf(m, "requests %ld\n",
+		   atomic_long_read(&pvkit_store_stats.requests));
+	seq_printf(m, "overlapped %ld\n",
+		   atomic_long_read(&pvkit_store_stats.overlapped));
+	seq_printf(m, "replies %ld\n",
+		   atomic_long_read(&pvkit_store_stats.replies));
+	seq_printf(m, "timeouts %ld\n",
+		   atomic_long_read(&pvkit_store_stats.timeouts));
+	seq_printf(m, "dropped %ld\n",
+		   atomic_long_read(&pvkit_store_stats.dropped));
+	seq_printf(m, "events %ld\n",
+		   atomic_long_read(&pvkit_store_stats.events));
+	seq_printf(m, "events_dropped %ld\n",
+		   atomic_long_read(&pvkit_store_stats.events_dropped));
+	seq_printf(m, "in_flight %u\n", in_flight);
+	seq_printf(m, "in_flight_max %u\n", in_flight_max);
+	return 0;
 }
-
-static long pvkit_store_ioc_watch(const char *path, struct pvkit_store_op *op)
-{
-	struct pvkit_store_ioc_watch *w;
-	long ret, len;
-
-	w = kzalloc(sizeof(*w), GFP_KERNEL);
-	if (!w)
-		return -ENOMEM;
-	w->watch.path = path;
-	w->watch.callback = pvkit_store_ioc_watch_fn;
-	init_completion(&w->done);
-	ret = pvkit_store_watch(&w->watch);
-	if (ret)
-		goto out;
-	ret = wait_for_completion_killable_timeout(&w->done,
-						   PVKIT_STORE_TIMEOUT);
-	pvkit_store_unwatch(&w->watch);
-	if (!ret) {
-		ret = -ETIMEDOUT;
-	} else if (ret > 0) {
-		len = strlen(w->path);
-		if (len >= op->len)
-			ret = -EOVERFLOW;
-		else if (copy_to_user(u64_to_user_ptr(op->buf), w->path,
-				      len + 1))
-			ret = -EFAULT;
-		else
-			ret = len;
-	}
-out:
-	kfree(w);
-	return ret;
-}
+DEFINE_SHOW_ATTRIBUTE(pvkit_store_stats);
 
 /*
- * What one open /dev/pvkit_store holds: its watches, the events they got
- * and its transactions, all dropped when the file is closed.
+ * watch_nesting: a check of the watch rules, for the selftests.  Writing
+ * a path sets a watch on it whose callback sets a second watch on the
+ * same path; the second one's callback removes its own watch.  The write
+ * succeeds once that happened, within the request timeout.
  */
-#define PVKIT_STORE_FILE_MAX_EVENTS	1024
-
-struct pvkit_store_file {
-	struct mutex lock;		/* watches, next_id */
-	struct list_head watches;
-	u32 next_id;
-	spinlock_t events_lock;		/* events, nr_events, overflow */
-	struct list_head events;
-	unsigned int nr_events;
-	bool overflow;
-	wait_queue_head_t wq;
-	struct xarray txs;		/* open transaction ids */
+struct pvkit_store_nesting {
+	struct pvkit_store_watch outer;
+	struct pvkit_store_watch inner;
+	struct completion done;
+	atomic_t inner_state;	/* 0: not set, 1: set, 2: removed */
+	int outer_calls;
+	int result;
 };
 
-struct pvkit_store_file_watch {
-	struct pvkit_store_watch watch;
-	struct list_head node;
-	struct pvkit_store_file *sf;
-	u32 id;
-	char path[];
-};
-
-struct pvkit_store_file_event {
-	struct list_head list;
-	u32 id;
-	char path[];
-};
-
-/* Runs from the dispatch work: queue the event for WATCH_READ. */
-static void pvkit_store_file_watch_fn(struct pvkit_store_watch *watch,
+static void pvkit_store_nesting_inner(struct pvkit_store_watch *watch,
 				      const char *path)
 {
-	struct pvkit_store_file_watch *fw =
-		container_of(watch, struct pvkit_store_file_watch, watch);
-	struct pvkit_store_file *sf = fw->sf;
-	struct pvkit_store_file_event *ev;
-	size_t len = strlen(path);
+	struct pvkit_store_nesting *t =
+		container_of(watch, struct pvkit_store_nesting, inner);
 
-	ev = kmalloc(struct_size(ev, path, len + 1), GFP_KERNEL);
-	spin_lock(&sf->events_lock);
-	if (ev && sf->nr_events < PVKIT_STORE_FILE_MAX_EVENTS) {
-		ev->id = fw->id;
-		memcpy(ev->path, path, len + 1);
-		list_add_tail(&ev->list, &sf->events);
-		sf->nr_events++;
-		ev = NULL;
-	} else {
-		sf->overflow = true;
+	if (atomic_cmpxchg(&t->inner_state, 1, 2) == 1) {
+		pvkit_store_unwatch(&t->inner);
+		complete(&t->done);
 	}
-	spin_unlock(&sf->events_lock);
-	kfree(ev);
-	wake_up(&sf->wq);
 }
 
-static long pvkit_store_ioc_watch_add(struct pvkit_store_file *sf,
+static void pvkit_store_nesting_outer(struct pvkit_store_watch *watch,
 				      const char *path)
 {
-	struct pvkit_store_file_watch *fw;
-	size_t len = strlen(path);
-	long ret;
+	struct pvkit_store_nesting *t =
+		container_of(watch, struct pvkit_store_nesting, outer);
 
-	fw = kzalloc(struct_size(fw, path, len + 1), GFP_KERNEL);
-	if (!fw)
-		return -ENOMEM;
-	memcpy(fw->path, path, len + 1);
-	fw->sf = sf;
-	fw->watch.path = fw->path;
-	fw->watch.callback = pvkit_store_file_watch_fn;
-	mutex_lock(&sf->lock);
-	fw->id = ++sf->next_id;
-	ret = pvkit_store_watch(&fw->watch);
-	if (ret) {
-		kfree(fw);
-	} else {
-		list_add_tail(&fw->node, &sf->watches);
-		ret = fw->id;
+	if (t->outer_calls++)
+		return;
+	t->inner.path = t->outer.path;
+	t->inner.callback = pvkit_store_nesting_inner;
+	atomic_set(&t->inner_state, 1);
+	t->result = pvkit_store_watch(&t->inner);
+	if (t->result) {
+		atomic_set(&t->inner_state, 0);
+		complete(&t->done);
 	}
-	mutex_unlock(&sf->lock);
-	return ret;
 }
 
-static long pvkit_store_ioc_watch_del(struct pvkit_store_file *sf, u32 id)
+static ssize_t pvkit_store_nesting_write(struct file *file,
+					 const char __user *ubuf, size_t len,
+					 loff_t *ppos)
 {
-	struct pvkit_store_file_watch *fw;
+	struct pvkit_store_nesting *t;
+	char *path;
+	int ret;
 
-	mutex_lock(&sf->lock);
-	list_for_each_entry(fw, &sf->watches, node) {
-		if (fw->id == id) {
-			list_del(&fw->node);
-			mutex_unlock(&sf->lock);
-			pvkit_store_unwatch(&fw->watch);
-			kfree(fw);
-			return 0;
-		}
-	}
-	mutex_unlock(&sf->lock);
-	return -ENOENT;
-}
-
-static bool pvkit_store_file_ready(struct pvkit_store_file *sf)
-{
-	return !list_empty_careful(&sf->events) || READ_ONCE(sf->overflow);
-}
-
-static long pvkit_store_ioc_watch_read(struct pvkit_store_file *sf,
-				       void __user *uarg)
-{
-	struct pvkit_store_watch_event we;
-	struct pvkit_store_file_event *ev;
-	long ret, len;
-
-	if (copy_from_user(&we, uarg, sizeof(we)))
-		return -EFAULT;
-	if (we.reserved || we.timeout_ms > 60000)
-		return -EINVAL;
-	ret = wait_event_interruptible_timeout(sf->wq, pvkit_store_file_ready(sf),
-					       msecs_to_jiffies(we.timeout_ms));
-	if (ret < 0)
-		return ret;
-	spin_lock(&sf->events_lock);
-	if (sf->overflow) {
-		/* Say once that events were lost; the queue stays. */
-		sf->overflow = false;
-		spin_unlock(&sf->events_lock);
-		return -ENOBUFS;
-	}
-	ev = list_first_entry_or_null(&sf->events,
-				      struct pvkit_store_file_event, list);
-	len = ev ? strlen(ev->path) : 0;
-	if (ev && len < we.len) {
-		list_del(&ev->list);
-		sf->nr_events--;
-	}
-	spin_unlock(&sf->events_lock);
-	if (!ev)
-		return -ETIMEDOUT;
-	if (len >= we.len)
-		return -EOVERFLOW;	/* the event stays for a bigger buffer */
-	we.watch_id = ev->id;
-	if (copy_to_user(u64_to_user_ptr(we.buf), ev->path, len + 1) ||
-	    copy_to_user(uarg, &we, sizeof(we)))
-		ret = -EFAULT;
-	else
-		ret = len;
-	kfree(ev);
-	return ret;
-}
-
-static long pvkit_store_ioc_tx_start(struct pvkit_store_file *sf,
-				     void __user *uarg)
-{
-	struct pvkit_store_tx t = {};
-	long ret;
-
-	ret = pvkit_store_transaction_start(&t.tx_id);
-	if (ret)
-		return ret;
-	ret = xa_insert(&sf->txs, t.tx_id, xa_mk_value(1), GFP_KERNEL);
-	if (!ret && copy_to_user(uarg, &t, sizeof(t))) {
-		xa_erase(&sf->txs, t.tx_id);
-		ret = -EFAULT;
-	}
-	if (ret)
-		pvkit_store_transaction_end(t.tx_id, false);
-	return ret;
-}
-
-static long pvkit_store_ioc_tx_end(struct pvkit_store_file *sf,
-				   void __user *uarg)
-{
-	struct pvkit_store_tx t;
-
-	if (copy_from_user(&t, uarg, sizeof(t)))
-		return -EFAULT;
-	if (t.commit > 1)
-		return -EINVAL;
-	/* Only the file's own transactions, each ended once. */
-	if (!t.tx_id || !xa_erase(&sf->txs, t.tx_id))
-		return -ENOENT;
-	return pvkit_store_transaction_end(t.tx_id, t.commit);
-}
-
-/* The requests of struct pvkit_store_op, in transaction @tx or none. */
-static long pvkit_store_ioc_op(struct pvkit_store_file *sf, unsigned int type,
-			       u32 tx, struct pvkit_store_op *op)
-{
-	char *path, *buf = NULL;
-	long ret;
-
-	if (op->flags)
-		return -EINVAL;
-	if (tx && !xa_load(&sf->txs, tx))
-		return -ENOENT;
-	path = strndup_user(u64_to_user_ptr(op->path), PVKIT_STORE_PATH_MAX + 1);
+	path = memdup_user_nul(ubuf, min_t(size_t, len, PVKIT_STORE_PATH_MAX));
 	if (IS_ERR(path))
 		return PTR_ERR(path);
-	if (type == PVKIT_XS_WRITE && op->len > PVKIT_STORE_PAYLOAD_MAX) {
-		ret = -E2BIG;
+	path[strcspn(path, "\n")] = '\0';
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t) {
+		ret = -ENOMEM;
 		goto out;
 	}
-	/* No reply is longer: a bigger buffer needs no more kernel memory. */
-	op->len = min_t(u32, op->len, PVKIT_STORE_PAYLOAD_MAX);
-	if (type == PVKIT_XS_WATCH) {
-		ret = pvkit_store_ioc_watch(path, op);
+	init_completion(&t->done);
+	t->outer.path = path;
+	t->outer.callback = pvkit_store_nesting_outer;
+	ret = pvkit_store_watch(&t->outer);
+	if (ret)
 		goto out;
-	}
-	if (type == PVKIT_XS_WATCH_EVENT) {	/* WATCH_ADD */
-		ret = pvkit_store_ioc_watch_add(sf, path);
-		goto out;
-	}
-	if (type != PVKIT_XS_RM) {
-		buf = kmalloc(max(op->len, 1U), GFP_KERNEL);
-		if (!buf) {
-			ret = -ENOMEM;
-			goto out;
-		}
-	}
-
-	switch (type) {
-	case PVKIT_XS_READ:
-	case PVKIT_XS_DIRECTORY:
-		ret = type == PVKIT_XS_READ ?
-			pvkit_store_do_read(tx, path, buf, op->len) :
-			pvkit_store_do_directory(tx, path, buf, op->len);
-		if (ret > 0 && copy_to_user(u64_to_user_ptr(op->buf), buf, ret))
-			ret = -EFAULT;
-		break;
-	case PVKIT_XS_WRITE:
-		if (copy_from_user(buf, u64_to_user_ptr(op->buf), op->len))
-			ret = -EFAULT;
-		else
-			ret = pvkit_store_do_write(tx, path, buf, op->len);
-		break;
-	default:	/* PVKIT_XS_RM */
-		ret = pvkit_store_tx_rm(tx, path);
-		break;
-	}
+	if (!wait_for_completion_timeout(&t->done, PVKIT_STORE_TIMEOUT))
+		ret = -ETIMEDOUT;
+	else
+		ret = t->result;
+	/* From outside: waits for a running outer callback. */
+	pvkit_store_unwatch(&t->outer);
+	if (atomic_cmpxchg(&t->inner_state, 1, 2) == 1)
+		pvkit_store_unwatch(&t->inner);
+	/* An inner callback that removed its watch may still be returning. */
+	flush_work(&pvkit_store_dispatch_work);
 out:
-	kfree(buf);
+	kfree(t);
 	kfree(path);
-	return ret;
+	return ret ? ret : len;
 }
 
-/* /dev/pvkit_store: the same requests for tools and tests. */
-static long pvkit_store_ioctl(struct file *file, unsigned int cmd,
-			      unsigned long arg)
-{
-	struct pvkit_store_file *sf = file->private_data;
-	void __user *uarg = (void __user *)arg;
-	struct pvkit_store_tx_op txop;
-	struct pvkit_store_op op;
-	unsigned int type;
-	u32 id;
-
-	switch (cmd) {
-	case PVKIT_STORE_IOC_TX_START:
-		return pvkit_store_ioc_tx_start(sf, uarg);
-	case PVKIT_STORE_IOC_TX_END:
-		return pvkit_store_ioc_tx_end(sf, uarg);
-	case PVKIT_STORE_IOC_WATCH_READ:
-		return pvkit_store_ioc_watch_read(sf, uarg);
-	case PVKIT_STORE_IOC_WATCH_DEL:
-		if (get_user(id, (u32 __user *)uarg))
-			return -EFAULT;
-		return pvkit_store_ioc_watch_del(sf, id);
-	case PVKIT_STORE_IOC_TX_READ:
-	case PVKIT_STORE_IOC_TX_WRITE:
-	case PVKIT_STORE_IOC_TX_DIRECTORY:
-	case PVKIT_STORE_IOC_TX_RM:
-		if (copy_from_user(&txop, uarg, sizeof(txop)))
-			return -EFAULT;
-		if (txop.reserved)
-			return -EINVAL;
-		type = cmd == PVKIT_STORE_IOC_TX_READ ? PVKIT_XS_READ :
-		       cmd == PVKIT_STORE_IOC_TX_WRITE ? PVKIT_XS_WRITE :
-		       cmd == PVKIT_STORE_IOC_TX_DIRECTORY ? PVKIT_XS_DIRECTORY :
-		       PVKIT_XS_RM;
-		return pvkit_store_ioc_op(sf, type, txop.tx_id, &txop.op);
-	case PVKIT_STORE_IOC_READ:
-		type = PVKIT_XS_READ;
-		break;
-	case PVKIT_STORE_IOC_WRITE:
-		type = PVKIT_XS_WRITE;
-		break;
-	case PVKIT_STORE_IOC_DIRECTORY:
-		type = PVKIT_XS_DIRECTORY;
-		break;
-	case PVKIT_STORE_IOC_RM:
-		type = PVKIT_XS_RM;
-		break;
-	case PVKIT_STORE_IOC_WATCH:
-		type = PVKIT_XS_WATCH;
-		break;
-	case PVKIT_STORE_IOC_WATCH_ADD:
-		type = PVKIT_XS_WATCH_EVENT;
-		break;
-	default:
-		return -ENOTTY;
-	}
-	if (copy_from_user(&op, uarg, sizeof(op)))
-		return -EFAULT;
-	return pvkit_store_ioc_op(sf, type, PVKIT_XBT_NULL, &op);
-}
-
-static int pvkit_store_open(struct inode *inode, struct file *file)
-{
-	struct pvkit_store_file *sf = kzalloc(sizeof(*sf), GFP_KERNEL);
-
-	if (!sf)
-		return -ENOMEM;
-	mutex_init(&sf->lock);
-	INIT_LIST_HEAD(&sf->watches);
-	spin_lock_init(&sf->events_lock);
-	INIT_LIST_HEAD(&sf->events);
-	init_waitqueue_head(&sf->wq);
-	xa_init(&sf->txs);
-	file->private_data = sf;
-	return 0;
-}
-
-/* Remove the file's watches, abort its transactions, drop its events. */
-static int pvkit_store_release(struct inode *inode, struct file *file)
-{
-	struct pvkit_store_file *sf = file->private_data;
-	struct pvkit_store_file_watch *fw, *fw_next;
-	struct pvkit_store_file_event *ev, *ev_next;
-	unsigned long tx;
-	void *entry;
-
-	list_for_each_entry_safe(fw, fw_next, &sf->watches, node) {
-		pvkit_store_unwatch(&fw->watch);
-		kfree(fw);
-	}
-	xa_for_each(&sf->txs, tx, entry)
-		pvkit_store_transaction_end(tx, false);
-	xa_destroy(&sf->txs);
-	list_for_each_entry_safe(ev, ev_next, &sf->events, list)
-		kfree(ev);
-	kfree(sf);
-	return 0;
-}
-
-static const struct file_operations pvkit_store_fops = {
-	.owner		= THIS_MODULE,
-	.open		= pvkit_store_open,
-	.release	= pvkit_store_release,
-	.unlocked_ioctl	= pvkit_store_ioctl,
-	.compat_ioctl	= compat_ptr_ioctl,
+static const struct file_operations pvkit_store_nesting_fops = {
+	.owner	= THIS_MODULE,
+	.write	= pvkit_store_nesting_write,
+	.llseek	= noop_llseek,
 };
 
-static struct miscdevice pvkit_store_dev = {
-	.minor	= MISC_DYNAMIC_MINOR,
-	.name	= "pvkit_store",
-	.fops	= &pvkit_store_fops,
-	.mode	= 0600,
-};
+/* /sys/kernel/debug/pvkit_store: counters, and the nesting check. */
+static void __init pvkit_store_debugfs_init(void)
+{
+	struct dentry *dir = debugfs_create_dir("pvkit_store", NULL);
+
+	debugfs_create_file("stats", 0400, dir, NULL, &pvkit_store_stats_fops);
+	debugfs_create_file("watch_nesting", 0200, dir, NULL,
+			    &pvkit_store_nesting_fops);
+}
+#else
+static inline void pvkit_store_debugfs_init(void) { }
+#endif
 
 /*
  * Disconnect before a kexec'd kernel gets the memory: the host would go
@@ -1203,9 +1151,10 @@ static int __init pvkit_store_init(void)
 	    !(pvkit_features() & PVKIT_F_EVTCHN))
 		return 0;
 
-	pvkit_store_reply = kmalloc(PVKIT_STORE_PAYLOAD_MAX, GFP_KERNEL);
+	pvkit_store_rx.payload = kmalloc(PVKIT_STORE_PAYLOAD_MAX, GFP_KERNEL);
+	pvkit_store_watch_wq = alloc_ordered_workqueue("pvkit-store-watch", 0);
 	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	if (!pvkit_store_reply || !page) {
+	if (!pvkit_store_rx.payload || !pvkit_store_watch_wq || !page) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
@@ -1223,13 +1172,15 @@ static int __init pvkit_store_init(void)
 	}
 	pvkit_store_port = port;
 	pvkit_store_ring = page_address(page);
-	ret = request_irq(irq, pvkit_store_interrupt, 0, "pvkit-store", NULL);
+	ret = request_threaded_irq(irq, pvkit_store_interrupt,
+				   pvkit_store_reader, 0, "pvkit-store", NULL);
 	if (ret)
 		goto err_unbind;
 	register_reboot_notifier(&pvkit_store_reboot_nb);
-	ret = misc_register(&pvkit_store_dev);
+	ret = pvkit_store_dev_register();
 	if (ret)
 		pr_warn("store: no /dev/pvkit_store (%d)\n", ret);
+	pvkit_store_debugfs_init();
 	pr_info("store: connected on port %ld\n", port);
 	return 0;
 
@@ -1241,8 +1192,10 @@ err_disconnect:
 err_free:
 	if (page)
 		__free_page(page);
-	kfree(pvkit_store_reply);
-	pvkit_store_reply = NULL;
+	if (pvkit_store_watch_wq)
+		destroy_workqueue(pvkit_store_watch_wq);
+	kfree(pvkit_store_rx.payload);
+	pvkit_store_rx.payload = NULL;
 	return ret;
 }
 device_initcall(pvkit_store_init);

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/pvkit.h>
@@ -19,6 +21,9 @@
 #include "pvkit_store_util.h"
 
 #define BASE		"/local/domain/1/data/pvkit-selftest"
+/* The client's counters and checks in debugfs. */
+#define DEBUGFS		"/sys/kernel/debug"
+#define STORE_DBG	DEBUGFS "/pvkit_store"
 
 static int store_offered(void)
 {
@@ -530,6 +535,202 @@ TEST_F(store, transactions_concurrent_increments)
 	       v, procs, rounds, conflicts);
 	EXPECT_EQ(procs * rounds, v);
 	EXPECT_LE(1, conflicts);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Is the client's debugfs directory there (mounting debugfs if need be)? */
+static int store_debugfs(void)
+{
+	if (!access(STORE_DBG "/stats", R_OK))
+		return 1;
+	mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
+	return !access(STORE_DBG "/stats", R_OK);
+}
+
+/* One counter of STORE_DBG/stats ("name value" lines), or -1. */
+static long store_stat(const char *name)
+{
+	char key[64];
+	long v, ret = -1;
+	FILE *f = fopen(STORE_DBG "/stats", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, name))
+			ret = v;
+	fclose(f);
+	return ret;
+}
+
+/* @n reads of "domid" on a file of its own; 0 when all were right. */
+static int read_domid(int n)
+{
+	int fd = open(STORE_DEV, O_RDWR), i, bad = 0;
+	char buf[16];
+
+	if (fd < 0)
+		return 1;
+	for (i = 0; i < n; i++)
+		bad += store_op(fd, PVKIT_STORE_IOC_READ, "domid", buf,
+				sizeof(buf)) != 1 || buf[0] != '1';
+	close(fd);
+	return bad;
+}
+
+/*
+ * Requests of different processes are in flight at once: each waits for
+ * its own reply, not for the others'.  What is asserted is the client's
+ * count of requests sent while another was in flight, which does not
+ * depend on timing; the times of 4 x 100 reads in parallel and of 400 in
+ * a row are only reported.
+ */
+TEST_F(store, parallel_requests_overlap)
+{
+	const int procs = 4, reads = 100;
+	long before, after, t0, parallel, serial;
+	int i, status, failed = 0;
+
+	if (!store_debugfs())
+		SKIP(return, "no %s", STORE_DBG);
+	before = store_stat("overlapped");
+	ASSERT_LE(0, before);
+	t0 = now_ms();
+	for (i = 0; i < procs; i++) {
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (!pid)
+			_exit(read_domid(reads) ? 1 : 0);
+	}
+	for (i = 0; i < procs; i++) {
+		ASSERT_LT(0, wait(&status));
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			failed++;
+	}
+	parallel = now_ms() - t0;
+	after = store_stat("overlapped");
+	t0 = now_ms();
+	EXPECT_EQ(0, read_domid(procs * reads));
+	serial = now_ms() - t0;
+	EXPECT_EQ(0, failed);
+	TH_LOG("%d x %d reads: %ld ms in parallel, %ld ms in a row",
+	       procs, reads, parallel, serial);
+	TH_LOG("%ld sent while another was in flight, at most %ld at once",
+	       after - before, store_stat("in_flight_max"));
+	EXPECT_LT(0, after - before);
+}
+
+/*
+ * Four processes add 1 to a counter in read-increment-write transactions
+ * (redone on EAGAIN) while a watch on it fires for every commit and its
+ * events are read: no deadlock (all done within a bound), every increment
+ * lands once, and every commit's event arrives.
+ */
+TEST_F_TIMEOUT(store, transactions_while_watches_fire, 180)
+{
+	const int procs = 4, rounds = 15, bound_ms = 120000;
+	int i, status, left = procs, failed = 0, w, ret, events = 0;
+	pid_t pid, pids[4];
+	long v, t0;
+
+	ASSERT_EQ(0, write_int(self->fd, 0, BASE "/tw/ctr", 0));
+	w = store_watch_add(self->fd, BASE "/tw");
+	ASSERT_LT(0, w);
+	for (i = 0; i < procs; i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		pids[i] = pid;
+		if (!pid) {
+			int fd = open(STORE_DEV, O_RDWR), r, tx;
+			long val;
+
+			if (fd < 0)
+				_exit(1);
+			for (r = 0; r < rounds; r++) {
+				do {
+					tx = store_tx_start(fd);
+					if (tx <= 0)
+						_exit(2);
+					if (read_int(fd, tx, BASE "/tw/ctr",
+						     &val))
+						_exit(3);
+					usleep(500);
+					if (write_int(fd, tx, BASE "/tw/ctr",
+						      val + 1))
+						_exit(4);
+					ret = store_tx_end(fd, tx, 1);
+				} while (ret == -EAGAIN);
+				if (ret)
+					_exit(5);
+			}
+			_exit(0);
+		}
+	}
+	t0 = now_ms();
+	while (left && now_ms() - t0 < bound_ms) {
+		ret = store_watch_next(self->fd, self->buf, sizeof(self->buf),
+				       100, NULL);
+		if (ret > 0)
+			events++;
+		else if (ret != -ETIMEDOUT)
+			TH_LOG("watch read: %s", strerror(-ret));
+		while (left && (pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			left--;
+			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+				TH_LOG("child exit status %d",
+				       WEXITSTATUS(status));
+				failed++;
+			}
+		}
+	}
+	if (left) {
+		for (i = 0; i < procs; i++)
+			kill(pids[i], SIGKILL);
+		ASSERT_EQ(0, left) TH_LOG("not done after %d ms", bound_ms);
+	}
+	while ((ret = store_watch_next(self->fd, self->buf, sizeof(self->buf),
+				       1000, NULL)) > 0)
+		events++;
+	EXPECT_EQ(-ETIMEDOUT, ret);
+	EXPECT_EQ(0, failed);
+	ASSERT_EQ(0, read_int(self->fd, 0, BASE "/tw/ctr", &v));
+	EXPECT_EQ(procs * rounds, v);
+	/* The initial event, then one per commit. */
+	EXPECT_EQ(1 + procs * rounds, events);
+	TH_LOG("%ld increments in %ld ms, %d watch events", v, now_ms() - t0,
+	       events);
+	EXPECT_EQ(0, store_watch_del(self->fd, w));
+}
+
+/*
+ * A watch callback sets another watch, whose callback removes its own
+ * watch (the client's debugfs check does this in the kernel): neither
+ * deadlocks, and each callback runs.
+ */
+TEST_F(store, watch_callback_sets_watch)
+{
+	static const char path[] = BASE "/nest";
+	int fd, ret;
+
+	if (!store_debugfs())
+		SKIP(return, "no %s", STORE_DBG);
+	ASSERT_EQ(0, store_op(self->fd, PVKIT_STORE_IOC_WRITE, path, "", 0));
+	fd = open(STORE_DBG "/watch_nesting", O_WRONLY);
+	ASSERT_LE(0, fd);
+	ret = write(fd, path, strlen(path));
+	EXPECT_EQ((int)strlen(path), ret) TH_LOG("%s", strerror(errno));
+	close(fd);
+	/* And the connection is fine. */
+	EXPECT_EQ(1, store_op(self->fd, PVKIT_STORE_IOC_READ, "domid",
+			      self->buf, sizeof(self->buf)));
 }
 
 TEST_HARNESS_MAIN
