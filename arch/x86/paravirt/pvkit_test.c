@@ -318,6 +318,8 @@ struct pvkit_test_file {
 	struct xarray grants;
 	/* ECHO_BIND's port, under lock; irq 0: none */
 	int echo_irq;
+	/* ECHO_GATE disabled it (disable_irq() not yet undone) */
+	bool echo_disabled;
 	struct pvkit_test_echo echo;
 };
 
@@ -387,10 +389,114 @@ static long pvkit_test_echo_unbind(struct pvkit_test_file *tf)
 		mutex_unlock(&tf->lock);
 		return -ENOENT;
 	}
+	if (tf->echo_disabled)
+		enable_irq(tf->echo_irq);
+	tf->echo_disabled = false;
 	pvkit_test_echo_close(tf->echo_irq, &tf->echo);
 	tf->echo_irq = 0;
 	mutex_unlock(&tf->lock);
 	return 0;
+}
+
+/* Is the port unmasked while the irq core has it disabled? */
+static bool pvkit_test_gate_leak(int irq)
+{
+	return !pvkit_evtchn_is_masked(irq);
+}
+
+/*
+ * Disable, send, enable, over and over: while disabled the port must stay
+ * masked and the handler must not run, whatever moves the port meanwhile;
+ * after enable_irq() the event must arrive, once.
+ */
+static void pvkit_test_gate_cycles(struct pvkit_test_file *tf,
+				   struct pvkit_test_echo_gate *g)
+{
+	int irq = tf->echo_irq;
+	u64 start = atomic64_read(&tf->echo.received), before;
+	bool leak;
+	u32 i;
+
+	for (i = 0; i < g->rounds; i++) {
+		reinit_completion(&tf->echo.echoed);
+		disable_irq(irq);
+		before = atomic64_read(&tf->echo.received);
+		udelay(g->hold_us);
+		leak = pvkit_test_gate_leak(irq);
+		g->result = pvkit_evtchn_notify(irq);
+		if (!g->result)
+			g->sent++;
+		udelay(g->hold_us);
+		leak |= pvkit_test_gate_leak(irq);
+		g->unmasked_while_disabled += leak;
+		if (atomic64_read(&tf->echo.received) != before)
+			g->early++;
+		enable_irq(irq);
+		if (g->result)
+			break;
+		if (!wait_for_completion_timeout(&tf->echo.echoed, HZ))
+			g->lost++;
+		if (fatal_signal_pending(current))
+			break;
+	}
+	/* Give a duplicate time to show up before counting. */
+	msleep(20);
+	g->received = atomic64_read(&tf->echo.received) - start;
+}
+
+static long pvkit_test_echo_gate(struct pvkit_test_file *tf, void __user *uarg)
+{
+	struct pvkit_test_echo_gate g;
+	long ret = 0;
+
+	if (copy_from_user(&g, uarg, sizeof(g)))
+		return -EFAULT;
+	if (g.reserved || g.op > PVKIT_GATE_CYCLES)
+		return -EINVAL;
+	if (g.op == PVKIT_GATE_CYCLES &&
+	    (!g.rounds || g.rounds > 100000 || g.hold_us > 1000))
+		return -EINVAL;
+	g.sent = 0;
+	g.received = 0;
+	g.unmasked_while_disabled = 0;
+	g.early = 0;
+	g.lost = 0;
+	g.result = 0;
+	mutex_lock(&tf->lock);
+	if (!tf->echo_irq) {
+		ret = -ENOENT;
+		goto out;
+	}
+	switch (g.op) {
+	case PVKIT_GATE_DISABLE:
+		if (tf->echo_disabled) {
+			ret = -EBUSY;
+			break;
+		}
+		disable_irq(tf->echo_irq);
+		tf->echo_disabled = true;
+		break;
+	case PVKIT_GATE_ENABLE:
+		if (!tf->echo_disabled) {
+			ret = -EINVAL;
+			break;
+		}
+		enable_irq(tf->echo_irq);
+		tf->echo_disabled = false;
+		break;
+	default:
+		if (tf->echo_disabled) {
+			ret = -EBUSY;
+			break;
+		}
+		pvkit_test_gate_cycles(tf, &g);
+		break;
+	}
+out:
+	mutex_unlock(&tf->lock);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &g, sizeof(g)) ? -EFAULT : 0;
 }
 
 /* irq_set_affinity() as a driver would call it; event channels only. */
@@ -534,6 +640,8 @@ static int pvkit_test_release(struct inode *inode, struct file *file)
 			__free_page(page);
 	}
 	xa_destroy(&tf->grants);
+	if (tf->echo_irq && tf->echo_disabled)
+		enable_irq(tf->echo_irq);
 	if (tf->echo_irq)
 		pvkit_test_echo_close(tf->echo_irq, &tf->echo);
 	kfree(tf);
@@ -575,6 +683,8 @@ static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 		return pvkit_test_echo_unbind(file->private_data);
 	case PVKIT_TEST_IOC_SET_AFFINITY:
 		return pvkit_test_set_affinity(uarg);
+	case PVKIT_TEST_IOC_ECHO_GATE:
+		return pvkit_test_echo_gate(file->private_data, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -212,6 +212,46 @@ struct pvkit_test_page_io {
 	__u64 buf;
 };
 
+/* PVKIT_TEST_IOC_ECHO_GATE operations */
+#define PVKIT_GATE_DISABLE	0	/* disable_irq() the file's echo port */
+#define PVKIT_GATE_ENABLE	1	/* enable_irq() it */
+#define PVKIT_GATE_CYCLES	2	/* @rounds disable/send/enable cycles */
+
+/**
+ * struct pvkit_test_echo_gate - disable_irq()/enable_irq() the echo port
+ * @op: in: PVKIT_GATE_*
+ * @rounds: in (CYCLES): cycles to make (1..100000)
+ * @hold_us: in (CYCLES): how long the port stays disabled before and
+ *     after the send of each cycle (0..10000)
+ * @reserved: must be zero
+ * @sent: out (CYCLES): sends the host accepted, one per cycle
+ * @received: out (CYCLES): handler runs during the call
+ * @unmasked_while_disabled: out (CYCLES): cycles whose port was found
+ *     unmasked while disabled (must be 0)
+ * @early: out (CYCLES): cycles whose event ran the handler before
+ *     enable_irq() (must be 0)
+ * @lost: out (CYCLES): cycles whose event did not arrive within a second
+ *     of enable_irq()
+ * @result: out: 0, or the first error a send returned
+ *
+ * Each cycle: disable_irq(), wait @hold_us, check the port's mask bit,
+ * send, wait @hold_us, check mask bit and handler count again,
+ * enable_irq(), wait for the event.  Meant to run while something else
+ * moves the port between CPUs (affinity, CPU hot-unplug).
+ */
+struct pvkit_test_echo_gate {
+	__u32 op;
+	__u32 rounds;
+	__u32 hold_us;
+	__u32 reserved;
+	__u64 sent;
+	__u64 received;
+	__u64 unmasked_while_disabled;
+	__u64 early;
+	__u64 lost;
+	__s64 result;
+};
+
 #define PVKIT_TEST_IOC_MAGIC	0xb7
 #define PVKIT_TEST_IOC_HYPERCALL \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 1, struct pvkit_test_hypercall)
@@ -239,5 +279,7 @@ struct pvkit_test_page_io {
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 12, struct pvkit_test_affinity)
 #define PVKIT_TEST_IOC_PAGE_IO \
 	_IOW(PVKIT_TEST_IOC_MAGIC, 13, struct pvkit_test_page_io)
+#define PVKIT_TEST_IOC_ECHO_GATE \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 14, struct pvkit_test_echo_gate)
 
 #endif /* _UAPI_LINUX_PVKIT_TEST_H */

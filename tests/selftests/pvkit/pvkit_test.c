@@ -813,4 +813,99 @@ TEST_F(pvkit, evtchn_ports_leave_offline_cpu)
 	EXPECT_EQ(10, delta[1]);
 }
 
+static int write_online(int fd, const char *v)
+{
+	if (lseek(fd, 0, SEEK_SET) < 0 || write(fd, v, 1) != 1)
+		return -errno;
+	return 0;
+}
+
+/*
+ * disable_irq()/enable_irq() on a port while CPU 1, which the port is
+ * delivered to, goes offline and comes back again and again: moving the
+ * port must never unmask it while the irq core has it disabled, the
+ * handler must not run before enable_irq(), and every event must arrive
+ * exactly once after it.  PVKIT_HOTPLUG_CYCLES overrides the 40 cycles.
+ */
+TEST_F_TIMEOUT(pvkit, evtchn_disable_survives_cpu_hotplug, 600)
+{
+	struct pvkit_test_echo_port ep = { 0 };
+	struct pvkit_test_echo_gate g, sum = { 0 };
+	const char *env = getenv("PVKIT_HOTPLUG_CYCLES");
+	int cycles = env ? atoi(env) : 40;
+	int fd, i, status, calls = 0;
+	pid_t pid;
+
+	if (!has_evtchn(&self->ci))
+		SKIP(return, "host offers no event channels");
+	fd = open("/sys/devices/system/cpu/cpu1/online", O_WRONLY);
+	if (fd < 0)
+		SKIP(return, "CPU 1 cannot go offline (no CPU hotplug)");
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_BIND, &ep));
+	ASSERT_EQ(0, write_affinity(ep.irq, "1"));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int bad = 0;
+
+		for (i = 0; i < cycles; i++) {
+			bad |= write_online(fd, "0") ? 1 : 0;
+			bad |= write_online(fd, "1") ? 2 : 0;
+			/* Offline moved it to CPU 0: back to CPU 1. */
+			bad |= write_affinity(ep.irq, "1") ? 4 : 0;
+		}
+		_exit(bad);
+	}
+	do {
+		memset(&g, 0, sizeof(g));
+		g.op = PVKIT_GATE_CYCLES;
+		g.rounds = 100;
+		g.hold_us = 100;
+		if (ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g)) {
+			TH_LOG("ECHO_GATE: %s", strerror(errno));
+			sum.result = -errno;
+			break;
+		}
+		calls++;
+		sum.sent += g.sent;
+		sum.received += g.received;
+		sum.unmasked_while_disabled += g.unmasked_while_disabled;
+		sum.early += g.early;
+		sum.lost += g.lost;
+		if (g.result && !sum.result)
+			sum.result = g.result;
+	} while (waitpid(pid, &status, WNOHANG) == 0);
+	if (sum.result)
+		waitpid(pid, &status, 0);
+	close(fd);
+	TH_LOG("%d hotplug cycles, %d gate calls: sent %llu received %llu, unmasked while disabled %llu, early %llu, lost %llu",
+	       cycles, calls, (unsigned long long)sum.sent,
+	       (unsigned long long)sum.received,
+	       (unsigned long long)sum.unmasked_while_disabled,
+	       (unsigned long long)sum.early, (unsigned long long)sum.lost);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("hotplug child: offline/online/affinity failed (%#x)",
+		       WEXITSTATUS(status));
+	EXPECT_EQ(0, sum.result);
+	EXPECT_LT(0, calls);
+	EXPECT_EQ(0, sum.unmasked_while_disabled);
+	EXPECT_EQ(0, sum.early);
+	EXPECT_EQ(0, sum.lost);
+	EXPECT_EQ(sum.sent, sum.received);
+
+	/* The single-step ops refuse to nest or to unbalance the depth. */
+	memset(&g, 0, sizeof(g));
+	g.op = PVKIT_GATE_DISABLE;
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g));
+	EXPECT_EQ(-1, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g));
+	EXPECT_EQ(EBUSY, errno);
+	g.op = PVKIT_GATE_ENABLE;
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g));
+	EXPECT_EQ(-1, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_UNBIND));
+}
+
 TEST_HARNESS_MAIN
