@@ -95,15 +95,13 @@ static irqreturn_t pvkit_test_echo_irq(int irq, void *data)
 }
 
 /* Bind an echo port and install the counting handler. */
-static int pvkit_test_echo_open_mode(struct pvkit_test_echo *echo,
-				     bool lateeoi)
+static int pvkit_test_echo_open(struct pvkit_test_echo *echo)
 {
 	int irq, ret;
 
 	atomic64_set(&echo->received, 0);
 	init_completion(&echo->echoed);
-	irq = lateeoi ? pvkit_evtchn_bind_host_lateeoi(PVKIT_ENDPOINT_ECHO) :
-			pvkit_evtchn_bind_host(PVKIT_ENDPOINT_ECHO);
+	irq = pvkit_evtchn_bind_host(PVKIT_ENDPOINT_ECHO);
 	if (irq < 0)
 		return irq;
 	/* disable_irq() must mask at once, not on the next event. */
@@ -114,11 +112,6 @@ static int pvkit_test_echo_open_mode(struct pvkit_test_echo *echo,
 		return ret;
 	}
 	return irq;
-}
-
-static int pvkit_test_echo_open(struct pvkit_test_echo *echo)
-{
-	return pvkit_test_echo_open_mode(echo, false);
 }
 
 static void pvkit_test_echo_close(int irq, struct pvkit_test_echo *echo)
@@ -193,55 +186,6 @@ static long pvkit_test_evtchn_mask(void __user *uarg)
 	pvkit_test_echo_close(irq, &echo);
 
 	return copy_to_user(uarg, &mk, sizeof(mk)) ? -EFAULT : 0;
-}
-
-/*
- * Late EOI: the handler (which does not EOI) runs once, the port then
- * stays masked with later events pending until pvkit_evtchn_lateeoi(),
- * which delivers them (coalesced into one run).
- */
-static long pvkit_test_lateeoi(void __user *uarg)
-{
-	struct pvkit_test_lateeoi le;
-	struct pvkit_test_echo echo;
-	u64 n;
-	u32 i;
-	int irq;
-
-	if (copy_from_user(&le, uarg, sizeof(le)))
-		return -EFAULT;
-	if (le.reserved || le.sends > 1000)
-		return -EINVAL;
-	le.result = 0;
-
-	irq = pvkit_test_echo_open_mode(&echo, true);
-	if (irq < 0)
-		return irq;
-	le.result = pvkit_evtchn_notify(irq);
-	if (!le.result)
-		wait_for_completion_timeout(&echo.echoed, HZ);
-	msleep(20);
-	le.received_first = atomic64_read(&echo.received);
-	for (i = 0; i < le.sends && !le.result; i++)
-		le.result = pvkit_evtchn_notify(irq);
-	msleep(20);
-	le.received_before_eoi = atomic64_read(&echo.received);
-	le.masked_before_eoi = pvkit_evtchn_is_masked(irq);
-	le.pending_before_eoi = pvkit_evtchn_is_pending(irq);
-
-	pvkit_evtchn_lateeoi(irq);
-	msleep(20);
-	n = atomic64_read(&echo.received);
-	le.received_after_eoi = n - le.received_before_eoi;
-	le.masked_after_eoi = pvkit_evtchn_is_masked(irq);
-
-	pvkit_evtchn_lateeoi(irq);
-	msleep(20);
-	le.received_after_second_eoi = atomic64_read(&echo.received) - n;
-	le.masked_after_second_eoi = pvkit_evtchn_is_masked(irq);
-	pvkit_test_echo_close(irq, &echo);
-
-	return copy_to_user(uarg, &le, sizeof(le)) ? -EFAULT : 0;
 }
 
 /* One benchmark loop; echo is NULL for PVKIT_BENCH_VERSION. */
@@ -673,8 +617,6 @@ static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 		return pvkit_test_revoke(file->private_data, uarg);
 	case PVKIT_TEST_IOC_PAGE_IO:
 		return pvkit_test_page_io(file->private_data, uarg);
-	case PVKIT_TEST_IOC_LATEEOI:
-		return pvkit_test_lateeoi(uarg);
 	case PVKIT_TEST_IOC_ECHO_BIND:
 		return pvkit_test_echo_bind(file->private_data, uarg);
 	case PVKIT_TEST_IOC_ECHO_SEND:

@@ -128,35 +128,6 @@ struct pvkit_test_bench {
 };
 
 /**
- * struct pvkit_test_lateeoi - an echo port in late-EOI mode
- * @sends: in: sends made after the first event, before the EOI
- * @masked_before_eoi: out: 1 when the port was masked before the EOI
- * @pending_before_eoi: out: 1 when the port was pending before the EOI
- * @masked_after_eoi: out: 1 when the port was masked again after the EOI
- *     (the pending event ran the handler, whose EOI is outstanding)
- * @masked_after_second_eoi: out: 1 when still masked after a second EOI
- * @reserved: must be zero
- * @received_first: out: handler runs after the first send
- * @received_before_eoi: out: handler runs after @sends more (late EOI: 1)
- * @received_after_eoi: out: handler runs the EOI caused (1: coalesced)
- * @received_after_second_eoi: out: runs a second EOI caused (0)
- * @result: out: 0, or the first error a send returned
- */
-struct pvkit_test_lateeoi {
-	__u32 sends;
-	__u32 masked_before_eoi;
-	__u32 pending_before_eoi;
-	__u32 masked_after_eoi;
-	__u32 masked_after_second_eoi;
-	__u32 reserved;
-	__u64 received_first;
-	__u64 received_before_eoi;
-	__u64 received_after_eoi;
-	__u64 received_after_second_eoi;
-	__s64 result;
-};
-
-/**
  * struct pvkit_test_echo_port - an echo port held by the open file
  * @irq: out (ECHO_BIND): its interrupt, listed in /proc/interrupts as
  *     "pvkit_test_echo"; move it through /proc/irq/<irq>/smp_affinity_list
@@ -267,8 +238,7 @@ struct pvkit_test_echo_gate {
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 6, struct pvkit_test_grant)
 #define PVKIT_TEST_IOC_REVOKE \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 7, struct pvkit_test_grant)
-#define PVKIT_TEST_IOC_LATEEOI \
-	_IOWR(PVKIT_TEST_IOC_MAGIC, 8, struct pvkit_test_lateeoi)
+/* 8 was LATEEOI: late EOI is gone (it had no user); do not reuse. */
 #define PVKIT_TEST_IOC_ECHO_BIND \
 	_IOR(PVKIT_TEST_IOC_MAGIC, 9, struct pvkit_test_echo_port)
 #define PVKIT_TEST_IOC_ECHO_SEND \

@@ -635,35 +635,6 @@ TEST_F(pvkit, hvc_console_reaches_host)
 	close(fd);
 }
 
-TEST_F(pvkit, evtchn_lateeoi_holds_port_until_eoi)
-{
-	struct pvkit_test_lateeoi le = { .sends = 5 };
-
-	if (!has_evtchn(&self->ci))
-		SKIP(return, "host offers no event channels");
-	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_LATEEOI, &le))
-		TH_LOG("ioctl: %s", strerror(errno));
-	TH_LOG("late EOI: first %llu, before EOI %llu (masked %u pending %u), after EOI %llu, after 2nd EOI %llu",
-	       (unsigned long long)le.received_first,
-	       (unsigned long long)le.received_before_eoi,
-	       le.masked_before_eoi, le.pending_before_eoi,
-	       (unsigned long long)le.received_after_eoi,
-	       (unsigned long long)le.received_after_second_eoi);
-	EXPECT_EQ(0, le.result);
-	/* The handler ran once; five more sends found the port masked. */
-	EXPECT_EQ(1, le.received_first);
-	EXPECT_EQ(1, le.received_before_eoi);
-	EXPECT_EQ(1, le.masked_before_eoi);
-	EXPECT_EQ(1, le.pending_before_eoi);
-	/* The EOI delivers the pending event, once: it was coalesced. */
-	EXPECT_EQ(1, le.received_after_eoi);
-	/* That run's EOI is outstanding again, so the port is masked. */
-	EXPECT_EQ(1, le.masked_after_eoi);
-	/* Nothing was pending any more: the second EOI only unmasks. */
-	EXPECT_EQ(0, le.received_after_second_eoi);
-	EXPECT_EQ(0, le.masked_after_second_eoi);
-}
-
 static int write_affinity(int irq, const char *cpus)
 {
 	char path[64];
