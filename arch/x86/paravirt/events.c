@@ -655,14 +655,27 @@ static int pvkit_events_cpu_offline(unsigned int cpu)
 	return 0;
 }
 
+/* The upcall vector is ours (not taken by another hypervisor's code). */
+static bool pvkit_upcall_vector __ro_after_init;
+
 /**
  * pvkit_events_init_platform() - install the upcall vector
  *
- * Runs from init_platform, early enough for sysvec_install().
+ * Runs from init_platform, or when the kit is layered on KVM from
+ * init_after_bootmem, both early enough for sysvec_install().  Under KVM
+ * the vector may already carry KVM's async page-fault notifications
+ * (KVM_FEATURE_ASYNC_PF_INT): there is no second callback vector, so the
+ * kit then goes without event channels ("no-kvmapf" leaves it free).
  */
 void __init pvkit_events_init_platform(void)
 {
+	if (test_bit(HYPERVISOR_CALLBACK_VECTOR, system_vectors)) {
+		pr_err("upcall vector %#x taken (KVM async PF?): no event channels; boot with no-kvmapf to have them\n",
+		       HYPERVISOR_CALLBACK_VECTOR);
+		return;
+	}
 	sysvec_install(HYPERVISOR_CALLBACK_VECTOR, sysvec_pvkit_callback);
+	pvkit_upcall_vector = true;
 }
 
 static int __init pvkit_events_init(void)
@@ -671,7 +684,8 @@ static int __init pvkit_events_init(void)
 	long ret;
 	int rc;
 
-	if (!pvkit_available() || !(pvkit_features() & PVKIT_F_EVTCHN))
+	if (!pvkit_available() || !(pvkit_features() & PVKIT_F_EVTCHN) ||
+	    !pvkit_upcall_vector)
 		return 0;
 
 	/* Everything masked until a driver asks for a port. */

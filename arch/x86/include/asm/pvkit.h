@@ -34,6 +34,7 @@ bool pvkit_available(void);
 u32 pvkit_abi_version(void);
 u64 pvkit_features(void);
 u32 pvkit_cpuid_base(void);
+bool pvkit_is_layered(void);
 
 long pvkit_hypercall(unsigned int nr, unsigned long a0, unsigned long a1,
 		     unsigned long a2, unsigned long a3, unsigned long a4);
