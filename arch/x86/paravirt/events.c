@@ -731,17 +731,29 @@ arch_initcall(pvkit_events_init);
 
 /*
  * Before kexec: the next kernel owns this memory, so the host must stop
- * writing event bits into it and raising the upcall vector.
+ * writing event bits into it and raising the upcall vector.  Runs late
+ * in shutdown (syscore) or a crash, on one CPU, with nothing to fall
+ * back on: a refusal is only logged.  ENOENT for a vCPU that never
+ * existed is no refusal.
  */
 void pvkit_events_shutdown(void)
 {
 	unsigned int cpu;
+	u32 apicid;
+	long ret;
 
 	if (!pvkit_evtchn_domain)
 		return;
-	for_each_possible_cpu(cpu)
-		if (cpu_physical_id(cpu) < PVKIT_MAX_VCPUS)
-			pvkit_hypercall(PVKIT_HC_VCPU_UPCALL,
-					cpu_physical_id(cpu), 0, 0, 0, 0);
-	pvkit_hypercall(PVKIT_HC_SHARED_INFO, 0, 0, 0, 0, 0);
+	for_each_possible_cpu(cpu) {
+		apicid = cpu_physical_id(cpu);
+		if (apicid >= PVKIT_MAX_VCPUS)
+			continue;
+		ret = pvkit_hypercall(PVKIT_HC_VCPU_UPCALL, apicid, 0, 0, 0, 0);
+		if (ret && ret != -ENOENT)
+			pr_err("shutdown: host kept the upcall of APIC ID %u (%ld)\n",
+			       apicid, ret);
+	}
+	ret = pvkit_hypercall(PVKIT_HC_SHARED_INFO, 0, 0, 0, 0, 0);
+	if (ret)
+		pr_err("shutdown: host kept the shared-info page (%ld)\n", ret);
 }

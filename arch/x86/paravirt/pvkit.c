@@ -22,13 +22,13 @@
 #include <linux/cache.h>
 #include <linux/export.h>
 #include <linux/init.h>
-#include <linux/notifier.h>
 #include <linux/printk.h>
-#include <linux/reboot.h>
+#include <linux/syscore_ops.h>
 #include <asm/cpuid.h>
 #include <asm/hypervisor.h>
 #include <asm/kvm_para.h>
 #include <asm/pvkit.h>
+#include <asm/reboot.h>
 #include <asm/x86_init.h>
 
 static u32 pvkit_base __ro_after_init;
@@ -172,25 +172,54 @@ static void __init pvkit_init_platform(void)
 /*
  * Before kexec (and at reboot or power-off) the host must stop writing
  * into this kernel's memory: event bits, grant flags.  The next kernel
- * starts over.
+ * starts over.  This runs from syscore_shutdown(), after
+ * device_shutdown(): the bus has closed its devices by then (which needs
+ * events, grants and the store), and the backends have let go of the
+ * grants.  A host that refuses is logged; nothing else can be done.
  */
-static int pvkit_reboot(struct notifier_block *nb, unsigned long action,
-			void *data)
+static void pvkit_syscore_shutdown(void *data)
 {
 	pvkit_events_shutdown();
 	pvkit_gnttab_shutdown();
-	return NOTIFY_DONE;
 }
 
-static struct notifier_block pvkit_reboot_nb = {
-	.notifier_call	= pvkit_reboot,
+static const struct syscore_ops pvkit_syscore_ops = {
+	.shutdown	= pvkit_syscore_shutdown,
 };
 
-static int __init pvkit_reboot_init(void)
+static struct syscore pvkit_syscore = {
+	.ops	= &pvkit_syscore_ops,
+};
+
+#ifdef CONFIG_CRASH_DUMP
+static void (*pvkit_next_crash_shutdown)(struct pt_regs *regs) __ro_after_init;
+
+/*
+ * A crash kexec runs no device_shutdown() and no syscore_shutdown(): the
+ * crash kernel lives in memory of its own, but the host would go on
+ * raising the upcall vector, which it has no handler for.  Detach events
+ * once the other CPUs are stopped.  Grants are left: backends may still
+ * map them, and the crash kernel does not use those frames.
+ */
+static void pvkit_crash_shutdown(struct pt_regs *regs)
 {
-	return pvkit_ready ? register_reboot_notifier(&pvkit_reboot_nb) : 0;
+	pvkit_next_crash_shutdown(regs);
+	pvkit_events_shutdown();
 }
-device_initcall(pvkit_reboot_init);
+#endif
+
+static int __init pvkit_shutdown_init(void)
+{
+	if (!pvkit_ready)
+		return 0;
+	register_syscore(&pvkit_syscore);
+#ifdef CONFIG_CRASH_DUMP
+	pvkit_next_crash_shutdown = machine_ops.crash_shutdown;
+	machine_ops.crash_shutdown = pvkit_crash_shutdown;
+#endif
+	return 0;
+}
+device_initcall(pvkit_shutdown_init);
 
 const __initconst struct hypervisor_x86 x86_hyper_pvkit = {
 	.name			= "pvkit",
