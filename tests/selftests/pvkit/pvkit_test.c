@@ -140,6 +140,40 @@ TEST_F(pvkit, sysfs_matches_cpuid)
 	EXPECT_STREQ("1", buf);
 }
 
+/* KVM's signature anywhere in the hypervisor range, as the kernel scans. */
+static int kvm_present(void)
+{
+	uint32_t base, eax, sig[3];
+
+	for (base = 0x40000000; base < 0x40010000; base += 0x100) {
+		__cpuid(base, eax, sig[0], sig[1], sig[2]);
+		if (!memcmp(sig, "KVMKVMKVM\0\0\0", 12))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Next to KVM the kit layers on top of it instead of claiming the
+ * platform; "pvkit_layered" on the command line takes that path anyway.
+ * Either way the kit's interface is the same.
+ */
+TEST_F(pvkit, layered_exactly_with_kvm_or_when_asked)
+{
+	char buf[64], cmdline[4096];
+	int asked, want;
+
+	ASSERT_EQ(0, read_sysfs("/proc/cmdline", cmdline, sizeof(cmdline)));
+	asked = strstr(cmdline, "pvkit_layered") != NULL;
+	want = asked || kvm_present();
+	ASSERT_EQ(0, read_sysfs(SYSFS_HV "/pvkit/layered", buf, sizeof(buf)));
+	TH_LOG("KVM %s, pvkit_layered %s: layered %s", kvm_present() ?
+	       "present" : "absent", asked ? "given" : "not given", buf);
+	EXPECT_EQ(want, atoi(buf));
+	ASSERT_EQ(0, read_sysfs(SYSFS_HV "/type", buf, sizeof(buf)));
+	EXPECT_STREQ("pvkit", buf);
+}
+
 TEST_F(pvkit, abi_is_supported)
 {
 	EXPECT_EQ(PVKIT_ABI_MAJOR, self->ci.abi >> 16);
@@ -804,7 +838,7 @@ TEST_F_TIMEOUT(pvkit, evtchn_disable_survives_cpu_hotplug, 600)
 	struct pvkit_test_echo_gate g, sum = { 0 };
 	const char *env = getenv("PVKIT_HOTPLUG_CYCLES");
 	int cycles = env ? atoi(env) : 40;
-	int fd, i, status, calls = 0;
+	int fd, i, status = 0, calls = 0;
 	pid_t pid;
 
 	if (!has_evtchn(&self->ci))
