@@ -22,6 +22,7 @@
 #include <linux/pvkit_test.h>
 
 #include "../kselftest_harness.h"
+#include "pvkit_store_util.h"
 #include "pvkit_util.h"
 
 #define SYSFS_HV	"/sys/hypervisor"
@@ -911,6 +912,96 @@ TEST_F_TIMEOUT(pvkit, evtchn_disable_survives_cpu_hotplug, 600)
 	EXPECT_EQ(-1, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_UNBIND));
+}
+
+/* The test frontend's device directories (as pvkit_bus plays them). */
+#define PVTEST_FRONT	"/local/domain/1/device/pvtest"
+#define PVTEST_BACK	"/local/domain/1/data/pvtest-backend"
+#define PVTEST_DRV	"/sys/bus/pvkit/drivers/pvtest"
+
+static int sput(int fd, const char *dir, const char *key, const char *value)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	return store_op(fd, PVKIT_STORE_IOC_WRITE, path, (void *)value,
+			strlen(value));
+}
+
+/* Wait up to 10 s for @dir/state to read @want; the last value seen. */
+static int wait_store_state(int fd, const char *dir, int want)
+{
+	char path[256], buf[16];
+	int ms, ret, state = -1;
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	for (ms = 0; ms < 10000; ms += 10) {
+		ret = store_op(fd, PVKIT_STORE_IOC_READ, path, buf,
+			       sizeof(buf) - 1);
+		if (ret > 0) {
+			buf[ret] = '\0';
+			state = atoi(buf);
+			if (state == want)
+				break;
+		}
+		sleep_ms(10);
+	}
+	return state;
+}
+
+/*
+ * A device whose backend an earlier kernel left Connected (kexec, crash):
+ * the bus takes the frontend through Closing and Closed, waits for the
+ * backend's Closed, starts over at Initialising and waits for InitWait;
+ * only then does the driver connect.
+ */
+TEST_F(pvkit, bus_resets_backend_left_connected)
+{
+	char front[128], back[128], devid[16];
+	int sfd;
+
+	if (access(PVTEST_DRV, F_OK))
+		SKIP(return, "no pvtest frontend (modprobe pvkit_testfront)");
+	sfd = open(STORE_DEV, O_RDWR);
+	ASSERT_LE(0, sfd);
+	snprintf(devid, sizeof(devid), "%u", 20000 + getpid());
+	snprintf(front, sizeof(front), PVTEST_FRONT "/%s", devid);
+	snprintf(back, sizeof(back), PVTEST_BACK "/%s", devid);
+
+	/* As the previous kernel left it: both sides Connected. */
+	ASSERT_EQ(0, sput(sfd, back, "frontend", front));
+	ASSERT_EQ(0, sput(sfd, back, "frontend-id", "1"));
+	ASSERT_EQ(0, sput(sfd, back, "state", "4"));
+	/* The device appears with "backend": its state is there by then. */
+	ASSERT_EQ(0, sput(sfd, front, "state", "4"));
+	ASSERT_EQ(0, sput(sfd, front, "backend-id", "0"));
+	ASSERT_EQ(0, sput(sfd, front, "backend", back));
+
+	EXPECT_EQ(PVKIT_BUS_CLOSED,
+		  wait_store_state(sfd, front, PVKIT_BUS_CLOSED));
+	/* Not before the backend has closed. */
+	sleep_ms(200);
+	EXPECT_EQ(PVKIT_BUS_CLOSED,
+		  wait_store_state(sfd, front, PVKIT_BUS_CLOSED));
+	ASSERT_EQ(0, sput(sfd, back, "state", "6"));
+	EXPECT_EQ(PVKIT_BUS_INITIALISING,
+		  wait_store_state(sfd, front, PVKIT_BUS_INITIALISING));
+	sleep_ms(200);
+	EXPECT_EQ(PVKIT_BUS_INITIALISING,
+		  wait_store_state(sfd, front, PVKIT_BUS_INITIALISING));
+	ASSERT_EQ(0, sput(sfd, back, "state", "2"));
+	EXPECT_EQ(PVKIT_BUS_INITIALISED,
+		  wait_store_state(sfd, front, PVKIT_BUS_INITIALISED));
+
+	/* Unplug it again: the frontend closes, the directories go. */
+	EXPECT_EQ(0, sput(sfd, back, "online", "0"));
+	EXPECT_EQ(0, sput(sfd, back, "state", "5"));
+	EXPECT_EQ(PVKIT_BUS_CLOSED,
+		  wait_store_state(sfd, front, PVKIT_BUS_CLOSED));
+	EXPECT_EQ(0, sput(sfd, back, "state", "6"));
+	store_op(sfd, PVKIT_STORE_IOC_RM, front, NULL, 0);
+	store_op(sfd, PVKIT_STORE_IOC_RM, back, NULL, 0);
+	close(sfd);
 }
 
 TEST_HARNESS_MAIN
