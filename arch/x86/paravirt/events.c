@@ -636,16 +636,18 @@ static int pvkit_events_cpu_online(unsigned int cpu)
 }
 
 /*
- * From here on no affinity change picks this CPU, and the host raises no
- * upcall on it.  Its ports move later, when the CPU is taken down: the
- * irq core's migration calls pvkit_evtchn_set_affinity() for every
- * started interrupt, serialised with disable_irq() by the descriptor's
- * lock, and UNMASK there raises on the new CPU what came meanwhile.  A
- * port bound but not requested stays (its owner bit, its events pending)
- * until request_irq() sets its affinity, which moves it.  IPI ports are
- * per-CPU interrupts, left out by the core; ipi.c closes them.
+ * A CPU going offline keeps its upcall until it is dead.  Its ports move
+ * when it is taken down: the irq core's migration (after the CPU left
+ * cpu_online_mask, so no affinity change picks it) calls
+ * pvkit_evtchn_set_affinity() for every started interrupt, serialised
+ * with disable_irq() by the descriptor's lock.  A port bound but not
+ * requested stays (its owner bit, its events pending) until
+ * request_irq() sets its affinity, which moves it.  IPI ports are per-CPU
+ * interrupts, left out by the core; ipi.c closes them before.  Once the
+ * CPU is dead, the host is told to raise nothing on it: this runs then,
+ * on another CPU.
  */
-static int pvkit_events_cpu_offline(unsigned int cpu)
+static int pvkit_events_cpu_dead(unsigned int cpu)
 {
 	u32 apicid = cpu_physical_id(cpu);
 
@@ -682,7 +684,7 @@ static int __init pvkit_events_init(void)
 {
 	struct fwnode_handle *fwnode;
 	long ret;
-	int rc;
+	int rc, dead;
 
 	if (!pvkit_available() || !(pvkit_features() & PVKIT_F_EVTCHN) ||
 	    !pvkit_upcall_vector)
@@ -707,11 +709,19 @@ static int __init pvkit_events_init(void)
 	if (!pvkit_evtchn_domain)
 		goto err_fwnode;
 
-	rc = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "x86/pvkit/events:online",
-			       pvkit_events_cpu_online,
-			       pvkit_events_cpu_offline);
-	if (rc < 0)
+	dead = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN,
+					 "x86/pvkit/events:dead", NULL,
+					 pvkit_events_cpu_dead);
+	if (dead < 0) {
+		rc = dead;
 		goto err_domain;
+	}
+	rc = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "x86/pvkit/events:online",
+			       pvkit_events_cpu_online, NULL);
+	if (rc < 0) {
+		cpuhp_remove_state_nocalls(dead);
+		goto err_domain;
+	}
 	pr_info("event channels: %u ports, upcall vector %#x\n",
 		PVKIT_EVTCHN_PORTS, HYPERVISOR_CALLBACK_VECTOR);
 	pvkit_ipi_init();
