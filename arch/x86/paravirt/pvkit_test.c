@@ -388,6 +388,24 @@ static void pvkit_test_gate_cycles(struct pvkit_test_file *tf,
 	g->received = atomic64_read(&tf->echo.received) - start;
 }
 
+/* Only disable and enable, as often as possible: no events. */
+static void pvkit_test_gate_toggles(struct pvkit_test_file *tf,
+				    struct pvkit_test_echo_gate *g)
+{
+	int irq = tf->echo_irq;
+	u32 i;
+
+	for (i = 0; i < g->rounds; i++) {
+		disable_irq(irq);
+		udelay(g->hold_us);
+		g->unmasked_while_disabled += pvkit_test_gate_leak(irq);
+		enable_irq(irq);
+		udelay(g->hold_us);
+		if (fatal_signal_pending(current))
+			break;
+	}
+}
+
 static long pvkit_test_echo_gate(struct pvkit_test_file *tf, void __user *uarg)
 {
 	struct pvkit_test_echo_gate g;
@@ -395,9 +413,9 @@ static long pvkit_test_echo_gate(struct pvkit_test_file *tf, void __user *uarg)
 
 	if (copy_from_user(&g, uarg, sizeof(g)))
 		return -EFAULT;
-	if (g.reserved || g.op > PVKIT_GATE_CYCLES)
+	if (g.reserved || g.op > PVKIT_GATE_TOGGLES)
 		return -EINVAL;
-	if (g.op == PVKIT_GATE_CYCLES &&
+	if (g.op >= PVKIT_GATE_CYCLES &&
 	    (!g.rounds || g.rounds > 100000 || g.hold_us > 1000))
 		return -EINVAL;
 	g.sent = 0;
@@ -433,7 +451,10 @@ static long pvkit_test_echo_gate(struct pvkit_test_file *tf, void __user *uarg)
 			ret = -EBUSY;
 			break;
 		}
-		pvkit_test_gate_cycles(tf, &g);
+		if (g.op == PVKIT_GATE_CYCLES)
+			pvkit_test_gate_cycles(tf, &g);
+		else
+			pvkit_test_gate_toggles(tf, &g);
 		break;
 	}
 out:

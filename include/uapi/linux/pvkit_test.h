@@ -187,18 +187,20 @@ struct pvkit_test_page_io {
 #define PVKIT_GATE_DISABLE	0	/* disable_irq() the file's echo port */
 #define PVKIT_GATE_ENABLE	1	/* enable_irq() it */
 #define PVKIT_GATE_CYCLES	2	/* @rounds disable/send/enable cycles */
+#define PVKIT_GATE_TOGGLES	3	/* @rounds disable/enable, no sends */
 
 /**
  * struct pvkit_test_echo_gate - disable_irq()/enable_irq() the echo port
  * @op: in: PVKIT_GATE_*
- * @rounds: in (CYCLES): cycles to make (1..100000)
- * @hold_us: in (CYCLES): how long the port stays disabled before and
- *     after the send of each cycle (0..10000)
+ * @rounds: in (CYCLES, TOGGLES): cycles to make (1..100000)
+ * @hold_us: in (CYCLES, TOGGLES): how long the port stays disabled
+ *     before and after the send of each cycle (0..1000); TOGGLES: how
+ *     long it stays disabled, and then enabled, in each cycle
  * @reserved: must be zero
  * @sent: out (CYCLES): sends the host accepted, one per cycle
  * @received: out (CYCLES): handler runs during the call
- * @unmasked_while_disabled: out (CYCLES): cycles whose port was found
- *     unmasked while disabled (must be 0)
+ * @unmasked_while_disabled: out (CYCLES, TOGGLES): cycles whose port
+ *     was found unmasked while disabled (must be 0)
  * @early: out (CYCLES): cycles whose event ran the handler before
  *     enable_irq() (must be 0)
  * @lost: out (CYCLES): cycles whose event did not arrive within a second
@@ -207,8 +209,10 @@ struct pvkit_test_page_io {
  *
  * Each cycle: disable_irq(), wait @hold_us, check the port's mask bit,
  * send, wait @hold_us, check mask bit and handler count again,
- * enable_irq(), wait for the event.  Meant to run while something else
- * moves the port between CPUs (affinity, CPU hot-unplug).
+ * enable_irq(), wait for the event.  TOGGLES: disable_irq(), wait
+ * @hold_us, check the mask bit, enable_irq(), wait @hold_us: many short
+ * cycles, to meet a concurrent move often.  Meant to run while something
+ * else moves the port between CPUs (affinity, CPU hot-unplug).
  */
 struct pvkit_test_echo_gate {
 	__u32 op;

@@ -865,9 +865,13 @@ TEST_F_TIMEOUT(pvkit, evtchn_disable_survives_cpu_hotplug, 600)
 	}
 	do {
 		memset(&g, 0, sizeof(g));
-		g.op = PVKIT_GATE_CYCLES;
-		g.rounds = 100;
-		g.hold_us = 100;
+		/*
+		 * Events flow in one call of four; the others toggle as
+		 * fast as they can, to meet a move in its few microseconds.
+		 */
+		g.op = calls % 4 ? PVKIT_GATE_TOGGLES : PVKIT_GATE_CYCLES;
+		g.rounds = calls % 4 ? 1000 : 100;
+		g.hold_us = calls % 4 ? 10 : 100;
 		if (ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g)) {
 			TH_LOG("ECHO_GATE: %s", strerror(errno));
 			sum.result = -errno;
