@@ -19,22 +19,32 @@
 
 #define pr_fmt(fmt) "pvkit-bus: " fmt
 
+#include <linux/completion.h>
 #include <linux/ctype.h>
+#include <linux/delay.h>
 #include <linux/init.h>
+#include <linux/jiffies.h>
 #include <linux/kstrtox.h>
 #include <linux/module.h>
 #include <linux/pvkit_bus.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/pvkit_store.h>
 
 /* Longest device type name accepted from the store. */
 #define PVKIT_BUS_TYPE_MAX	32
 /* Directory the host lists the guest's devices in. */
 #define PVKIT_BUS_DEVICE_DIR	"device"
+/* How long probe's reset waits for a backend left over from before. */
+#define PVKIT_BUS_RESET_MS	5000
+/* How long shutdown waits for all backends together. */
+#define PVKIT_BUS_SHUTDOWN_MS	1000
 
 static struct workqueue_struct *pvkit_bus_wq;
 static bool pvkit_bus_registered;
+/* device_shutdown() has begun: backend changes are no longer reported. */
+static bool pvkit_bus_shutting_down;
 /* Parent of all bus devices: /sys/devices/pvkit/<type>-<devid>. */
 static struct device *pvkit_bus_root;
 
@@ -110,7 +120,7 @@ static void pvkit_bus_otherend_work(struct work_struct *work)
 	    state != PVKIT_BUS_CONNECTED)
 		goto out;
 	dev->otherend_state = state;
-	if (!dev->dev.driver)
+	if (!dev->dev.driver || READ_ONCE(pvkit_bus_shutting_down))
 		goto out;
 	drv = to_pvkit_bus_driver(dev->dev.driver);
 	dev->reported = true;
@@ -278,6 +288,78 @@ static int pvkit_bus_uevent(const struct device *d,
 	return add_uevent_var(env, "MODALIAS=pvkit:%s", dev->type);
 }
 
+/*
+ * Poll the backend's state until it is @want (or its directory is gone)
+ * or @end passes.  The bus's own reports cannot be waited for: they run
+ * on the workqueue that may be running this.
+ */
+static int pvkit_bus_wait_otherend(struct pvkit_bus_device *dev, int want,
+				   unsigned long end)
+{
+	int state;
+
+	for (;;) {
+		state = pvkit_bus_read_otherend_state(dev);
+		if (state == want || state == -ENOENT)
+			return state;
+		if (time_after(jiffies, end))
+			return -ETIMEDOUT;
+		msleep(20);
+	}
+}
+
+/*
+ * SPEC section 9, closing: the frontend writes Closing, then Closed; the
+ * backend disconnects (unmaps the rings, unbinds the port) and goes to
+ * Closed.  dev->state is forgotten first: the store may hold another
+ * value than the one last written (a previous kernel's).
+ */
+static int pvkit_bus_close(struct pvkit_bus_device *dev, unsigned long end)
+{
+	int ret;
+
+	dev->state = PVKIT_BUS_UNKNOWN;
+	ret = pvkit_bus_switch_state(dev, PVKIT_BUS_CLOSING);
+	if (!ret)
+		ret = pvkit_bus_switch_state(dev, PVKIT_BUS_CLOSED);
+	if (ret)
+		return ret;
+	ret = pvkit_bus_wait_otherend(dev, PVKIT_BUS_CLOSED, end);
+	return ret < 0 && ret != -ENOENT ? ret : 0;
+}
+
+/*
+ * A backend that is neither Initialising nor waiting for a frontend was
+ * left so by a previous kernel (kexec, a crash, a reset) and may still be
+ * connected to rings in memory that is no longer what it thinks: take
+ * the device through Closed and back to Initialising before the driver
+ * connects, as SPEC section 9 asks.  Unknown or garbage states are left
+ * to the driver, and so is a backend being unplugged (online = 0): it is
+ * closing for good and must not be started again.
+ */
+static void pvkit_bus_reset_leftover(struct pvkit_bus_device *dev)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(PVKIT_BUS_RESET_MS);
+	int state = pvkit_bus_read_otherend_state(dev);
+	unsigned int online;
+	int ret;
+
+	if (state <= PVKIT_BUS_INITWAIT)
+		return;
+	if (!pvkit_bus_read_otherend_uint(dev, "online", &online) && !online)
+		return;
+	dev_info(&dev->dev, "backend left in state %d: resetting it\n", state);
+	ret = pvkit_bus_close(dev, end);
+	if (!ret)
+		ret = pvkit_bus_switch_state(dev, PVKIT_BUS_INITIALISING);
+	if (!ret) {
+		ret = pvkit_bus_wait_otherend(dev, PVKIT_BUS_INITWAIT, end);
+		ret = ret < 0 ? ret : 0;
+	}
+	if (ret)
+		dev_warn(&dev->dev, "backend did not reset (%d)\n", ret);
+}
+
 static int pvkit_bus_probe(struct device *d)
 {
 	struct pvkit_bus_device *dev = to_pvkit_bus_device(d);
@@ -285,6 +367,7 @@ static int pvkit_bus_probe(struct device *d)
 	int ret;
 
 	dev->state = PVKIT_BUS_UNKNOWN;
+	pvkit_bus_reset_leftover(dev);
 	ret = drv->probe ? drv->probe(dev) : 0;
 	if (ret)
 		return ret;
@@ -303,6 +386,77 @@ static void pvkit_bus_remove(struct device *d)
 		drv->remove(dev);
 	/* Without a driver the backend must not wait for this frontend. */
 	pvkit_bus_switch_state(dev, PVKIT_BUS_CLOSED);
+}
+
+/*
+ * Shutdown, reboot and kexec: a backend keeps its rings mapped and goes
+ * on serving until the frontend closes, and the next kernel must find the
+ * device closed.  device_shutdown() calls this for every device; each is
+ * closed and its backend given until a deadline shared by all of them.
+ * The store work runs on a work item because a store that does not
+ * answer (disconnected already) blocks each request for seconds: once
+ * one device has not finished by the deadline the rest are skipped.  The
+ * host detaches from this kernel's memory later, from syscore_shutdown().
+ */
+struct pvkit_bus_closer {
+	struct work_struct work;
+	struct pvkit_bus_device *dev;
+	unsigned long end;
+	int ret;
+	struct completion done;
+};
+
+static unsigned long pvkit_bus_shutdown_end;
+static bool pvkit_bus_shutdown_stuck;
+
+static void pvkit_bus_close_work(struct work_struct *work)
+{
+	struct pvkit_bus_closer *c =
+		container_of(work, struct pvkit_bus_closer, work);
+
+	c->ret = pvkit_bus_close(c->dev, c->end);
+	complete(&c->done);
+}
+
+static void pvkit_bus_shutdown(struct device *d)
+{
+	struct pvkit_bus_device *dev = to_pvkit_bus_device(d);
+	struct pvkit_bus_closer *c;
+	long left;
+
+	if (dev->node_gone || dev->otherend_gone || pvkit_bus_shutdown_stuck)
+		return;
+	if (!pvkit_bus_shutdown_end)
+		pvkit_bus_shutdown_end = jiffies +
+			msecs_to_jiffies(PVKIT_BUS_SHUTDOWN_MS);
+	/* No more reports to the driver: it must not reconnect now. */
+	WRITE_ONCE(pvkit_bus_shutting_down, true);
+	left = (long)(pvkit_bus_shutdown_end - jiffies);
+	if (left <= 0) {
+		dev_warn(&dev->dev, "shutdown: no time left to close it\n");
+		return;
+	}
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return;
+	INIT_WORK(&c->work, pvkit_bus_close_work);
+	init_completion(&c->done);
+	c->dev = dev;
+	c->end = pvkit_bus_shutdown_end;
+	/* The work may outlive this call: it holds the device. */
+	get_device(d);
+	queue_work(system_unbound_wq, &c->work);
+	if (!wait_for_completion_timeout(&c->done, left + 1)) {
+		/* Leaked with the device: the machine is going down. */
+		dev_warn(&dev->dev, "shutdown: the store does not answer, devices left open\n");
+		pvkit_bus_shutdown_stuck = true;
+		return;
+	}
+	if (c->ret)
+		dev_warn(&dev->dev, "shutdown: backend did not close (%d)\n",
+			 c->ret);
+	kfree(c);
+	put_device(d);
 }
 
 static ssize_t type_show(struct device *d, struct device_attribute *attr,
@@ -376,6 +530,7 @@ static const struct bus_type pvkit_bus_type = {
 	.uevent		= pvkit_bus_uevent,
 	.probe		= pvkit_bus_probe,
 	.remove		= pvkit_bus_remove,
+	.shutdown	= pvkit_bus_shutdown,
 	.dev_groups	= pvkit_bus_dev_groups,
 };
 

@@ -63,12 +63,20 @@ static DEFINE_RAW_SPINLOCK(pvkit_owner_lock);
 static DECLARE_BITMAP(pvkit_ipi_ports, PVKIT_EVTCHN_PORTS);
 
 /*
- * Late-EOI ports whose handler ran and whose driver has not yet called
- * pvkit_evtchn_lateeoi(): they stay masked whatever the irq core does.
- * Under pvkit_lateeoi_lock together with the mask decisions.
+ * Why each port is masked.  Several parties mask a port for their own
+ * reasons and at their own times: the irq core (disable_irq(), the edge
+ * flow, a port nobody requested) under the descriptor's lock, and a move
+ * to another vCPU under pvkit_owner_lock, from the CPU-offline path too.
+ * A single shared bit would let one of them unmask what the other still
+ * needs masked (a move ending during disable_irq() undid it), so each
+ * keeps its own reason here and the shared bit is clear only when no
+ * reason is left.  Changed under pvkit_mask_lock only; the lock nests
+ * inside pvkit_owner_lock and inside the descriptor's lock.
  */
-static DECLARE_BITMAP(pvkit_eoi_outstanding, PVKIT_EVTCHN_PORTS);
-static DEFINE_RAW_SPINLOCK(pvkit_lateeoi_lock);
+#define PVKIT_MASK_CORE		BIT(0)	/* the irq core's mask */
+#define PVKIT_MASK_MOVE		BIT(1)	/* being bound to another vCPU */
+static u8 pvkit_mask_reasons[PVKIT_EVTCHN_PORTS];
+static DEFINE_RAW_SPINLOCK(pvkit_mask_lock);
 
 static inline unsigned long *pvkit_pending_map(void)
 {
@@ -152,6 +160,54 @@ DEFINE_IDTENTRY_SYSVEC(sysvec_pvkit_callback)
 	set_irq_regs(old_regs);
 }
 
+/* Add @reason to @port's; the shared bit is set whatever it was. */
+static void pvkit_port_mask(unsigned int port, u8 reason)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&pvkit_mask_lock, flags);
+	pvkit_mask_reasons[port] |= reason;
+	sync_set_bit(port, pvkit_mask_map());
+	raw_spin_unlock_irqrestore(&pvkit_mask_lock, flags);
+}
+
+/*
+ * Drop @reason; with none left, clear the shared bit.  An event that came
+ * while masked left only its pending bit (its selector bit may even be on
+ * another vCPU after a move): UNMASK has the host flag it and raise the
+ * upcall on the port's vCPU now.
+ */
+static void pvkit_port_unmask(unsigned int port, u8 reason)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&pvkit_mask_lock, flags);
+	pvkit_mask_reasons[port] &= ~reason;
+	if (!pvkit_mask_reasons[port]) {
+		sync_clear_bit(port, pvkit_mask_map());
+		/*
+		 * The mask is clear before pending is read: pairs with the
+		 * host setting pending before it looks at the mask.
+		 */
+		pvkit_host_mb();
+		if (sync_test_bit(port, pvkit_pending_map()))
+			pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0,
+					0);
+	}
+	raw_spin_unlock_irqrestore(&pvkit_mask_lock, flags);
+}
+
+/* A port just mapped or being closed: masked for the irq core only. */
+static void pvkit_port_reset_mask(unsigned int port)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&pvkit_mask_lock, flags);
+	pvkit_mask_reasons[port] = PVKIT_MASK_CORE;
+	sync_set_bit(port, pvkit_mask_map());
+	raw_spin_unlock_irqrestore(&pvkit_mask_lock, flags);
+}
+
 static void pvkit_evtchn_ack(struct irq_data *d)
 {
 	sync_clear_bit(irqd_to_hwirq(d), pvkit_pending_map());
@@ -159,35 +215,31 @@ static void pvkit_evtchn_ack(struct irq_data *d)
 
 static void pvkit_evtchn_mask(struct irq_data *d)
 {
-	sync_set_bit(irqd_to_hwirq(d), pvkit_mask_map());
+	pvkit_port_mask(irqd_to_hwirq(d), PVKIT_MASK_CORE);
 }
 
 static void pvkit_evtchn_unmask(struct irq_data *d)
 {
-	unsigned int port = irqd_to_hwirq(d);
-
-	sync_clear_bit(port, pvkit_mask_map());
-	/*
-	 * An event that arrived while masked left only its pending bit;
-	 * ask the host to raise the upcall for it.  The mask is clear
-	 * before pending is read: pairs with the host setting pending
-	 * before it looks at the mask.
-	 */
-	pvkit_host_mb();
-	if (sync_test_bit(port, pvkit_pending_map()))
-		pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
+	pvkit_port_unmask(irqd_to_hwirq(d), PVKIT_MASK_CORE);
 }
 
 /*
  * Replay an event the core swallowed (lazy disable): make the port
- * pending again and let the host raise it on its own CPU.
+ * pending again and, unless something still holds it masked (whose
+ * unmask then raises it), let the host raise it on the port's CPU.
+ * UNMASK clears the shared mask bit, so it must not run while a reason
+ * is left.
  */
 static int pvkit_evtchn_retrigger(struct irq_data *d)
 {
 	unsigned int port = irqd_to_hwirq(d);
+	unsigned long flags;
 
+	raw_spin_lock_irqsave(&pvkit_mask_lock, flags);
 	sync_set_bit(port, pvkit_pending_map());
-	pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
+	if (!pvkit_mask_reasons[port])
+		pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
+	raw_spin_unlock_irqrestore(&pvkit_mask_lock, flags);
 	return 1;
 }
 
@@ -204,123 +256,24 @@ static const struct irq_chip pvkit_evtchn_chip = {
 };
 
 /*
- * Late EOI: the ack that precedes the handler masks the port and marks
- * the EOI outstanding; only pvkit_evtchn_lateeoi() unmasks it again.  The
- * irq core's own masking (disable_irq(), an event while the handler
- * runs) goes through the callbacks below, which never unmask a port
- * whose EOI is outstanding, so a hostile backend gets at most one
- * handler run per EOI the driver grants.
- */
-static void pvkit_lateeoi_ack(struct irq_data *d)
-{
-	unsigned int port = irqd_to_hwirq(d);
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&pvkit_lateeoi_lock, flags);
-	/* Mask before clearing pending: a new event must not raise an upcall. */
-	sync_set_bit(port, pvkit_mask_map());
-	set_bit(port, pvkit_eoi_outstanding);
-	sync_clear_bit(port, pvkit_pending_map());
-	raw_spin_unlock_irqrestore(&pvkit_lateeoi_lock, flags);
-}
-
-/* The core masks (the handler will not run for this event): no EOI due. */
-static void pvkit_lateeoi_mask_ack(struct irq_data *d)
-{
-	unsigned int port = irqd_to_hwirq(d);
-
-	sync_set_bit(port, pvkit_mask_map());
-	sync_clear_bit(port, pvkit_pending_map());
-}
-
-static void pvkit_lateeoi_unmask(struct irq_data *d)
-{
-	unsigned int port = irqd_to_hwirq(d);
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&pvkit_lateeoi_lock, flags);
-	if (!test_bit(port, pvkit_eoi_outstanding))
-		pvkit_evtchn_unmask(d);
-	raw_spin_unlock_irqrestore(&pvkit_lateeoi_lock, flags);
-}
-
-/* Replay a swallowed event; the EOI, if outstanding, delivers it. */
-static int pvkit_lateeoi_retrigger(struct irq_data *d)
-{
-	unsigned int port = irqd_to_hwirq(d);
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&pvkit_lateeoi_lock, flags);
-	sync_set_bit(port, pvkit_pending_map());
-	if (!test_bit(port, pvkit_eoi_outstanding) &&
-	    !sync_test_bit(port, pvkit_mask_map()))
-		pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
-	raw_spin_unlock_irqrestore(&pvkit_lateeoi_lock, flags);
-	return 1;
-}
-
-/*
- * .irq_enable as well as .irq_unmask: enable_irq() after a lazy
- * disable_irq() calls unmask only if the core masked the port itself, and
- * an EOI given while disabled must still take effect on enable.
- */
-static const struct irq_chip pvkit_evtchn_lateeoi_chip = {
-	.name			= "pvkit-evtchn-lateeoi",
-	.irq_ack		= pvkit_lateeoi_ack,
-	.irq_mask_ack		= pvkit_lateeoi_mask_ack,
-	.irq_mask		= pvkit_evtchn_mask,
-	.irq_unmask		= pvkit_lateeoi_unmask,
-	.irq_enable		= pvkit_lateeoi_unmask,
-	.irq_retrigger		= pvkit_lateeoi_retrigger,
-	.irq_set_affinity	= pvkit_evtchn_set_affinity,
-};
-
-/**
- * pvkit_evtchn_lateeoi() - end the handling of a late-EOI event
- * @irq: interrupt returned by a pvkit_evtchn_bind_*_lateeoi() function
- *
- * The port has stayed masked since the event that ran the handler; this
- * unmasks it (unless the interrupt is disabled: enable_irq() unmasks it
- * then), and an event that came meanwhile is delivered at once.  Call it
- * exactly once per handler run, from any context, when the work the event
- * asked for is done.  Calling it with no EOI outstanding does nothing.
- */
-void pvkit_evtchn_lateeoi(unsigned int irq)
-{
-	struct irq_data *d = irq_get_irq_data(irq);
-	unsigned int port;
-	unsigned long flags;
-
-	if (!d || d->domain != pvkit_evtchn_domain ||
-	    irq_data_get_irq_chip(d) != &pvkit_evtchn_lateeoi_chip)
-		return;
-	port = irqd_to_hwirq(d);
-	raw_spin_lock_irqsave(&pvkit_lateeoi_lock, flags);
-	if (test_and_clear_bit(port, pvkit_eoi_outstanding) &&
-	    !irqd_irq_disabled(d) && !irqd_irq_masked(d))
-		pvkit_evtchn_unmask(d);
-	raw_spin_unlock_irqrestore(&pvkit_lateeoi_lock, flags);
-}
-EXPORT_SYMBOL_GPL(pvkit_evtchn_lateeoi);
-
-/*
- * Make @cpu the owner of @port: mask it, tell the host, move the owner
- * bit, and unmask again if it was unmasked, so an event that is already
- * pending (flagged in the old CPU's selector, skipped by its scan from
- * now on) is raised again on the new CPU.  The port is never in two CPUs'
- * bitmaps, and an event the old CPU is handling right now is serialised
- * by the edge flow.  Context: pvkit_owner_lock; any context.
+ * Make @cpu the owner of @port: mask it for the move, tell the host, move
+ * the owner bit, and drop the move's mask reason.  If no other reason is
+ * left, an event that is already pending (flagged in the old CPU's
+ * selector, skipped by its scan from now on) is raised again on the new
+ * CPU; if the port is disabled, enable_irq() does that later.  The port
+ * is never in two CPUs' bitmaps, and an event the old CPU is handling
+ * right now is serialised by the edge flow.
+ * Context: pvkit_owner_lock; any context.
  */
 static int pvkit_evtchn_move_port(unsigned int port, unsigned int cpu)
 {
 	unsigned int old = pvkit_port_cpu[port];
-	bool was_masked;
 	long ret;
 
 	lockdep_assert_held(&pvkit_owner_lock);
 	if (old == cpu)
 		return 0;
-	was_masked = sync_test_and_set_bit(port, pvkit_mask_map());
+	pvkit_port_mask(port, PVKIT_MASK_MOVE);
 	ret = pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_VCPU, port,
 			      cpu_physical_id(cpu), 0, 0, 0);
 	if (!ret) {
@@ -328,18 +281,16 @@ static int pvkit_evtchn_move_port(unsigned int port, unsigned int cpu)
 		pvkit_port_cpu[port] = cpu;
 		set_bit(port, per_cpu(pvkit_cpu_ports, cpu));
 	}
-	if (!was_masked) {
-		sync_clear_bit(port, pvkit_mask_map());
-		pvkit_host_mb();	/* as in pvkit_evtchn_unmask() */
-		if (sync_test_bit(port, pvkit_pending_map()))
-			pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0, 0);
-	}
+	pvkit_port_unmask(port, PVKIT_MASK_MOVE);
 	return ret ? -EIO : 0;
 }
 
 /*
  * Deliver the port's events to the first online CPU of @dest that takes
- * upcalls (EVTCHN_BIND_VCPU).  IPI ports stay on their CPU.
+ * upcalls (EVTCHN_BIND_VCPU).  IPI ports stay on their CPU.  This is also
+ * how ports leave a CPU that goes offline: the irq core's migration
+ * (fixup_irqs()) calls it, under the descriptor's lock, for every started
+ * interrupt whose effective affinity is that CPU.
  */
 static int pvkit_evtchn_set_affinity(struct irq_data *d,
 				     const struct cpumask *dest, bool force)
@@ -373,7 +324,7 @@ static int pvkit_evtchn_map(struct irq_domain *d, unsigned int irq,
 			    irq_hw_number_t port)
 {
 	/* New ports start masked until request_irq() unmasks them. */
-	sync_set_bit(port, pvkit_mask_map());
+	pvkit_port_reset_mask(port);
 	irq_set_chip_and_handler_name(irq, &pvkit_evtchn_chip,
 				      handle_edge_irq, "event");
 	/*
@@ -404,8 +355,7 @@ static unsigned int pvkit_default_cpu(void)
  * fails.  The port is masked until request_irq() unmasks it, and unmask
  * asks the host to redeliver an event that came before the owner was set.
  */
-#define PVKIT_BIND_LATEEOI	BIT(0)
-#define PVKIT_BIND_IPI		BIT(1)
+#define PVKIT_BIND_IPI		BIT(0)
 
 static int pvkit_evtchn_map_port(long port, unsigned int cpu,
 				 unsigned int flags)
@@ -427,9 +377,6 @@ static int pvkit_evtchn_map_port(long port, unsigned int cpu,
 		pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
 		return -ENOMEM;
 	}
-	if (flags & PVKIT_BIND_LATEEOI)
-		irq_set_chip_and_handler_name(irq, &pvkit_evtchn_lateeoi_chip,
-					      handle_edge_irq, "event");
 	irq_data_update_effective_affinity(irq_get_irq_data(irq),
 					   cpumask_of(cpu));
 	raw_spin_lock_irqsave(&pvkit_owner_lock, irqflags);
@@ -438,21 +385,6 @@ static int pvkit_evtchn_map_port(long port, unsigned int cpu,
 	pvkit_port_cpu[port] = cpu;
 	set_bit(port, per_cpu(pvkit_cpu_ports, cpu));
 	raw_spin_unlock_irqrestore(&pvkit_owner_lock, irqflags);
-	return irq;
-}
-
-static int pvkit_evtchn_do_bind_host(unsigned int endpoint, unsigned int flags)
-{
-	unsigned int cpu = pvkit_default_cpu();
-	int irq;
-
-	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
-		return -ENODEV;
-	mutex_lock(&pvkit_evtchn_lock);
-	irq = pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_HOST,
-						    endpoint, 0, 0, 0, 0), cpu,
-				    flags);
-	mutex_unlock(&pvkit_evtchn_lock);
 	return irq;
 }
 
@@ -465,25 +397,19 @@ static int pvkit_evtchn_do_bind_host(unsigned int endpoint, unsigned int flags)
  */
 int pvkit_evtchn_bind_host(unsigned int endpoint)
 {
-	return pvkit_evtchn_do_bind_host(endpoint, 0);
+	unsigned int cpu = pvkit_default_cpu();
+	int irq;
+
+	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
+		return -ENODEV;
+	mutex_lock(&pvkit_evtchn_lock);
+	irq = pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_HOST,
+						    endpoint, 0, 0, 0, 0), cpu,
+				    0);
+	mutex_unlock(&pvkit_evtchn_lock);
+	return irq;
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_host);
-
-/**
- * pvkit_evtchn_bind_host_lateeoi() - bind a host endpoint in late-EOI mode
- * @endpoint: PVKIT_ENDPOINT_*
- *
- * As pvkit_evtchn_bind_host(), but after each handler run the port stays
- * masked until the driver calls pvkit_evtchn_lateeoi().
- *
- * Context: process context; sleeps.
- * Return: a Linux interrupt number for request_irq(), or a negative errno.
- */
-int pvkit_evtchn_bind_host_lateeoi(unsigned int endpoint)
-{
-	return pvkit_evtchn_do_bind_host(endpoint, PVKIT_BIND_LATEEOI);
-}
-EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_host_lateeoi);
 
 /**
  * pvkit_evtchn_bind_ipi() - bind an IPI port delivered to a CPU
@@ -529,30 +455,6 @@ int pvkit_evtchn_bind_existing(unsigned int port)
 	return irq;
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_existing);
-
-/**
- * pvkit_evtchn_bind_existing_lateeoi() - take over a port in late-EOI mode
- * @port: as for pvkit_evtchn_bind_existing()
- *
- * As pvkit_evtchn_bind_existing(), but after each handler run the port
- * stays masked until the driver calls pvkit_evtchn_lateeoi().
- *
- * Context: process context; sleeps.
- * Return: a Linux interrupt number for request_irq(), or a negative errno.
- */
-int pvkit_evtchn_bind_existing_lateeoi(unsigned int port)
-{
-	unsigned int cpu = pvkit_default_cpu();
-	int irq;
-
-	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
-		return -ENODEV;
-	mutex_lock(&pvkit_evtchn_lock);
-	irq = pvkit_evtchn_map_port(port, cpu, PVKIT_BIND_LATEEOI);
-	mutex_unlock(&pvkit_evtchn_lock);
-	return irq;
-}
-EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_existing_lateeoi);
 
 /**
  * pvkit_evtchn_port() - port behind an interrupt from this file
@@ -618,7 +520,7 @@ EXPORT_SYMBOL_GPL(pvkit_evtchn_is_pending);
  * @irq: interrupt returned by a pvkit_evtchn_bind_*() function
  *
  * Return: true when the port's mask bit is set (the host raises no
- * upcall for it), e.g. while a late EOI is outstanding.
+ * upcall for it), e.g. while the interrupt is disabled.
  */
 bool pvkit_evtchn_is_masked(unsigned int irq)
 {
@@ -640,34 +542,78 @@ int pvkit_evtchn_cpu(unsigned int irq)
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_cpu);
 
+/* Take the port away from its CPU and mask it; 0 if @irq is no port. */
+static unsigned int pvkit_evtchn_disown(unsigned int irq)
+{
+	unsigned int port = pvkit_evtchn_port(irq);
+
+	if (!port)
+		return 0;
+	raw_spin_lock_irq(&pvkit_owner_lock);
+	if (pvkit_port_cpu[port] < nr_cpu_ids)
+		clear_bit(port, per_cpu(pvkit_cpu_ports, pvkit_port_cpu[port]));
+	/* No owner: an affinity change from now on is refused. */
+	pvkit_port_cpu[port] = USHRT_MAX;
+	clear_bit(port, pvkit_ipi_ports);
+	raw_spin_unlock_irq(&pvkit_owner_lock);
+	pvkit_port_reset_mask(port);
+	return port;
+}
+
+/**
+ * pvkit_evtchn_unbind_many() - close event channels and drop their irqs
+ * @irqs: interrupts returned by pvkit_evtchn_bind_*() functions, already
+ *        released with free_irq(); entries that are no event channel
+ *        (0, say) are skipped
+ * @n: number of entries in @irqs
+ *
+ * An upcall on another CPU may still be handing one of the ports to its
+ * interrupt; the ports are closed (and their numbers become free for the
+ * host to hand out again) only after every such upcall is over.  That
+ * takes an RCU grace period, which this waits for once for all of @irqs,
+ * and without holding a lock, so that callers closing ports at the same
+ * time share it.
+ *
+ * Context: process context; sleeps.
+ */
+void pvkit_evtchn_unbind_many(const unsigned int *irqs, unsigned int n)
+{
+	unsigned int i, port;
+	bool any = false;
+
+	for (i = 0; i < n; i++)
+		any |= pvkit_evtchn_disown(irqs[i]) != 0;
+	if (!any)
+		return;
+	/* Upcalls run with irqs off: after this none still sees the ports. */
+	synchronize_rcu();
+	mutex_lock(&pvkit_evtchn_lock);
+	for (i = 0; i < n; i++) {
+		port = pvkit_evtchn_port(irqs[i]);
+		if (!port)
+			continue;
+		irq_dispose_mapping(irqs[i]);
+		pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
+		/* Nobody can be given the number again until the unlock. */
+		sync_clear_bit(port, pvkit_pending_map());
+	}
+	mutex_unlock(&pvkit_evtchn_lock);
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_unbind_many);
+
 /**
  * pvkit_evtchn_unbind() - close an event channel and drop its interrupt
  * @irq: interrupt returned by a pvkit_evtchn_bind_*() function, already
  *       released with free_irq()
  *
+ * As pvkit_evtchn_unbind_many() for one interrupt: a driver with several
+ * ports to close should close them together.
+ *
  * Context: process context; sleeps.
  */
 void pvkit_evtchn_unbind(unsigned int irq)
 {
-	unsigned int port = pvkit_evtchn_port(irq);
-
-	if (!port)
-		return;
-	mutex_lock(&pvkit_evtchn_lock);
-	raw_spin_lock_irq(&pvkit_owner_lock);
-	clear_bit(port, per_cpu(pvkit_cpu_ports, pvkit_port_cpu[port]));
-	/* No owner: an affinity change from now on is refused. */
-	pvkit_port_cpu[port] = USHRT_MAX;
-	clear_bit(port, pvkit_ipi_ports);
-	raw_spin_unlock_irq(&pvkit_owner_lock);
-	clear_bit(port, pvkit_eoi_outstanding);
-	/* Upcalls run with irqs off: after this none still sees the port. */
-	synchronize_rcu();
-	irq_dispose_mapping(irq);
-	pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
-	/* Nobody can be given the number again until the unlock. */
-	sync_clear_bit(port, pvkit_pending_map());
-	mutex_unlock(&pvkit_evtchn_lock);
+	pvkit_evtchn_unbind_many(&irq, 1);
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_unbind);
 
@@ -690,74 +636,58 @@ static int pvkit_events_cpu_online(unsigned int cpu)
 }
 
 /*
- * Hand the ports a dying CPU owns to another CPU, before its upcalls
- * stop: the irq core's own migration (fixup_irqs()) covers only started
- * interrupts, and ports bound but not requested must move too.  IPI
- * ports are left to their owner (ipi.c closes them).  The user's
- * affinity mask is kept; the effective one says where events go.
+ * A CPU going offline keeps its upcall until it is dead.  Its ports move
+ * when it is taken down: the irq core's migration (after the CPU left
+ * cpu_online_mask, so no affinity change picks it) calls
+ * pvkit_evtchn_set_affinity() for every started interrupt, serialised
+ * with disable_irq() by the descriptor's lock.  A port bound but not
+ * requested stays (its owner bit, its events pending) until
+ * request_irq() sets its affinity, which moves it.  IPI ports are per-CPU
+ * interrupts, left out by the core; ipi.c closes them before.  Once the
+ * CPU is dead, the host is told to raise nothing on it: this runs then,
+ * on another CPU.
  */
-static void pvkit_events_move_ports_off(unsigned int cpu)
-{
-	unsigned int port, to = pvkit_default_cpu();
-	unsigned long *ports = per_cpu(pvkit_cpu_ports, cpu);
-	unsigned int irq;
-
-	if (to == cpu || !per_cpu(pvkit_upcall_ready, to)) {
-		for_each_online_cpu(to)
-			if (to != cpu && per_cpu(pvkit_upcall_ready, to))
-				break;
-	}
-	if (to >= nr_cpu_ids) {
-		pr_warn("CPU%u going offline: no CPU takes its ports\n", cpu);
-		return;
-	}
-	mutex_lock(&pvkit_evtchn_lock);
-	raw_spin_lock_irq(&pvkit_owner_lock);
-	for_each_set_bit(port, ports, PVKIT_EVTCHN_PORTS) {
-		if (test_bit(port, pvkit_ipi_ports))
-			continue;
-		if (pvkit_evtchn_move_port(port, to)) {
-			pr_warn("port %u stays on offline CPU%u\n", port, cpu);
-			continue;
-		}
-		irq = irq_find_mapping(pvkit_evtchn_domain, port);
-		if (irq)
-			irq_data_update_effective_affinity(irq_get_irq_data(irq),
-							   cpumask_of(to));
-	}
-	raw_spin_unlock_irq(&pvkit_owner_lock);
-	mutex_unlock(&pvkit_evtchn_lock);
-}
-
-static int pvkit_events_cpu_offline(unsigned int cpu)
+static int pvkit_events_cpu_dead(unsigned int cpu)
 {
 	u32 apicid = cpu_physical_id(cpu);
 
-	/* Refuse new affinity to this CPU first, then move what it has. */
 	per_cpu(pvkit_upcall_ready, cpu) = false;
-	pvkit_events_move_ports_off(cpu);
 	if (apicid < PVKIT_MAX_VCPUS)
 		pvkit_hypercall(PVKIT_HC_VCPU_UPCALL, apicid, 0, 0, 0, 0);
 	return 0;
 }
 
+/* The upcall vector is ours (not taken by another hypervisor's code). */
+static bool pvkit_upcall_vector __ro_after_init;
+
 /**
  * pvkit_events_init_platform() - install the upcall vector
  *
- * Runs from init_platform, early enough for sysvec_install().
+ * Runs from init_platform, or when the kit is layered on KVM from
+ * init_after_bootmem, both early enough for sysvec_install().  Under KVM
+ * the vector may already carry KVM's async page-fault notifications
+ * (KVM_FEATURE_ASYNC_PF_INT): there is no second callback vector, so the
+ * kit then goes without event channels ("no-kvmapf" leaves it free).
  */
 void __init pvkit_events_init_platform(void)
 {
+	if (test_bit(HYPERVISOR_CALLBACK_VECTOR, system_vectors)) {
+		pr_err("upcall vector %#x taken (KVM async PF?): no event channels; boot with no-kvmapf to have them\n",
+		       HYPERVISOR_CALLBACK_VECTOR);
+		return;
+	}
 	sysvec_install(HYPERVISOR_CALLBACK_VECTOR, sysvec_pvkit_callback);
+	pvkit_upcall_vector = true;
 }
 
 static int __init pvkit_events_init(void)
 {
 	struct fwnode_handle *fwnode;
 	long ret;
-	int rc;
+	int rc, dead;
 
-	if (!pvkit_available() || !(pvkit_features() & PVKIT_F_EVTCHN))
+	if (!pvkit_available() || !(pvkit_features() & PVKIT_F_EVTCHN) ||
+	    !pvkit_upcall_vector)
 		return 0;
 
 	/* Everything masked until a driver asks for a port. */
@@ -779,11 +709,19 @@ static int __init pvkit_events_init(void)
 	if (!pvkit_evtchn_domain)
 		goto err_fwnode;
 
-	rc = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "x86/pvkit/events:online",
-			       pvkit_events_cpu_online,
-			       pvkit_events_cpu_offline);
-	if (rc < 0)
+	dead = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN,
+					 "x86/pvkit/events:dead", NULL,
+					 pvkit_events_cpu_dead);
+	if (dead < 0) {
+		rc = dead;
 		goto err_domain;
+	}
+	rc = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "x86/pvkit/events:online",
+			       pvkit_events_cpu_online, NULL);
+	if (rc < 0) {
+		cpuhp_remove_state_nocalls(dead);
+		goto err_domain;
+	}
 	pr_info("event channels: %u ports, upcall vector %#x\n",
 		PVKIT_EVTCHN_PORTS, HYPERVISOR_CALLBACK_VECTOR);
 	pvkit_ipi_init();
@@ -803,17 +741,29 @@ arch_initcall(pvkit_events_init);
 
 /*
  * Before kexec: the next kernel owns this memory, so the host must stop
- * writing event bits into it and raising the upcall vector.
+ * writing event bits into it and raising the upcall vector.  Runs late
+ * in shutdown (syscore) or a crash, on one CPU, with nothing to fall
+ * back on: a refusal is only logged.  ENOENT for a vCPU that never
+ * existed is no refusal.
  */
 void pvkit_events_shutdown(void)
 {
 	unsigned int cpu;
+	u32 apicid;
+	long ret;
 
 	if (!pvkit_evtchn_domain)
 		return;
-	for_each_possible_cpu(cpu)
-		if (cpu_physical_id(cpu) < PVKIT_MAX_VCPUS)
-			pvkit_hypercall(PVKIT_HC_VCPU_UPCALL,
-					cpu_physical_id(cpu), 0, 0, 0, 0);
-	pvkit_hypercall(PVKIT_HC_SHARED_INFO, 0, 0, 0, 0, 0);
+	for_each_possible_cpu(cpu) {
+		apicid = cpu_physical_id(cpu);
+		if (apicid >= PVKIT_MAX_VCPUS)
+			continue;
+		ret = pvkit_hypercall(PVKIT_HC_VCPU_UPCALL, apicid, 0, 0, 0, 0);
+		if (ret && ret != -ENOENT)
+			pr_err("shutdown: host kept the upcall of APIC ID %u (%ld)\n",
+			       apicid, ret);
+	}
+	ret = pvkit_hypercall(PVKIT_HC_SHARED_INFO, 0, 0, 0, 0, 0);
+	if (ret)
+		pr_err("shutdown: host kept the shared-info page (%ld)\n", ret);
 }

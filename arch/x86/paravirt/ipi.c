@@ -16,7 +16,6 @@
 #include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/percpu.h>
-#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
 #include <asm/pvkit.h>
@@ -38,9 +37,9 @@ static const char * const pvkit_ipi_names[PVKIT_IPI_KINDS] = {
  * Each CPU's IPI ports and their interrupts; port 0 while it has none.
  * Senders use the port, never the interrupt, so a CPU going offline
  * cannot make them touch a descriptor being freed.  Senders run with
- * preemption off; unbinding waits for them (synchronize_rcu()) after
- * unpublishing the ports, and then replays both IPIs through the APIC in
- * case one went to a port that was being closed.
+ * preemption off; closing the ports waits for them (an RCU grace period)
+ * after unpublishing the ports, and then both IPIs are replayed through
+ * the APIC in case one went to a port that was being closed.
  */
 struct pvkit_ipi_port {
 	unsigned int port;
@@ -105,6 +104,7 @@ static void pvkit_send_call_func_ipi(const struct cpumask *mask)
 
 static void pvkit_ipi_unbind_cpu(unsigned int cpu)
 {
+	unsigned int irqs[PVKIT_IPI_KINDS] = { };
 	unsigned int kind;
 	bool had_ports = false;
 
@@ -113,21 +113,24 @@ static void pvkit_ipi_unbind_cpu(unsigned int cpu)
 		had_ports |= per_cpu(pvkit_ipi, cpu)[kind].port;
 		WRITE_ONCE(per_cpu(pvkit_ipi, cpu)[kind].port, 0);
 	}
-	if (!had_ports)
-		goto free;
-	/* ...and once those that read a port are done, replay. */
-	synchronize_rcu();
-	pvkit_native_resched(cpu);
-	pvkit_native_call_single(cpu);
-free:
 	for (kind = 0; kind < PVKIT_IPI_KINDS; kind++) {
 		struct pvkit_ipi_port *ipi = &per_cpu(pvkit_ipi, cpu)[kind];
 
 		if (!ipi->irq)
 			continue;
 		free_irq(ipi->irq, (void *)(unsigned long)kind);
-		pvkit_evtchn_unbind(ipi->irq);
+		irqs[kind] = ipi->irq;
 		ipi->irq = 0;
+	}
+	/*
+	 * ...and the close waits until those that read a port are done
+	 * (they send with preemption off), then replay: an IPI sent to a
+	 * port being freed may have found no handler.
+	 */
+	pvkit_evtchn_unbind_many(irqs, PVKIT_IPI_KINDS);
+	if (had_ports) {
+		pvkit_native_resched(cpu);
+		pvkit_native_call_single(cpu);
 	}
 }
 

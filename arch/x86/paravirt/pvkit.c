@@ -4,6 +4,17 @@
  *
  * Detection looks for the kit's CPUID signature; without it the kernel
  * stays an ordinary guest and none of the kit's code runs.
+ *
+ * Next to KVM the kit does not claim the platform.  A host may offer the
+ * kit's leaves together with KVM's (QEMU with -device pvkit under KVM):
+ * KVM's clock, steal time, PV EOI, PV TLB flush, PV spinlocks and async
+ * page faults then matter more than anything the kit has (it has no
+ * clock), and the platform hooks only ever start the winner's.  So when
+ * KVM's signature is present the kit lets KVM win and layers its own
+ * services on top: hypercalls, console and the event-channel vector are
+ * set up from x86_init.hyper.init_after_bootmem (KVM leaves it unset; it
+ * runs before the IDT is sealed), and events, grants, the store and the
+ * bus come up from their initcalls as usual.
  */
 
 #define pr_fmt(fmt) "pvkit: " fmt
@@ -11,17 +22,21 @@
 #include <linux/cache.h>
 #include <linux/export.h>
 #include <linux/init.h>
-#include <linux/notifier.h>
 #include <linux/printk.h>
-#include <linux/reboot.h>
+#include <linux/syscore_ops.h>
 #include <asm/cpuid.h>
 #include <asm/hypervisor.h>
+#include <asm/kvm_para.h>
 #include <asm/pvkit.h>
+#include <asm/reboot.h>
+#include <asm/x86_init.h>
 
 static u32 pvkit_base __ro_after_init;
 static u32 pvkit_abi __ro_after_init;
 static u64 pvkit_feature_bits __ro_after_init;
 static bool pvkit_ready __ro_after_init;
+static bool pvkit_layered __ro_after_init;
+static bool pvkit_force_layered __initdata;
 
 /**
  * pvkit_available() - may the pvkit hypercalls be used?
@@ -68,12 +83,60 @@ u32 pvkit_cpuid_base(void)
 }
 EXPORT_SYMBOL_GPL(pvkit_cpuid_base);
 
-/* The base leaf doubles as the priority among detected hypervisors. */
+/**
+ * pvkit_is_layered() - does the kit run on top of another platform?
+ *
+ * Return: true when the kit found KVM's leaves too (or was told to act as
+ * if, with "pvkit_layered") and left the x86 platform to it.
+ */
+bool pvkit_is_layered(void)
+{
+	return pvkit_layered;
+}
+EXPORT_SYMBOL_GPL(pvkit_is_layered);
+
+/*
+ * "pvkit_layered" on the command line: take the layered path as if KVM
+ * were there too, so that it can be tested where KVM is not.
+ */
+static int __init pvkit_parse_layered(char *arg)
+{
+	pvkit_force_layered = true;
+	return 0;
+}
+early_param("pvkit_layered", pvkit_parse_layered);
+
+static void __init pvkit_init_platform(void);
+
+static void __init pvkit_init_layered(void)
+{
+	pr_info("%s: the kit runs on top of it, not as the platform\n",
+		pvkit_force_layered ? "pvkit_layered" : "KVM found");
+	pvkit_init_platform();
+}
+
+/*
+ * Claim the platform (the base leaf doubles as the priority among
+ * detected hypervisors), or leave it to KVM.  Both bases are found
+ * wherever they are in 0x40000000-0x4000ff00, 0x100 apart, because
+ * hypervisor_cpuid_base() scans the range: Hyper-V's leaves push KVM's
+ * to 0x40000100 and the kit's further up.
+ */
 static u32 __init pvkit_detect(void)
 {
 	pvkit_base = hypervisor_cpuid_base(PVKIT_CPUID_SIGNATURE,
 					   PVKIT_CPUID_INFO);
-	return pvkit_base;
+	if (!pvkit_base)
+		return 0;
+	if (!hypervisor_cpuid_base(KVM_SIGNATURE, 0) && !pvkit_force_layered)
+		return pvkit_base;
+	/*
+	 * The winner's non-NULL hooks are copied over x86_init.hyper after
+	 * every detect() ran: KVM has no init_after_bootmem, so this stays.
+	 */
+	pvkit_layered = true;
+	x86_init.hyper.init_after_bootmem = pvkit_init_layered;
+	return 0;
 }
 
 static void __init pvkit_init_platform(void)
@@ -109,25 +172,54 @@ static void __init pvkit_init_platform(void)
 /*
  * Before kexec (and at reboot or power-off) the host must stop writing
  * into this kernel's memory: event bits, grant flags.  The next kernel
- * starts over.
+ * starts over.  This runs from syscore_shutdown(), after
+ * device_shutdown(): the bus has closed its devices by then (which needs
+ * events, grants and the store), and the backends have let go of the
+ * grants.  A host that refuses is logged; nothing else can be done.
  */
-static int pvkit_reboot(struct notifier_block *nb, unsigned long action,
-			void *data)
+static void pvkit_syscore_shutdown(void *data)
 {
 	pvkit_events_shutdown();
 	pvkit_gnttab_shutdown();
-	return NOTIFY_DONE;
 }
 
-static struct notifier_block pvkit_reboot_nb = {
-	.notifier_call	= pvkit_reboot,
+static const struct syscore_ops pvkit_syscore_ops = {
+	.shutdown	= pvkit_syscore_shutdown,
 };
 
-static int __init pvkit_reboot_init(void)
+static struct syscore pvkit_syscore = {
+	.ops	= &pvkit_syscore_ops,
+};
+
+#ifdef CONFIG_CRASH_DUMP
+static void (*pvkit_next_crash_shutdown)(struct pt_regs *regs) __ro_after_init;
+
+/*
+ * A crash kexec runs no device_shutdown() and no syscore_shutdown(): the
+ * crash kernel lives in memory of its own, but the host would go on
+ * raising the upcall vector, which it has no handler for.  Detach events
+ * once the other CPUs are stopped.  Grants are left: backends may still
+ * map them, and the crash kernel does not use those frames.
+ */
+static void pvkit_crash_shutdown(struct pt_regs *regs)
 {
-	return pvkit_ready ? register_reboot_notifier(&pvkit_reboot_nb) : 0;
+	pvkit_next_crash_shutdown(regs);
+	pvkit_events_shutdown();
 }
-device_initcall(pvkit_reboot_init);
+#endif
+
+static int __init pvkit_shutdown_init(void)
+{
+	if (!pvkit_ready)
+		return 0;
+	register_syscore(&pvkit_syscore);
+#ifdef CONFIG_CRASH_DUMP
+	pvkit_next_crash_shutdown = machine_ops.crash_shutdown;
+	machine_ops.crash_shutdown = pvkit_crash_shutdown;
+#endif
+	return 0;
+}
+device_initcall(pvkit_shutdown_init);
 
 const __initconst struct hypervisor_x86 x86_hyper_pvkit = {
 	.name			= "pvkit",

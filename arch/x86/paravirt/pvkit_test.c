@@ -95,15 +95,13 @@ static irqreturn_t pvkit_test_echo_irq(int irq, void *data)
 }
 
 /* Bind an echo port and install the counting handler. */
-static int pvkit_test_echo_open_mode(struct pvkit_test_echo *echo,
-				     bool lateeoi)
+static int pvkit_test_echo_open(struct pvkit_test_echo *echo)
 {
 	int irq, ret;
 
 	atomic64_set(&echo->received, 0);
 	init_completion(&echo->echoed);
-	irq = lateeoi ? pvkit_evtchn_bind_host_lateeoi(PVKIT_ENDPOINT_ECHO) :
-			pvkit_evtchn_bind_host(PVKIT_ENDPOINT_ECHO);
+	irq = pvkit_evtchn_bind_host(PVKIT_ENDPOINT_ECHO);
 	if (irq < 0)
 		return irq;
 	/* disable_irq() must mask at once, not on the next event. */
@@ -114,11 +112,6 @@ static int pvkit_test_echo_open_mode(struct pvkit_test_echo *echo,
 		return ret;
 	}
 	return irq;
-}
-
-static int pvkit_test_echo_open(struct pvkit_test_echo *echo)
-{
-	return pvkit_test_echo_open_mode(echo, false);
 }
 
 static void pvkit_test_echo_close(int irq, struct pvkit_test_echo *echo)
@@ -195,55 +188,6 @@ static long pvkit_test_evtchn_mask(void __user *uarg)
 	return copy_to_user(uarg, &mk, sizeof(mk)) ? -EFAULT : 0;
 }
 
-/*
- * Late EOI: the handler (which does not EOI) runs once, the port then
- * stays masked with later events pending until pvkit_evtchn_lateeoi(),
- * which delivers them (coalesced into one run).
- */
-static long pvkit_test_lateeoi(void __user *uarg)
-{
-	struct pvkit_test_lateeoi le;
-	struct pvkit_test_echo echo;
-	u64 n;
-	u32 i;
-	int irq;
-
-	if (copy_from_user(&le, uarg, sizeof(le)))
-		return -EFAULT;
-	if (le.reserved || le.sends > 1000)
-		return -EINVAL;
-	le.result = 0;
-
-	irq = pvkit_test_echo_open_mode(&echo, true);
-	if (irq < 0)
-		return irq;
-	le.result = pvkit_evtchn_notify(irq);
-	if (!le.result)
-		wait_for_completion_timeout(&echo.echoed, HZ);
-	msleep(20);
-	le.received_first = atomic64_read(&echo.received);
-	for (i = 0; i < le.sends && !le.result; i++)
-		le.result = pvkit_evtchn_notify(irq);
-	msleep(20);
-	le.received_before_eoi = atomic64_read(&echo.received);
-	le.masked_before_eoi = pvkit_evtchn_is_masked(irq);
-	le.pending_before_eoi = pvkit_evtchn_is_pending(irq);
-
-	pvkit_evtchn_lateeoi(irq);
-	msleep(20);
-	n = atomic64_read(&echo.received);
-	le.received_after_eoi = n - le.received_before_eoi;
-	le.masked_after_eoi = pvkit_evtchn_is_masked(irq);
-
-	pvkit_evtchn_lateeoi(irq);
-	msleep(20);
-	le.received_after_second_eoi = atomic64_read(&echo.received) - n;
-	le.masked_after_second_eoi = pvkit_evtchn_is_masked(irq);
-	pvkit_test_echo_close(irq, &echo);
-
-	return copy_to_user(uarg, &le, sizeof(le)) ? -EFAULT : 0;
-}
-
 /* One benchmark loop; echo is NULL for PVKIT_BENCH_VERSION. */
 static void pvkit_test_bench_loop(struct pvkit_test_bench *b, int irq,
 				  struct pvkit_test_echo *echo)
@@ -318,6 +262,8 @@ struct pvkit_test_file {
 	struct xarray grants;
 	/* ECHO_BIND's port, under lock; irq 0: none */
 	int echo_irq;
+	/* ECHO_GATE disabled it (disable_irq() not yet undone) */
+	bool echo_disabled;
 	struct pvkit_test_echo echo;
 };
 
@@ -387,10 +333,135 @@ static long pvkit_test_echo_unbind(struct pvkit_test_file *tf)
 		mutex_unlock(&tf->lock);
 		return -ENOENT;
 	}
+	if (tf->echo_disabled)
+		enable_irq(tf->echo_irq);
+	tf->echo_disabled = false;
 	pvkit_test_echo_close(tf->echo_irq, &tf->echo);
 	tf->echo_irq = 0;
 	mutex_unlock(&tf->lock);
 	return 0;
+}
+
+/* Is the port unmasked while the irq core has it disabled? */
+static bool pvkit_test_gate_leak(int irq)
+{
+	return !pvkit_evtchn_is_masked(irq);
+}
+
+/*
+ * Disable, send, enable, over and over: while disabled the port must stay
+ * masked and the handler must not run, whatever moves the port meanwhile;
+ * after enable_irq() the event must arrive, once.
+ */
+static void pvkit_test_gate_cycles(struct pvkit_test_file *tf,
+				   struct pvkit_test_echo_gate *g)
+{
+	int irq = tf->echo_irq;
+	u64 start = atomic64_read(&tf->echo.received), before;
+	bool leak;
+	u32 i;
+
+	for (i = 0; i < g->rounds; i++) {
+		reinit_completion(&tf->echo.echoed);
+		disable_irq(irq);
+		before = atomic64_read(&tf->echo.received);
+		udelay(g->hold_us);
+		leak = pvkit_test_gate_leak(irq);
+		g->result = pvkit_evtchn_notify(irq);
+		if (!g->result)
+			g->sent++;
+		udelay(g->hold_us);
+		leak |= pvkit_test_gate_leak(irq);
+		g->unmasked_while_disabled += leak;
+		if (atomic64_read(&tf->echo.received) != before)
+			g->early++;
+		enable_irq(irq);
+		if (g->result)
+			break;
+		if (!wait_for_completion_timeout(&tf->echo.echoed, HZ))
+			g->lost++;
+		if (fatal_signal_pending(current))
+			break;
+	}
+	/* Give a duplicate time to show up before counting. */
+	msleep(20);
+	g->received = atomic64_read(&tf->echo.received) - start;
+}
+
+/* Only disable and enable, as often as possible: no events. */
+static void pvkit_test_gate_toggles(struct pvkit_test_file *tf,
+				    struct pvkit_test_echo_gate *g)
+{
+	int irq = tf->echo_irq;
+	u32 i;
+
+	for (i = 0; i < g->rounds; i++) {
+		disable_irq(irq);
+		udelay(g->hold_us);
+		g->unmasked_while_disabled += pvkit_test_gate_leak(irq);
+		enable_irq(irq);
+		udelay(g->hold_us);
+		if (fatal_signal_pending(current))
+			break;
+	}
+}
+
+static long pvkit_test_echo_gate(struct pvkit_test_file *tf, void __user *uarg)
+{
+	struct pvkit_test_echo_gate g;
+	long ret = 0;
+
+	if (copy_from_user(&g, uarg, sizeof(g)))
+		return -EFAULT;
+	if (g.reserved || g.op > PVKIT_GATE_TOGGLES)
+		return -EINVAL;
+	if (g.op >= PVKIT_GATE_CYCLES &&
+	    (!g.rounds || g.rounds > 100000 || g.hold_us > 1000))
+		return -EINVAL;
+	g.sent = 0;
+	g.received = 0;
+	g.unmasked_while_disabled = 0;
+	g.early = 0;
+	g.lost = 0;
+	g.result = 0;
+	mutex_lock(&tf->lock);
+	if (!tf->echo_irq) {
+		ret = -ENOENT;
+		goto out;
+	}
+	switch (g.op) {
+	case PVKIT_GATE_DISABLE:
+		if (tf->echo_disabled) {
+			ret = -EBUSY;
+			break;
+		}
+		disable_irq(tf->echo_irq);
+		tf->echo_disabled = true;
+		break;
+	case PVKIT_GATE_ENABLE:
+		if (!tf->echo_disabled) {
+			ret = -EINVAL;
+			break;
+		}
+		enable_irq(tf->echo_irq);
+		tf->echo_disabled = false;
+		break;
+	default:
+		if (tf->echo_disabled) {
+			ret = -EBUSY;
+			break;
+		}
+		if (g.op == PVKIT_GATE_CYCLES)
+			pvkit_test_gate_cycles(tf, &g);
+		else
+			pvkit_test_gate_toggles(tf, &g);
+		break;
+	}
+out:
+	mutex_unlock(&tf->lock);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &g, sizeof(g)) ? -EFAULT : 0;
 }
 
 /* irq_set_affinity() as a driver would call it; event channels only. */
@@ -534,6 +605,8 @@ static int pvkit_test_release(struct inode *inode, struct file *file)
 			__free_page(page);
 	}
 	xa_destroy(&tf->grants);
+	if (tf->echo_irq && tf->echo_disabled)
+		enable_irq(tf->echo_irq);
 	if (tf->echo_irq)
 		pvkit_test_echo_close(tf->echo_irq, &tf->echo);
 	kfree(tf);
@@ -565,8 +638,6 @@ static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 		return pvkit_test_revoke(file->private_data, uarg);
 	case PVKIT_TEST_IOC_PAGE_IO:
 		return pvkit_test_page_io(file->private_data, uarg);
-	case PVKIT_TEST_IOC_LATEEOI:
-		return pvkit_test_lateeoi(uarg);
 	case PVKIT_TEST_IOC_ECHO_BIND:
 		return pvkit_test_echo_bind(file->private_data, uarg);
 	case PVKIT_TEST_IOC_ECHO_SEND:
@@ -575,6 +646,8 @@ static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 		return pvkit_test_echo_unbind(file->private_data);
 	case PVKIT_TEST_IOC_SET_AFFINITY:
 		return pvkit_test_set_affinity(uarg);
+	case PVKIT_TEST_IOC_ECHO_GATE:
+		return pvkit_test_echo_gate(file->private_data, uarg);
 	default:
 		return -ENOTTY;
 	}

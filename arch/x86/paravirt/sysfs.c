@@ -7,6 +7,10 @@
  *   pvkit/features		PVKIT_F_* bits, hexadecimal
  *   pvkit/cpuid_base	first CPUID leaf of the interface, hexadecimal
  *   pvkit/hypercalls	"1" when the hypercall page was installed
+ *   pvkit/layered		"1" when the kit runs on top of KVM, which
+ *				is then the x86 platform (pvkit.c)
+ *
+ * "type" is "pvkit" when layered too: the files describe the kit.
  */
 
 #include <linux/init.h>
@@ -57,6 +61,14 @@ static ssize_t hypercalls_show(struct kobject *kobj,
 
 static struct kobj_attribute hypercalls_attr = __ATTR_RO(hypercalls);
 
+static ssize_t layered_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%d\n", pvkit_is_layered());
+}
+
+static struct kobj_attribute layered_attr = __ATTR_RO(layered);
+
 /* Grants not yet revoked: a frontend that leaks shows up here. */
 static ssize_t grants_in_use_show(struct kobject *kobj,
 				  struct kobj_attribute *attr, char *buf)
@@ -71,6 +83,7 @@ static struct attribute *pvkit_attrs[] = {
 	&features_attr.attr,
 	&cpuid_base_attr.attr,
 	&hypercalls_attr.attr,
+	&layered_attr.attr,
 	&grants_in_use_attr.attr,
 	NULL,
 };
@@ -84,7 +97,7 @@ static int __init pvkit_sysfs_init(void)
 {
 	int ret;
 
-	if (!hypervisor_is_type(X86_HYPER_PVKIT))
+	if (!hypervisor_is_type(X86_HYPER_PVKIT) && !pvkit_is_layered())
 		return 0;
 
 	ret = sysfs_create_file(hypervisor_kobj, &type_attr.attr);

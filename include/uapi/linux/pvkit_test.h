@@ -128,35 +128,6 @@ struct pvkit_test_bench {
 };
 
 /**
- * struct pvkit_test_lateeoi - an echo port in late-EOI mode
- * @sends: in: sends made after the first event, before the EOI
- * @masked_before_eoi: out: 1 when the port was masked before the EOI
- * @pending_before_eoi: out: 1 when the port was pending before the EOI
- * @masked_after_eoi: out: 1 when the port was masked again after the EOI
- *     (the pending event ran the handler, whose EOI is outstanding)
- * @masked_after_second_eoi: out: 1 when still masked after a second EOI
- * @reserved: must be zero
- * @received_first: out: handler runs after the first send
- * @received_before_eoi: out: handler runs after @sends more (late EOI: 1)
- * @received_after_eoi: out: handler runs the EOI caused (1: coalesced)
- * @received_after_second_eoi: out: runs a second EOI caused (0)
- * @result: out: 0, or the first error a send returned
- */
-struct pvkit_test_lateeoi {
-	__u32 sends;
-	__u32 masked_before_eoi;
-	__u32 pending_before_eoi;
-	__u32 masked_after_eoi;
-	__u32 masked_after_second_eoi;
-	__u32 reserved;
-	__u64 received_first;
-	__u64 received_before_eoi;
-	__u64 received_after_eoi;
-	__u64 received_after_second_eoi;
-	__s64 result;
-};
-
-/**
  * struct pvkit_test_echo_port - an echo port held by the open file
  * @irq: out (ECHO_BIND): its interrupt, listed in /proc/interrupts as
  *     "pvkit_test_echo"; move it through /proc/irq/<irq>/smp_affinity_list
@@ -212,6 +183,50 @@ struct pvkit_test_page_io {
 	__u64 buf;
 };
 
+/* PVKIT_TEST_IOC_ECHO_GATE operations */
+#define PVKIT_GATE_DISABLE	0	/* disable_irq() the file's echo port */
+#define PVKIT_GATE_ENABLE	1	/* enable_irq() it */
+#define PVKIT_GATE_CYCLES	2	/* @rounds disable/send/enable cycles */
+#define PVKIT_GATE_TOGGLES	3	/* @rounds disable/enable, no sends */
+
+/**
+ * struct pvkit_test_echo_gate - disable_irq()/enable_irq() the echo port
+ * @op: in: PVKIT_GATE_*
+ * @rounds: in (CYCLES, TOGGLES): cycles to make (1..100000)
+ * @hold_us: in (CYCLES, TOGGLES): how long the port stays disabled
+ *     before and after the send of each cycle (0..1000); TOGGLES: how
+ *     long it stays disabled, and then enabled, in each cycle
+ * @reserved: must be zero
+ * @sent: out (CYCLES): sends the host accepted, one per cycle
+ * @received: out (CYCLES): handler runs during the call
+ * @unmasked_while_disabled: out (CYCLES, TOGGLES): cycles whose port
+ *     was found unmasked while disabled (must be 0)
+ * @early: out (CYCLES): cycles whose event ran the handler before
+ *     enable_irq() (must be 0)
+ * @lost: out (CYCLES): cycles whose event did not arrive within a second
+ *     of enable_irq()
+ * @result: out: 0, or the first error a send returned
+ *
+ * Each cycle: disable_irq(), wait @hold_us, check the port's mask bit,
+ * send, wait @hold_us, check mask bit and handler count again,
+ * enable_irq(), wait for the event.  TOGGLES: disable_irq(), wait
+ * @hold_us, check the mask bit, enable_irq(), wait @hold_us: many short
+ * cycles, to meet a concurrent move often.  Meant to run while something
+ * else moves the port between CPUs (affinity, CPU hot-unplug).
+ */
+struct pvkit_test_echo_gate {
+	__u32 op;
+	__u32 rounds;
+	__u32 hold_us;
+	__u32 reserved;
+	__u64 sent;
+	__u64 received;
+	__u64 unmasked_while_disabled;
+	__u64 early;
+	__u64 lost;
+	__s64 result;
+};
+
 #define PVKIT_TEST_IOC_MAGIC	0xb7
 #define PVKIT_TEST_IOC_HYPERCALL \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 1, struct pvkit_test_hypercall)
@@ -227,8 +242,7 @@ struct pvkit_test_page_io {
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 6, struct pvkit_test_grant)
 #define PVKIT_TEST_IOC_REVOKE \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 7, struct pvkit_test_grant)
-#define PVKIT_TEST_IOC_LATEEOI \
-	_IOWR(PVKIT_TEST_IOC_MAGIC, 8, struct pvkit_test_lateeoi)
+/* 8 was LATEEOI: late EOI is gone (it had no user); do not reuse. */
 #define PVKIT_TEST_IOC_ECHO_BIND \
 	_IOR(PVKIT_TEST_IOC_MAGIC, 9, struct pvkit_test_echo_port)
 #define PVKIT_TEST_IOC_ECHO_SEND \
@@ -239,5 +253,7 @@ struct pvkit_test_page_io {
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 12, struct pvkit_test_affinity)
 #define PVKIT_TEST_IOC_PAGE_IO \
 	_IOW(PVKIT_TEST_IOC_MAGIC, 13, struct pvkit_test_page_io)
+#define PVKIT_TEST_IOC_ECHO_GATE \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 14, struct pvkit_test_echo_gate)
 
 #endif /* _UAPI_LINUX_PVKIT_TEST_H */

@@ -22,6 +22,7 @@
 #include <linux/pvkit_test.h>
 
 #include "../kselftest_harness.h"
+#include "pvkit_store_util.h"
 #include "pvkit_util.h"
 
 #define SYSFS_HV	"/sys/hypervisor"
@@ -138,6 +139,40 @@ TEST_F(pvkit, sysfs_matches_cpuid)
 	ASSERT_EQ(0, read_sysfs(SYSFS_HV "/pvkit/hypercalls", buf,
 				sizeof(buf)));
 	EXPECT_STREQ("1", buf);
+}
+
+/* KVM's signature anywhere in the hypervisor range, as the kernel scans. */
+static int kvm_present(void)
+{
+	uint32_t base, eax, sig[3];
+
+	for (base = 0x40000000; base < 0x40010000; base += 0x100) {
+		__cpuid(base, eax, sig[0], sig[1], sig[2]);
+		if (!memcmp(sig, "KVMKVMKVM\0\0\0", 12))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Next to KVM the kit layers on top of it instead of claiming the
+ * platform; "pvkit_layered" on the command line takes that path anyway.
+ * Either way the kit's interface is the same.
+ */
+TEST_F(pvkit, layered_exactly_with_kvm_or_when_asked)
+{
+	char buf[64], cmdline[4096];
+	int asked, want;
+
+	ASSERT_EQ(0, read_sysfs("/proc/cmdline", cmdline, sizeof(cmdline)));
+	asked = strstr(cmdline, "pvkit_layered") != NULL;
+	want = asked || kvm_present();
+	ASSERT_EQ(0, read_sysfs(SYSFS_HV "/pvkit/layered", buf, sizeof(buf)));
+	TH_LOG("KVM %s, pvkit_layered %s: layered %s", kvm_present() ?
+	       "present" : "absent", asked ? "given" : "not given", buf);
+	EXPECT_EQ(want, atoi(buf));
+	ASSERT_EQ(0, read_sysfs(SYSFS_HV "/type", buf, sizeof(buf)));
+	EXPECT_STREQ("pvkit", buf);
 }
 
 TEST_F(pvkit, abi_is_supported)
@@ -635,35 +670,6 @@ TEST_F(pvkit, hvc_console_reaches_host)
 	close(fd);
 }
 
-TEST_F(pvkit, evtchn_lateeoi_holds_port_until_eoi)
-{
-	struct pvkit_test_lateeoi le = { .sends = 5 };
-
-	if (!has_evtchn(&self->ci))
-		SKIP(return, "host offers no event channels");
-	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_LATEEOI, &le))
-		TH_LOG("ioctl: %s", strerror(errno));
-	TH_LOG("late EOI: first %llu, before EOI %llu (masked %u pending %u), after EOI %llu, after 2nd EOI %llu",
-	       (unsigned long long)le.received_first,
-	       (unsigned long long)le.received_before_eoi,
-	       le.masked_before_eoi, le.pending_before_eoi,
-	       (unsigned long long)le.received_after_eoi,
-	       (unsigned long long)le.received_after_second_eoi);
-	EXPECT_EQ(0, le.result);
-	/* The handler ran once; five more sends found the port masked. */
-	EXPECT_EQ(1, le.received_first);
-	EXPECT_EQ(1, le.received_before_eoi);
-	EXPECT_EQ(1, le.masked_before_eoi);
-	EXPECT_EQ(1, le.pending_before_eoi);
-	/* The EOI delivers the pending event, once: it was coalesced. */
-	EXPECT_EQ(1, le.received_after_eoi);
-	/* That run's EOI is outstanding again, so the port is masked. */
-	EXPECT_EQ(1, le.masked_after_eoi);
-	/* Nothing was pending any more: the second EOI only unmasks. */
-	EXPECT_EQ(0, le.received_after_second_eoi);
-	EXPECT_EQ(0, le.masked_after_second_eoi);
-}
-
 static int write_affinity(int irq, const char *cpus)
 {
 	char path[64];
@@ -811,6 +817,195 @@ TEST_F(pvkit, evtchn_ports_leave_offline_cpu)
 	ASSERT_EQ(0, echo_on(self->fd, ep.irq, 10, delta, &ep));
 	EXPECT_EQ(1, ep.cpu);
 	EXPECT_EQ(10, delta[1]);
+}
+
+static int write_online(int fd, const char *v)
+{
+	if (lseek(fd, 0, SEEK_SET) < 0 || write(fd, v, 1) != 1)
+		return -errno;
+	return 0;
+}
+
+/*
+ * disable_irq()/enable_irq() on a port while CPU 1, which the port is
+ * delivered to, goes offline and comes back again and again: moving the
+ * port must never unmask it while the irq core has it disabled, the
+ * handler must not run before enable_irq(), and every event must arrive
+ * exactly once after it.  PVKIT_HOTPLUG_CYCLES overrides the 40 cycles.
+ */
+TEST_F_TIMEOUT(pvkit, evtchn_disable_survives_cpu_hotplug, 600)
+{
+	struct pvkit_test_echo_port ep = { 0 };
+	struct pvkit_test_echo_gate g, sum = { 0 };
+	const char *env = getenv("PVKIT_HOTPLUG_CYCLES");
+	int cycles = env ? atoi(env) : 40;
+	int fd, i, status = 0, calls = 0;
+	pid_t pid;
+
+	if (!has_evtchn(&self->ci))
+		SKIP(return, "host offers no event channels");
+	fd = open("/sys/devices/system/cpu/cpu1/online", O_WRONLY);
+	if (fd < 0)
+		SKIP(return, "CPU 1 cannot go offline (no CPU hotplug)");
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_BIND, &ep));
+	ASSERT_EQ(0, write_affinity(ep.irq, "1"));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int bad = 0;
+
+		for (i = 0; i < cycles; i++) {
+			bad |= write_online(fd, "0") ? 1 : 0;
+			bad |= write_online(fd, "1") ? 2 : 0;
+			/* Offline moved it to CPU 0: back to CPU 1. */
+			bad |= write_affinity(ep.irq, "1") ? 4 : 0;
+		}
+		_exit(bad);
+	}
+	do {
+		memset(&g, 0, sizeof(g));
+		/*
+		 * Events flow in one call of four; the others toggle as
+		 * fast as they can, to meet a move in its few microseconds.
+		 */
+		g.op = calls % 4 ? PVKIT_GATE_TOGGLES : PVKIT_GATE_CYCLES;
+		g.rounds = calls % 4 ? 1000 : 100;
+		g.hold_us = calls % 4 ? 10 : 100;
+		if (ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g)) {
+			TH_LOG("ECHO_GATE: %s", strerror(errno));
+			sum.result = -errno;
+			break;
+		}
+		calls++;
+		sum.sent += g.sent;
+		sum.received += g.received;
+		sum.unmasked_while_disabled += g.unmasked_while_disabled;
+		sum.early += g.early;
+		sum.lost += g.lost;
+		if (g.result && !sum.result)
+			sum.result = g.result;
+	} while (waitpid(pid, &status, WNOHANG) == 0);
+	if (sum.result)
+		waitpid(pid, &status, 0);
+	close(fd);
+	TH_LOG("%d hotplug cycles, %d gate calls: sent %llu received %llu, unmasked while disabled %llu, early %llu, lost %llu",
+	       cycles, calls, (unsigned long long)sum.sent,
+	       (unsigned long long)sum.received,
+	       (unsigned long long)sum.unmasked_while_disabled,
+	       (unsigned long long)sum.early, (unsigned long long)sum.lost);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("hotplug child: offline/online/affinity failed (%#x)",
+		       WEXITSTATUS(status));
+	EXPECT_EQ(0, sum.result);
+	EXPECT_LT(0, calls);
+	EXPECT_EQ(0, sum.unmasked_while_disabled);
+	EXPECT_EQ(0, sum.early);
+	EXPECT_EQ(0, sum.lost);
+	EXPECT_EQ(sum.sent, sum.received);
+
+	/* The single-step ops refuse to nest or to unbalance the depth. */
+	memset(&g, 0, sizeof(g));
+	g.op = PVKIT_GATE_DISABLE;
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g));
+	EXPECT_EQ(-1, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g));
+	EXPECT_EQ(EBUSY, errno);
+	g.op = PVKIT_GATE_ENABLE;
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g));
+	EXPECT_EQ(-1, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_GATE, &g));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_UNBIND));
+}
+
+/* The test frontend's device directories (as pvkit_bus plays them). */
+#define PVTEST_FRONT	"/local/domain/1/device/pvtest"
+#define PVTEST_BACK	"/local/domain/1/data/pvtest-backend"
+#define PVTEST_DRV	"/sys/bus/pvkit/drivers/pvtest"
+
+static int sput(int fd, const char *dir, const char *key, const char *value)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	return store_op(fd, PVKIT_STORE_IOC_WRITE, path, (void *)value,
+			strlen(value));
+}
+
+/* Wait up to 10 s for @dir/state to read @want; the last value seen. */
+static int wait_store_state(int fd, const char *dir, int want)
+{
+	char path[256], buf[16];
+	int ms, ret, state = -1;
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	for (ms = 0; ms < 10000; ms += 10) {
+		ret = store_op(fd, PVKIT_STORE_IOC_READ, path, buf,
+			       sizeof(buf) - 1);
+		if (ret > 0) {
+			buf[ret] = '\0';
+			state = atoi(buf);
+			if (state == want)
+				break;
+		}
+		sleep_ms(10);
+	}
+	return state;
+}
+
+/*
+ * A device whose backend an earlier kernel left Connected (kexec, crash):
+ * the bus takes the frontend through Closing and Closed, waits for the
+ * backend's Closed, starts over at Initialising and waits for InitWait;
+ * only then does the driver connect.
+ */
+TEST_F(pvkit, bus_resets_backend_left_connected)
+{
+	char front[128], back[128], devid[16];
+	int sfd;
+
+	if (access(PVTEST_DRV, F_OK))
+		SKIP(return, "no pvtest frontend (modprobe pvkit_testfront)");
+	sfd = open(STORE_DEV, O_RDWR);
+	ASSERT_LE(0, sfd);
+	snprintf(devid, sizeof(devid), "%u", 20000 + getpid());
+	snprintf(front, sizeof(front), PVTEST_FRONT "/%s", devid);
+	snprintf(back, sizeof(back), PVTEST_BACK "/%s", devid);
+
+	/* As the previous kernel left it: both sides Connected. */
+	ASSERT_EQ(0, sput(sfd, back, "frontend", front));
+	ASSERT_EQ(0, sput(sfd, back, "frontend-id", "1"));
+	ASSERT_EQ(0, sput(sfd, back, "state", "4"));
+	/* The device appears with "backend": its state is there by then. */
+	ASSERT_EQ(0, sput(sfd, front, "state", "4"));
+	ASSERT_EQ(0, sput(sfd, front, "backend-id", "0"));
+	ASSERT_EQ(0, sput(sfd, front, "backend", back));
+
+	EXPECT_EQ(PVKIT_BUS_CLOSED,
+		  wait_store_state(sfd, front, PVKIT_BUS_CLOSED));
+	/* Not before the backend has closed. */
+	sleep_ms(200);
+	EXPECT_EQ(PVKIT_BUS_CLOSED,
+		  wait_store_state(sfd, front, PVKIT_BUS_CLOSED));
+	ASSERT_EQ(0, sput(sfd, back, "state", "6"));
+	EXPECT_EQ(PVKIT_BUS_INITIALISING,
+		  wait_store_state(sfd, front, PVKIT_BUS_INITIALISING));
+	sleep_ms(200);
+	EXPECT_EQ(PVKIT_BUS_INITIALISING,
+		  wait_store_state(sfd, front, PVKIT_BUS_INITIALISING));
+	ASSERT_EQ(0, sput(sfd, back, "state", "2"));
+	EXPECT_EQ(PVKIT_BUS_INITIALISED,
+		  wait_store_state(sfd, front, PVKIT_BUS_INITIALISED));
+
+	/* Unplug it again: the frontend closes, the directories go. */
+	EXPECT_EQ(0, sput(sfd, back, "online", "0"));
+	EXPECT_EQ(0, sput(sfd, back, "state", "5"));
+	EXPECT_EQ(PVKIT_BUS_CLOSED,
+		  wait_store_state(sfd, front, PVKIT_BUS_CLOSED));
+	EXPECT_EQ(0, sput(sfd, back, "state", "6"));
+	store_op(sfd, PVKIT_STORE_IOC_RM, front, NULL, 0);
+	store_op(sfd, PVKIT_STORE_IOC_RM, back, NULL, 0);
+	close(sfd);
 }
 
 TEST_HARNESS_MAIN

@@ -28,6 +28,7 @@ bool pvkit_available(void);
 u32 pvkit_abi_version(void);
 u64 pvkit_features(void);
 u32 pvkit_cpuid_base(void);
+bool pvkit_is_layered(void);
 
 long pvkit_hypercall(unsigned int nr, unsigned long a0, unsigned long a1,
 		     unsigned long a2, unsigned long a3, unsigned long a4);
@@ -44,16 +45,13 @@ int pvkit_evtchn_notify(unsigned int irq);
 bool pvkit_evtchn_is_pending(unsigned int irq);
 bool pvkit_evtchn_is_masked(unsigned int irq);
 int pvkit_evtchn_cpu(unsigned int irq);
-/* Late EOI: the port stays masked after each event until lateeoi. */
-int pvkit_evtchn_bind_host_lateeoi(unsigned int endpoint);
-int pvkit_evtchn_bind_existing_lateeoi(unsigned int port);
-void pvkit_evtchn_lateeoi(unsigned int irq);
 
 int pvkit_gnttab_grant(unsigned long pfn, bool readonly);
 int pvkit_gnttab_revoke(unsigned int ref);
 void pvkit_gnttab_revoke_deferred(unsigned int ref, struct page *page);
 unsigned int pvkit_gnttab_in_use(void);
 void pvkit_evtchn_unbind(unsigned int irq);
+void pvkit_evtchn_unbind_many(const unsigned int *irqs, unsigned int n);
 
 int pvkit_store_read(const char *path, char *buf, size_t len);
 int pvkit_store_write(const char *path, const char *value);
