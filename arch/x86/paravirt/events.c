@@ -131,7 +131,7 @@ static void pvkit_evtchn_upcall(struct pvkit_vcpu_info *vi)
 		 * the host setting the selector bit before the flag, so a new
 		 * event re-sets the flag and the loop condition catches it.
 		 */
-		pvkit_host_mb();
+		virt_mb();
 		sel = xchg((unsigned long *)&vi->evtchn_pending_sel, 0);
 
 		/* Start after the word served first last time: fairness. */
@@ -189,7 +189,7 @@ static void pvkit_port_unmask(unsigned int port, u8 reason)
 		 * The mask is clear before pending is read: pairs with the
 		 * host setting pending before it looks at the mask.
 		 */
-		pvkit_host_mb();
+		virt_mb();
 		if (sync_test_bit(port, pvkit_pending_map()))
 			pvkit_hypercall(PVKIT_HC_EVTCHN_UNMASK, port, 0, 0, 0,
 					0);

@@ -37,12 +37,12 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
-#include <linux/reboot.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/syscore_ops.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -240,7 +240,7 @@ static int pvkit_store_put(const void *data, size_t len,
 		 * once we see it (pairs with the release store of req_cons
 		 * in the host's ring_take()), so we may overwrite them.
 		 */
-		cons = smp_load_acquire(&r->req_cons);
+		cons = virt_load_acquire(&r->req_cons);
 		if (prod - cons > PVKIT_STORE_RING_SIZE)
 			return -EIO;
 		if (prod - cons == PVKIT_STORE_RING_SIZE) {
@@ -262,7 +262,7 @@ static int pvkit_store_put(const void *data, size_t len,
 		 * new req_prod (pairs with the acquire load of req_prod in the
 		 * host's ring_take()).
 		 */
-		smp_store_release(&r->req_prod, prod + n);
+		virt_store_release(&r->req_prod, prod + n);
 		p += n;
 		len -= n;
 	}
@@ -286,7 +286,7 @@ static int pvkit_store_take(void *dst, u32 want)
 	 * release store of rsp_prod in the host's pvkit_xs_push()), so the
 	 * bytes we see it cover are complete.
 	 */
-	prod = smp_load_acquire(&r->rsp_prod);
+	prod = virt_load_acquire(&r->rsp_prod);
 	if (prod - cons > PVKIT_STORE_RING_SIZE)
 		return -EIO;
 	off = cons & PVKIT_STORE_RING_MASK;
@@ -300,7 +300,7 @@ static int pvkit_store_take(void *dst, u32 want)
 	 * new rsp_cons and reuses them (pairs with the acquire load of
 	 * rsp_cons in the host's pvkit_xs_push()).
 	 */
-	smp_store_release(&r->rsp_cons, cons + n);
+	virt_store_release(&r->rsp_cons, cons + n);
 	return n;
 }
 
@@ -1127,18 +1127,24 @@ static inline void pvkit_store_debugfs_init(void) { }
 
 /*
  * Disconnect before a kexec'd kernel gets the memory: the host would go
- * on writing replies and watch events into the ring page.  Requests made
- * after this time out.
+ * on writing replies and watch events into the ring page.  This runs from
+ * syscore_shutdown(), after device_shutdown(): the bus needs the store to
+ * close its devices.  Requests made after this time out.
  */
-static int pvkit_store_reboot(struct notifier_block *nb, unsigned long action,
-			      void *data)
+static void pvkit_store_shutdown(void *data)
 {
-	pvkit_hypercall(PVKIT_HC_STORE_SETUP, 0, 0, 0, 0, 0);
-	return NOTIFY_DONE;
+	long ret = pvkit_hypercall(PVKIT_HC_STORE_SETUP, 0, 0, 0, 0, 0);
+
+	if (ret)
+		pr_err("store: shutdown: the host kept the ring (%ld)\n", ret);
 }
 
-static struct notifier_block pvkit_store_reboot_nb = {
-	.notifier_call	= pvkit_store_reboot,
+static const struct syscore_ops pvkit_store_syscore_ops = {
+	.shutdown	= pvkit_store_shutdown,
+};
+
+static struct syscore pvkit_store_syscore = {
+	.ops	= &pvkit_store_syscore_ops,
 };
 
 static int __init pvkit_store_init(void)
@@ -1176,7 +1182,7 @@ static int __init pvkit_store_init(void)
 				   pvkit_store_reader, 0, "pvkit-store", NULL);
 	if (ret)
 		goto err_unbind;
-	register_reboot_notifier(&pvkit_store_reboot_nb);
+	register_syscore(&pvkit_store_syscore);
 	ret = pvkit_store_dev_register();
 	if (ret)
 		pr_warn("store: no /dev/pvkit_store (%d)\n", ret);

@@ -12,13 +12,9 @@
 /*
  * Memory shared with the host's device models (rings, event-channel
  * bitmaps, grant entries) is ordered with the kernel's virt_*() barriers,
- * as any paravirtual frontend does.  pvkit_host_mb() is their old name,
- * kept until its last callers are converted.
+ * as any paravirtual frontend does: each says which host-side access it
+ * pairs with.
  */
-static inline void pvkit_host_mb(void)
-{
-	virt_mb();
-}
 
 #ifdef CONFIG_PVKIT_GUEST
 
