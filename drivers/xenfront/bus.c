@@ -10,10 +10,11 @@
  * directories into devices, binds them to the frontend driver registered
  * for their type, and reports every backend state change to the driver.
  *
- * All bus work after a watch fires runs on one ordered workqueue: store
- * watch callbacks may not add or remove watches, and with one thread of
- * control the scan that adds and removes devices never races with the
- * state reports of a device.  The host is not trusted: names, numbers and
+ * All bus work after a watch fires runs on one ordered workqueue: with
+ * one thread of control the work that adds and removes devices never
+ * races with the state reports of a device, and the store's watch worker
+ * is not held up by probes.  A change below device/ looks only at the
+ * device whose path changed.  The host is not trusted: names, numbers and
  * paths it writes are checked before use.
  */
 
@@ -47,9 +48,6 @@ static bool pvkit_bus_registered;
 static bool pvkit_bus_shutting_down;
 /* Parent of all bus devices: /sys/devices/pvkit/<type>-<devid>. */
 static struct device *pvkit_bus_root;
-
-static void pvkit_bus_scan(struct work_struct *work);
-static DECLARE_WORK(pvkit_bus_scan_work, pvkit_bus_scan);
 
 static const struct bus_type pvkit_bus_type;
 
@@ -699,11 +697,16 @@ static void pvkit_bus_del(struct pvkit_bus_device *dev)
 	cancel_work_sync(&dev->otherend_work);
 }
 
-static int pvkit_bus_check_gone(struct device *d, void *unused)
+/* @type: NULL, or only devices of that type. */
+static int pvkit_bus_check_gone(struct device *d, void *type)
 {
 	struct pvkit_bus_device *dev = to_pvkit_bus_device(d);
 	char buf[2];
-	int ret = pvkit_store_read(dev->nodename, buf, sizeof(buf));
+	int ret;
+
+	if (type && strcmp(dev->type, type))
+		return 0;
+	ret = pvkit_store_read(dev->nodename, buf, sizeof(buf));
 
 	/* Only a definite answer removes a device; a value is fine too. */
 	if (ret == -ENOENT) {
@@ -743,10 +746,10 @@ static void pvkit_bus_scan_type(const char *type, char *list, char *buf)
 
 /*
  * Bring the bus in line with the store: remove devices whose directory is
- * gone, add the ones that appeared.  Each watch event on "device" runs a
- * full scan; scans are cheap next to what a device does.
+ * gone, add the ones that appeared: at start, and when changes came in
+ * faster than they were handled.
  */
-static void pvkit_bus_scan(struct work_struct *work)
+static void pvkit_bus_scan(void)
 {
 	char *types, *list, *buf, *type;
 	int len;
@@ -775,10 +778,151 @@ out:
 	kfree(types);
 }
 
+/* A path a "device" watch event named, waiting for the bus workqueue. */
+struct pvkit_bus_change {
+	struct list_head list;
+	char path[];
+};
+
+static LIST_HEAD(pvkit_bus_changes);
+static unsigned int pvkit_bus_nr_changes;
+/* More queued changes than this: one full scan instead. */
+#define PVKIT_BUS_MAX_CHANGES	64
+static bool pvkit_bus_rescan;
+static DEFINE_SPINLOCK(pvkit_bus_changes_lock);
+
+/*
+ * Has the host finished the frontend directory?  As in xenbus, its last
+ * step is the frontend's state key, Initialising.
+ */
+static bool pvkit_bus_front_ready(const char *type, unsigned int devid)
+{
+	char *path = kasprintf(GFP_KERNEL, PVKIT_BUS_DEVICE_DIR "/%s/%u/state",
+			       type, devid);
+	unsigned int state;
+	int ret;
+
+	if (!path)
+		return false;
+	ret = pvkit_bus_read_uint(path, &state);
+	kfree(path);
+	return !ret && state == PVKIT_BUS_INITIALISING;
+}
+
+/*
+ * React to one change below device/: "device" (the initial event) and
+ * "device/<type>" rescan, "device/<type>/<devid>" adds or removes that
+ * device, and a change deeper below a known device (its keys, most of
+ * which the frontend writes itself) needs nothing.
+ */
+static void pvkit_bus_changed(const char *path, char *list, char *buf)
+{
+	static const char home[] = "/local/domain/1/";
+	char type[PVKIT_BUS_TYPE_MAX], id[12];
+	struct pvkit_bus_device *dev;
+	unsigned int devid;
+	const char *p;
+	size_t len;
+
+	if (!strncmp(path, home, sizeof(home) - 1))
+		path += sizeof(home) - 1;
+	if (strncmp(path, PVKIT_BUS_DEVICE_DIR, sizeof(PVKIT_BUS_DEVICE_DIR) - 1))
+		return;
+	p = path + sizeof(PVKIT_BUS_DEVICE_DIR) - 1;
+	if (!*p) {
+		pvkit_bus_scan();
+		return;
+	}
+	if (*p++ != '/')
+		return;
+	len = strcspn(p, "/");
+	if (len >= sizeof(type))
+		return;
+	memcpy(type, p, len);
+	type[len] = '\0';
+	if (!pvkit_bus_name_ok(type))
+		return;
+	p += len;
+	if (!*p) {
+		/* The type directory itself: its devices come and go. */
+		pvkit_bus_scan_type(type, list, buf);
+		bus_for_each_dev(&pvkit_bus_type, NULL, type,
+				 pvkit_bus_check_gone);
+		return;
+	}
+	p++;
+	len = strcspn(p, "/");
+	if (len >= sizeof(id))
+		return;
+	memcpy(id, p, len);
+	id[len] = '\0';
+	if (kstrtouint(id, 10, &devid))
+		return;
+	dev = pvkit_bus_find(type, devid);
+	if (dev) {
+		/* The directory itself changed: it may be gone. */
+		if (!p[len])
+			pvkit_bus_check_gone(&dev->dev, NULL);
+		put_device(&dev->dev);
+	} else if (pvkit_bus_front_ready(type, devid)) {
+		/* The host fills a new directory in steps: each retries. */
+		pvkit_bus_add(type, devid, buf);
+	}
+}
+
+static void pvkit_bus_changes_work(struct work_struct *work)
+{
+	struct pvkit_bus_change *c;
+	char *list, *buf;
+	bool rescan;
+
+	list = kzalloc(PVKIT_STORE_PAYLOAD_MAX + 1, GFP_KERNEL);
+	buf = kmalloc(PVKIT_STORE_PATH_MAX + 1, GFP_KERNEL);
+	for (;;) {
+		spin_lock(&pvkit_bus_changes_lock);
+		rescan = pvkit_bus_rescan;
+		pvkit_bus_rescan = false;
+		c = list_first_entry_or_null(&pvkit_bus_changes,
+					     struct pvkit_bus_change, list);
+		if (c) {
+			list_del(&c->list);
+			pvkit_bus_nr_changes--;
+		}
+		spin_unlock(&pvkit_bus_changes_lock);
+		if (rescan || ((!list || !buf) && c))
+			pvkit_bus_scan();
+		if (!c)
+			break;
+		if (list && buf)
+			pvkit_bus_changed(c->path, list, buf);
+		kfree(c);
+	}
+	kfree(buf);
+	kfree(list);
+}
+
+static DECLARE_WORK(pvkit_bus_changes_work_item, pvkit_bus_changes_work);
+
+/* Runs on the store's watch worker: hand the path to the bus workqueue. */
 static void pvkit_bus_devices_changed(struct pvkit_store_watch *watch,
 				      const char *path)
 {
-	queue_work(pvkit_bus_wq, &pvkit_bus_scan_work);
+	size_t len = strlen(path) + 1;
+	struct pvkit_bus_change *c = kmalloc(struct_size(c, path, len),
+					     GFP_KERNEL);
+
+	spin_lock(&pvkit_bus_changes_lock);
+	if (c && pvkit_bus_nr_changes < PVKIT_BUS_MAX_CHANGES) {
+		memcpy(c->path, path, len);
+		list_add_tail(&c->list, &pvkit_bus_changes);
+		pvkit_bus_nr_changes++;
+		c = NULL;
+	} else {
+		pvkit_bus_rescan = true;
+	}
+	spin_unlock(&pvkit_bus_changes_lock);
+	kfree(c);
+	queue_work(pvkit_bus_wq, &pvkit_bus_changes_work_item);
 }
 
 static struct pvkit_store_watch pvkit_bus_watch = {
