@@ -444,7 +444,14 @@ static void pvkit_bus_shutdown(struct device *d)
 	/* The work may outlive this call: it holds the device. */
 	get_device(d);
 	queue_work(system_unbound_wq, &c->work);
-	if (!wait_for_completion_timeout(&c->done, left + 1)) {
+	/*
+	 * The work looks at the deadline between polls (20 ms and a store
+	 * read apart): give it that long past the deadline to say so
+	 * itself, so a backend that is only slow to close is told from a
+	 * store that does not answer.
+	 */
+	if (!wait_for_completion_timeout(&c->done,
+					 left + msecs_to_jiffies(200))) {
 		/* Leaked with the device: the machine is going down. */
 		dev_warn(&dev->dev, "shutdown: the store does not answer, devices left open\n");
 		pvkit_bus_shutdown_stuck = true;

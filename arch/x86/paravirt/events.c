@@ -724,7 +724,9 @@ static int __init pvkit_events_init(void)
 	}
 	pr_info("event channels: %u ports, upcall vector %#x\n",
 		PVKIT_EVTCHN_PORTS, HYPERVISOR_CALLBACK_VECTOR);
-	pvkit_ipi_init();
+	/* Layered on KVM, its IPIs (and their PV paths) stay KVM's. */
+	if (!pvkit_is_layered())
+		pvkit_ipi_init();
 	return 0;
 
 err_domain:

@@ -198,13 +198,20 @@ static void (*pvkit_next_crash_shutdown)(struct pt_regs *regs) __ro_after_init;
  * A crash kexec runs no device_shutdown() and no syscore_shutdown(): the
  * crash kernel lives in memory of its own, but the host would go on
  * raising the upcall vector, which it has no handler for.  Detach events
- * once the other CPUs are stopped.  Grants are left: backends may still
- * map them, and the crash kernel does not use those frames.
+ * and the store once the other CPUs are stopped.  Grants are left:
+ * backends may still map them, and the crash kernel does not use those
+ * frames.
  */
 static void pvkit_crash_shutdown(struct pt_regs *regs)
 {
 	pvkit_next_crash_shutdown(regs);
 	pvkit_events_shutdown();
+	/*
+	 * The store too: the host would go on writing into the ring page,
+	 * and refuse the crash kernel's own STORE_SETUP while it is set
+	 * up.  Harmless when the store was never connected.
+	 */
+	pvkit_hypercall(PVKIT_HC_STORE_SETUP, 0, 0, 0, 0, 0);
 }
 #endif
 

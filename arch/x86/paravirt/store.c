@@ -160,6 +160,8 @@ struct pvkit_store_event {
 
 static LIST_HEAD(pvkit_store_events);
 static unsigned int pvkit_store_nr_events;
+/* An event was dropped: every watch hears of its own path once more. */
+static bool pvkit_store_events_lost;
 static DEFINE_SPINLOCK(pvkit_store_events_lock);
 
 /*
@@ -371,8 +373,58 @@ static void pvkit_store_queue_event(const char *path, u32 len)
 	return;
 bad:
 	pr_warn_ratelimited("store: malformed watch event dropped\n");
-dropped:
 	atomic_long_inc(&pvkit_store_stats.events_dropped);
+	return;
+dropped:
+	/*
+	 * A watcher that looks only at the path that changed would never
+	 * hear of this change: once the queue drains, each watch is told
+	 * of its own path, as when it was set, so it looks at everything.
+	 */
+	spin_lock(&pvkit_store_events_lock);
+	pvkit_store_events_lost = true;
+	spin_unlock(&pvkit_store_events_lock);
+	atomic_long_inc(&pvkit_store_stats.events_dropped);
+	queue_work(pvkit_store_watch_wq, &pvkit_store_dispatch_work);
+}
+
+/*
+ * Queue an event with its own path for every watch, after events were
+ * dropped.  Returns false (and leaves the loss recorded) when memory is
+ * short: the next event retries.  Context: the watch worker.
+ */
+static bool pvkit_store_replay_watches(void)
+{
+	struct pvkit_store_event *ev, *next;
+	struct pvkit_store_watch *w;
+	LIST_HEAD(replay);
+	bool ok = true;
+
+	spin_lock(&pvkit_store_watch_lock);
+	list_for_each_entry(w, &pvkit_store_watches, list) {
+		size_t len = strlen(w->path) + 1;
+
+		ev = kmalloc(struct_size(ev, path, len), GFP_ATOMIC);
+		if (!ev) {
+			ok = false;
+			break;
+		}
+		ev->token = w->token;
+		memcpy(ev->path, w->path, len);
+		list_add_tail(&ev->list, &replay);
+	}
+	spin_unlock(&pvkit_store_watch_lock);
+	if (!ok) {
+		list_for_each_entry_safe(ev, next, &replay, list)
+			kfree(ev);
+		return false;
+	}
+	spin_lock(&pvkit_store_events_lock);
+	list_for_each_entry(ev, &replay, list)
+		pvkit_store_nr_events++;
+	list_splice_tail(&replay, &pvkit_store_events);
+	spin_unlock(&pvkit_store_events_lock);
+	return true;
 }
 
 /*
@@ -618,6 +670,8 @@ static void pvkit_store_dispatch(struct work_struct *work)
 	struct pvkit_store_watch *w, *found;
 
 	for (;;) {
+		bool lost;
+
 		spin_lock(&pvkit_store_events_lock);
 		ev = list_first_entry_or_null(&pvkit_store_events,
 					      struct pvkit_store_event, list);
@@ -625,7 +679,18 @@ static void pvkit_store_dispatch(struct work_struct *work)
 			list_del(&ev->list);
 			pvkit_store_nr_events--;
 		}
+		lost = !ev && pvkit_store_events_lost;
+		if (lost)
+			pvkit_store_events_lost = false;
 		spin_unlock(&pvkit_store_events_lock);
+		if (lost) {
+			if (pvkit_store_replay_watches())
+				continue;
+			spin_lock(&pvkit_store_events_lock);
+			pvkit_store_events_lost = true;
+			spin_unlock(&pvkit_store_events_lock);
+			return;
+		}
 		if (!ev)
 			return;
 
