@@ -30,7 +30,8 @@
  * (and per indirect page), and takes them under its own lock, so a
  * request never waits for a reference and never takes one another
  * device needs.  A disk takes at most half of the references free when
- * it connects, leaving room for the devices after it: when its full
+ * it connects, and at most an eighth of the table, leaving room for the
+ * devices after it (a NIC holds its references for good): when its full
  * size does not fit it connects with fewer tags, then with fewer queues,
  * then without indirect requests; when not even one ring of one tag
  * fits, it waits until references come back.
@@ -990,8 +991,8 @@ static bool pvkit_blk_size(struct pvkit_blkfront *bf, unsigned int segs,
 
 /*
  * Reserve the disk's grant references, sized by pvkit_blk_size() to half
- * of the free references (all of them if that is too little for one
- * tag), and grant the indirect pages.  -EAGAIN: too few are free, and
+ * of the free references and an eighth of the table (all the free ones
+ * if that is too little for one tag), and grant the indirect pages.  -EAGAIN: too few are free, and
  * bf->waiter is queued to try again when more are.
  */
 static int pvkit_blk_reserve(struct pvkit_blkfront *bf)
@@ -1006,7 +1007,8 @@ static int pvkit_blk_reserve(struct pvkit_blkfront *bf)
 		    (unsigned int)PVKIT_BLKIF_SEGS_PER_INDIRECT_PAGE);
 	segs = max_t(unsigned int, segs, PVKIT_BLKIF_MAX_SEGMENTS);
 	free = pvkit_gnttab_free_count();
-	if (!pvkit_blk_size(bf, segs, free / 2) &&
+	if (!pvkit_blk_size(bf, segs, min(free / 2,
+					  pvkit_gnttab_nr_refs() / 8)) &&
 	    !pvkit_blk_size(bf, segs, free))
 		goto wait;
 	for (i = 0; !ret && i < bf->hw_queues; i++) {
