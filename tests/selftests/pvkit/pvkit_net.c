@@ -564,7 +564,7 @@ TEST_F(net, counters)
 	EXPECT_EQ(0, read_long(path));
 }
 
-/* Large reads each disk loader keeps in flight, and their size. */
+/* Requests each disk loader keeps in flight, and their size. */
 #define LOAD_DEPTH	128
 #define LOAD_BYTES	(256u << 10)
 #define LOAD_SPAN	(32ull << 20)
@@ -577,11 +577,12 @@ static void load_stop_handler(int sig)
 }
 
 /*
- * Keep LOAD_DEPTH O_DIRECT reads of LOAD_BYTES in flight on @bdev until
- * SIGTERM, each resubmitted as it completes; exit 0 if every read
- * returned its full size, 1 on an I/O error, 2 if it could not start.
+ * Keep LOAD_DEPTH O_DIRECT requests of LOAD_BYTES in flight on @bdev
+ * until SIGTERM, each resubmitted as it completes: writes (slower for the
+ * backend, so more stay in its ring) unless @ro; exit 0 if every request
+ * moved its full size, 1 on an I/O error, 2 if it could not start.
  */
-static void disk_loader(const char *bdev, int cpu)
+static void disk_loader(const char *bdev, int cpu, int ro)
 {
 	static struct iocb cbs[LOAD_DEPTH], *cbp[LOAD_DEPTH];
 	struct io_event ev[LOAD_DEPTH];
@@ -595,7 +596,7 @@ static void disk_loader(const char *bdev, int cpu)
 	CPU_SET(cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 	signal(SIGTERM, load_stop_handler);
-	fd = open(bdev, O_RDONLY | O_DIRECT);
+	fd = open(bdev, (ro ? O_RDONLY : O_RDWR) | O_DIRECT);
 	/* Read the first LOAD_SPAN bytes of the disk, or all of a small one. */
 	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &span))
 		_exit(2);
@@ -607,7 +608,7 @@ static void disk_loader(const char *bdev, int cpu)
 	for (i = 0; i < LOAD_DEPTH; i++) {
 		memset(&cbs[i], 0, sizeof(cbs[i]));
 		cbs[i].aio_fildes = fd;
-		cbs[i].aio_lio_opcode = IOCB_CMD_PREAD;
+		cbs[i].aio_lio_opcode = ro ? IOCB_CMD_PREAD : IOCB_CMD_PWRITE;
 		cbs[i].aio_buf = (uintptr_t)(buf + (size_t)i * LOAD_BYTES);
 		cbs[i].aio_nbytes = LOAD_BYTES;
 		cbs[i].aio_offset = off;
@@ -645,13 +646,32 @@ static void disk_loader(const char *bdev, int cpu)
 	_exit(bad ? 1 : 0);
 }
 
-/* Start two loaders (one per CPU) on every kit disk; how many started. */
+/* Is @bdev or a partition of it mounted? */
+static int bdev_mounted(const char *bdev)
+{
+	char line[512];
+	FILE *f = fopen("/proc/mounts", "r");
+	int found = 0;
+
+	if (!f)
+		return 1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, bdev, strlen(bdev));
+	fclose(f);
+	return found;
+}
+
+/*
+ * Start two loaders (one per CPU) on every kit disk; how many started.
+ * Unmounted writable disks are the suite's scratch disks and get
+ * garbage written; the others are only read.
+ */
 static int start_disk_load(pid_t *pids, int max)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	char path[512], disk[64], bdev[80];
 	struct dirent *de;
-	int n = 0, c;
+	int n = 0, c, ro;
 	DIR *d;
 
 	d = opendir(SYS_DEVS);
@@ -664,10 +684,12 @@ static int start_disk_load(pid_t *pids, int max)
 		if (read_file(path, disk, sizeof(disk)) <= 0 || !disk[0])
 			continue;
 		snprintf(bdev, sizeof(bdev), "/dev/%.60s", disk);
+		snprintf(path, sizeof(path), "/sys/block/%.60s/ro", disk);
+		ro = read_long(path) != 0 || bdev_mounted(bdev);
 		for (c = 0; c < 2 && n < max; c++) {
 			pids[n] = fork();
 			if (!pids[n])
-				disk_loader(bdev, c % (cpus > 0 ? cpus : 1));
+				disk_loader(bdev, c % (cpus > 0 ? cpus : 1), ro);
 			if (pids[n] > 0)
 				n++;
 		}
@@ -686,10 +708,10 @@ static long grants_attr(const char *name)
 
 /*
  * The NIC goes and comes back while every kit disk has its rings full of
- * 256 KiB reads (two loaders of 128 each per disk, more than the grant
- * table holds).  The new NIC must connect and carry traffic: the disks
+ * 256 KiB requests (two loaders of 128 each per disk, more than the
+ * grant table holds).  The new NIC must connect and carry traffic: the disks
  * take their grants from what they reserved when they connected, so the
- * NIC's come back to it.  The reads must all succeed, no revoke may
+ * NIC's come back to it.  The requests must all succeed, no revoke may
  * fail, and once the disks are idle the grants in use are what they
  * were before.
  */
