@@ -807,13 +807,14 @@ TEST_F_TIMEOUT(net, unplug_during_traffic, 180)
 {
 	long before, after = -1;
 	char path[512];
-	int status, ms;
+	int status, ms, idx;
 	pid_t pid;
 
 	if (!self->have_peer)
 		SKIP(return, "no host peer (harness --net-peer)");
 	if (!host_requests_offered())
 		SKIP(return, "the harness runs no host requests");
+	ASSERT_EQ(1, sscanf(self->busdev, "vif-%d", &idx));
 	before = grants_in_use();
 	ASSERT_LT(0, before);
 	pid = fork();
@@ -821,8 +822,11 @@ TEST_F_TIMEOUT(net, unplug_during_traffic, 180)
 	if (!pid)
 		streamer(&self->peer);
 	sleep_ms(3000);
-	ASSERT_EQ(0, host_request("{\"execute\": \"device_del\", "
-				  "\"arguments\": {\"id\": \"pv-vif0\"}}"));
+	/* The harness names NIC n's QEMU device pv-vif<n>. */
+	snprintf(path, sizeof(path),
+		 "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"pv-vif%d\"}}",
+		 idx);
+	ASSERT_EQ(0, host_request(path));
 	snprintf(path, sizeof(path), SYS_DEVS "/%s", self->busdev);
 	for (ms = 0; ms < 60000 && !access(path, F_OK); ms += 100)
 		sleep_ms(100);
