@@ -25,6 +25,17 @@
  * are granted per request: the reference host copies through grants
  * rather than mapping them, so keeping them granted would save nothing.
  *
+ * The grant references for all that are reserved when the disk connects:
+ * each ring sets aside a reference per page its tags can name at once
+ * (and per indirect page), and takes them under its own lock, so a
+ * request never waits for a reference and never takes one another
+ * device needs.  A disk takes at most half of the references free when
+ * it connects, and at most an eighth of the table, leaving room for the
+ * devices after it (a NIC holds its references for good): when its full
+ * size does not fit it connects with fewer tags, then with fewer queues,
+ * then without indirect requests; when not even one ring of one tag
+ * fits, it waits until references come back.
+ *
  * The request tag is the id on the wire and indexes the ring's in-flight
  * table; a ring has as many slots as its hardware queue has tags, so a
  * request with a tag always finds a slot.
@@ -58,6 +69,8 @@
 #define PVKIT_BLK_RING_HDR	sizeof(struct pvkit_ring_header)
 /* How long a disconnect waits for the backend to finish what it has. */
 #define PVKIT_BLK_DRAIN_MS	5000
+/* Fewest tags per queue before a disk gives up queues or segments. */
+#define PVKIT_BLK_MIN_DEPTH	8
 
 static_assert(sizeof(struct pvkit_blkif_request) == 112);
 static_assert(sizeof(struct pvkit_blkif_discard) <= PVKIT_BLKIF_SLOT_SIZE);
@@ -139,6 +152,7 @@ struct pvkit_blkfront;
  * @done: requests finished under @lock, completed after it is dropped
  * @indirect: each tag's page of segments, when bf->max_segs exceeds a
  *	slot's
+ * @resv: grant references for the requests' pages and the indirect pages
  * @connected: requests may be sent
  * @broken: the backend broke the protocol on this ring
  * @name: the interrupt's name
@@ -155,6 +169,7 @@ struct pvkit_blk_queue {
 	struct request **inflight;
 	struct llist_head done;
 	struct pvkit_blk_indirect_page *indirect;
+	struct pvkit_gnttab_resv resv;
 	bool connected;
 	bool broken;
 	char name[32];
@@ -166,8 +181,14 @@ struct pvkit_blk_queue {
  * @queues: the rings
  * @nr_queues: entries of @queues
  * @ring_order: log2 of each ring's pages
- * @ring_size: slots in each ring, a power of two; also the tags
+ * @ring_size: slots in each ring, a power of two
+ * @depth: tags per hardware queue, at most @ring_size: as many as the
+ *	grant references reserved for each ring allow
+ * @hw_queues: rings in use as blk-mq hardware queues, at most @nr_queues
  * @max_segs: pages one request may name
+ * @grants_reserved: grant references the rings have reserved
+ * @waiter: waits for free grant references, to set up or connect again
+ * @retry: runs the state change the waiter was for
  * @broken: a ring broke the protocol; no new I/O on any ring
  * @set: blk-mq tag set
  * @disk: the disk, once the backend has connected
@@ -184,7 +205,12 @@ struct pvkit_blkfront {
 	unsigned int nr_queues;
 	unsigned int ring_order;
 	unsigned int ring_size;
+	unsigned int depth;
+	unsigned int hw_queues;
 	unsigned int max_segs;
+	unsigned int grants_reserved;
+	struct pvkit_gnttab_waiter waiter;
+	struct delayed_work retry;
 	bool broken;
 	struct blk_mq_tag_set set;
 	struct gendisk *disk;
@@ -202,35 +228,58 @@ static void *pvkit_blk_slot(struct pvkit_blk_queue *q, u32 idx)
 	       (idx & (q->bf->ring_size - 1)) * PVKIT_BLKIF_SLOT_SIZE;
 }
 
-/* Revoke the request's grants; false if the backend still holds one. */
-static bool pvkit_blk_revoke(struct pvkit_blk_cmd *cmd)
+/*
+ * Revoke the request's grants, their references back to the ring's
+ * reservation; false if the backend still holds one.  The caller holds
+ * q->lock.
+ */
+static bool pvkit_blk_revoke(struct pvkit_blk_queue *q,
+			     struct pvkit_blk_cmd *cmd)
 {
+	unsigned int ref;
+
 	while (cmd->nr_grefs) {
-		if (pvkit_gnttab_revoke(cmd->gref[cmd->nr_grefs - 1]))
+		ref = cmd->gref[cmd->nr_grefs - 1];
+		if (pvkit_gnttab_end_access(ref))
 			return false;
+		pvkit_gnttab_unclaim(&q->resv, ref);
 		cmd->nr_grefs--;
 	}
 	return true;
 }
 
-/* Grant the @n pages mapped in @cmd->sg and describe them in @seg. */
-static int pvkit_blk_grant_segments(struct request *rq, unsigned int n,
+/*
+ * Grant the @n pages mapped in @cmd->sg and describe them in @seg; the
+ * references come from the ring's reservation (q->lock held).
+ */
+static int pvkit_blk_grant_segments(struct pvkit_blk_queue *q,
+				    struct request *rq, unsigned int n,
 				    struct pvkit_blkif_segment *seg)
 {
 	struct pvkit_blk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	bool readonly = req_op(rq) == REQ_OP_WRITE;
 	struct scatterlist *sg;
-	int i, ref;
+	int i, ref, ret;
 
 	for_each_sg(cmd->sg, sg, n, i) {
 		unsigned int first = sg->offset >> PVKIT_BLKIF_SECTOR_SHIFT;
 		unsigned int last = (sg->offset + sg->length - 1) >>
 				    PVKIT_BLKIF_SECTOR_SHIFT;
 
+		/*
+		 * The reservation holds max_segs references per tag, so it
+		 * never runs out; a failure means a bug, not a busy table.
+		 */
+		ref = pvkit_gnttab_claim(&q->resv);
+		if (WARN_ON_ONCE(ref < 0))
+			return -EIO;
 		/* Queue limits keep each entry inside one page. */
-		ref = pvkit_gnttab_grant(page_to_pfn(sg_page(sg)), readonly);
-		if (ref < 0)
-			return ref;
+		ret = pvkit_gnttab_grant_ref(ref, page_to_pfn(sg_page(sg)),
+					     readonly);
+		if (ret) {
+			pvkit_gnttab_unclaim(&q->resv, ref);
+			return ret;
+		}
 		cmd->gref[cmd->nr_grefs++] = ref;
 		seg[i] = (struct pvkit_blkif_segment) {
 			.gref = ref,
@@ -265,7 +314,7 @@ static int pvkit_blk_fill_indirect(struct pvkit_blk_queue *q,
 	};
 	int ret;
 
-	ret = pvkit_blk_grant_segments(rq, n, page_address(ind->page));
+	ret = pvkit_blk_grant_segments(q, rq, n, page_address(ind->page));
 	if (ret)
 		return ret;
 	memcpy(slot, &req, sizeof(req));
@@ -313,7 +362,7 @@ static int pvkit_blk_fill(struct pvkit_blk_queue *q, struct request *rq)
 		n = blk_rq_map_sg(rq->q, rq, cmd->sg);
 		if (n > PVKIT_BLKIF_MAX_SEGMENTS)
 			return pvkit_blk_fill_indirect(q, rq, n, slot);
-		ret = pvkit_blk_grant_segments(rq, n, req.seg);
+		ret = pvkit_blk_grant_segments(q, rq, n, req.seg);
 		if (ret)
 			return ret;
 		req.nr_segments = n;
@@ -347,15 +396,9 @@ static blk_status_t pvkit_blk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	spin_lock_irqsave(&q->lock, flags);
 	if (!q->connected || q->broken || READ_ONCE(q->bf->broken))
 		goto ioerr;
-	if (WARN_ON_ONCE(rq->tag >= q->bf->ring_size || q->inflight[rq->tag]))
+	if (WARN_ON_ONCE(rq->tag >= q->bf->depth || q->inflight[rq->tag]))
 		goto ioerr;
 	ret = pvkit_blk_fill(q, rq);
-	if (ret == -ENOSPC || ret == -ENOMEM) {
-		/* Out of grants (a guest-wide pool) for now: retry later. */
-		pvkit_blk_revoke(cmd);
-		spin_unlock_irqrestore(&q->lock, flags);
-		return BLK_STS_RESOURCE;
-	}
 	if (ret)
 		goto ioerr;
 	q->inflight[rq->tag] = rq;
@@ -365,7 +408,7 @@ static blk_status_t pvkit_blk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	spin_unlock_irqrestore(&q->lock, flags);
 	return BLK_STS_OK;
 ioerr:
-	pvkit_blk_revoke(cmd);
+	pvkit_blk_revoke(q, cmd);
 	spin_unlock_irqrestore(&q->lock, flags);
 	return BLK_STS_IOERR;
 }
@@ -395,7 +438,7 @@ static void pvkit_blk_finish(struct pvkit_blk_queue *q, struct request *rq,
 
 	q->inflight[rq->tag] = NULL;
 	cmd->status = status;
-	if (!pvkit_blk_revoke(cmd)) {
+	if (!pvkit_blk_revoke(q, cmd)) {
 		dev_err_ratelimited(&q->bf->dev->dev,
 				    "backend still holds a page of request %d\n",
 				    rq->tag);
@@ -620,7 +663,7 @@ static enum blk_eh_timer_return pvkit_blk_timeout(struct request *rq)
 		pvkit_blk_set_broken(q, "no answer in time", rq->tag,
 				     q->rsp_cons);
 	} else if (cmd->held) {
-		if (pvkit_blk_revoke(cmd)) {
+		if (pvkit_blk_revoke(q, cmd)) {
 			cmd->held = false;
 			llist_add(&cmd->done, &q->done);
 		} else {
@@ -868,7 +911,7 @@ static void pvkit_blk_free_indirect(struct pvkit_blk_queue *q)
 
 	if (!q->indirect)
 		return;
-	for (i = 0; i < q->bf->ring_size; i++)
+	for (i = 0; i < q->bf->depth; i++)
 		if (q->indirect[i].page)
 			pvkit_gnttab_revoke_deferred(q->indirect[i].gref,
 						     q->indirect[i].page);
@@ -876,25 +919,33 @@ static void pvkit_blk_free_indirect(struct pvkit_blk_queue *q)
 	q->indirect = NULL;
 }
 
-/* One page of indirect segments per tag of @q, granted read-only. */
+/*
+ * One page of indirect segments per tag of @q, granted read-only through
+ * references of the ring's reservation.
+ */
 static int pvkit_blk_alloc_indirect(struct pvkit_blk_queue *q)
 {
 	unsigned int i;
 	struct page *page;
-	int ref;
+	int ref, ret;
 
-	q->indirect = kcalloc(q->bf->ring_size, sizeof(*q->indirect),
-			      GFP_KERNEL);
+	q->indirect = kcalloc(q->bf->depth, sizeof(*q->indirect), GFP_KERNEL);
 	if (!q->indirect)
 		return -ENOMEM;
-	for (i = 0; i < q->bf->ring_size; i++) {
+	for (i = 0; i < q->bf->depth; i++) {
 		page = alloc_page(GFP_KERNEL);
 		if (!page)
 			return -ENOMEM;
-		ref = pvkit_gnttab_grant(page_to_pfn(page), true);
+		ref = pvkit_gnttab_claim(&q->resv);
 		if (ref < 0) {
 			__free_page(page);
 			return ref;
+		}
+		ret = pvkit_gnttab_grant_ref(ref, page_to_pfn(page), true);
+		if (ret) {
+			pvkit_gnttab_unclaim(&q->resv, ref);
+			__free_page(page);
+			return ret;
 		}
 		q->indirect[i].page = page;
 		q->indirect[i].gref = ref;
@@ -902,34 +953,90 @@ static int pvkit_blk_alloc_indirect(struct pvkit_blk_queue *q)
 	return 0;
 }
 
-/*
- * Indirect requests, if the backend takes them: their pages are granted
- * for the whole connection.  Without memory or grants for them the disk
- * still works, with direct requests only.
- */
-static void pvkit_blk_setup_indirect(struct pvkit_blkfront *bf)
+/* Grant references one ring needs: a page per segment, an indirect page. */
+static unsigned int pvkit_blk_refs_per_tag(unsigned int segs)
 {
-	unsigned int backend = 0, segs, i;
+	return segs + (segs > PVKIT_BLKIF_MAX_SEGMENTS);
+}
+
+/*
+ * The disk's size in grants: the most segments per request, hardware
+ * queues and tags that fit in @budget references, in that order of
+ * preference; a disk keeps at least PVKIT_BLK_MIN_DEPTH tags per queue
+ * unless one queue of direct requests is all that fits.  False if not
+ * even one tag fits.
+ */
+static bool pvkit_blk_size(struct pvkit_blkfront *bf, unsigned int segs,
+			   unsigned int budget)
+{
+	const unsigned int direct = PVKIT_BLKIF_MAX_SEGMENTS;
+	unsigned int s, hw, depth, min_depth;
+
+	for (min_depth = PVKIT_BLK_MIN_DEPTH; min_depth; min_depth /= 8) {
+		for (s = segs; s >= direct; s = s > direct ? direct : 0) {
+			for (hw = bf->nr_queues; hw; hw = hw > 1 ? 1 : 0) {
+				depth = budget / (hw * pvkit_blk_refs_per_tag(s));
+				depth = min(depth, bf->ring_size);
+				if (depth >= min_depth) {
+					bf->max_segs = s;
+					bf->hw_queues = hw;
+					bf->depth = depth;
+					return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * Reserve the disk's grant references, sized by pvkit_blk_size() to half
+ * of the free references and an eighth of the table (all the free ones
+ * if that is too little for one tag), and grant the indirect pages.  -EAGAIN: too few are free, and
+ * bf->waiter is queued to try again when more are.
+ */
+static int pvkit_blk_reserve(struct pvkit_blkfront *bf)
+{
+	unsigned int backend = 0, segs, i, free;
+	struct pvkit_blk_queue *q;
 	int ret = 0;
 
-	bf->max_segs = PVKIT_BLKIF_MAX_SEGMENTS;
 	pvkit_bus_read_otherend_uint(bf->dev, "feature-max-indirect-segments",
 				     &backend);
 	segs = min3(backend, max_indirect_segments,
 		    (unsigned int)PVKIT_BLKIF_SEGS_PER_INDIRECT_PAGE);
-	if (segs <= PVKIT_BLKIF_MAX_SEGMENTS)
-		return;
-	for (i = 0; !ret && i < bf->nr_queues; i++)
-		ret = pvkit_blk_alloc_indirect(&bf->queues[i]);
-	if (!ret) {
-		bf->max_segs = segs;
-		return;
+	segs = max_t(unsigned int, segs, PVKIT_BLKIF_MAX_SEGMENTS);
+	free = pvkit_gnttab_free_count();
+	if (!pvkit_blk_size(bf, segs, min(free / 2,
+					  pvkit_gnttab_nr_refs() / 8)) &&
+	    !pvkit_blk_size(bf, segs, free))
+		goto wait;
+	for (i = 0; !ret && i < bf->hw_queues; i++) {
+		q = &bf->queues[i];
+		ret = pvkit_gnttab_reserve(&q->resv, bf->depth *
+					   pvkit_blk_refs_per_tag(bf->max_segs));
+		if (!ret && bf->max_segs > PVKIT_BLKIF_MAX_SEGMENTS)
+			ret = pvkit_blk_alloc_indirect(q);
 	}
-	dev_warn(&bf->dev->dev,
-		 "no room for indirect requests (%d); using direct ones only\n",
-		 ret);
-	for (i = 0; i < bf->nr_queues; i++)
+	if (!ret) {
+		WRITE_ONCE(bf->grants_reserved, bf->hw_queues * bf->depth *
+			   pvkit_blk_refs_per_tag(bf->max_segs));
+		return 0;
+	}
+	for (i = 0; i < bf->hw_queues; i++) {
 		pvkit_blk_free_indirect(&bf->queues[i]);
+		pvkit_gnttab_unreserve(&bf->queues[i].resv);
+	}
+	/* Another device took them meanwhile: size the disk again. */
+	if (ret != -ENOSPC)
+		return ret;
+wait:
+	if (pvkit_gnttab_wait_free(&bf->waiter, PVKIT_BLKIF_MAX_SEGMENTS))
+		schedule_delayed_work(&bf->retry, 1);
+	dev_info_ratelimited(&bf->dev->dev,
+			     "%u grant references free, too few: connecting once more are\n",
+			     free);
+	return -EAGAIN;
 }
 
 /* Give ring @q's pages back, each once its revoke goes through. */
@@ -938,6 +1045,7 @@ static void pvkit_blk_release_queue(struct pvkit_blk_queue *q)
 	unsigned int i;
 
 	pvkit_blk_free_indirect(q);
+	pvkit_gnttab_unreserve(&q->resv);
 	for (i = 0; q->sring && i < (1u << q->bf->ring_order); i++) {
 		struct page *page = virt_to_page(q->sring) + i;
 
@@ -966,7 +1074,10 @@ static void pvkit_blk_release_rings(struct pvkit_blkfront *bf)
 	kfree(bf->queues);
 	bf->queues = NULL;
 	bf->nr_queues = 0;
+	bf->hw_queues = 0;
+	WRITE_ONCE(bf->grants_reserved, 0);
 	bf->ring_size = 0;
+	bf->depth = 0;
 }
 
 /* Whether anything is still in flight on any ring. */
@@ -1099,8 +1210,8 @@ static int pvkit_blk_alloc_disk(struct pvkit_blkfront *bf)
 		lim.discard_granularity = 512;
 	}
 	bf->set.ops = &pvkit_blk_mq_ops;
-	bf->set.nr_hw_queues = bf->nr_queues;
-	bf->set.queue_depth = bf->ring_size;
+	bf->set.nr_hw_queues = bf->hw_queues;
+	bf->set.queue_depth = bf->depth;
 	bf->set.numa_node = NUMA_NO_NODE;
 	/* The scatterlist and the grants of bf->max_segs pages follow. */
 	bf->set.cmd_size = sizeof(struct pvkit_blk_cmd) +
@@ -1153,7 +1264,13 @@ static void pvkit_blk_connect(struct pvkit_blkfront *bf)
 			set_capacity_and_notify(bf->disk, bf->sectors);
 		return;
 	}
-	pvkit_blk_setup_indirect(bf);
+	ret = pvkit_blk_reserve(bf);
+	if (ret == -EAGAIN)
+		return;
+	if (ret) {
+		dev_err(&dev->dev, "cannot reserve grants: %d\n", ret);
+		goto fail;
+	}
 	pvkit_blk_set_connected(bf, true);
 	ret = pvkit_blk_alloc_disk(bf);
 	if (ret) {
@@ -1162,11 +1279,11 @@ static void pvkit_blk_connect(struct pvkit_blkfront *bf)
 	}
 	pvkit_bus_switch_state(dev, PVKIT_BUS_CONNECTED);
 	dev_info(&dev->dev,
-		 "%s: %llu sectors%s%s%s; %u rings of %u slots, %u pages per request\n",
+		 "%s: %llu sectors%s%s%s; %u of %u rings, %u of %u slots, %u pages per request\n",
 		 bf->disk->disk_name, bf->sectors,
 		 bf->read_only ? ", read-only" : "", bf->flush ? ", flush" : "",
-		 bf->discard ? ", discard" : "", bf->nr_queues, bf->ring_size,
-		 bf->max_segs);
+		 bf->discard ? ", discard" : "", bf->hw_queues, bf->nr_queues,
+		 bf->depth, bf->ring_size, bf->max_segs);
 	return;
 fail:
 	pvkit_blk_close(bf, false);
@@ -1190,6 +1307,11 @@ static void pvkit_blk_changed(struct pvkit_bus_device *dev, int state)
 			dev_err(&dev->dev, "cannot set up the rings: %d\n", ret);
 			pvkit_blk_close(bf, false);
 		}
+		/* The table was full: set up again once it is not. */
+		if (ret == -ENOSPC &&
+		    pvkit_gnttab_wait_free(&bf->waiter,
+					   1u << PVKIT_BLKIF_MAX_RING_ORDER))
+			schedule_delayed_work(&bf->retry, HZ / 10);
 		break;
 	case PVKIT_BUS_CONNECTED:
 		if (dev->state == PVKIT_BUS_INITIALISED ||
@@ -1210,6 +1332,35 @@ static void pvkit_blk_changed(struct pvkit_bus_device *dev, int state)
 	}
 }
 
+/* Grant references came back: try the state change again (no sleeping). */
+static void pvkit_blk_grants_free(struct pvkit_gnttab_waiter *w)
+{
+	struct pvkit_blkfront *bf = container_of(w, struct pvkit_blkfront,
+						 waiter);
+
+	schedule_delayed_work(&bf->retry, 0);
+}
+
+/*
+ * Set up or connect again, as the backend's state asks.  The bus calls
+ * otherend_changed with the device locked; so does this, but only with
+ * device_trylock(): remove() holds the lock while it cancels this work.
+ */
+static void pvkit_blk_retry(struct work_struct *work)
+{
+	struct pvkit_blkfront *bf = container_of(to_delayed_work(work),
+						 struct pvkit_blkfront, retry);
+	struct pvkit_bus_device *dev = bf->dev;
+
+	if (!device_trylock(&dev->dev)) {
+		schedule_delayed_work(&bf->retry, HZ / 50);
+		return;
+	}
+	if (!bf->disk)
+		pvkit_blk_changed(dev, dev->otherend_state);
+	device_unlock(&dev->dev);
+}
+
 static int pvkit_blk_probe(struct pvkit_bus_device *dev)
 {
 	struct pvkit_blkfront *bf;
@@ -1219,6 +1370,9 @@ static int pvkit_blk_probe(struct pvkit_bus_device *dev)
 	if (!bf)
 		return -ENOMEM;
 	bf->dev = dev;
+	INIT_LIST_HEAD(&bf->waiter.list);
+	bf->waiter.func = pvkit_blk_grants_free;
+	INIT_DELAYED_WORK(&bf->retry, pvkit_blk_retry);
 	bf->index = ida_alloc_max(&pvkit_blk_index, 25, GFP_KERNEL);
 	if (bf->index < 0) {
 		ret = bf->index;
@@ -1238,6 +1392,8 @@ static void pvkit_blk_remove(struct pvkit_bus_device *dev)
 {
 	struct pvkit_blkfront *bf = dev_get_drvdata(&dev->dev);
 
+	pvkit_gnttab_cancel_wait(&bf->waiter);
+	cancel_delayed_work_sync(&bf->retry);
 	pvkit_blk_close(bf, !dev->otherend_gone && !dev->node_gone);
 	ida_free(&pvkit_blk_index, bf->index);
 	kfree(bf);
@@ -1261,9 +1417,19 @@ static ssize_t disk_show(struct device *d, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(disk);
 
+static ssize_t grants_reserved_show(struct device *d,
+				    struct device_attribute *attr, char *buf)
+{
+	struct pvkit_blkfront *bf = dev_get_drvdata(d);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(bf->grants_reserved));
+}
+static DEVICE_ATTR_RO(grants_reserved);
+
 static struct attribute *pvkit_blk_attrs[] = {
 	&dev_attr_bad_responses.attr,
 	&dev_attr_disk.attr,
+	&dev_attr_grants_reserved.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(pvkit_blk);

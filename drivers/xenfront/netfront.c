@@ -17,6 +17,11 @@
  * other than those pages, so a backend that misbehaves can garble
  * packets, never the guest.
  *
+ * The NIC reserves the grant references of all its queues before it
+ * makes any: when the table has too few free it sets up fewer queues,
+ * and with too few for one it waits until references come back (a
+ * disk's requests finish, a device goes) rather than failing.
+ *
  * The backend is not trusted.  A response naming an id that is not out,
  * a size or offset outside its page, flags that were not negotiated or a
  * status the protocol does not have is dropped and counted; response
@@ -50,6 +55,8 @@
 #define PVKIT_NET_TX_WAKE	(PVKIT_NET_TX_SLOTS / 4)
 /* Ring pairs at most: one per CPU, as many as a backend may offer. */
 #define PVKIT_NET_MAX_QUEUES	8
+/* Grant references a queue holds: two ring pages and every buffer. */
+#define PVKIT_NET_QUEUE_GRANTS	(2 + PVKIT_NET_TX_SLOTS + PVKIT_NET_RX_SLOTS)
 /*
  * A frame fills at most one page, and QEMU's backend puts a received one
  * two bytes in (so the IP header is aligned).
@@ -192,6 +199,9 @@ struct pvkit_net_queue {
  * @rings_up: the rings and irqs exist (changed with NAPI disabled)
  * @connected: the backend is connected (changed under every queue's
  *             tx_lock)
+ * @resv: grant references for the queues being set up
+ * @waiter: waits for free grant references, to set up again
+ * @retry: runs the set-up the waiter was for
  */
 struct pvkit_netfront {
 	struct pvkit_bus_device *dev;
@@ -205,6 +215,9 @@ struct pvkit_netfront {
 	bool backend_ipv6_csum;
 	bool rings_up;
 	bool connected;
+	struct pvkit_gnttab_resv resv;
+	struct pvkit_gnttab_waiter waiter;
+	struct delayed_work retry;
 };
 
 /* Count one event; each counter has a single writer, readers any time. */
@@ -823,18 +836,37 @@ static void pvkit_net_free_buf(struct pvkit_net_buf *buf)
 	buf->out = false;
 }
 
+/* Grant @page through a reference of the NIC's reservation. */
+static int pvkit_net_grant(struct pvkit_netfront *np, struct page *page,
+			   bool readonly)
+{
+	int ref, ret;
+
+	ref = pvkit_gnttab_claim(&np->resv);
+	if (ref < 0)
+		return ref;
+	ret = pvkit_gnttab_grant_ref(ref, page_to_pfn(page), readonly);
+	if (ret) {
+		pvkit_gnttab_unclaim(&np->resv, ref);
+		return ret;
+	}
+	return ref;
+}
+
 /* A zeroed page for a buffer, granted to the backend. */
-static int pvkit_net_alloc_buf(struct pvkit_net_buf *buf, bool readonly)
+static int pvkit_net_alloc_buf(struct pvkit_netfront *np,
+			       struct pvkit_net_buf *buf, bool readonly)
 {
 	buf->page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	if (!buf->page)
 		return -ENOMEM;
-	buf->gref = pvkit_gnttab_grant(page_to_pfn(buf->page), readonly);
+	buf->gref = pvkit_net_grant(np, buf->page, readonly);
 	return buf->gref < 0 ? buf->gref : 0;
 }
 
 /* A zeroed ring page, granted read-write; -errno or its grant. */
-static int pvkit_net_alloc_ring(struct pvkit_ring_header **sring)
+static int pvkit_net_alloc_ring(struct pvkit_netfront *np,
+				struct pvkit_ring_header **sring)
 {
 	int ref;
 
@@ -843,7 +875,7 @@ static int pvkit_net_alloc_ring(struct pvkit_ring_header **sring)
 		return -ENOMEM;
 	(*sring)->req_event = 1;
 	(*sring)->rsp_event = 1;
-	ref = pvkit_gnttab_grant(PFN_DOWN(__pa(*sring)), false);
+	ref = pvkit_net_grant(np, virt_to_page(*sring), false);
 	if (ref < 0) {
 		free_page((unsigned long)*sring);
 		*sring = NULL;
@@ -883,20 +915,20 @@ static int pvkit_net_alloc_queue(struct pvkit_net_queue *q)
 	unsigned int i;
 	int ret;
 
-	q->tx_ring_ref = pvkit_net_alloc_ring(&q->tx_sring);
+	q->tx_ring_ref = pvkit_net_alloc_ring(q->np, &q->tx_sring);
 	if (q->tx_ring_ref < 0)
 		return q->tx_ring_ref;
-	q->rx_ring_ref = pvkit_net_alloc_ring(&q->rx_sring);
+	q->rx_ring_ref = pvkit_net_alloc_ring(q->np, &q->rx_sring);
 	if (q->rx_ring_ref < 0)
 		return q->rx_ring_ref;
 	for (i = 0; i < PVKIT_NET_TX_SLOTS; i++) {
-		ret = pvkit_net_alloc_buf(&q->tx[i], true);
+		ret = pvkit_net_alloc_buf(q->np, &q->tx[i], true);
 		if (ret)
 			return ret;
 		q->tx_free[i] = i;
 	}
 	for (i = 0; i < PVKIT_NET_RX_SLOTS; i++) {
-		ret = pvkit_net_alloc_buf(&q->rx[i], false);
+		ret = pvkit_net_alloc_buf(q->np, &q->rx[i], false);
 		if (ret)
 			return ret;
 		q->rx_free[i] = i;
@@ -917,6 +949,7 @@ static void pvkit_net_release(struct pvkit_netfront *np)
 
 	for (i = 0; i < np->max_queues; i++)
 		pvkit_net_release_queue(&np->queues[i]);
+	pvkit_gnttab_unreserve(&np->resv);
 }
 
 /* Write a queue's @key: below queue-<n>/ when there are several. */
@@ -974,6 +1007,54 @@ static int pvkit_net_publish(struct pvkit_netfront *np)
 	return ret;
 }
 
+/* Use @queues ring pairs; the rings are down. */
+static void pvkit_net_set_queues(struct pvkit_netfront *np,
+				 unsigned int queues)
+{
+	rtnl_lock();
+	np->nr_queues = queues;
+	netif_set_real_num_tx_queues(np->netdev, queues);
+	netif_set_real_num_rx_queues(np->netdev, queues);
+	rtnl_unlock();
+}
+
+/*
+ * Reserve the grant references of every queue, with fewer queues if the
+ * table has too few free.  -EAGAIN: not enough for one queue, and
+ * np->waiter is queued to set up again once there are.
+ */
+static int pvkit_net_reserve(struct pvkit_netfront *np)
+{
+	unsigned int queues = np->nr_queues, free;
+	int ret;
+
+	for (;;) {
+		ret = pvkit_gnttab_reserve(&np->resv,
+					   queues * PVKIT_NET_QUEUE_GRANTS);
+		if (ret != -ENOSPC)
+			break;
+		free = pvkit_gnttab_free_count();
+		if (free >= PVKIT_NET_QUEUE_GRANTS) {
+			queues = clamp(free / PVKIT_NET_QUEUE_GRANTS, 1U,
+				       max(queues - 1, 1U));
+			continue;
+		}
+		if (pvkit_gnttab_wait_free(&np->waiter, PVKIT_NET_QUEUE_GRANTS))
+			schedule_delayed_work(&np->retry, 1);
+		dev_info_ratelimited(&np->dev->dev,
+				     "%u grant references free, too few: setting up once more are\n",
+				     free);
+		return -EAGAIN;
+	}
+	if (!ret && queues != np->nr_queues) {
+		dev_info(&np->dev->dev,
+			 "grant table too full for %u queues: using %u\n",
+			 np->nr_queues, queues);
+		pvkit_net_set_queues(np, queues);
+	}
+	return ret;
+}
+
 /*
  * One queue's rings, buffers, grants and event channel; its interrupt
  * goes to the queue's CPU, and so does its transmit traffic (XPS).  The
@@ -1012,8 +1093,11 @@ static int pvkit_net_setup_queue(struct pvkit_net_queue *q)
 static int pvkit_net_setup(struct pvkit_netfront *np)
 {
 	struct pvkit_net_queue *q;
-	int ret = 0;
+	int ret;
 
+	ret = pvkit_net_reserve(np);
+	if (ret)
+		return ret;
 	for (q = np->queues; q < np->queues + np->nr_queues; q++) {
 		ret = pvkit_net_setup_queue(q);
 		if (ret)
@@ -1082,10 +1166,8 @@ static void pvkit_net_read_backend(struct pvkit_netfront *np)
 
 	pvkit_bus_read_otherend_uint(dev, "multi-queue-max-queues", &queues);
 	queues = clamp(queues, 1U, min(np->max_queues, num_online_cpus()));
+	pvkit_net_set_queues(np, queues);
 	rtnl_lock();
-	np->nr_queues = queues;
-	netif_set_real_num_tx_queues(np->netdev, queues);
-	netif_set_real_num_rx_queues(np->netdev, queues);
 	WRITE_ONCE(np->backend_sg, pvkit_net_backend_flag(dev, "feature-sg"));
 	WRITE_ONCE(np->backend_tso4,
 		   pvkit_net_backend_flag(dev, "feature-gso-tcpv4"));
@@ -1138,6 +1220,9 @@ static void pvkit_net_changed(struct pvkit_bus_device *dev, int state)
 			break;
 		pvkit_net_read_backend(np);
 		ret = pvkit_net_setup(np);
+		/* Waiting for grant references: np->retry sets up again. */
+		if (ret == -EAGAIN)
+			break;
 		/* xen-net-device connects when the frontend says Connected. */
 		if (!ret)
 			ret = pvkit_bus_switch_state(dev, PVKIT_BUS_CONNECTED);
@@ -1211,6 +1296,35 @@ static void pvkit_net_free(struct pvkit_netfront *np)
 	free_netdev(netdev);
 }
 
+/* Grant references came back: set up again (must not sleep). */
+static void pvkit_net_grants_free(struct pvkit_gnttab_waiter *w)
+{
+	struct pvkit_netfront *np = container_of(w, struct pvkit_netfront,
+						 waiter);
+
+	schedule_delayed_work(&np->retry, 0);
+}
+
+/*
+ * Set up again, as the backend's state asks.  The bus calls
+ * otherend_changed with the device locked; so does this, but only with
+ * device_trylock(): remove() holds the lock while it cancels this work.
+ */
+static void pvkit_net_retry(struct work_struct *work)
+{
+	struct pvkit_netfront *np = container_of(to_delayed_work(work),
+						 struct pvkit_netfront, retry);
+	struct pvkit_bus_device *dev = np->dev;
+
+	if (!device_trylock(&dev->dev)) {
+		schedule_delayed_work(&np->retry, HZ / 50);
+		return;
+	}
+	if (!np->rings_up)
+		pvkit_net_changed(dev, dev->otherend_state);
+	device_unlock(&dev->dev);
+}
+
 static int pvkit_net_probe(struct pvkit_bus_device *dev)
 {
 	unsigned int max_queues, i;
@@ -1226,6 +1340,9 @@ static int pvkit_net_probe(struct pvkit_bus_device *dev)
 	np = netdev_priv(netdev);
 	np->dev = dev;
 	np->netdev = netdev;
+	INIT_LIST_HEAD(&np->waiter.list);
+	np->waiter.func = pvkit_net_grants_free;
+	INIT_DELAYED_WORK(&np->retry, pvkit_net_retry);
 	np->max_queues = max_queues;
 	np->nr_queues = 1;
 	np->queues = kvcalloc(max_queues, sizeof(*np->queues), GFP_KERNEL);
@@ -1277,6 +1394,8 @@ static void pvkit_net_remove(struct pvkit_bus_device *dev)
 	struct pvkit_netfront *np = dev_get_drvdata(&dev->dev);
 	struct net_device *netdev = np->netdev;
 
+	pvkit_gnttab_cancel_wait(&np->waiter);
+	cancel_delayed_work_sync(&np->retry);
 	unregister_netdev(netdev);
 	pvkit_net_close(np);
 	pvkit_net_free(np);

@@ -12,10 +12,14 @@
  * The MAC address must be the one the backend put in the store, the
  * counters must add up, and unplugging the NIC in the middle of a
  * transfer must fail that transfer, not hang, and give every grant back.
+ * A NIC plugged while the kit's disks keep their rings full of large
+ * requests must still connect: the disks' grants must not starve it.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <linux/aio_abi.h>
+#include <linux/fs.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -32,6 +36,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -559,6 +564,226 @@ TEST_F(net, counters)
 	EXPECT_EQ(0, read_long(path));
 }
 
+/* Requests each disk loader keeps in flight, and their size. */
+#define LOAD_DEPTH	128
+#define LOAD_BYTES	(256u << 10)
+#define LOAD_SPAN	(32ull << 20)
+
+static volatile sig_atomic_t load_stop;
+
+static void load_stop_handler(int sig)
+{
+	load_stop = 1;
+}
+
+/*
+ * Keep LOAD_DEPTH O_DIRECT requests of LOAD_BYTES in flight on @bdev
+ * until SIGTERM, each resubmitted as it completes: writes (slower for the
+ * backend, so more stay in its ring) unless @ro; exit 0 if every request
+ * moved its full size, 1 on an I/O error, 2 if it could not start.
+ */
+static void disk_loader(const char *bdev, int cpu, int ro)
+{
+	static struct iocb cbs[LOAD_DEPTH], *cbp[LOAD_DEPTH];
+	struct io_event ev[LOAD_DEPTH];
+	aio_context_t ctx = 0;
+	unsigned long long off = 0, span = 0;
+	unsigned char *buf;
+	int fd, i, n, inflight = 0, bad = 0;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	signal(SIGTERM, load_stop_handler);
+	fd = open(bdev, (ro ? O_RDONLY : O_RDWR) | O_DIRECT);
+	/* Read the first LOAD_SPAN bytes of the disk, or all of a small one. */
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &span))
+		_exit(2);
+	span = span < LOAD_SPAN ? span - span % LOAD_BYTES : LOAD_SPAN;
+	if (!span || posix_memalign((void **)&buf, 4096,
+				     (size_t)LOAD_DEPTH * LOAD_BYTES) ||
+	    syscall(__NR_io_setup, LOAD_DEPTH, &ctx))
+		_exit(2);
+	for (i = 0; i < LOAD_DEPTH; i++) {
+		memset(&cbs[i], 0, sizeof(cbs[i]));
+		cbs[i].aio_fildes = fd;
+		cbs[i].aio_lio_opcode = ro ? IOCB_CMD_PREAD : IOCB_CMD_PWRITE;
+		cbs[i].aio_buf = (uintptr_t)(buf + (size_t)i * LOAD_BYTES);
+		cbs[i].aio_nbytes = LOAD_BYTES;
+		cbs[i].aio_offset = off;
+		cbs[i].aio_data = i;
+		cbp[i] = &cbs[i];
+		off = (off + LOAD_BYTES) % span;
+	}
+	n = syscall(__NR_io_submit, ctx, LOAD_DEPTH, cbp);
+	if (n <= 0)
+		_exit(2);
+	inflight = n;
+	while (inflight) {
+		n = syscall(__NR_io_getevents, ctx, 1, LOAD_DEPTH, ev, NULL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		inflight -= n;
+		for (i = 0; i < n; i++) {
+			struct iocb *cb = (struct iocb *)(uintptr_t)ev[i].obj;
+
+			if (ev[i].res != LOAD_BYTES)
+				bad++;
+			if (load_stop || bad)
+				continue;
+			cb->aio_offset = off;
+			off = (off + LOAD_BYTES) % span;
+			if (syscall(__NR_io_submit, ctx, 1, &cb) == 1)
+				inflight++;
+			else
+				bad++;
+		}
+	}
+	_exit(bad ? 1 : 0);
+}
+
+/* Is @bdev or a partition of it mounted? */
+static int bdev_mounted(const char *bdev)
+{
+	char line[512];
+	FILE *f = fopen("/proc/mounts", "r");
+	int found = 0;
+
+	if (!f)
+		return 1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, bdev, strlen(bdev));
+	fclose(f);
+	return found;
+}
+
+/*
+ * Start two loaders (one per CPU) on every kit disk; how many started.
+ * Unmounted writable disks are the suite's scratch disks and get
+ * garbage written; the others are only read.
+ */
+static int start_disk_load(pid_t *pids, int max)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	char path[512], disk[64], bdev[80];
+	struct dirent *de;
+	int n = 0, c, ro;
+	DIR *d;
+
+	d = opendir(SYS_DEVS);
+	if (!d)
+		return 0;
+	while (n < max && (de = readdir(d))) {
+		if (strncmp(de->d_name, "vbd-", 4))
+			continue;
+		snprintf(path, sizeof(path), SYS_DEVS "/%s/disk", de->d_name);
+		if (read_file(path, disk, sizeof(disk)) <= 0 || !disk[0])
+			continue;
+		snprintf(bdev, sizeof(bdev), "/dev/%.60s", disk);
+		snprintf(path, sizeof(path), "/sys/block/%.60s/ro", disk);
+		ro = read_long(path) != 0 || bdev_mounted(bdev);
+		for (c = 0; c < 2 && n < max; c++) {
+			pids[n] = fork();
+			if (!pids[n])
+				disk_loader(bdev, c % (cpus > 0 ? cpus : 1), ro);
+			if (pids[n] > 0)
+				n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static long grants_attr(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/hypervisor/pvkit/grants_%s", name);
+	return read_long(path);
+}
+
+/*
+ * The NIC goes and comes back while every kit disk has its rings full of
+ * 256 KiB requests (two loaders of 128 each per disk, more than the
+ * grant table holds).  The new NIC must connect and carry traffic: the disks
+ * take their grants from what they reserved when they connected, so the
+ * NIC's come back to it.  The requests must all succeed, no revoke may
+ * fail, and once the disks are idle the grants in use are what they
+ * were before.
+ */
+TEST_F_TIMEOUT(net, replug_while_disks_busy, 300)
+{
+	char req[512], mac[32], path[512];
+	long before, failed, now = -1;
+	pid_t pids[16];
+	int i, n, ms, idx, status;
+
+	if (!host_requests_offered())
+		SKIP(return, "the harness runs no host requests");
+	ASSERT_EQ(1, sscanf(self->busdev, "vif-%d", &idx));
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", self->ifname);
+	ASSERT_LT(0, read_file(path, mac, sizeof(mac)));
+	before = grants_in_use();
+	failed = grants_attr("revoke_failed");
+	ASSERT_LT(0, before);
+	if (failed < 0)
+		ksft_print_msg("no grants_revoke_failed in sysfs: not checked\n");
+	n = start_disk_load(pids, 16);
+	if (!n)
+		SKIP(return, "no disk on the pvkit bus (harness --pv-disk)");
+	sleep_ms(3000);
+	ksft_print_msg("%d disk loaders: grants in use %ld, free %ld, reserved %ld\n",
+		       n, grants_in_use(), grants_attr("free"),
+		       grants_attr("reserved"));
+
+	snprintf(req, sizeof(req),
+		 "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"pv-vif%d\"}}",
+		 idx);
+	ASSERT_EQ(0, host_request(req));
+	snprintf(path, sizeof(path), SYS_DEVS "/%s", self->busdev);
+	for (ms = 0; ms < 60000 && !access(path, F_OK); ms += 100)
+		sleep_ms(100);
+	ASSERT_NE(0, access(path, F_OK)) TH_LOG("%s still there", path);
+	snprintf(req, sizeof(req),
+		 "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"xen-net-device\", \"netdev\": \"pvnet%d\", \"id\": \"pv-vif%d\", \"idx\": %d, \"mac\": \"%s\"}}",
+		 idx, idx, idx, mac);
+	ASSERT_EQ(0, host_request(req));
+	for (ms = 0; ms < 60000; ms += 100, sleep_ms(100))
+		if (find_nic(self->busdev, sizeof(self->busdev), self->ifname,
+			     sizeof(self->ifname)))
+			break;
+	EXPECT_LT(ms, 60000) TH_LOG("the NIC did not come back");
+	/* configure() waits for carrier: the NIC connected. */
+	EXPECT_EQ(0, configure(self->ifname))
+		TH_LOG("%s did not connect while the disks were busy",
+		       self->ifname);
+	ksft_print_msg("NIC back: grants in use %ld, free %ld, reserved %ld\n",
+		       grants_in_use(), grants_attr("free"),
+		       grants_attr("reserved"));
+
+	for (i = 0; i < n; i++)
+		kill(pids[i], SIGTERM);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+			TH_LOG("disk loader %d: status %#x", i, status);
+	}
+	for (ms = 0; ms < 20000; ms += 200, sleep_ms(200)) {
+		now = grants_in_use();
+		if (now == before && grants_attr("deferred_pending") <= 0)
+			break;
+	}
+	EXPECT_EQ(before, now);
+	if (failed >= 0) {
+		EXPECT_EQ(0, grants_attr("deferred_pending"));
+		EXPECT_EQ(failed, grants_attr("revoke_failed"));
+	}
+}
+
 /* Stream to the peer until the NIC goes; exit 0 once a send failed. */
 static void streamer(const struct sockaddr_in *peer)
 {
@@ -582,13 +807,14 @@ TEST_F_TIMEOUT(net, unplug_during_traffic, 180)
 {
 	long before, after = -1;
 	char path[512];
-	int status, ms;
+	int status, ms, idx;
 	pid_t pid;
 
 	if (!self->have_peer)
 		SKIP(return, "no host peer (harness --net-peer)");
 	if (!host_requests_offered())
 		SKIP(return, "the harness runs no host requests");
+	ASSERT_EQ(1, sscanf(self->busdev, "vif-%d", &idx));
 	before = grants_in_use();
 	ASSERT_LT(0, before);
 	pid = fork();
@@ -596,8 +822,11 @@ TEST_F_TIMEOUT(net, unplug_during_traffic, 180)
 	if (!pid)
 		streamer(&self->peer);
 	sleep_ms(3000);
-	ASSERT_EQ(0, host_request("{\"execute\": \"device_del\", "
-				  "\"arguments\": {\"id\": \"pv-vif0\"}}"));
+	/* The harness names NIC n's QEMU device pv-vif<n>. */
+	snprintf(path, sizeof(path),
+		 "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"pv-vif%d\"}}",
+		 idx);
+	ASSERT_EQ(0, host_request(path));
 	snprintf(path, sizeof(path), SYS_DEVS "/%s", self->busdev);
 	for (ms = 0; ms < 60000 && !access(path, F_OK); ms += 100)
 		sleep_ms(100);
