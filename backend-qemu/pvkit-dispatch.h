@@ -245,7 +245,7 @@ bool pvkit_evtchn_post_load(PVKitEvtchnState *ec);
  * BQL).
  */
 
-#define PVKIT_GNTTAB_MAX_FRAMES 32
+#define PVKIT_GNTTAB_MAX_FRAMES 256
 #define PVKIT_GNTTAB_MAX_REFS \
     (PVKIT_GNTTAB_MAX_FRAMES * PVKIT_GNTTAB_ENTRIES_PER_FRAME)
 /* Concurrent host mappings (handles) of grants. */
