@@ -572,7 +572,7 @@ static void pvkit_blk_responses(struct pvkit_blk_queue *q)
 		/* Slots after the index; pairs with the backend's write
 		 * barrier before it publishes rsp_prod.
 		 */
-		smp_rmb();
+		virt_rmb();
 		if (prod - q->rsp_cons > q->req_prod_pvt - q->rsp_cons) {
 			pvkit_blk_set_broken(q, "response index past requests",
 					     prod, q->req_prod_pvt);

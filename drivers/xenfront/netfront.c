@@ -408,7 +408,7 @@ static int pvkit_net_rx(struct pvkit_net_queue *q, int budget)
 	/* Slots after the index: pairs with the backend's write barrier
 	 * before it publishes rsp_prod.
 	 */
-	smp_rmb();
+	virt_rmb();
 	while (done < budget && q->rx_rsp_cons != prod &&
 	       pvkit_net_rx_packet(q, prod))
 		done++;
@@ -446,7 +446,7 @@ static void pvkit_net_tx_complete(struct pvkit_net_queue *q)
 	/* Slots after the index: pairs with the backend's write barrier
 	 * before it publishes rsp_prod.
 	 */
-	smp_rmb();
+	virt_rmb();
 	for (; q->tx_rsp_cons != prod; q->tx_rsp_cons++) {
 		memcpy(&rsp, pvkit_net_slot(q->tx_sring, q->tx_rsp_cons,
 					    PVKIT_NET_TX_SLOTS,

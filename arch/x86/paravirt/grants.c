@@ -166,7 +166,7 @@ int pvkit_gnttab_grant_ref(unsigned int ref, unsigned long pfn,
 	 * stores so it never sees permission with a stale frame.  Pairs with
 	 * the host's read barrier after it loads the flags.
 	 */
-	smp_wmb();
+	virt_wmb();
 	WRITE_ONCE(e->flags, PVKIT_GTF_PERMIT_ACCESS |
 		   (readonly ? PVKIT_GTF_READONLY : 0));
 	atomic_inc(&pvkit_gnttab_used);
@@ -645,8 +645,13 @@ EXPORT_SYMBOL_GPL(pvkit_gnttab_nr_refs);
 /* Before kexec: the next kernel owns the table's frames. */
 void pvkit_gnttab_shutdown(void)
 {
-	if (pvkit_gnttab)
-		pvkit_hypercall(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0);
+	long ret;
+
+	if (!pvkit_gnttab)
+		return;
+	ret = pvkit_hypercall(PVKIT_HC_GNTTAB_SETUP, 0, 0, 0, 0, 0);
+	if (ret)
+		pr_err("shutdown: the host kept the grant table (%ld)\n", ret);
 }
 
 static int __init pvkit_gnttab_init(void)
