@@ -38,21 +38,6 @@
 #define MNT		"/tmp/pvkit-blk-mnt"
 #define WAIT_MS		20000
 
-/* Is @bdev (or a partition of it) mounted?  Never test on such a disk. */
-static int mounted(const char *bdev)
-{
-	char line[512];
-	FILE *f = fopen("/proc/mounts", "r");
-	int found = 0;
-
-	if (!f)
-		return 1;
-	while (!found && fgets(line, sizeof(line), f))
-		found = !strncmp(line, bdev, strlen(bdev));
-	fclose(f);
-	return found;
-}
-
 /* The first unmounted disk, by bus device name, whose read-only flag is
  * @want_ro.
  */
@@ -80,7 +65,7 @@ static int find_disk(int want_ro, char *disk, size_t len, char *bdev,
 			char ro[8];
 
 			if (read_file(path, ro, sizeof(ro)) > 0 &&
-			    atoi(ro) == want_ro && !mounted(bdev))
+			    atoi(ro) == want_ro && !bdev_mounted(bdev))
 				found = 0;
 		}
 next:

@@ -646,21 +646,6 @@ static void disk_loader(const char *bdev, int cpu, int ro)
 	_exit(bad ? 1 : 0);
 }
 
-/* Is @bdev or a partition of it mounted? */
-static int bdev_mounted(const char *bdev)
-{
-	char line[512];
-	FILE *f = fopen("/proc/mounts", "r");
-	int found = 0;
-
-	if (!f)
-		return 1;
-	while (!found && fgets(line, sizeof(line), f))
-		found = !strncmp(line, bdev, strlen(bdev));
-	fclose(f);
-	return found;
-}
-
 /*
  * Start two loaders (one per CPU) on every kit disk; how many started.
  * Unmounted writable disks are the suite's scratch disks and get

@@ -68,6 +68,21 @@ static inline long read_long(const char *path)
 	return strtol(buf, NULL, 10);
 }
 
+/* Is @bdev (or a partition of it) mounted?  Never write to such a disk. */
+static inline int bdev_mounted(const char *bdev)
+{
+	char line[512];
+	FILE *f = fopen("/proc/mounts", "r");
+	int found = 0;
+
+	if (!f)
+		return 1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, bdev, strlen(bdev));
+	fclose(f);
+	return found;
+}
+
 static inline long grants_in_use(void)
 {
 	return read_long("/sys/hypervisor/pvkit/grants_in_use");
