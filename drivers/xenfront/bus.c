@@ -800,7 +800,11 @@ static DEFINE_SPINLOCK(pvkit_bus_changes_lock);
 
 /*
  * Has the host finished the frontend directory?  As in xenbus, its last
- * step is the frontend's state key, Initialising.
+ * step is the frontend's state key: Initialising for a new device, any
+ * other state for one a previous kernel left behind, which the driver's
+ * probe takes through Closed (SPEC section 9).  Adding the device before
+ * the key is there would let the host's first state write land on top of
+ * the frontend's own.
  */
 static bool pvkit_bus_front_ready(const char *type, unsigned int devid)
 {
@@ -813,7 +817,8 @@ static bool pvkit_bus_front_ready(const char *type, unsigned int devid)
 		return false;
 	ret = pvkit_bus_read_uint(path, &state);
 	kfree(path);
-	return !ret && state == PVKIT_BUS_INITIALISING;
+	return !ret && state >= PVKIT_BUS_INITIALISING &&
+	       state <= PVKIT_BUS_RECONFIGURED;
 }
 
 /*
