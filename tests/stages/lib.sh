@@ -33,7 +33,13 @@ SUITES=$(echo $SUITES)
 # minutes) run once, in the pv-guest stage, and so does posix_timers,
 # whose CPU-time and signal-distribution checks depend on how the host
 # schedules two guests at once; its other quick tests run here.
-COMPARE_SUITES=${COMPARE_SUITES:-"futex exec breakpoints rseq x86
+# rseq's per-CPU operation loops (basic_percpu_ops*: 2 minutes each under
+# TCG) and run_param_test.sh (no timeout, tens of minutes) are left to
+# "make compare SUITES=rseq".
+COMPARE_SUITES=${COMPARE_SUITES:-"futex exec breakpoints x86
+	rseq:basic_test rseq:param_test rseq:param_test_benchmark
+	rseq:param_test_compare_twice rseq:param_test_mm_cid
+	rseq:param_test_mm_cid_benchmark rseq:param_test_mm_cid_compare_twice
 	timers:nanosleep timers:threadtest"}
 # shellcheck disable=SC2086,SC2116 # as above
 COMPARE_SUITES=$(echo $COMPARE_SUITES)
