@@ -471,6 +471,37 @@ TEST_F(store, transaction_conflict_and_abort)
 }
 
 /*
+ * Add 1 to the number at @path in a read-increment-write transaction,
+ * pausing @pause_us between read and write so that concurrent callers
+ * collide; a commit that says EAGAIN is redone and counted in
+ * *@conflicts.  Returns 0, or the step that failed (2 start, 3 read,
+ * 4 write, 5 commit) as a child's exit status.
+ */
+static int tx_increment(int fd, const char *path, int pause_us,
+			long *conflicts)
+{
+	long val;
+	int tx, ret;
+
+	do {
+		tx = store_tx_start(fd);
+		if (tx <= 0)
+			return 2;
+		if (read_int(fd, tx, path, &val))
+			return 3;
+		usleep(pause_us);
+		if (write_int(fd, tx, path, val + 1))
+			return 4;
+		ret = store_tx_end(fd, tx, 1);
+		if (ret == -EAGAIN)
+			(*conflicts)++;
+		else if (ret)
+			return 5;
+	} while (ret == -EAGAIN);
+	return 0;
+}
+
+/*
  * Two processes each add 1 to a counter K times in read-increment-write
  * transactions, redoing a transaction whose commit says EAGAIN.  Every
  * increment lands exactly once, and the processes did get in each
@@ -489,28 +520,15 @@ TEST_F(store, transactions_concurrent_increments)
 
 		ASSERT_LE(0, pid);
 		if (!pid) {
-			int fd = open(STORE_DEV, O_RDWR), r, tx, ret;
-			long mine = 0, val;
+			int fd = open(STORE_DEV, O_RDWR), r, ret;
+			long mine = 0;
 
 			if (fd < 0)
 				_exit(1);
 			for (r = 0; r < rounds; r++) {
-				do {
-					tx = store_tx_start(fd);
-					if (tx <= 0)
-						_exit(2);
-					if (read_int(fd, tx, BASE "/ctr", &val))
-						_exit(3);
-					usleep(1000);
-					if (write_int(fd, tx, BASE "/ctr",
-						      val + 1))
-						_exit(4);
-					ret = store_tx_end(fd, tx, 1);
-					if (ret == -EAGAIN)
-						mine++;
-					else if (ret)
-						_exit(5);
-				} while (ret == -EAGAIN);
+				ret = tx_increment(fd, BASE "/ctr", 1000, &mine);
+				if (ret)
+					_exit(ret);
 			}
 			if (write(pipefd[1], &mine, sizeof(mine)) !=
 			    sizeof(mine))
@@ -649,27 +667,16 @@ TEST_F_TIMEOUT(store, transactions_while_watches_fire, 180)
 		ASSERT_LE(0, pid);
 		pids[i] = pid;
 		if (!pid) {
-			int fd = open(STORE_DEV, O_RDWR), r, tx;
-			long val;
+			int fd = open(STORE_DEV, O_RDWR), r;
+			long conflicts = 0;
 
 			if (fd < 0)
 				_exit(1);
 			for (r = 0; r < rounds; r++) {
-				do {
-					tx = store_tx_start(fd);
-					if (tx <= 0)
-						_exit(2);
-					if (read_int(fd, tx, BASE "/tw/ctr",
-						     &val))
-						_exit(3);
-					usleep(500);
-					if (write_int(fd, tx, BASE "/tw/ctr",
-						      val + 1))
-						_exit(4);
-					ret = store_tx_end(fd, tx, 1);
-				} while (ret == -EAGAIN);
+				ret = tx_increment(fd, BASE "/tw/ctr", 500,
+						   &conflicts);
 				if (ret)
-					_exit(5);
+					_exit(ret);
 			}
 			_exit(0);
 		}
