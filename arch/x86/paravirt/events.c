@@ -95,12 +95,18 @@ static struct pvkit_vcpu_info *pvkit_this_vcpu_info(void)
 	return apicid < PVKIT_MAX_VCPUS ? &pvkit_shinfo.vcpu_info[apicid] : NULL;
 }
 
+/*
+ * Claim the event before handling it.  A scan reads the owner bitmap
+ * without a lock, so a port that moves meanwhile can be seen pending by
+ * its old and its new CPU at once; whichever clears the pending bit first
+ * handles this event, and the other finds nothing.  This is the ack: an
+ * event sent from here on sets the bit again and gets its own run.  A
+ * port nobody owns has its event dropped the same way.
+ */
 static void pvkit_handle_port(unsigned int port)
 {
-	if (generic_handle_domain_irq(pvkit_evtchn_domain, port)) {
-		/* Nobody owns the port: drop the event so it cannot recur. */
-		sync_clear_bit(port, pvkit_pending_map());
-	}
+	if (sync_test_and_clear_bit(port, pvkit_pending_map()))
+		generic_handle_domain_irq(pvkit_evtchn_domain, port);
 }
 
 /*
@@ -208,9 +214,9 @@ static void pvkit_port_reset_mask(unsigned int port)
 	raw_spin_unlock_irqrestore(&pvkit_mask_lock, flags);
 }
 
+/* The scan claimed the event already (pvkit_handle_port()). */
 static void pvkit_evtchn_ack(struct irq_data *d)
 {
-	sync_clear_bit(irqd_to_hwirq(d), pvkit_pending_map());
 }
 
 static void pvkit_evtchn_mask(struct irq_data *d)
