@@ -143,6 +143,7 @@ fio           single   build  fio with verify on a pvkit disk, root on a pvkit d
 durability    single   build  acknowledged writes survive SIGKILL of the host
 powerloss     tap      build  fsynced writes survive a power cut (volatile write cache)
 discard       single   build  discard on a pvkit disk punches holes in the image
+kexec         summary  build  kexec into the same kernel with kit disks and NIC busy
 earlycon      single   build  PV early boot console reaches the host
 panic         single   build  a guest panic is caught and reported (exit 10)
 no-device     single   build  the kit kernel boots as an ordinary guest without the pvkit device
