@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -769,8 +770,12 @@ TEST_F_TIMEOUT(net, replug_while_disks_busy, 300)
 	}
 }
 
-/* Stream to the peer until the NIC goes; exit 0 once a send failed. */
-static void streamer(const struct sockaddr_in *peer)
+/*
+ * Stream to the peer until the NIC goes, counting the bytes the socket
+ * took in *@sent (shared with the parent); exit 0 once a send failed.
+ */
+static void streamer(const struct sockaddr_in *peer,
+		     volatile unsigned long long *sent)
 {
 	static unsigned char buf[CHUNK];
 	char line[64];
@@ -782,14 +787,24 @@ static void streamer(const struct sockaddr_in *peer)
 	if (send_all(s, line, strlen(line)))
 		_exit(3);
 	memset(buf, 0x5a, sizeof(buf));
-	for (;;)
+	for (;;) {
 		if (send_all(s, buf, sizeof(buf)))
 			_exit(0);
+		*sent += sizeof(buf);
+	}
 }
 
-/* Last: the NIC does not come back.  Unplug it under a TCP stream. */
+/*
+ * Last: the NIC does not come back.  Unplug it under a TCP stream: the
+ * stream was flowing, stops for good (no interface is left to carry it,
+ * so the socket's buffer fills and stays full), and its task is neither
+ * stuck nor crashed: it failed a send, or it is still killable.  The
+ * NIC's grants go back.
+ */
 TEST_F_TIMEOUT(net, unplug_during_traffic, 180)
 {
+	volatile unsigned long long *sent;
+	unsigned long long at_unplug, gone, later;
 	long before, after = -1;
 	char path[512];
 	int status, ms, idx;
@@ -800,13 +815,18 @@ TEST_F_TIMEOUT(net, unplug_during_traffic, 180)
 	if (!host_requests_offered())
 		SKIP(return, "the harness runs no host requests");
 	ASSERT_EQ(1, sscanf(self->busdev, "vif-%d", &idx));
+	sent = mmap(NULL, sizeof(*sent), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, (void *)sent);
+	*sent = 0;
 	before = grants_in_use();
 	ASSERT_LT(0, before);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		streamer(&self->peer);
+		streamer(&self->peer, sent);
 	sleep_ms(3000);
+	at_unplug = *sent;
 	/* The harness names NIC n's QEMU device pv-vif<n>. */
 	snprintf(path, sizeof(path),
 		 "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"pv-vif%d\"}}",
@@ -816,12 +836,25 @@ TEST_F_TIMEOUT(net, unplug_during_traffic, 180)
 	for (ms = 0; ms < 60000 && !access(path, F_OK); ms += 100)
 		sleep_ms(100);
 	EXPECT_NE(0, access(path, F_OK)) TH_LOG("%s still there", path);
+	/* What was queued when the NIC went may drain; nothing after. */
+	sleep_ms(1000);
+	gone = *sent;
+	sleep_ms(2000);
+	later = *sent;
+	ksft_print_msg("stream: %llu bytes sent before the unplug, %llu once the NIC was gone, %llu 2 s later\n",
+		       at_unplug, gone, later);
+	EXPECT_LT(0ULL, at_unplug) TH_LOG("the stream never flowed");
+	EXPECT_EQ(gone, later) TH_LOG("the stream goes on without a NIC");
 	/*
-	 * The stream has no interface left: its sends fail once TCP gives
-	 * up, which takes minutes; end it, it must still be killable.
+	 * Its sends fail only once TCP gives up, which takes minutes; end
+	 * it: it must still be killable, or have failed a send already.
 	 */
 	kill(pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+		    (WIFEXITED(status) && !WEXITSTATUS(status)))
+		TH_LOG("streamer ended with status %#x", status);
+	munmap((void *)sent, sizeof(*sent));
 	/* Deferred revokes go through once the backend has unmapped. */
 	for (ms = 0; ms < 20000; ms += 200) {
 		after = grants_in_use();

@@ -112,8 +112,11 @@ static inline int host_request(const char *json)
 	return ret;
 }
 
-/* Sum of the per-CPU counts of /proc/interrupts lines naming @what. */
-static inline long long irq_count(const char *what)
+/*
+ * Sum of the counts of /proc/interrupts lines naming @what, in CPU
+ * @cpu's column only, or in every column with @cpu = -1.
+ */
+static inline long long irq_count_on(const char *what, int cpu)
 {
 	char line[1024];
 	long long total = 0;
@@ -123,19 +126,27 @@ static inline long long irq_count(const char *what)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
 		char *p = strchr(line, ':'), *end;
+		int col;
 
 		if (!p || !strstr(line, what))
 			continue;
-		for (p++;; p = end) {
+		for (col = 0, p++;; col++, p = end) {
 			long long v = strtoll(p, &end, 10);
 
 			if (end == p)
 				break;
-			total += v;
+			if (cpu < 0 || col == cpu)
+				total += v;
 		}
 	}
 	fclose(f);
 	return total;
+}
+
+/* Sum of the per-CPU counts of /proc/interrupts lines naming @what. */
+static inline long long irq_count(const char *what)
+{
+	return irq_count_on(what, -1);
 }
 
 /*
