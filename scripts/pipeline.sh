@@ -145,6 +145,7 @@ powerloss     tap      build  fsynced writes survive a power cut (volatile write
 discard       single   build  discard on a pvkit disk punches holes in the image
 kexec         summary  build  kexec into the same kernel with kit disks and NIC busy
 grants        summary  build  more grant demand than the table holds: 4 disks x 4 rings at QD128, 2 NICs
+plug          summary  build  16 disks and 8 NICs hot-plugged at once connect (store cost table)
 earlycon      single   build  PV early boot console reaches the host
 panic         single   build  a guest panic is caught and reported (exit 10)
 no-device     single   build  the kit kernel boots as an ordinary guest without the pvkit device
