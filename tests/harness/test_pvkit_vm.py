@@ -998,6 +998,59 @@ class HostRequestTest(unittest.TestCase):
                          q.calls)
 
 
+class QmpClientTest(unittest.TestCase):
+    """The one QMP client against a fake QEMU on a Unix socket that
+    appears only after the client started waiting for it."""
+
+    def serve(self, path, replies, seen):
+        import socket
+        import threading
+
+        def run():
+            time.sleep(0.3)
+            srv = socket.socket(socket.AF_UNIX)
+            srv.bind(path)
+            srv.listen(1)
+            conn, _ = srv.accept()
+            f = conn.makefile("rw")
+            f.write('{"QMP": {"version": {}, "capabilities": []}}\n')
+            f.flush()
+            for reply in replies:
+                seen.append(json.loads(f.readline()))
+                f.write(reply + "\n")
+                f.flush()
+            conn.close()
+            srv.close()
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t
+
+    def test_handshake_events_and_arguments(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "qmp.sock")
+            seen = []
+            t = self.serve(path, ['{"return": {}}',
+                                  '{"event": "RESET"}\n{"return": 7}',
+                                  '{"error": {"class": "GenericError"}}'],
+                           seen)
+            q = qmp.Qmp(path, timeout=5, connect_wait=5)
+            self.assertEqual({"return": 7},
+                             q.cmd("qom-get", path="/p", property="x"))
+            self.assertIn("error", q.execute("query-status"))
+            q.close()
+            t.join(5)
+        self.assertEqual([{"execute": "qmp_capabilities"},
+                          {"execute": "qom-get",
+                           "arguments": {"path": "/p", "property": "x"}},
+                          {"execute": "query-status"}], seen)
+
+    def test_no_socket_is_an_error(self):
+        with tempfile.TemporaryDirectory() as d:
+            q = qmp.Qmp(os.path.join(d, "none.sock"), connect_wait=0.2)
+            with self.assertRaises(OSError):
+                q.cmd("query-status")
+
+
 class HarnessCputimeTest(unittest.TestCase):
     """harness-cputime is answered by the harness, never sent to QEMU."""
 

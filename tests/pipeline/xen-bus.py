@@ -14,42 +14,16 @@ without libc, shipped base64-encoded in the guest's command; it needs the
 pvkit_test module).  Prints TAP lines; exit 0 when all passed.
 """
 import base64
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KIT = os.path.dirname(os.path.dirname(HERE))
-
-
-class Qmp:
-    def __init__(self, path, timeout=30):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        self.f = self.sock.makefile("rw")
-        self.f.readline()
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.f.flush()
-        while True:
-            r = json.loads(self.f.readline())
-            if "return" in r or "error" in r:
-                return r
+sys.path.insert(0, os.path.join(KIT, "tests", "harness"))
+from pvkit_vm.qmp import Qmp  # noqa: E402  (the kit's one QMP client)
 
 
 def follow(path, done):
@@ -122,7 +96,7 @@ def main():
     try:
         for line in follow(os.path.join(vmout, "console.log"), done):
             if line.startswith("XB-REQ "):
-                qmp = qmp or Qmp(sock)
+                qmp = qmp or Qmp(sock, timeout=30, connect_wait=30)
                 what = line.split()[1]
                 if what == "plug":
                     r = qmp.cmd("device_add", driver="xen-console",

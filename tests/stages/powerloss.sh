@@ -65,10 +65,12 @@ host_checks() {
 	local dir=$OUT/host
 	mkdir -p "$dir"
 	truncate -s 8M "$dir/disk.raw"
-	python3 - "$QEMU" "$dir" <<'EOF'
-import json, os, signal, socket, subprocess, sys, time
+	python3 - "$QEMU" "$dir" "$KIT" <<'EOF'
+import os, signal, subprocess, sys, time
 
 qemu, d = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(sys.argv[3], "tests", "harness"))
+from pvkit_vm.qmp import Qmp  # noqa: E402  (the kit's one QMP client)
 img, sock_path = os.path.join(d, "disk.raw"), os.path.join(d, "qmp.sock")
 K = 1024
 log = open(os.path.join(d, "log"), "w")
@@ -92,26 +94,7 @@ def check(what, cond):
         failed.append(what)
 
 
-for _ in range(100):
-    if os.path.exists(sock_path):
-        break
-    time.sleep(0.1)
-s = socket.socket(socket.AF_UNIX)
-s.connect(sock_path)
-f = s.makefile("rw")
-
-
-def qmp(cmd, **args):
-    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "return" in r or "error" in r:
-            return r
-
-
-f.readline()
-qmp("qmp_capabilities")
+qmp = Qmp(sock_path, timeout=60, connect_wait=10).cmd
 
 
 def io(cmd):

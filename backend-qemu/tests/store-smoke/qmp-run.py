@@ -6,7 +6,10 @@
 # guest runs (the kit unused: must complete), once the guest has finished
 # with the store connected (must fail with the device's blocker), and
 # after a reset of the stopped VM (unused again: must complete).
-import json, socket, subprocess, sys, time, os
+import subprocess, sys, time, os
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', '..', '..', 'tests', 'harness'))
+from pvkit_vm.qmp import Qmp  # noqa: E402  (the kit's one QMP client)
 q, elf, out = sys.argv[1], sys.argv[2], sys.argv[3]
 sock = out + '.qmp'
 if os.path.exists(sock): os.unlink(sock)
@@ -15,21 +18,7 @@ p = subprocess.Popen([q, '-L', '/usr/share/seabios', '-L', '/usr/share/qemu', '-
     '-nodefaults', '-display', 'none', '-monitor', 'none', '-serial', 'none', '-no-reboot',
     '-device', 'pvkit,id=pv', '-debugcon', 'file:' + out, '-kernel', elf,
     '-qmp', 'unix:%s,server=on,wait=off' % sock, '-S'])
-s = socket.socket(socket.AF_UNIX)
-t = time.time()
-while True:
-    try:
-        s.connect(sock)
-        break
-    except OSError:
-        if time.time() - t > 30 or p.poll() is not None: raise
-        time.sleep(0.2)
-f = s.makefile('rw')
-def cmd(c, **a):
-    f.write(json.dumps({'execute': c, 'arguments': a}) + '\n'); f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if 'return' in r or 'error' in r: return r
+cmd = Qmp(sock, timeout=30, connect_wait=30).cmd
 def migrate():
     """'completed', or the error QEMU gave."""
     r = cmd('migrate', uri='exec:cat > /dev/null')
@@ -41,7 +30,6 @@ def migrate():
             return st['status'] + (': ' + st['error-desc'] if 'error-desc' in st else '')
         time.sleep(0.2)
     return 'timeout'
-f.readline(); cmd('qmp_capabilities')
 mig = ['migrate unused: ' + migrate()]
 cmd('cont')
 t = time.time()

@@ -23,10 +23,15 @@ HARNESS_REQUESTS = ("harness-cputime",)
 
 
 class Qmp:
-    """A minimal QMP client: connect once, run one command at a time."""
+    """The kit's one QMP client (the harness, the stages and the store
+    smoke test all use it): connect once, run one command at a time.
 
-    def __init__(self, path, timeout=10.0):
+    timeout bounds each reply; connect_wait is how long to wait for QEMU
+    to create the socket (0: it must be there already)."""
+
+    def __init__(self, path, timeout=10.0, connect_wait=0.0):
         self.path, self.timeout = path, timeout
+        self.connect_wait = connect_wait
         self.sock, self.buf = None, b""
 
     def _line(self):
@@ -44,19 +49,37 @@ class Qmp:
             if "return" in msg or "error" in msg:
                 return msg
 
+    def _connect(self):
+        deadline = time.monotonic() + self.connect_wait
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect(self.path)
+                break
+            except OSError:
+                sock.close()
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+        self.sock = sock
+        self._line()                       # greeting
+        self.sock.sendall(b'{"execute": "qmp_capabilities"}\n')
+        self._reply()
+
     def execute(self, cmd, arguments=None):
+        """Run cmd; QEMU's reply, {"return": ...} or {"error": ...}."""
         if self.sock is None:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.settimeout(self.timeout)
-            self.sock.connect(self.path)
-            self._line()                       # greeting
-            self.sock.sendall(b'{"execute": "qmp_capabilities"}\n')
-            self._reply()
+            self._connect()
         req = {"execute": cmd}
         if arguments:
             req["arguments"] = arguments
         self.sock.sendall(json.dumps(req).encode() + b"\n")
         return self._reply()
+
+    def cmd(self, cmd, **arguments):
+        """execute() with the arguments as keywords."""
+        return self.execute(cmd, arguments)
 
     def close(self):
         if self.sock is not None:
