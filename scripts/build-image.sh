@@ -67,11 +67,13 @@ for t in "${HOST_TOOLS[@]}"; do
 	[ -x "$t" ] || die "no $t (install e2fsprogs and ethtool: scripts/setup-host.sh)"
 done
 
-# Cache key: this script, the image sources, busybox, host libc (the libraries
-# copied in), bash, every input tree, and the extra files with their targets.
+# Cache key: this script, the image sources and the cpio writer they use,
+# busybox, host libc (the libraries copied in), bash, every input tree,
+# and the extra files with their targets.
 libc_ver=$(dpkg-query -W -f='${Version}' libc6 2>/dev/null || ldd --version | head -n 1)
 key=$( {
-	hash_inputs "$0" "$KIT/tests/image" "$BUSYBOX" "${HOST_TOOLS[@]}"
+	hash_inputs "$0" "$KIT/tests/image" "$KIT/tests/harness/pvkit_vm/cpio.py" \
+		"$BUSYBOX" "${HOST_TOOLS[@]}"
 	echo "libc $libc_ver bash=${bash:+$(hash_inputs "$BASH_BIN")}"
 	[ -z "$modules" ] || echo "modules $(hash_inputs "$modules")"
 	[ -z "$kselftest" ] || echo "kselftest $(hash_inputs "$kselftest")"

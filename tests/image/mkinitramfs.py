@@ -24,6 +24,10 @@ import stat
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "harness"))
+from pvkit_vm.cpio import NewcWriter  # noqa: E402  (the kit's one writer)
+
 ELF_MAGIC = b"\x7fELF"
 ET_EXEC, ET_DYN = 2, 3
 
@@ -118,39 +122,6 @@ def add_libs(root):
     for lib, elf in sorted(missing_all.items()):
         log(f"warning: {lib} (needed by /{elf}) not found on the host")
     log(f"{len(todo)} ELF files, {len(copied)} shared libraries added")
-
-
-class NewcWriter:
-    """Minimal newc ("070701") cpio writer."""
-
-    def __init__(self, fobj):
-        self.f = fobj
-        self.ino = 1000
-        self.pos = 0
-
-    def _write(self, data):
-        self.f.write(data)
-        self.pos += len(data)
-
-    def _pad(self):
-        if self.pos % 4:
-            self._write(b"\0" * (4 - self.pos % 4))
-
-    def entry(self, name, mode, data=b"", rdev=(0, 0), nlink=1):
-        self.ino += 1
-        bname = name.encode() + b"\0"
-        fields = [self.ino, mode, 0, 0, nlink, 0, len(data), 0, 0,
-                  rdev[0], rdev[1], len(bname), 0]
-        hdr = b"070701" + b"".join(b"%08X" % v for v in fields)
-        self._write(hdr + bname)
-        self._pad()
-        self._write(data)
-        self._pad()
-
-    def trailer(self):
-        self.entry("TRAILER!!!", 0, nlink=1)
-        if self.pos % 512:
-            self._write(b"\0" * (512 - self.pos % 512))
 
 
 def write_cpio(root, out):
