@@ -30,7 +30,7 @@ done
 cmd='
 G() { for a in in_use total free reserved deferred_pending revoke_failed; do
 	printf "%s=%s " $a "$(cat /sys/hypervisor/pvkit/grants_$a)"; done; echo; }
-check() { if eval "$2"; then echo "grants-stage: ok $1"; else echo "grants-stage: FAIL $1"; fi; }
+check() { if eval "$2"; then echo "grants-check: ok $1"; else echo "grants-check: FAIL $1"; fi; }
 idle() { cat /sys/hypervisor/pvkit/grants_in_use; }
 echo "idle: $(G)"
 n=0; for d in /dev/pvdb /dev/pvdc /dev/pvdd /dev/pvde; do [ -b $d ] && n=$((n + 1)); done
@@ -86,16 +86,4 @@ vm "$RESULTS/grants" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit --smp 4 \
 	--expect-console 'pvkit-init: root on /dev/pvda' \
 	--cmd "$cmd" || rc=$?
 
-passed=0 failed=0
-while IFS= read -r line; do
-	case $line in
-	*"grants-stage: ok "*) echo "ok - grants: ${line#*grants-stage: ok }"; passed=$((passed + 1)) ;;
-	*"grants-stage: FAIL "*) echo "not ok - grants: ${line#*grants-stage: FAIL }"; failed=$((failed + 1)) ;;
-	esac
-done < <(tr -d '\r' < "$RESULTS/grants/console.log" 2>/dev/null)
-if [ "$rc" != 0 ] || [ $((passed + failed)) != 9 ]; then
-	echo "not ok - grants: the run ended badly (harness exit $rc, $((passed + failed)) of 9 checks reported; see $RESULTS/grants/console.log)"
-	failed=$((failed + 1))
-fi
-echo "$passed passed, $failed failed, 0 skipped"
-[ "$failed" = 0 ]
+guest_checks grants 9 "$rc" "$RESULTS/grants/console.log"

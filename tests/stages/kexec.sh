@@ -36,22 +36,22 @@ if grep -qw pvkit_kexec=2 /proc/cmdline; then
 	echo "kexec-stage: second kernel"
 	dmesg | grep -E 'pvkit|pvblk|pvnet' | grep -iE 'reset|state|connect|fail' || true
 	got=\$(head -c $ksize /dev/pvda | sha256sum | cut -d' ' -f1)
-	[ "\$got" = "$ksum" ] && echo "kexec-stage: ok disk pvda reads back the kernel" ||
-		echo "kexec-stage: FAIL disk pvda: \$got"
+	[ "\$got" = "$ksum" ] && echo "kexec-check: ok disk pvda reads back the kernel" ||
+		echo "kexec-check: FAIL disk pvda: \$got"
 	marker=\$(dd if=/dev/pvdb bs=4096 count=1 iflag=direct 2>/dev/null | head -c 16)
-	[ "\$marker" = "pvkit-kexec-mark" ] && echo "kexec-stage: ok disk pvdb holds the first kernel's marker" ||
-		echo "kexec-stage: FAIL disk pvdb marker: '\$marker'"
+	[ "\$marker" = "pvkit-kexec-mark" ] && echo "kexec-check: ok disk pvdb holds the first kernel's marker" ||
+		echo "kexec-check: FAIL disk pvdb marker: '\$marker'"
 	ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 &&
 		ping -c 3 -W 5 10.0.2.2 > /dev/null &&
-		echo "kexec-stage: ok eth0 reaches the host" ||
-		echo "kexec-stage: FAIL eth0"
+		echo "kexec-check: ok eth0 reaches the host" ||
+		echo "kexec-check: FAIL eth0"
 	cd /kselftest/pvkit
 	for t in pvkit_test pvkit_store pvkit_bus; do
 		if ./\$t > /tmp/\$t.log 2>&1; then
-			echo "kexec-stage: ok suite \$t"
+			echo "kexec-check: ok suite \$t"
 		else
 			cat /tmp/\$t.log
-			echo "kexec-stage: FAIL suite \$t"
+			echo "kexec-check: FAIL suite \$t"
 		fi
 	done
 	exit 0
@@ -76,17 +76,5 @@ vm "$out" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit --smp 2 --mem 1024 \
 	--expect-console 'kexec-stage: second kernel' \
 	--cmd "$cmd" || rc=$?
 
-passed=0 failed=0
-while IFS= read -r line; do
-	case $line in
-	*"kexec-stage: ok "*) echo "ok - kexec: ${line#*kexec-stage: ok }"; passed=$((passed + 1)) ;;
-	*"kexec-stage: FAIL "*) echo "not ok - kexec: ${line#*kexec-stage: FAIL }"; failed=$((failed + 1)) ;;
-	esac
-done < <(tr -d '\r' < "$out/console.log" 2>/dev/null)
 # Six checks in the second kernel: fewer means it never got there.
-if [ "$rc" != 0 ] || [ $((passed + failed)) != 6 ]; then
-	echo "not ok - kexec: the run ended badly (harness exit $rc, $((passed + failed)) of 6 checks reported; see $out/console.log)"
-	failed=$((failed + 1))
-fi
-echo "$passed passed, $failed failed, 0 skipped"
-[ "$failed" = 0 ]
+guest_checks kexec 6 "$rc" "$out/console.log"

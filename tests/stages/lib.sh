@@ -102,6 +102,32 @@ decode_args() {
 	fi
 }
 
+# guest_checks NAME WANT RC CONSOLE: a stage whose guest script reports
+# each check as a console line "NAME-check: ok WHAT" or "NAME-check:
+# FAIL WHAT" turns them into TAP lines, and fails the run as well when
+# the harness exited RC != 0 or fewer than WANT checks came (the guest
+# never got that far).  Prints the closing "N passed, N failed, N
+# skipped" line; non-zero if anything failed.
+guest_checks() {
+	local name=$1 want=$2 rc=$3 console=$4 line passed=0 failed=0
+	while IFS= read -r line; do
+		case $line in
+		*"$name-check: ok "*)
+			echo "ok - $name: ${line#*"$name-check: ok "}"
+			passed=$((passed + 1)) ;;
+		*"$name-check: FAIL "*)
+			echo "not ok - $name: ${line#*"$name-check: FAIL "}"
+			failed=$((failed + 1)) ;;
+		esac
+	done < <(tr -d '\r' < "$console" 2>/dev/null)
+	if [ "$rc" != 0 ] || [ $((passed + failed)) != "$want" ]; then
+		echo "not ok - $name: the run ended badly (harness exit $rc, $((passed + failed)) of $want checks reported; see $console)"
+		failed=$((failed + 1))
+	fi
+	echo "$passed passed, $failed failed, 0 skipped"
+	[ "$failed" = 0 ]
+}
+
 # ---- the stage table's bookkeeping (scripts/pipeline.sh cmd_check) ----
 PASSED=0 FAILED=0 SKIPPED=0
 
