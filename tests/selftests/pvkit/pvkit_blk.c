@@ -34,18 +34,23 @@
 #include "pvkit_util.h"
 #include "pvkit_store_util.h"
 
+#include <linux/pvkit_blkif.h>
+
 #define SYS_DEVS	"/sys/bus/pvkit/devices"
 #define MNT		"/tmp/pvkit-blk-mnt"
 #define WAIT_MS		20000
 
-/* The first unmounted disk, by bus device name, whose read-only flag is
- * @want_ro.
+/*
+ * The first kit disk, in bus device name order, with a block device
+ * (@bdev, "/dev/pvdX") that @match accepts: its bus device name goes to
+ * @disk.  0, or -ENOENT when none matches.
  */
-static int find_disk(int want_ro, char *disk, size_t len, char *bdev,
-		     size_t blen)
+static int find_disk_where(bool (*match)(const char *busdev,
+					 const char *bdev),
+			   char *disk, size_t len, char *bdev, size_t blen)
 {
 	struct dirent **de;
-	char path[512], buf[64];
+	char path[512], name[64];
 	int n, i, found = -ENOENT;
 
 	n = scandir(SYS_DEVS, &de, NULL, alphasort);
@@ -56,23 +61,28 @@ static int find_disk(int want_ro, char *disk, size_t len, char *bdev,
 			goto next;
 		snprintf(path, sizeof(path), SYS_DEVS "/%s/disk",
 			 de[i]->d_name);
-		if (read_file(path, buf, sizeof(buf)) <= 0)
+		if (read_file(path, name, sizeof(name)) <= 0)
 			goto next;
-		snprintf(path, sizeof(path), "/sys/block/%s/ro", buf);
+		snprintf(bdev, blen, "/dev/%.40s", name);
+		if (!match(de[i]->d_name, bdev))
+			goto next;
 		snprintf(disk, len, "%.60s", de[i]->d_name);
-		snprintf(bdev, blen, "/dev/%.40s", buf);
-		{
-			char ro[8];
-
-			if (read_file(path, ro, sizeof(ro)) > 0 &&
-			    atoi(ro) == want_ro && !bdev_mounted(bdev))
-				found = 0;
-		}
+		found = 0;
 next:
 		free(de[i]);
 	}
 	free(de);
 	return found;
+}
+
+/* A writable disk nobody mounted: the fixture's. */
+static bool writable_and_unmounted(const char *busdev, const char *bdev)
+{
+	char path[128], ro[8];
+
+	snprintf(path, sizeof(path), "/sys/block/%s/ro", bdev + 5);
+	return read_file(path, ro, sizeof(ro)) > 0 && atoi(ro) == 0 &&
+	       !bdev_mounted(bdev);
 }
 
 static void fill(unsigned char *p, size_t len, uint32_t seed)
@@ -112,7 +122,8 @@ FIXTURE(blk) {
 
 FIXTURE_SETUP(blk)
 {
-	if (find_disk(0, self->dev, sizeof(self->dev), self->bdev,
+	if (find_disk_where(writable_and_unmounted, self->dev,
+			    sizeof(self->dev), self->bdev,
 		      sizeof(self->bdev)))
 		SKIP(return, "no writable pvkit disk (harness --pv-disk)");
 }
@@ -434,14 +445,30 @@ TEST_F(blk, ext4_files_survive_remount)
 	EXPECT_EQ(0, umount(MNT));
 }
 
+/*
+ * A disk the host exports read-only (its backend's info has
+ * PVKIT_VDISK_READONLY: the harness's --pv-disk FILE,ro), known by what
+ * the host says rather than by the flag under test.
+ */
+static bool host_exports_read_only(const char *busdev, const char *bdev)
+{
+	long info = backend_key(busdev, "info", 0);
+
+	return info > 0 && (info & PVKIT_VDISK_READONLY);
+}
+
 TEST(read_only_disk_refuses_writes)
 {
-	char dev[64], bdev[64];
+	char dev[64], bdev[64], path[128], ro[8];
 	char buf[4096] = { 1 };
 	int fd;
 
-	if (find_disk(1, dev, sizeof(dev), bdev, sizeof(bdev)))
-		SKIP(return, "no read-only pvkit disk");
+	if (find_disk_where(host_exports_read_only, dev, sizeof(dev), bdev,
+			    sizeof(bdev)))
+		SKIP(return, "the host exports no read-only pvkit disk");
+	snprintf(path, sizeof(path), "/sys/block/%s/ro", bdev + 5);
+	ASSERT_LT(0, read_file(path, ro, sizeof(ro)));
+	EXPECT_EQ(1, atoi(ro)) TH_LOG("%s is not read-only", bdev);
 	fd = open(bdev, O_RDWR);
 	if (fd >= 0) {
 		EXPECT_GT(0, pwrite(fd, buf, sizeof(buf), 0));
