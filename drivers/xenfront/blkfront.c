@@ -888,20 +888,32 @@ static int pvkit_blk_setup_rings(struct pvkit_blkfront *bf)
 	return pvkit_blk_publish(bf);
 }
 
+/*
+ * Closing a port waits for upcalls that may still see it: close all the
+ * rings' ports in one batch, one wait in all.  Without memory for the
+ * list, one by one.
+ */
 static void pvkit_blk_free_irqs(struct pvkit_blkfront *bf)
 {
+	unsigned int i, n = 0, *irqs = NULL;
 	struct pvkit_blk_queue *q;
-	unsigned int i;
 
+	if (bf->queues)
+		irqs = kcalloc(bf->nr_queues, sizeof(*irqs), GFP_KERNEL);
 	for (i = 0; bf->queues && i < bf->nr_queues; i++) {
 		q = &bf->queues[i];
 		if (q->irq <= 0)
 			continue;
 		irq_update_affinity_hint(q->irq, NULL);
 		free_irq(q->irq, q);
-		pvkit_evtchn_unbind(q->irq);
+		if (irqs)
+			irqs[n++] = q->irq;
+		else
+			pvkit_evtchn_unbind(q->irq);
 		q->irq = 0;
 	}
+	pvkit_evtchn_unbind_many(irqs, n);
+	kfree(irqs);
 }
 
 /* Give back the indirect pages, each once the backend lets go of it. */

@@ -1113,8 +1113,8 @@ static int pvkit_net_setup(struct pvkit_netfront *np)
 static void pvkit_net_quiesce(struct pvkit_netfront *np)
 {
 	struct net_device *netdev = np->netdev;
+	unsigned int i, n = 0, *irqs;
 	struct pvkit_net_queue *q;
-	unsigned int i;
 
 	netif_carrier_off(netdev);
 	for (i = 0; i < np->max_queues; i++) {
@@ -1129,14 +1129,21 @@ static void pvkit_net_quiesce(struct pvkit_netfront *np)
 	for (i = 0; netif_running(netdev) && i < np->max_queues; i++)
 		napi_enable(&np->queues[i].napi);
 	rtnl_unlock();
+	/* All the queues' ports in one batch: one wait for upcalls in all. */
+	irqs = kcalloc(np->nr_queues, sizeof(*irqs), GFP_KERNEL);
 	for (q = np->queues; q < np->queues + np->nr_queues; q++) {
 		if (q->irq > 0) {
 			irq_update_affinity_hint(q->irq, NULL);
 			free_irq(q->irq, q);
-			pvkit_evtchn_unbind(q->irq);
+			if (irqs)
+				irqs[n++] = q->irq;
+			else
+				pvkit_evtchn_unbind(q->irq);
 			q->irq = 0;
 		}
 	}
+	pvkit_evtchn_unbind_many(irqs, n);
+	kfree(irqs);
 }
 
 /* Stop, tell the backend we are closed, give everything back. */
