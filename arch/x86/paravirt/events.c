@@ -415,7 +415,7 @@ int pvkit_evtchn_bind_host(unsigned int endpoint)
 	mutex_unlock(&pvkit_evtchn_lock);
 	return irq;
 }
-EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_host);
+EXPORT_SYMBOL_NS_GPL(pvkit_evtchn_bind_host, PVKIT_TEST);
 
 /**
  * pvkit_evtchn_bind_ipi() - bind an IPI port delivered to a CPU
@@ -519,7 +519,7 @@ bool pvkit_evtchn_is_pending(unsigned int irq)
 {
 	return sync_test_bit(pvkit_evtchn_port(irq), pvkit_pending_map());
 }
-EXPORT_SYMBOL_GPL(pvkit_evtchn_is_pending);
+EXPORT_SYMBOL_NS_GPL(pvkit_evtchn_is_pending, PVKIT_TEST);
 
 /**
  * pvkit_evtchn_is_masked() - is the channel's port masked?
@@ -532,7 +532,7 @@ bool pvkit_evtchn_is_masked(unsigned int irq)
 {
 	return sync_test_bit(pvkit_evtchn_port(irq), pvkit_mask_map());
 }
-EXPORT_SYMBOL_GPL(pvkit_evtchn_is_masked);
+EXPORT_SYMBOL_NS_GPL(pvkit_evtchn_is_masked, PVKIT_TEST);
 
 /**
  * pvkit_evtchn_cpu() - the CPU a channel's events are delivered to
@@ -546,7 +546,7 @@ int pvkit_evtchn_cpu(unsigned int irq)
 
 	return port ? READ_ONCE(pvkit_port_cpu[port]) : -EINVAL;
 }
-EXPORT_SYMBOL_GPL(pvkit_evtchn_cpu);
+EXPORT_SYMBOL_NS_GPL(pvkit_evtchn_cpu, PVKIT_TEST);
 
 /* Take the port away from its CPU and mask it; 0 if @irq is no port. */
 static unsigned int pvkit_evtchn_disown(unsigned int irq)

@@ -118,7 +118,7 @@ long pvkit_hypercall_untabled(unsigned int nr, unsigned long a0,
 		return -EOPNOTSUPP;
 	return pvkit_pio_call(pvkit_fallback_port, nr, a0, a1, a2, a3, a4);
 }
-EXPORT_SYMBOL_GPL(pvkit_hypercall_untabled);
+EXPORT_SYMBOL_NS_GPL(pvkit_hypercall_untabled, PVKIT_TEST);
 
 /*
  * Check what the host wrote before believing any of it.  Returns the

@@ -22,6 +22,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/sched/signal.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
@@ -578,10 +579,20 @@ static long pvkit_test_revoke(struct pvkit_test_file *tf, void __user *uarg)
 	return copy_to_user(uarg, &g, sizeof(g)) ? -EFAULT : 0;
 }
 
+/*
+ * The device hands guest-physical addresses to the host and lets user
+ * space grant and map pages: as much reach into kernel memory as
+ * /dev/mem, and refused under lockdown for the same reason.
+ */
 static int pvkit_test_open(struct inode *inode, struct file *file)
 {
-	struct pvkit_test_file *tf = kzalloc(sizeof(*tf), GFP_KERNEL);
+	struct pvkit_test_file *tf;
+	int ret;
 
+	ret = security_locked_down(LOCKDOWN_DEV_MEM);
+	if (ret)
+		return ret;
+	tf = kzalloc(sizeof(*tf), GFP_KERNEL);
 	if (!tf)
 		return -ENOMEM;
 	mutex_init(&tf->lock);
@@ -701,4 +712,6 @@ static void __exit pvkit_test_exit(void)
 module_init(pvkit_test_init);
 module_exit(pvkit_test_exit);
 MODULE_DESCRIPTION("pvkit hypercall test device");
+/* The kit's test-only entry points: not for drivers. */
+MODULE_IMPORT_NS(PVKIT_TEST);
 MODULE_LICENSE("GPL");
