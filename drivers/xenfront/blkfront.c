@@ -60,6 +60,8 @@
 #include <linux/llist.h>
 #include <linux/module.h>
 #include <linux/pvkit_bus.h>
+#include <linux/pvkit_evtchn.h>
+#include <linux/pvkit_gnttab.h>
 #include <linux/pvkit_ring.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>

@@ -28,6 +28,7 @@
 #include <linux/kstrtox.h>
 #include <linux/module.h>
 #include <linux/pvkit_bus.h>
+#include <linux/pvkit_evtchn.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/workqueue.h>

@@ -38,6 +38,8 @@
 #include <linux/module.h>
 #include <linux/netdevice.h>
 #include <linux/pvkit_bus.h>
+#include <linux/pvkit_evtchn.h>
+#include <linux/pvkit_gnttab.h>
 #include <linux/pvkit_ring.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>

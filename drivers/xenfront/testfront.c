@@ -18,6 +18,8 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pvkit_bus.h>
+#include <linux/pvkit_evtchn.h>
+#include <linux/pvkit_gnttab.h>
 #include <linux/slab.h>
 
 /**

@@ -9,7 +9,8 @@
 #include <linux/device.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
-#include <asm/pvkit.h>
+#include <linux/pvkit.h>
+#include <linux/pvkit_store.h>
 
 /**
  * struct pvkit_bus_device - one split device, seen from the frontend

@@ -10,7 +10,6 @@
 #include <linux/compiler.h>
 #include <linux/types.h>
 #include <asm/barrier.h>
-#include <asm/pvkit.h>
 #include <uapi/linux/pvkit_ring.h>
 
 /**

@@ -23,6 +23,7 @@
 #include <asm/desc.h>
 #include <asm/idtentry.h>
 #include <asm/irq_regs.h>
+#include <linux/pvkit_evtchn.h>
 #include <asm/pvkit.h>
 #include <asm/sync_bitops.h>
 

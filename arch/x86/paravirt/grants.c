@@ -36,6 +36,7 @@
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/workqueue.h>
+#include <linux/pvkit_gnttab.h>
 #include <asm/pvkit.h>
 
 /*

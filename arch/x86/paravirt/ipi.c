@@ -18,6 +18,7 @@
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/smp.h>
+#include <linux/pvkit_evtchn.h>
 #include <asm/pvkit.h>
 
 enum pvkit_ipi_kind {

@@ -27,7 +27,8 @@
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 #include <asm/page.h>
-#include <asm/pvkit.h>
+#include <linux/pvkit_evtchn.h>
+#include <linux/pvkit_gnttab.h>
 #include <uapi/linux/pvkit_test.h>
 
 /* One source and one destination page, used under pvkit_test_lock. */

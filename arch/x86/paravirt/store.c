@@ -46,6 +46,8 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
+#include <linux/pvkit_evtchn.h>
+#include <linux/pvkit_store.h>
 #include <asm/pvkit.h>
 #include <uapi/linux/pvkit_store.h>
 

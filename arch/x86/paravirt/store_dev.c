@@ -23,7 +23,7 @@
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/xarray.h>
-#include <asm/pvkit.h>
+#include <linux/pvkit_store.h>
 #include <uapi/linux/pvkit_store.h>
 
 #include "store.h"

@@ -17,7 +17,7 @@
 #include <linux/kobject.h>
 #include <linux/sysfs.h>
 #include <asm/hypervisor.h>
-#include <asm/pvkit.h>
+#include <linux/pvkit_gnttab.h>
 
 static ssize_t type_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)

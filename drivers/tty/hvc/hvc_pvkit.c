@@ -17,6 +17,7 @@
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <asm/page.h>
+#include <linux/pvkit.h>
 #include <asm/pvkit.h>
 
 #include "hvc_console.h"

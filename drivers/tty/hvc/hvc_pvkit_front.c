@@ -21,6 +21,8 @@
 #include <linux/pfn.h>
 #include <linux/mutex.h>
 #include <linux/pvkit_bus.h>
+#include <linux/pvkit_evtchn.h>
+#include <linux/pvkit_gnttab.h>
 #include <linux/slab.h>
 
 #include "hvc_console.h"
