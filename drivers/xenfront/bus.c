@@ -55,7 +55,7 @@ static const struct bus_type pvkit_bus_type;
 static int pvkit_bus_read_uint(const char *path, unsigned int *val)
 {
 	char buf[16];
-	int ret = pvkit_store_read(path, buf, sizeof(buf));
+	int ret = pvkit_store_read(PVKIT_XBT_NULL, path, buf, sizeof(buf));
 
 	if (ret < 0)
 		return ret;
@@ -187,7 +187,7 @@ int pvkit_bus_printf(struct pvkit_bus_device *dev, const char *key,
 	value = kvasprintf(GFP_KERNEL, fmt, ap);
 	va_end(ap);
 	path = kasprintf(GFP_KERNEL, "%s/%s", dev->nodename, key);
-	ret = path && value ? pvkit_store_write(path, value) : -ENOMEM;
+	ret = path && value ? pvkit_store_write(PVKIT_XBT_NULL, path, value) : -ENOMEM;
 	kfree(path);
 	kfree(value);
 	return ret;
@@ -236,7 +236,7 @@ int pvkit_bus_read_otherend_u64(struct pvkit_bus_device *dev,
 
 	if (!path)
 		return -ENOMEM;
-	ret = pvkit_store_read(path, buf, sizeof(buf));
+	ret = pvkit_store_read(PVKIT_XBT_NULL, path, buf, sizeof(buf));
 	kfree(path);
 	if (ret < 0)
 		return ret == -EOVERFLOW ? -ERANGE : ret;
@@ -627,7 +627,7 @@ static int pvkit_bus_read_backend(struct pvkit_bus_device *dev, char *buf)
 	path = kasprintf(GFP_KERNEL, "%s/backend", dev->nodename);
 	if (!path)
 		return -ENOMEM;
-	ret = pvkit_store_read(path, buf, PVKIT_STORE_PATH_MAX + 1);
+	ret = pvkit_store_read(PVKIT_XBT_NULL, path, buf, PVKIT_STORE_PATH_MAX + 1);
 	kfree(path);
 	if (ret < 0)
 		return ret;
@@ -714,7 +714,7 @@ static int pvkit_bus_check_gone(struct device *d, void *type)
 
 	if (type && strcmp(dev->type, type))
 		return 0;
-	ret = pvkit_store_read(dev->nodename, buf, sizeof(buf));
+	ret = pvkit_store_read(PVKIT_XBT_NULL, dev->nodename, buf, sizeof(buf));
 
 	/* Only a definite answer removes a device; a value is fine too. */
 	if (ret == -ENOENT) {
@@ -736,7 +736,7 @@ static void pvkit_bus_scan_type(const char *type, char *list, char *buf)
 	path = kasprintf(GFP_KERNEL, PVKIT_BUS_DEVICE_DIR "/%s", type);
 	if (!path)
 		return;
-	len = pvkit_store_directory(path, list, PVKIT_STORE_PAYLOAD_MAX);
+	len = pvkit_store_directory(PVKIT_XBT_NULL, path, list, PVKIT_STORE_PAYLOAD_MAX);
 	kfree(path);
 	for (id = list; len > 0 && id < list + len; id += strlen(id) + 1) {
 		if (kstrtouint(id, 10, &devid)) {
@@ -770,7 +770,7 @@ static void pvkit_bus_scan(void)
 	buf = kmalloc(PVKIT_STORE_PATH_MAX + 1, GFP_KERNEL);
 	if (!types || !list || !buf)
 		goto out;
-	len = pvkit_store_directory(PVKIT_BUS_DEVICE_DIR, types,
+	len = pvkit_store_directory(PVKIT_XBT_NULL, PVKIT_BUS_DEVICE_DIR, types,
 				    PVKIT_STORE_PAYLOAD_MAX);
 	for (type = types; len > 0 && type < types + len;
 	     type += strlen(type) + 1) {

@@ -1263,7 +1263,7 @@ static void pvkit_net_read_mac(struct pvkit_netfront *np)
 	u8 mac[ETH_ALEN];
 
 	snprintf(path, sizeof(path), "%s/mac", np->dev->nodename);
-	if (pvkit_store_read(path, buf, sizeof(buf)) > 0 &&
+	if (pvkit_store_read(PVKIT_XBT_NULL, path, buf, sizeof(buf)) > 0 &&
 	    mac_pton(strim(buf), mac) && is_valid_ether_addr(mac)) {
 		eth_hw_addr_set(np->netdev, mac);
 		return;

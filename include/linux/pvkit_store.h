@@ -10,23 +10,19 @@
 #include <linux/list.h>
 #include <linux/pvkit.h>
 
-int pvkit_store_read(const char *path, char *buf, size_t len);
-int pvkit_store_write(const char *path, const char *value);
-int pvkit_store_directory(const char *path, char *buf, size_t len);
-int pvkit_store_rm(const char *path);
-
 /*
- * Transactions: a transaction id from pvkit_store_transaction_start(),
- * or PVKIT_XBT_NULL for no transaction (what the calls above use).
+ * Every call takes a transaction: an id from
+ * pvkit_store_transaction_start(), or PVKIT_XBT_NULL for none.
  */
 #define PVKIT_XBT_NULL	0U
 
+int pvkit_store_read(u32 tx, const char *path, char *buf, size_t len);
+int pvkit_store_write(u32 tx, const char *path, const char *value);
+int pvkit_store_directory(u32 tx, const char *path, char *buf, size_t len);
+int pvkit_store_rm(u32 tx, const char *path);
+
 int pvkit_store_transaction_start(u32 *tx);
 int pvkit_store_transaction_end(u32 tx, bool commit);
-int pvkit_store_tx_read(u32 tx, const char *path, char *buf, size_t len);
-int pvkit_store_tx_write(u32 tx, const char *path, const char *value);
-int pvkit_store_tx_directory(u32 tx, const char *path, char *buf, size_t len);
-int pvkit_store_tx_rm(u32 tx, const char *path);
 
 /**
  * struct pvkit_store_watch - a store watch (see pvkit_store_watch())

@@ -771,69 +771,8 @@ int pvkit_store_do_write(u32 tx, const char *path, const void *value,
 }
 
 /**
- * pvkit_store_read() - read a node's value
- * @path: absolute, or relative to /local/domain/1
- * @buf: receives the value and a NUL after it
- * @len: size of @buf
- *
- * Context: process context; sleeps (at most about 10 s).
- * Return: the value's length (without the NUL), or a negative errno: the
- * store's error (-ENOENT, -EACCES, ...), -EOVERFLOW when @buf cannot hold
- * the value and a NUL, -EIO or -ETIMEDOUT when the host does not answer
- * properly, -ENODEV without a store.
- */
-int pvkit_store_read(const char *path, char *buf, size_t len)
-{
-	return pvkit_store_tx_read(PVKIT_XBT_NULL, path, buf, len);
-}
-EXPORT_SYMBOL_GPL(pvkit_store_read);
-
-/**
- * pvkit_store_write() - create or change a node
- * @path: absolute, or relative to /local/domain/1
- * @value: the new value, a string (stored without its NUL)
- *
- * Context: process context; sleeps (at most about 10 s).
- * Return: 0 or a negative errno, as for pvkit_store_read().
- */
-int pvkit_store_write(const char *path, const char *value)
-{
-	return pvkit_store_do_write(PVKIT_XBT_NULL, path, value, strlen(value));
-}
-EXPORT_SYMBOL_GPL(pvkit_store_write);
-
-/**
- * pvkit_store_directory() - list a node's children
- * @path: absolute, or relative to /local/domain/1
- * @buf: receives the names, each followed by a NUL
- * @len: size of @buf
- *
- * Context: process context; sleeps (at most about 10 s).
- * Return: the bytes stored in @buf (0: no children), or a negative errno,
- * as for pvkit_store_read().
- */
-int pvkit_store_directory(const char *path, char *buf, size_t len)
-{
-	return pvkit_store_do_directory(PVKIT_XBT_NULL, path, buf, len);
-}
-EXPORT_SYMBOL_GPL(pvkit_store_directory);
-
-/**
- * pvkit_store_rm() - remove a node and everything below it
- * @path: absolute, or relative to /local/domain/1
- *
- * Context: process context; sleeps (at most about 10 s).
- * Return: 0 or a negative errno, as for pvkit_store_read().
- */
-int pvkit_store_rm(const char *path)
-{
-	return pvkit_store_tx_rm(PVKIT_XBT_NULL, path);
-}
-EXPORT_SYMBOL_GPL(pvkit_store_rm);
-
-/**
  * pvkit_store_transaction_start() - start a transaction
- * @tx: receives the transaction's id, for the pvkit_store_tx_*() calls
+ * @tx: receives the transaction's id, for the pvkit_store_*() calls
  *
  * A transaction sees the store as it was when it started, plus its own
  * changes; pvkit_store_transaction_end() applies them all or none.  The
@@ -890,16 +829,20 @@ int pvkit_store_transaction_end(u32 tx, bool commit)
 EXPORT_SYMBOL_GPL(pvkit_store_transaction_end);
 
 /**
- * pvkit_store_tx_read() - read a node's value inside a transaction
- * @tx: transaction id, or PVKIT_XBT_NULL
+ * pvkit_store_read() - read a node's value
+ * @tx: transaction id from pvkit_store_transaction_start(), or
+ *      PVKIT_XBT_NULL for none
  * @path: absolute, or relative to /local/domain/1
  * @buf: receives the value and a NUL after it
  * @len: size of @buf
  *
  * Context: process context; sleeps (at most about 10 s).
- * Return: as for pvkit_store_read().
+ * Return: the value's length (without the NUL), or a negative errno: the
+ * store's error (-ENOENT, -EACCES, ...), -EOVERFLOW when @buf cannot hold
+ * the value and a NUL, -EIO or -ETIMEDOUT when the host does not answer
+ * properly, -ENODEV without a store.
  */
-int pvkit_store_tx_read(u32 tx, const char *path, char *buf, size_t len)
+int pvkit_store_read(u32 tx, const char *path, char *buf, size_t len)
 {
 	int ret;
 
@@ -910,10 +853,10 @@ int pvkit_store_tx_read(u32 tx, const char *path, char *buf, size_t len)
 		buf[ret] = '\0';
 	return ret;
 }
-EXPORT_SYMBOL_GPL(pvkit_store_tx_read);
+EXPORT_SYMBOL_GPL(pvkit_store_read);
 
 /**
- * pvkit_store_tx_write() - create or change a node inside a transaction
+ * pvkit_store_write() - create or change a node
  * @tx: transaction id, or PVKIT_XBT_NULL
  * @path: absolute, or relative to /local/domain/1
  * @value: the new value, a string (stored without its NUL)
@@ -921,43 +864,44 @@ EXPORT_SYMBOL_GPL(pvkit_store_tx_read);
  * Context: process context; sleeps (at most about 10 s).
  * Return: 0 or a negative errno, as for pvkit_store_read().
  */
-int pvkit_store_tx_write(u32 tx, const char *path, const char *value)
+int pvkit_store_write(u32 tx, const char *path, const char *value)
 {
 	return pvkit_store_do_write(tx, path, value, strlen(value));
 }
-EXPORT_SYMBOL_GPL(pvkit_store_tx_write);
+EXPORT_SYMBOL_GPL(pvkit_store_write);
 
 /**
- * pvkit_store_tx_directory() - list a node's children inside a transaction
+ * pvkit_store_directory() - list a node's children
  * @tx: transaction id, or PVKIT_XBT_NULL
  * @path: absolute, or relative to /local/domain/1
  * @buf: receives the names, each followed by a NUL
  * @len: size of @buf
  *
  * Context: process context; sleeps (at most about 10 s).
- * Return: as for pvkit_store_directory().
+ * Return: the bytes stored in @buf (0: no children), or a negative errno,
+ * as for pvkit_store_read().
  */
-int pvkit_store_tx_directory(u32 tx, const char *path, char *buf, size_t len)
+int pvkit_store_directory(u32 tx, const char *path, char *buf, size_t len)
 {
 	return pvkit_store_do_directory(tx, path, buf, len);
 }
-EXPORT_SYMBOL_GPL(pvkit_store_tx_directory);
+EXPORT_SYMBOL_GPL(pvkit_store_directory);
 
 /**
- * pvkit_store_tx_rm() - remove a node and its subtree inside a transaction
+ * pvkit_store_rm() - remove a node and everything below it
  * @tx: transaction id, or PVKIT_XBT_NULL
  * @path: absolute, or relative to /local/domain/1
  *
  * Context: process context; sleeps (at most about 10 s).
  * Return: 0 or a negative errno, as for pvkit_store_read().
  */
-int pvkit_store_tx_rm(u32 tx, const char *path)
+int pvkit_store_rm(u32 tx, const char *path)
 {
 	int ret = pvkit_store_path_op(PVKIT_XS_RM, tx, path, NULL, 0);
 
 	return ret < 0 ? ret : 0;
 }
-EXPORT_SYMBOL_GPL(pvkit_store_tx_rm);
+EXPORT_SYMBOL_GPL(pvkit_store_rm);
 
 /* WATCH or UNWATCH: path\0 token\0, the token in hex. */
 static int pvkit_store_watch_op(u32 type, struct pvkit_store_watch *watch)

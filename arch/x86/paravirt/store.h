@@ -15,7 +15,7 @@
 /*
  * Requests with a raw payload: the read and directory replies go to @buf
  * (at most @len bytes, no NUL added), the written value is @len bytes.
- * Return: as the exported pvkit_store_tx_*() functions.
+ * Return: as the exported pvkit_store_*() functions.
  */
 int pvkit_store_do_read(u32 tx, const char *path, char *buf, size_t len);
 int pvkit_store_do_directory(u32 tx, const char *path, char *buf,

@@ -328,7 +328,7 @@ static long pvkit_store_ioc_op(struct pvkit_store_file *sf, unsigned int type,
 			ret = pvkit_store_do_write(tx, path, buf, op->len);
 		break;
 	default:	/* PVKIT_XS_RM */
-		ret = pvkit_store_tx_rm(tx, path);
+		ret = pvkit_store_rm(tx, path);
 		break;
 	}
 out:
