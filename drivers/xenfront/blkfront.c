@@ -788,18 +788,13 @@ static int pvkit_blk_alloc_irq(struct pvkit_blk_queue *q)
 	unsigned int i = q - bf->queues;
 	int ret;
 
-	ret = pvkit_bus_alloc_evtchn(bf->dev);
+	snprintf(q->name, sizeof(q->name), "%s-q%u", dev_name(&bf->dev->dev),
+		 i);
+	ret = pvkit_bus_bind_evtchn_handler(bf->dev, pvkit_blk_interrupt, 0,
+					    q->name, q);
 	if (ret < 0)
 		return ret;
 	q->irq = ret;
-	snprintf(q->name, sizeof(q->name), "%s-q%u", dev_name(&bf->dev->dev),
-		 i);
-	ret = request_irq(q->irq, pvkit_blk_interrupt, 0, q->name, q);
-	if (ret) {
-		pvkit_evtchn_unbind(q->irq);
-		q->irq = 0;
-		return ret;
-	}
 	/* blk-mq maps CPU n to hardware queue n when there is one each. */
 	if (bf->nr_queues > 1 && cpu_online(i))
 		irq_set_affinity_and_hint(q->irq, cpumask_of(i));

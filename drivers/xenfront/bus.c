@@ -272,6 +272,56 @@ int pvkit_bus_alloc_evtchn(struct pvkit_bus_device *dev)
 }
 EXPORT_SYMBOL_GPL(pvkit_bus_alloc_evtchn);
 
+/**
+ * pvkit_bus_bind_evtchn_handler() - an event channel with its handler
+ * @dev: the device
+ * @handler: its interrupt handler
+ * @flags: request_irq() flags
+ * @name: the interrupt's name in /proc/interrupts
+ * @dev_id: passed to @handler, and the cookie to unbind with
+ *
+ * pvkit_bus_alloc_evtchn() and request_irq() in one.  The interrupt
+ * number returned is the channel's one handle: pvkit_evtchn_port() gives
+ * the port to publish for the backend, pvkit_evtchn_notify() signals it,
+ * and pvkit_bus_unbind_evtchn_handler() undoes both steps.
+ *
+ * Context: process context; sleeps.
+ * Return: a Linux interrupt number, or a negative errno.
+ */
+int pvkit_bus_bind_evtchn_handler(struct pvkit_bus_device *dev,
+				  irq_handler_t handler, unsigned long flags,
+				  const char *name, void *dev_id)
+{
+	int irq = pvkit_bus_alloc_evtchn(dev), ret;
+
+	if (irq < 0)
+		return irq;
+	ret = request_irq(irq, handler, flags, name, dev_id);
+	if (ret) {
+		pvkit_evtchn_unbind(irq);
+		return ret;
+	}
+	return irq;
+}
+EXPORT_SYMBOL_GPL(pvkit_bus_bind_evtchn_handler);
+
+/**
+ * pvkit_bus_unbind_evtchn_handler() - free a channel bound with its handler
+ * @irq: from pvkit_bus_bind_evtchn_handler()
+ * @dev_id: the cookie given to it
+ *
+ * Several of a device's channels go faster with free_irq() on each and
+ * one pvkit_evtchn_unbind_many().
+ *
+ * Context: process context; sleeps.
+ */
+void pvkit_bus_unbind_evtchn_handler(unsigned int irq, void *dev_id)
+{
+	free_irq(irq, dev_id);
+	pvkit_evtchn_unbind(irq);
+}
+EXPORT_SYMBOL_GPL(pvkit_bus_unbind_evtchn_handler);
+
 static int pvkit_bus_match(struct device *d, const struct device_driver *drv)
 {
 	return !strcmp(to_pvkit_bus_device(d)->type,

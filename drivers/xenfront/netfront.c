@@ -1072,16 +1072,11 @@ static int pvkit_net_setup_queue(struct pvkit_net_queue *q)
 	ret = pvkit_net_alloc_queue(q);
 	if (ret)
 		return ret;
-	ret = pvkit_bus_alloc_evtchn(dev);
+	ret = pvkit_bus_bind_evtchn_handler(dev, pvkit_net_interrupt, 0, q->name,
+					    q);
 	if (ret < 0)
 		return ret;
 	q->irq = ret;
-	ret = request_irq(q->irq, pvkit_net_interrupt, 0, q->name, q);
-	if (ret) {
-		pvkit_evtchn_unbind(q->irq);
-		q->irq = 0;
-		return ret;
-	}
 	irq_set_affinity_and_hint(q->irq, cpumask_of(cpu));
 	netif_set_xps_queue(q->np->netdev, cpumask_of(cpu), q->index);
 	pvkit_net_rx_refill(q, false);

@@ -52,8 +52,7 @@ static void pvkit_testfront_disconnect(struct pvkit_bus_device *dev)
 	struct pvkit_testfront *tf = dev_get_drvdata(&dev->dev);
 
 	if (tf->irq > 0) {
-		free_irq(tf->irq, tf);
-		pvkit_evtchn_unbind(tf->irq);
+		pvkit_bus_unbind_evtchn_handler(tf->irq, tf);
 		tf->irq = 0;
 	}
 	if (tf->ref >= 0) {
@@ -72,17 +71,11 @@ static int pvkit_testfront_connect(struct pvkit_bus_device *dev)
 	tf->ref = pvkit_gnttab_grant(page_to_pfn(tf->page), false);
 	if (tf->ref < 0)
 		return tf->ref;
-	ret = pvkit_bus_alloc_evtchn(dev);
+	ret = pvkit_bus_bind_evtchn_handler(dev, pvkit_testfront_interrupt, 0,
+					    dev_name(&dev->dev), tf);
 	if (ret < 0)
 		goto fail;
 	tf->irq = ret;
-	ret = request_irq(tf->irq, pvkit_testfront_interrupt, 0,
-			  dev_name(&dev->dev), tf);
-	if (ret) {
-		pvkit_evtchn_unbind(tf->irq);
-		tf->irq = 0;
-		goto fail;
-	}
 	ret = pvkit_bus_printf(dev, "ring-ref", "%d", tf->ref);
 	if (!ret)
 		ret = pvkit_bus_printf(dev, "event-channel", "%u",

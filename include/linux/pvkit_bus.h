@@ -7,6 +7,7 @@
 #define _LINUX_PVKIT_BUS_H
 
 #include <linux/device.h>
+#include <linux/interrupt.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include <linux/pvkit.h>
@@ -89,5 +90,9 @@ int pvkit_bus_read_otherend_uint(struct pvkit_bus_device *dev,
 int pvkit_bus_read_otherend_u64(struct pvkit_bus_device *dev,
 				const char *key, u64 *val);
 int pvkit_bus_alloc_evtchn(struct pvkit_bus_device *dev);
+int pvkit_bus_bind_evtchn_handler(struct pvkit_bus_device *dev,
+				  irq_handler_t handler, unsigned long flags,
+				  const char *name, void *dev_id);
+void pvkit_bus_unbind_evtchn_handler(unsigned int irq, void *dev_id);
 
 #endif /* _LINUX_PVKIT_BUS_H */
