@@ -55,7 +55,10 @@ for cycle in $(seq 1 "$cycles"); do
 		echo "cycle $cycle: verified $valid of $passed records, want all $acked acknowledged before (see $log)"
 		exit 1
 	fi
-	n=$(sed -nE 's/.*DURABLE-ACK ([0-9]+).*/\1/p' <<< "$con" | tail -n 1)
+	# The highest acknowledged record, not the last line's: the kill can
+	# cut the console mid-line ("DURABLE-ACK 1" of 10350), and a cut
+	# number is always smaller than the complete one before it.
+	n=$(sed -nE 's/.*DURABLE-ACK ([0-9]+).*/\1/p' <<< "$con" | sort -n | tail -n 1)
 	echo "cycle $cycle: killed $((t / 10)).$((t % 10)) s after the check; $valid records valid of $acked acknowledged; last ack ${n:-none}"
 	if [ -z "$n" ] || [ "$n" -le "$acked" ]; then
 		echo "cycle $cycle: acknowledged no record beyond the $acked before (harness exit $rc, see $log)"
