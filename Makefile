@@ -10,7 +10,7 @@
 
 PIPELINE := scripts/pipeline.sh
 
-.PHONY: demo check compare run bench build setup flat-patch clean-cache help
+.PHONY: demo check compare run bench soak build setup flat-patch clean-cache help
 
 demo:
 	@$(PIPELINE) demo
@@ -26,6 +26,9 @@ run:
 
 bench:
 	@$(PIPELINE) bench
+
+soak:
+	@MINUTES='$(MINUTES)' $(PIPELINE) soak
 
 build:
 	@$(PIPELINE) build

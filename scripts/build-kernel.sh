@@ -8,6 +8,9 @@
 #   KDIR=<tree>          use an existing 6.12 tree (the kit is installed
 #                        into it); default: Debian's linux-source-6.12
 #   KSELFTEST_SUITES=..  suites to build (default "pvkit timers")
+#   FLAVOUR=debug        add arch/x86/configs/pvkit-debug.config (KASAN,
+#                        lockdep, ...) in a build directory of its own;
+#                        default: the plain kit kernel
 #
 # The last line on stdout is the path of a file of KEY=value lines:
 # KERNEL, MODULES, KSELFTEST, KSELFTEST_BUILD_FAILURES (suites that did not
@@ -16,6 +19,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KSELFTEST_SUITES=${KSELFTEST_SUITES:-"pvkit timers"}
+FLAVOUR=${FLAVOUR:-}
+case "$FLAVOUR" in
+'' | pvkit) FLAVOUR= ;;
+debug) ;;
+*) die "FLAVOUR=$FLAVOUR: the flavours are 'debug' and the default (empty)" ;;
+esac
 TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 SERIES=$KIT/patches/series
 
@@ -106,6 +115,8 @@ if [ -n "${KDIR:-}" ]; then
 else
 	prepare_default_tree
 fi
+# Each flavour builds in a directory of its own, beside the default one.
+BUILD=$BUILD${FLAVOUR:+-$FLAVOUR}
 install_kit "$SRC"
 apply_series "$SRC"
 mkdir -p "$BUILD"
@@ -117,21 +128,25 @@ kmake() {
 		{ tail -n 30 "$LOG" >&2; die "make $* failed (full log: $LOG)"; }
 }
 
-# Configure only when the fragment changed; then check every option in
-# it survived (a dropped option means a missing dependency).
-frag=$KIT/arch/x86/configs/pvkit.config
-cfgkey=$(hash_inputs "$frag")
+# Configure only when a fragment changed; then check every option in
+# them survived (a dropped option means a missing dependency).  The
+# debug flavour's fragment goes on top of the kit's.
+frags=("$KIT/arch/x86/configs/pvkit.config")
+[ -z "$FLAVOUR" ] || frags+=("$KIT/arch/x86/configs/pvkit-$FLAVOUR.config")
+cfgkey=$(hash_inputs "${frags[@]}")
 if [ ! -f "$BUILD/.config" ] || [ "$(cat "$BUILD/.pvkit-config" 2>/dev/null)" != "$cfgkey" ]; then
-	log "configuring: tinyconfig + pvkit.config"
+	log "configuring: tinyconfig + ${frags[*]##*/}"
 	kmake tinyconfig
-	kmake pvkit.config
+	kmake "${frags[@]##*/}"
 	echo "$cfgkey" > "$BUILD/.pvkit-config"
 fi
+dropped=()
 while read -r line; do
 	case "$line" in CONFIG_*) ;; *) continue ;; esac
-	grep -qxF "$line" "$BUILD/.config" ||
-		die "config: '$line' from pvkit.config did not survive (unmet dependency?)"
-done < "$frag"
+	grep -qxF "$line" "$BUILD/.config" || dropped+=("$line")
+done < <(cat "${frags[@]}")
+[ ${#dropped[@]} = 0 ] ||
+	die "config: ${dropped[*]} from ${frags[*]##*/} did not survive (unmet dependencies?)"
 
 # Build each asked-for kselftest suite on its own, so one that does not
 # compile (upstream suites sometimes do not on a stable tree, or need

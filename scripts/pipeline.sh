@@ -74,6 +74,16 @@ cmd_compare() {
 	"$KIT/tests/stages/compare.sh" "$suites"
 }
 
+# make soak MINUTES=N: the kit's suites in the PV guest, round after
+# round, for N minutes (tests/stages/soak.sh); FLAVOUR=debug runs them
+# under KASAN, lockdep and the other checkers.
+cmd_soak() {
+	setup
+	BUILD_SUITES=pvkit
+	build_all
+	"$KIT/tests/stages/soak.sh"
+}
+
 cmd_run() {
 	[ -n "${1:-}" ] || die "usage: make run CMD='command to run in the guest'"
 	{ setup && build_all; } >&2
@@ -222,8 +232,9 @@ demo) cmd_demo ;;
 compare) shift; cmd_compare "$@" ;;
 run) shift; cmd_run "$@" ;;
 bench) setup; cmd_bench ;;
+soak) cmd_soak ;;
 check) shift; cmd_check "$@" ;;
 stages) awk 'NF { n = $1; $1 = $2 = $3 = ""; sub(/^ +/, ""); printf "%-13s %s\n", n, $0 }' <<< "$STAGE_TABLE" ;;
 clean-cache) rm -rf "$PVKIT_CACHE"; log "removed $PVKIT_CACHE" ;;
-*) die "usage: $0 setup|build|demo|run 'CMD'|compare ['SUITES']|check [STAGE...]|stages|bench|clean-cache" ;;
+*) die "usage: $0 setup|build|demo|run 'CMD'|compare ['SUITES']|check [STAGE...]|stages|bench|soak|clean-cache" ;;
 esac

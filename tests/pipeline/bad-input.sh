@@ -30,6 +30,9 @@ expect_fail() {	# expect_fail NAME EXIT-CODE REGEX command...
 expect_fail "KDIR that does not exist" 1 "KDIR=/nonexistent does not exist" \
 	env KDIR=/nonexistent "$KIT/scripts/build-kernel.sh"
 
+expect_fail "FLAVOUR that does not exist" 1 "FLAVOUR=bogus: the flavours are 'debug' and the default" \
+	env FLAVOUR=bogus "$KIT/scripts/build-kernel.sh"
+
 mkdir -p "$tmp/old"
 printf 'VERSION = 5\nPATCHLEVEL = 10\n' > "$tmp/old/Makefile"
 expect_fail "KDIR of another kernel version" 1 "is Linux 5.10, the kit needs 6.12" \
