@@ -40,6 +40,8 @@ while [ $SECONDS -lt $end ]; do
 done
 printf '\n| kernel | minutes | rounds | tests passed | kernel reports |\n'
 printf '|---|---:|---:|---:|---:|\n'
-printf '| %s | %d | %d | %d | %d |\n\n' "$(basename "$(dirname "$(dirname "$(dirname "$KERNEL")")")")" \
+# The kernel by its build directory: build-<key>, or build-<key>-debug.
+kernel=${KERNEL%/arch/x86/boot/bzImage}
+printf '| %s | %d | %d | %d | %d |\n\n' "${kernel##*/}" \
 	"$((SECONDS / 60))" "$rounds" "$tests" "$reports"
 [ "$failed" = 0 ]
