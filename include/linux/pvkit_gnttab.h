@@ -60,4 +60,7 @@ struct pvkit_gnttab_waiter {
 bool pvkit_gnttab_wait_free(struct pvkit_gnttab_waiter *w, unsigned int want);
 void pvkit_gnttab_cancel_wait(struct pvkit_gnttab_waiter *w);
 
+/* For the platform's shutdown path (arch/<arch>/paravirt), not drivers. */
+void pvkit_gnttab_shutdown(void);
+
 #endif /* _LINUX_PVKIT_GNTTAB_H */

@@ -23,6 +23,7 @@
 #include <linux/export.h>
 #include <linux/init.h>
 #include <linux/printk.h>
+#include <linux/pvkit_gnttab.h>
 #include <linux/syscore_ops.h>
 #include <asm/cpuid.h>
 #include <asm/hypervisor.h>

@@ -37,13 +37,12 @@
 #include <linux/sysfs.h>
 #include <linux/workqueue.h>
 #include <linux/pvkit_gnttab.h>
-#include <asm/pvkit.h>
 
 /*
  * Frames this kernel asks for at most: 1 MiB of table, 131072 grants,
  * enough for four 4-ring disks at their deepest and some NICs.  The host
- * may offer fewer (GNTTAB_MAX_FRAMES: 32 on the reference host, 16384
- * grants); the table is then what the host offers.  The table cannot
+ * may offer fewer (GNTTAB_MAX_FRAMES; the reference host offers 256);
+ * the table is then what the host offers.  The table cannot
  * grow later: GNTTAB_SETUP replaces it, and the host refuses that while
  * it maps any grant, which a busy device always has.
  */

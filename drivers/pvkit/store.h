@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * pvkit store: what the store client (store.c) gives its character
- * device (store_dev.c), beyond the exported API of <asm/pvkit.h>.
+ * device (store_dev.c), beyond the exported API of <linux/pvkit_store.h>.
  */
-#ifndef _ARCH_X86_PARAVIRT_STORE_H
-#define _ARCH_X86_PARAVIRT_STORE_H
+#ifndef _DRIVERS_PVKIT_STORE_H
+#define _DRIVERS_PVKIT_STORE_H
 
 #include <linux/jiffies.h>
 #include <linux/types.h>
@@ -26,4 +26,4 @@ int pvkit_store_do_write(u32 tx, const char *path, const void *value,
 /* /dev/pvkit_store, once the client is connected. */
 int pvkit_store_dev_register(void);
 
-#endif /* _ARCH_X86_PARAVIRT_STORE_H */
+#endif /* _DRIVERS_PVKIT_STORE_H */

@@ -48,7 +48,6 @@
 #include <linux/xarray.h>
 #include <linux/pvkit_evtchn.h>
 #include <linux/pvkit_store.h>
-#include <asm/pvkit.h>
 #include <uapi/linux/pvkit_store.h>
 
 #include "store.h"
