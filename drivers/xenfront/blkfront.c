@@ -189,8 +189,6 @@ struct pvkit_blk_queue {
  * @hw_queues: rings in use as blk-mq hardware queues, at most @nr_queues
  * @max_segs: pages one request may name
  * @grants_reserved: grant references the rings have reserved
- * @waiter: waits for free grant references, to set up or connect again
- * @retry: runs the state change the waiter was for
  * @broken: a ring broke the protocol; no new I/O on any ring
  * @set: blk-mq tag set
  * @disk: the disk, once the backend has connected
@@ -211,8 +209,6 @@ struct pvkit_blkfront {
 	unsigned int hw_queues;
 	unsigned int max_segs;
 	unsigned int grants_reserved;
-	struct pvkit_gnttab_waiter waiter;
-	struct delayed_work retry;
 	bool broken;
 	struct blk_mq_tag_set set;
 	struct gendisk *disk;
@@ -999,14 +995,19 @@ static bool pvkit_blk_size(struct pvkit_blkfront *bf, unsigned int segs,
 }
 
 /*
- * Reserve the disk's grant references, sized by pvkit_blk_size() to half
- * of the free references and an eighth of the table (all the free ones
- * if that is too little for one tag), and grant the indirect pages.  -EAGAIN: too few are free, and
- * bf->waiter is queued to try again when more are.
+ * Reserve the disk's grant references and grant the indirect pages.  A
+ * disk works with few references (fewer tags, direct requests) but
+ * does better with many, so its share is half of the free references
+ * above a floor of a quarter of the table, and at most an eighth of the
+ * table: the floor is left for devices that come later, above all
+ * network queues, which cannot make do with less than a ring's worth.
+ * A disk whose share is smaller than one queue of PVKIT_BLK_MIN_DEPTH
+ * direct tags takes that much (or what is left) instead.  -EAGAIN:
+ * too few are free, and the bus calls pvkit_blk_retry() when more are.
  */
 static int pvkit_blk_reserve(struct pvkit_blkfront *bf)
 {
-	unsigned int backend = 0, segs, i, free;
+	unsigned int backend = 0, segs, i, free, floor, share, least;
 	struct pvkit_blk_queue *q;
 	int ret = 0;
 
@@ -1016,9 +1017,12 @@ static int pvkit_blk_reserve(struct pvkit_blkfront *bf)
 		    (unsigned int)PVKIT_BLKIF_SEGS_PER_INDIRECT_PAGE);
 	segs = max_t(unsigned int, segs, PVKIT_BLKIF_MAX_SEGMENTS);
 	free = pvkit_gnttab_free_count();
-	if (!pvkit_blk_size(bf, segs, min(free / 2,
-					  pvkit_gnttab_nr_refs() / 8)) &&
-	    !pvkit_blk_size(bf, segs, free))
+	floor = pvkit_gnttab_nr_refs() / 4;
+	share = free > floor ? min((free - floor) / 2,
+				   pvkit_gnttab_nr_refs() / 8) : 0;
+	least = PVKIT_BLK_MIN_DEPTH *
+		pvkit_blk_refs_per_tag(PVKIT_BLKIF_MAX_SEGMENTS);
+	if (!pvkit_blk_size(bf, segs, max(share, min(free, least))))
 		goto wait;
 	for (i = 0; !ret && i < bf->hw_queues; i++) {
 		q = &bf->queues[i];
@@ -1040,8 +1044,7 @@ static int pvkit_blk_reserve(struct pvkit_blkfront *bf)
 	if (ret != -ENOSPC)
 		return ret;
 wait:
-	if (pvkit_gnttab_wait_free(&bf->waiter, PVKIT_BLKIF_MAX_SEGMENTS))
-		schedule_delayed_work(&bf->retry, 1);
+	pvkit_bus_retry_when_grants_free(bf->dev, PVKIT_BLKIF_MAX_SEGMENTS, 1);
 	dev_info_ratelimited(&bf->dev->dev,
 			     "%u grant references free, too few: connecting once more are\n",
 			     free);
@@ -1317,10 +1320,10 @@ static void pvkit_blk_changed(struct pvkit_bus_device *dev, int state)
 			pvkit_blk_close(bf, false);
 		}
 		/* The table was full: set up again once it is not. */
-		if (ret == -ENOSPC &&
-		    pvkit_gnttab_wait_free(&bf->waiter,
-					   1u << PVKIT_BLKIF_MAX_RING_ORDER))
-			schedule_delayed_work(&bf->retry, HZ / 10);
+		if (ret == -ENOSPC)
+			pvkit_bus_retry_when_grants_free(dev,
+							 1u << PVKIT_BLKIF_MAX_RING_ORDER,
+							 HZ / 10);
 		break;
 	case PVKIT_BUS_CONNECTED:
 		if (dev->state == PVKIT_BUS_INITIALISED ||
@@ -1341,33 +1344,16 @@ static void pvkit_blk_changed(struct pvkit_bus_device *dev, int state)
 	}
 }
 
-/* Grant references came back: try the state change again (no sleeping). */
-static void pvkit_blk_grants_free(struct pvkit_gnttab_waiter *w)
-{
-	struct pvkit_blkfront *bf = container_of(w, struct pvkit_blkfront,
-						 waiter);
-
-	schedule_delayed_work(&bf->retry, 0);
-}
-
 /*
- * Set up or connect again, as the backend's state asks.  The bus calls
- * otherend_changed with the device locked; so does this, but only with
- * device_trylock(): remove() holds the lock while it cancels this work.
+ * Grant references came back (the bus calls this, device locked): set up
+ * or connect again, as the backend's state asks.
  */
-static void pvkit_blk_retry(struct work_struct *work)
+static void pvkit_blk_retry(struct pvkit_bus_device *dev)
 {
-	struct pvkit_blkfront *bf = container_of(to_delayed_work(work),
-						 struct pvkit_blkfront, retry);
-	struct pvkit_bus_device *dev = bf->dev;
+	struct pvkit_blkfront *bf = dev_get_drvdata(&dev->dev);
 
-	if (!device_trylock(&dev->dev)) {
-		schedule_delayed_work(&bf->retry, HZ / 50);
-		return;
-	}
 	if (!bf->disk)
 		pvkit_blk_changed(dev, dev->otherend_state);
-	device_unlock(&dev->dev);
 }
 
 static int pvkit_blk_probe(struct pvkit_bus_device *dev)
@@ -1379,9 +1365,6 @@ static int pvkit_blk_probe(struct pvkit_bus_device *dev)
 	if (!bf)
 		return -ENOMEM;
 	bf->dev = dev;
-	INIT_LIST_HEAD(&bf->waiter.list);
-	bf->waiter.func = pvkit_blk_grants_free;
-	INIT_DELAYED_WORK(&bf->retry, pvkit_blk_retry);
 	bf->index = ida_alloc_max(&pvkit_blk_index, 25, GFP_KERNEL);
 	if (bf->index < 0) {
 		ret = bf->index;
@@ -1401,8 +1384,6 @@ static void pvkit_blk_remove(struct pvkit_bus_device *dev)
 {
 	struct pvkit_blkfront *bf = dev_get_drvdata(&dev->dev);
 
-	pvkit_gnttab_cancel_wait(&bf->waiter);
-	cancel_delayed_work_sync(&bf->retry);
 	pvkit_blk_close(bf, !dev->otherend_gone && !dev->node_gone);
 	ida_free(&pvkit_blk_index, bf->index);
 	kfree(bf);
@@ -1448,6 +1429,7 @@ static struct pvkit_bus_driver pvkit_blk_driver = {
 	.probe			= pvkit_blk_probe,
 	.remove			= pvkit_blk_remove,
 	.otherend_changed	= pvkit_blk_changed,
+	.retry			= pvkit_blk_retry,
 	.driver = {
 		.name		= "pvkit-blkfront",
 		.dev_groups	= pvkit_blk_groups,

@@ -409,6 +409,13 @@ static void pvkit_bus_reset_leftover(struct pvkit_bus_device *dev)
 		dev_warn(&dev->dev, "backend did not reset (%d)\n", ret);
 }
 
+/* No retry runs after a failed probe, once remove() or shutdown starts. */
+static void pvkit_bus_cancel_retry(struct pvkit_bus_device *dev)
+{
+	pvkit_gnttab_cancel_wait(&dev->grant_waiter);
+	cancel_delayed_work_sync(&dev->retry_work);
+}
+
 static int pvkit_bus_probe(struct device *d)
 {
 	struct pvkit_bus_device *dev = to_pvkit_bus_device(d);
@@ -418,8 +425,10 @@ static int pvkit_bus_probe(struct device *d)
 	dev->state = PVKIT_BUS_UNKNOWN;
 	pvkit_bus_reset_leftover(dev);
 	ret = drv->probe ? drv->probe(dev) : 0;
-	if (ret)
+	if (ret) {
+		pvkit_bus_cancel_retry(dev);
 		return ret;
+	}
 	/* The first report: the backend may have moved long ago. */
 	dev->reported = false;
 	queue_work(pvkit_bus_wq, &dev->otherend_work);
@@ -431,6 +440,7 @@ static void pvkit_bus_remove(struct device *d)
 	struct pvkit_bus_device *dev = to_pvkit_bus_device(d);
 	struct pvkit_bus_driver *drv = to_pvkit_bus_driver(d->driver);
 
+	pvkit_bus_cancel_retry(dev);
 	if (drv->remove)
 		drv->remove(dev);
 	/* Without a driver the backend must not wait for this frontend. */
@@ -478,8 +488,9 @@ static void pvkit_bus_shutdown(struct device *d)
 	if (!pvkit_bus_shutdown_end)
 		pvkit_bus_shutdown_end = jiffies +
 			msecs_to_jiffies(PVKIT_BUS_SHUTDOWN_MS);
-	/* No more reports to the driver: it must not reconnect now. */
+	/* No more reports or retries: the driver must not reconnect now. */
 	WRITE_ONCE(pvkit_bus_shutting_down, true);
+	pvkit_bus_cancel_retry(dev);
 	left = (long)(pvkit_bus_shutdown_end - jiffies);
 	if (left <= 0) {
 		dev_warn(&dev->dev, "shutdown: no time left to close it\n");
@@ -699,6 +710,71 @@ static struct pvkit_bus_device *pvkit_bus_find(const char *type,
 	return d ? to_pvkit_bus_device(d) : NULL;
 }
 
+/*
+ * The driver's put-off set-up, again.  remove() holds the device lock
+ * while it cancels this work, so only try the lock, and come back.
+ */
+static void pvkit_bus_retry_work(struct work_struct *work)
+{
+	struct pvkit_bus_device *dev = container_of(to_delayed_work(work),
+						    struct pvkit_bus_device,
+						    retry_work);
+	struct pvkit_bus_driver *drv;
+
+	if (!device_trylock(&dev->dev)) {
+		schedule_delayed_work(&dev->retry_work, HZ / 50);
+		return;
+	}
+	if (dev->dev.driver) {
+		drv = to_pvkit_bus_driver(dev->dev.driver);
+		if (drv->retry)
+			drv->retry(dev);
+	}
+	device_unlock(&dev->dev);
+}
+
+/* Grant references came back (called under the allocator's lock). */
+static void pvkit_bus_grants_free(struct pvkit_gnttab_waiter *w)
+{
+	struct pvkit_bus_device *dev = container_of(w, struct pvkit_bus_device,
+						    grant_waiter);
+
+	schedule_delayed_work(&dev->retry_work, 0);
+}
+
+/**
+ * pvkit_bus_retry() - call the driver's @retry again later
+ * @dev: the device
+ * @delay: in jiffies
+ *
+ * For a set-up that cannot go on now (a resource the driver waits for);
+ * the bus calls &struct pvkit_bus_driver.retry with the device locked,
+ * unless the device is removed first.
+ */
+void pvkit_bus_retry(struct pvkit_bus_device *dev, unsigned long delay)
+{
+	schedule_delayed_work(&dev->retry_work, delay);
+}
+EXPORT_SYMBOL_GPL(pvkit_bus_retry);
+
+/**
+ * pvkit_bus_retry_when_grants_free() - retry once grant references are free
+ * @dev: the device
+ * @want: free references the set-up needs
+ * @delay: in jiffies, when that many are already free again (another
+ *         device released them since the driver looked)
+ *
+ * Calls the driver's &struct pvkit_bus_driver.retry, as pvkit_bus_retry()
+ * does, once @want references are free in the grant table.
+ */
+void pvkit_bus_retry_when_grants_free(struct pvkit_bus_device *dev,
+				      unsigned int want, unsigned long delay)
+{
+	if (pvkit_gnttab_wait_free(&dev->grant_waiter, want))
+		pvkit_bus_retry(dev, delay);
+}
+EXPORT_SYMBOL_GPL(pvkit_bus_retry_when_grants_free);
+
 /* Create the device for device/<type>/<devid> and watch its backend. */
 static void pvkit_bus_add(const char *type, unsigned int devid, char *buf)
 {
@@ -713,6 +789,9 @@ static void pvkit_bus_add(const char *type, unsigned int devid, char *buf)
 	dev->dev.bus = &pvkit_bus_type;
 	dev->dev.release = pvkit_bus_release;
 	INIT_WORK(&dev->otherend_work, pvkit_bus_otherend_work);
+	INIT_LIST_HEAD(&dev->grant_waiter.list);
+	dev->grant_waiter.func = pvkit_bus_grants_free;
+	INIT_DELAYED_WORK(&dev->retry_work, pvkit_bus_retry_work);
 	dev->otherend_watch.callback = pvkit_bus_otherend_changed;
 	dev->devid = devid;
 	dev->type = kstrdup(type, GFP_KERNEL);

@@ -202,8 +202,6 @@ struct pvkit_net_queue {
  * @connected: the backend is connected (changed under every queue's
  *             tx_lock)
  * @resv: grant references for the queues being set up
- * @waiter: waits for free grant references, to set up again
- * @retry: runs the set-up the waiter was for
  */
 struct pvkit_netfront {
 	struct pvkit_bus_device *dev;
@@ -218,8 +216,6 @@ struct pvkit_netfront {
 	bool rings_up;
 	bool connected;
 	struct pvkit_gnttab_resv resv;
-	struct pvkit_gnttab_waiter waiter;
-	struct delayed_work retry;
 };
 
 /* Count one event; each counter has a single writer, readers any time. */
@@ -1023,7 +1019,7 @@ static void pvkit_net_set_queues(struct pvkit_netfront *np,
 /*
  * Reserve the grant references of every queue, with fewer queues if the
  * table has too few free.  -EAGAIN: not enough for one queue, and
- * np->waiter is queued to set up again once there are.
+ * the bus calls pvkit_net_retry() once there are.
  */
 static int pvkit_net_reserve(struct pvkit_netfront *np)
 {
@@ -1041,8 +1037,8 @@ static int pvkit_net_reserve(struct pvkit_netfront *np)
 				       max(queues - 1, 1U));
 			continue;
 		}
-		if (pvkit_gnttab_wait_free(&np->waiter, PVKIT_NET_QUEUE_GRANTS))
-			schedule_delayed_work(&np->retry, 1);
+		pvkit_bus_retry_when_grants_free(np->dev,
+						 PVKIT_NET_QUEUE_GRANTS, 1);
 		dev_info_ratelimited(&np->dev->dev,
 				     "%u grant references free, too few: setting up once more are\n",
 				     free);
@@ -1224,7 +1220,7 @@ static void pvkit_net_changed(struct pvkit_bus_device *dev, int state)
 			break;
 		pvkit_net_read_backend(np);
 		ret = pvkit_net_setup(np);
-		/* Waiting for grant references: np->retry sets up again. */
+		/* Waiting for grant references: pvkit_net_retry() comes. */
 		if (ret == -EAGAIN)
 			break;
 		/* xen-net-device connects when the frontend says Connected. */
@@ -1300,33 +1296,16 @@ static void pvkit_net_free(struct pvkit_netfront *np)
 	free_netdev(netdev);
 }
 
-/* Grant references came back: set up again (must not sleep). */
-static void pvkit_net_grants_free(struct pvkit_gnttab_waiter *w)
-{
-	struct pvkit_netfront *np = container_of(w, struct pvkit_netfront,
-						 waiter);
-
-	schedule_delayed_work(&np->retry, 0);
-}
-
 /*
- * Set up again, as the backend's state asks.  The bus calls
- * otherend_changed with the device locked; so does this, but only with
- * device_trylock(): remove() holds the lock while it cancels this work.
+ * Grant references came back (the bus calls this, device locked): set up
+ * again, as the backend's state asks.
  */
-static void pvkit_net_retry(struct work_struct *work)
+static void pvkit_net_retry(struct pvkit_bus_device *dev)
 {
-	struct pvkit_netfront *np = container_of(to_delayed_work(work),
-						 struct pvkit_netfront, retry);
-	struct pvkit_bus_device *dev = np->dev;
+	struct pvkit_netfront *np = dev_get_drvdata(&dev->dev);
 
-	if (!device_trylock(&dev->dev)) {
-		schedule_delayed_work(&np->retry, HZ / 50);
-		return;
-	}
 	if (!np->rings_up)
 		pvkit_net_changed(dev, dev->otherend_state);
-	device_unlock(&dev->dev);
 }
 
 static int pvkit_net_probe(struct pvkit_bus_device *dev)
@@ -1344,9 +1323,6 @@ static int pvkit_net_probe(struct pvkit_bus_device *dev)
 	np = netdev_priv(netdev);
 	np->dev = dev;
 	np->netdev = netdev;
-	INIT_LIST_HEAD(&np->waiter.list);
-	np->waiter.func = pvkit_net_grants_free;
-	INIT_DELAYED_WORK(&np->retry, pvkit_net_retry);
 	np->max_queues = max_queues;
 	np->nr_queues = 1;
 	np->queues = kvcalloc(max_queues, sizeof(*np->queues), GFP_KERNEL);
@@ -1398,8 +1374,6 @@ static void pvkit_net_remove(struct pvkit_bus_device *dev)
 	struct pvkit_netfront *np = dev_get_drvdata(&dev->dev);
 	struct net_device *netdev = np->netdev;
 
-	pvkit_gnttab_cancel_wait(&np->waiter);
-	cancel_delayed_work_sync(&np->retry);
 	unregister_netdev(netdev);
 	pvkit_net_close(np);
 	pvkit_net_free(np);
@@ -1436,6 +1410,7 @@ static struct pvkit_bus_driver pvkit_net_driver = {
 	.probe			= pvkit_net_probe,
 	.remove			= pvkit_net_remove,
 	.otherend_changed	= pvkit_net_changed,
+	.retry			= pvkit_net_retry,
 	.driver = {
 		.name		= "pvkit-netfront",
 		.dev_groups	= pvkit_net_groups,

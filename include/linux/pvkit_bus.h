@@ -11,6 +11,7 @@
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include <linux/pvkit.h>
+#include <linux/pvkit_gnttab.h>
 #include <linux/pvkit_store.h>
 
 /**
@@ -30,6 +31,9 @@
  * @otherend_watch: watch on @otherend
  * @otherend_work: reads the backend's state and tells the driver
  * @reported: the driver has been told about @otherend_state
+ * @grant_waiter: queued while the driver waits for free grant references
+ *                (pvkit_bus_retry_when_grants_free())
+ * @retry_work: calls the driver's @retry, with the device locked
  */
 struct pvkit_bus_device {
 	struct device dev;
@@ -45,6 +49,8 @@ struct pvkit_bus_device {
 	struct pvkit_store_watch otherend_watch;
 	struct work_struct otherend_work;
 	bool reported;
+	struct pvkit_gnttab_waiter grant_waiter;
+	struct delayed_work retry_work;
 };
 
 #define to_pvkit_bus_device(d) container_of(d, struct pvkit_bus_device, dev)
@@ -62,6 +68,9 @@ struct pvkit_bus_device {
  *          backend that disappears is reported as PVKIT_BUS_CLOSED with
  *          @dev->otherend_gone set.  Runs in process context, one call at
  *          a time per device.
+ * @retry: a set-up the driver put off (pvkit_bus_retry(),
+ *          pvkit_bus_retry_when_grants_free()) can be tried again; called
+ *          with the device locked, never after @remove has started
  * @driver: the driver-model driver
  */
 struct pvkit_bus_driver {
@@ -69,6 +78,7 @@ struct pvkit_bus_driver {
 	int (*probe)(struct pvkit_bus_device *dev);
 	void (*remove)(struct pvkit_bus_device *dev);
 	void (*otherend_changed)(struct pvkit_bus_device *dev, int state);
+	void (*retry)(struct pvkit_bus_device *dev);
 	struct device_driver driver;
 };
 
@@ -94,5 +104,8 @@ int pvkit_bus_bind_evtchn_handler(struct pvkit_bus_device *dev,
 				  irq_handler_t handler, unsigned long flags,
 				  const char *name, void *dev_id);
 void pvkit_bus_unbind_evtchn_handler(unsigned int irq, void *dev_id);
+void pvkit_bus_retry(struct pvkit_bus_device *dev, unsigned long delay);
+void pvkit_bus_retry_when_grants_free(struct pvkit_bus_device *dev,
+				      unsigned int want, unsigned long delay);
 
 #endif /* _LINUX_PVKIT_BUS_H */
