@@ -10,10 +10,15 @@
 #
 # The guest reads the kernel to load from a kit disk (the bzImage,
 # padded) and packs its own initramfs again for the second kernel,
-# which sees pvkit_kexec=2 on its command line.  The unpacked initramfs,
-# its copy and kexec's own copy take about 400 MiB: 1 GiB of memory.  Prints TAP lines and a
-# closing "N passed, N failed, N skipped" line.  Needs QEMU, KERNEL,
-# IMAGE.
+# which sees pvkit_kexec=2 on its command line, and page_poison=1: every
+# page it frees at boot (all of the first kernel's memory, its rings and
+# buffers among them) is filled with a pattern that is checked when the
+# page is allocated again.  After its checks the second kernel allocates
+# all the memory it can (a tmpfs file): a page the host wrote after the
+# handover is reported ("pagealloc: memory corruption", a kernel failure
+# to the harness).  The unpacked initramfs, its copy and kexec's own copy
+# take about 400 MiB: 1 GiB of memory.  Prints TAP lines and a closing
+# "N passed, N failed, N skipped" line.  Needs QEMU, KERNEL, IMAGE.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need QEMU KERNEL IMAGE
@@ -54,6 +59,17 @@ if grep -qw pvkit_kexec=2 /proc/cmdline; then
 			echo "kexec-check: FAIL suite \$t"
 		fi
 	done
+	free=\$(awk '/^MemFree:/ { print int(\$2 / 1024) }' /proc/meminfo)
+	fill=\$((free - 96))
+	dd if=/dev/zero of=/tmp/fill bs=1M count=\$fill 2>/dev/null
+	rm -f /tmp/fill
+	if ! grep -qw page_poison=1 /proc/cmdline; then
+		echo "kexec-check: FAIL page poisoning is not on"
+	elif dmesg | grep -q 'pagealloc: '; then
+		echo "kexec-check: FAIL old memory was written after the handover"
+	else
+		echo "kexec-check: ok \$fill MiB of old memory allocated again, none written after the handover"
+	fi
 	exit 0
 fi
 echo "kexec-stage: first kernel"
@@ -65,7 +81,7 @@ ping -q -i 0.01 10.0.2.2 > /dev/null 2>&1 &
 (while :; do dd if=/dev/urandom of=/dev/pvdb bs=64k seek=16 count=256 oflag=direct 2>/dev/null; done) &
 sleep 2
 grep -E 'pvkit|eth0' /proc/interrupts
-exec /kselftest/pvkit/pvkit_kexec /tmp/bzImage /tmp/initrd.cpio "\$(cat /proc/cmdline) pvkit_kexec=2"
+exec /kselftest/pvkit/pvkit_kexec /tmp/bzImage /tmp/initrd.cpio "\$(cat /proc/cmdline) pvkit_kexec=2 page_poison=1"
 EOF
 
 rc=0
@@ -76,5 +92,5 @@ vm "$out" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit --smp 2 --mem 1024 \
 	--expect-console 'kexec-stage: second kernel' \
 	--cmd "$cmd" || rc=$?
 
-# Six checks in the second kernel: fewer means it never got there.
-guest_checks kexec 6 "$rc" "$out/console.log"
+# Seven checks in the second kernel: fewer means it never got there.
+guest_checks kexec 7 "$rc" "$out/console.log"

@@ -54,6 +54,9 @@ class KernelFailureDetector:
         ("KASAN", re.compile(r"^BUG: KASAN: |^KASAN: ")),
         ("KFENCE", re.compile(r"^BUG: KFENCE: ")),
         ("UBSAN", re.compile(r"^UBSAN: ")),
+        # page_poison=1: a free page was written (mm/page_poison.c)
+        ("page poison", re.compile(
+            r"^pagealloc: (?:memory corruption|single bit error)")),
         ("soft lockup", re.compile(r"^(?:watchdog: )?BUG: soft lockup\b")),
         ("hard lockup", re.compile(
             r"^(?:(?:NMI )?watchdog: )?Watchdog detected hard LOCKUP\b")),
