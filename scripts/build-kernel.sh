@@ -8,22 +8,30 @@
 #   KDIR=<tree>          use an existing 6.12 tree (the kit is installed
 #                        into it); default: Debian's linux-source-6.12
 #   KSELFTEST_SUITES=..  suites to build (default "pvkit timers")
-#   FLAVOUR=debug        add arch/x86/configs/pvkit-debug.config (KASAN,
-#                        lockdep, ...) in a build directory of its own;
-#                        default: the plain kit kernel
+#   FLAVOUR=small        the default: tinyconfig + the kit's fragment
+#   FLAVOUR=debug        small, plus arch/x86/configs/pvkit-debug.config
+#                        (KASAN, lockdep, ...), in a build directory of
+#                        its own
+#   FLAVOUR=suites       for upstream suites: x86_64_defconfig +
+#                        kvm_guest.config + the kit's fragment +
+#                        pvkit-suites.config (no GPU, sound, wireless,
+#                        USB) + each asked-for suite's own config
+#                        fragment, built in a directory named by the
+#                        resulting .config
 #
 # The last line on stdout is the path of a file of KEY=value lines:
 # KERNEL, MODULES, KSELFTEST, KSELFTEST_BUILD_FAILURES (suites that did not
-# build, "suite<TAB>first error" per line), KERNELRELEASE, SRC, BUILD.
+# build, "suite<TAB>first error" per line), KERNELRELEASE, FLAVOUR, SRC,
+# BUILD.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KSELFTEST_SUITES=${KSELFTEST_SUITES:-"pvkit timers"}
 FLAVOUR=${FLAVOUR:-}
 case "$FLAVOUR" in
-'' | pvkit) FLAVOUR= ;;
-debug) ;;
-*) die "FLAVOUR=$FLAVOUR: the flavours are 'debug' and the default (empty)" ;;
+'' | small) FLAVOUR= ;;
+debug | suites) ;;
+*) die "FLAVOUR=$FLAVOUR: the flavours are 'small' (the default), 'debug' and 'suites'" ;;
 esac
 TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 SERIES=$KIT/patches/series
@@ -50,6 +58,16 @@ install_kit() {
 			rsync -c "$KIT/$from" "$tree/$to"
 		fi
 	done < "$KIT/scripts/kernel-files.txt"
+}
+
+# One key over everything install_kit and apply_series put in the tree.
+kit_inputs_key() {
+	local from to paths=("$KIT/scripts/kernel-files.txt" "$KIT/patches")
+	while read -r from to; do
+		case "$from" in ''|'#'*) continue ;; esac
+		paths+=("$KIT/$from")
+	done < "$KIT/scripts/kernel-files.txt"
+	hash_inputs "${paths[@]}"
 }
 
 # Apply the series.  The patches last applied are kept in the tree
@@ -117,9 +135,24 @@ else
 fi
 # Each flavour builds in a directory of its own, beside the default one.
 BUILD=$BUILD${FLAVOUR:+-$FLAVOUR}
-install_kit "$SRC"
-apply_series "$SRC"
 mkdir -p "$BUILD"
+# One build per build directory at a time: make check builds the debug
+# flavour in the background while other stages run, and checkouts share
+# the cache.  The tree is changed (kit installed, series applied) only
+# under an exclusive lock, and only when the kit's files or series are
+# not what was last installed; builds compile from it under a shared one.
+exec 8> "$BUILD.lock"
+flock 8
+exec 7> "$PVKIT_CACHE/linux/tree-$(printf '%s' "$SRC" | sha256sum | cut -c1-16).lock"
+flock -s 7
+installed=$(kit_inputs_key)
+if [ "$(cat "$SRC/.pvkit-installed" 2>/dev/null)" != "$installed" ]; then
+	flock 7
+	install_kit "$SRC"
+	apply_series "$SRC"
+	echo "$installed" > "$SRC/.pvkit-installed"
+	flock -s 7
+fi
 LOG=$BUILD/build.log
 : > "$LOG"
 
@@ -128,25 +161,79 @@ kmake() {
 		{ tail -n 30 "$LOG" >&2; die "make $* failed (full log: $LOG)"; }
 }
 
-# Configure only when a fragment changed; then check every option in
-# them survived (a dropped option means a missing dependency).  The
-# debug flavour's fragment goes on top of the kit's.
-frags=("$KIT/arch/x86/configs/pvkit.config")
-[ -z "$FLAVOUR" ] || frags+=("$KIT/arch/x86/configs/pvkit-$FLAVOUR.config")
-cfgkey=$(hash_inputs "${frags[@]}")
-if [ ! -f "$BUILD/.config" ] || [ "$(cat "$BUILD/.pvkit-config" 2>/dev/null)" != "$cfgkey" ]; then
-	log "configuring: tinyconfig + ${frags[*]##*/}"
-	kmake tinyconfig
-	kmake "${frags[@]##*/}"
-	echo "$cfgkey" > "$BUILD/.pvkit-config"
-fi
-dropped=()
-while read -r line; do
-	case "$line" in CONFIG_*) ;; *) continue ;; esac
-	grep -qxF "$line" "$BUILD/.config" || dropped+=("$line")
-done < <(cat "${frags[@]}")
-[ ${#dropped[@]} = 0 ] ||
-	die "config: ${dropped[*]} from ${frags[*]##*/} did not survive (unmet dependencies?)"
+# missing_options LIST FRAGMENT...: every option the fragments set must be
+# in the .config as they set it; those that are not (a missing
+# dependency, another architecture's option) go to LIST, one per line.
+missing_options() {
+	local list=$1 line
+	shift
+	: > "$list"
+	while read -r line; do
+		case "$line" in CONFIG_*) ;; *) continue ;; esac
+		grep -qxF "$line" "$BUILD/.config" || echo "$line" >> "$list"
+	done < <(cat "$@")
+}
+
+# The small kernel (and its debug flavour): tinyconfig and the kit's
+# fragments, configured only when a fragment changed; every option in
+# them must survive.
+configure_small() {
+	local frags=("$KIT/arch/x86/configs/pvkit.config") cfgkey
+	[ -z "$FLAVOUR" ] || frags+=("$KIT/arch/x86/configs/pvkit-$FLAVOUR.config")
+	cfgkey=$(hash_inputs "${frags[@]}")
+	if [ ! -f "$BUILD/.config" ] || [ "$(cat "$BUILD/.pvkit-config" 2>/dev/null)" != "$cfgkey" ]; then
+		log "configuring: tinyconfig + ${frags[*]##*/}"
+		kmake tinyconfig
+		kmake "${frags[@]##*/}"
+		echo "$cfgkey" > "$BUILD/.pvkit-config"
+	fi
+	missing_options "$BUILD/.pvkit-dropped" "${frags[@]}"
+	[ ! -s "$BUILD/.pvkit-dropped" ] ||
+		die "config: $(xargs < "$BUILD/.pvkit-dropped") from ${frags[*]##*/} did not survive (unmet dependencies?)"
+}
+
+# The suites flavour: what an ordinary x86_64 guest kernel has
+# (x86_64_defconfig + kvm_guest.config), the kit's fragment, less what a
+# QEMU guest never drives (pvkit-suites.config), and the asked-for
+# suites' own fragments on top, as "make kselftest-merge"
+# merges them.  Configured in a scratch directory first: the build
+# directory is named by the resulting .config, so each distinct kernel
+# builds once whichever suite list asked for it.  The kit's options must
+# survive; the suites' options the tree cannot give (other
+# architectures, missing dependencies) are listed in
+# staging/config-not-set.txt and printed, not silently dropped.
+configure_suites() {
+	local scratch=$BUILD.configure frags=() s f key
+	for s in $KSELFTEST_SUITES; do
+		f=$SRC/tools/testing/selftests/$s/config
+		[ ! -f "$f" ] || frags+=("$f")
+	done
+	rm -rf "$scratch"
+	mkdir -p "$scratch"
+	log "configuring: x86_64_defconfig + kvm_guest.config + pvkit.config + pvkit-suites.config + ${#frags[@]} suite fragment(s)"
+	BUILD=$scratch kmake x86_64_defconfig
+	BUILD=$scratch kmake kvm_guest.config pvkit.config pvkit-suites.config
+	if [ ${#frags[@]} -gt 0 ]; then
+		(cd "$scratch" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$scratch" \
+			.config "${frags[@]}") >> "$LOG" 2>&1 ||
+			die "merging the suites' config fragments failed (log: $LOG)"
+		BUILD=$scratch kmake olddefconfig
+	fi
+	key=$(hash_inputs "$scratch/.config")
+	BUILD=$BUILD-$key
+	mkdir -p "$BUILD"
+	cmp -s "$scratch/.config" "$BUILD/.config" || cp "$scratch/.config" "$BUILD/.config"
+	rm -rf "$scratch"
+	cat "$LOG" > "$BUILD/build.log"
+	LOG=$BUILD/build.log
+	missing_options "$BUILD/.pvkit-dropped" "$KIT/arch/x86/configs/pvkit.config"
+	[ ! -s "$BUILD/.pvkit-dropped" ] ||
+		die "config: $(xargs < "$BUILD/.pvkit-dropped") from pvkit.config did not survive (unmet dependencies?)"
+	[ ${#frags[@]} -gt 0 ] || { : > "$BUILD/.pvkit-not-set"; return 0; }
+	missing_options "$BUILD/.pvkit-not-set" "${frags[@]}"
+	[ ! -s "$BUILD/.pvkit-not-set" ] ||
+		log "suite options this tree does not give (see staging/config-not-set.txt): $(xargs < "$BUILD/.pvkit-not-set")"
+}
 
 # Build each asked-for kselftest suite on its own, so one that does not
 # compile (upstream suites sometimes do not on a stable tree, or need
@@ -178,14 +265,34 @@ build_kselftests() {
 		{ tail -n 30 "$LOG" >&2; die "kselftest install failed (full log: $LOG)"; }
 }
 
+if [ "$FLAVOUR" = suites ]; then
+	configure_suites
+else
+	configure_small
+fi
+
+# How far the build got: objects compiled since it started, out of as
+# many as the last complete build of this directory had.
+kernel_progress() {
+	local n
+	n=$(find "$BUILD" -name '*.o' -newer "$BUILD/.pvkit-started" | wc -l)
+	if [ -s "$BUILD/.pvkit-objects" ]; then
+		echo "$n objects compiled (the last full build had $(cat "$BUILD/.pvkit-objects"))"
+	else
+		echo "$n objects compiled"
+	fi
+}
 log "building bzImage and modules (log: $LOG)"
-kmake bzImage modules
+touch "$BUILD/.pvkit-started"
+with_progress "building bzImage and modules" kernel_progress kmake bzImage modules
+find "$BUILD" -name '*.o' | wc -l > "$BUILD/.pvkit-objects"
 kmake headers
 release=$(cat "$BUILD/include/config/kernel.release")
 
 rm -rf "$BUILD/staging"
 mkdir -p "$BUILD/staging/modules" "$BUILD/staging/kselftest"
 FAILURES=$BUILD/staging/kselftest-build-failures.txt
+[ ! -f "$BUILD/.pvkit-not-set" ] || cp "$BUILD/.pvkit-not-set" "$BUILD/staging/config-not-set.txt"
 kmake modules_install INSTALL_MOD_PATH="$BUILD/staging/modules" INSTALL_MOD_STRIP=1
 
 build_kselftests
@@ -203,6 +310,7 @@ MODULES=$BUILD/staging/modules
 KSELFTEST=$BUILD/staging/kselftest
 KSELFTEST_BUILD_FAILURES=$FAILURES
 KERNELRELEASE=$release
+FLAVOUR=${FLAVOUR:-small}
 SRC=$SRC
 BUILD=$BUILD
 EOT

@@ -146,7 +146,14 @@ if [ ! -f "$BUILD/.configured" ]; then
 fi
 
 log "building qemu-system-x86_64 with $JOBS jobs (log: $LOGFILE)"
-if ! ninja -C "$BUILD" -j "$JOBS" qemu-system-x86_64 >> "$LOGFILE" 2>&1; then
+# ninja's last "[done/total]" line says how far it got.
+ninja_progress() {
+	local step
+	step=$(grep -oE '^\[[0-9]+/[0-9]+\]' "$LOGFILE" | tail -n 1)
+	echo "${step:-starting}"
+}
+if ! with_progress "building qemu-system-x86_64" ninja_progress \
+	ninja -C "$BUILD" -j "$JOBS" qemu-system-x86_64 >> "$LOGFILE" 2>&1; then
 	grep -E -B2 -A12 'error:|FAILED' "$LOGFILE" | tail -n 60 >&2 || true
 	die "build failed (log: $LOGFILE)"
 fi

@@ -20,6 +20,24 @@ log() {
 	echo "${0##*/}: $*" >&2
 }
 
+# with_progress WHAT HOW CMD...: run CMD (its output already redirected)
+# and, every PROGRESS_SECONDS (default 60) while it runs, log WHAT with
+# what the function HOW prints (how far it got) and the minutes so far,
+# so a long build is not silent.  Returns CMD's status.
+with_progress() {
+	local what=$1 how=$2 pid rc=0 t=0 every=${PROGRESS_SECONDS:-60}
+	shift 2
+	"$@" &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		t=$((t + 1))
+		[ $((t % every)) != 0 ] || log "$what: $($how) ($((t / 60)) min $((t % 60)) s)"
+	done
+	wait "$pid" || rc=$?
+	return "$rc"
+}
+
 # hash_inputs PATH...: one short hash over the names and contents of files
 # (directories are walked, sorted; paths relative to them) so a cache key
 # changes exactly when an input changes, wherever the checkout is.

@@ -13,12 +13,13 @@ set -euo pipefail
 . "$KIT/tests/stages/lib.sh"
 
 # The suites to build: the names before any ":test" of the PV guest's
-# and the compare stage's lists (SUITES, COMPARE_SUITES: lib.sh).
+# and the compare stage's lists (SUITES, COMPARE_SUITES: lib.sh), unless
+# BUILD_SUITES says.
 build_suites() {
 	local s
 	for s in "$@"; do echo "${s%%:*}"; done | sort -u | xargs
 }
-BUILD_SUITES=$(build_suites $SUITES $COMPARE_SUITES)
+BUILD_SUITES=${BUILD_SUITES:-$(build_suites $SUITES $COMPARE_SUITES)}
 
 setup() {
 	if [ "$(id -u)" = 0 ]; then
@@ -48,14 +49,31 @@ build_all() {
 	export QEMU KERNEL_ENV KERNEL IMAGE ROOTFS RESULTS
 }
 
+# pick_flavour SUITES: upstream suites a user asks for by name run on
+# the suites flavour (a defconfig kernel with their own config
+# fragments: scripts/build-kernel.sh), unless FLAVOUR says otherwise;
+# the kit's own suite and the default list run on the small kernel.
+pick_flavour() {
+	local s
+	[ -z "${FLAVOUR+set}" ] || return 0
+	for s in $(build_suites "$@"); do
+		if [ "$s" != pvkit ]; then
+			export FLAVOUR=suites
+			log "upstream suites asked for: FLAVOUR=suites (defconfig + their config fragments; FLAVOUR=small for the small kernel)"
+			return 0
+		fi
+	done
+}
+
 # The asked-for suites that did not build are failed tests too: their
 # lines come first, then the run of everything that built.
 cmd_demo() {
 	local rc=0
 	setup
+	[ -z "${KSELFTEST_SUITES:-}" ] || pick_flavour $SUITES
 	BUILD_SUITES=$(build_suites $SUITES)
 	build_all
-	COMPARE_SUITES= "$KIT/tests/stages/kselftest-build.sh" | grep '^not ok' || true
+	COMPARE_SUITES='' "$KIT/tests/stages/kselftest-build.sh" | grep '^not ok' || true
 	"$KIT/tests/stages/pv-guest.sh" || rc=$?
 	echo "results: $RESULTS/pv-guest (console.log, hvc0.log, results.json, junit.xml)"
 	if [ "$rc" = 0 ] && [ -s "$(sed -n 's/^KSELFTEST_BUILD_FAILURES=//p' "$KERNEL_ENV")" ]; then
@@ -69,6 +87,7 @@ cmd_demo() {
 cmd_compare() {
 	local suites=${1:-$COMPARE_SUITES}
 	setup
+	[ -z "${1:-}" ] || pick_flavour $suites
 	BUILD_SUITES=$(build_suites $suites)
 	build_all
 	"$KIT/tests/stages/compare.sh" "$suites"
@@ -160,23 +179,49 @@ earlycon      single   build  PV early boot console reaches the host
 panic         single   build  a guest panic is caught and reported (exit 10)
 no-device     single   build  the kit kernel boots as an ordinary guest without the pvkit device
 stock-kernel  single   build  a kernel without the kit boots on the reference host
+debug         summary  build  the kit suites on the debug kernel (KASAN, lockdep, ...): no kernel report
 '
 
 stage_names() {
 	awk 'NF { print $1 }' <<< "$STAGE_TABLE" | xargs
 }
 
-# The build as a stage: its output to $RESULTS/build.log, what it built
-# to $RESULTS/build.env for the stages after it.
-build_stage() {
+# build_env FILE: build, then write what was built to FILE for the
+# stages that run it (sourced: QEMU, KERNEL_ENV, IMAGE, ROOTFS).
+build_env() {
 	build_all
 	local v
 	for v in QEMU KERNEL_ENV IMAGE ROOTFS; do
 		printf '%s=%q\n' "$v" "${!v}"
-	done > "$RESULTS/build.env"
+	done > "$1.tmp"
+	mv "$1.tmp" "$1"
 	echo "qemu: $QEMU"
 	echo "kernel: $KERNEL"
 	echo "image: $IMAGE"
+}
+
+# The build as a stage: its output to $RESULTS/build.log, what it built
+# to $RESULTS/build.env for the stages after it.
+build_stage() {
+	build_env "$RESULTS/build.env"
+}
+
+# The debug stage's kernel (FLAVOUR=debug, the kit's suite only) builds
+# while the stages before it run, at idle priority so that it takes only
+# the CPU they leave (the timers suite sleeps for minutes): it adds
+# little to make check's time and does not disturb their timing.  It
+# holds $RESULTS/build-debug.lock until done; the stage waits for that,
+# then takes build-debug.env, or builds itself if that is missing.
+start_debug_build() {
+	rm -f "$RESULTS/build-debug.env"
+	FLAVOUR=debug BUILD_SUITES=pvkit KSELFTEST_SUITES=pvkit \
+		setsid flock "$RESULTS/build-debug.lock" \
+		chrt --idle 0 "$KIT/scripts/pipeline.sh" build-env \
+		"$RESULTS/build-debug.env" \
+		> "$RESULTS/build-debug-background.log" 2>&1 < /dev/null &
+	DEBUG_BUILD_PID=$!
+	# its own process group (setsid): stop all of it if make check ends first
+	trap 'kill -- "-$DEBUG_BUILD_PID" 2>/dev/null || true' EXIT
 }
 
 cmd_check() {
@@ -206,6 +251,7 @@ cmd_check() {
 				. "$KERNEL_ENV"
 				export QEMU KERNEL_ENV KERNEL IMAGE ROOTFS RESULTS
 				built=yes
+				! selected debug || start_debug_build
 			fi
 			continue
 		fi
@@ -228,6 +274,7 @@ summary() {
 case "${1:-}" in
 setup) setup ;;
 build) setup; build_all; echo "qemu: $QEMU"; echo "kernel: $KERNEL"; echo "image: $IMAGE" ;;
+build-env) build_env "${2:?usage: $0 build-env FILE}" ;;
 demo) cmd_demo ;;
 compare) shift; cmd_compare "$@" ;;
 run) shift; cmd_run "$@" ;;

@@ -384,6 +384,8 @@ class FailureDetectorTest(unittest.TestCase):
             ("[    1.000000] BUG: KFENCE: use-after-free read in f+0x1/0x2",
              "KFENCE"),
             ("[    1.000000] UBSAN: shift-out-of-bounds in a.c:1:2", "UBSAN"),
+            ("[    1.000000] pagealloc: memory corruption", "page poison"),
+            ("[    1.000000] pagealloc: single bit error", "page poison"),
             ("[    1.000000] kernel BUG at mm/slub.c:100!", "BUG"),
             ("[    1.000000] BUG: unable to handle page fault for address: "
              "ffffc90000000000", "BUG"),
@@ -712,6 +714,20 @@ class ExpectedSkipsTest(unittest.TestCase):
                 {"timers:posix_timers:check_sig_ign SIGEV_SIGNAL": "why",
                  "pvkit:pvkit_blk_hostile": "own stage",
                  "a:b": "expected skip"}, ktap.load_expected_skips(f.name))
+
+    def test_flavour_scoped_entries(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+            f.write("a:all   # every flavour\n"
+                    "@suites b:defconfig_only  # needs the big kernel\n"
+                    "@small,debug c:tiny  # no such option in tinyconfig\n")
+            f.flush()
+            load = ktap.load_known_failures
+            self.assertEqual({"a:all", "b:defconfig_only"},
+                             set(load(f.name, "suites")))
+            self.assertEqual({"a:all", "c:tiny"}, set(load(f.name, "debug")))
+            self.assertEqual("no such option in tinyconfig",
+                             load(f.name, "small")["c:tiny"])
+            self.assertEqual({"a:all"}, set(load(f.name)))
 
     def test_the_kits_list_loads(self):
         path = os.path.join(HERE, "..", "expected-skips.txt")

@@ -84,12 +84,13 @@ vm() {
 		"${decode[@]}" "${args[@]}"
 }
 
-# decode_args HARNESS-ARGS...: --vmlinux and --kernel-src (one word a
-# line) when the run
-# boots the kernel the pipeline built ($KERNEL_ENV), so the harness can
-# decode a kernel failure's call trace; nothing for any other kernel.
+# decode_args HARNESS-ARGS...: --vmlinux, --kernel-src and --flavour (one
+# word a line) when the run boots the kernel the pipeline built
+# ($KERNEL_ENV), so the harness can decode a kernel failure's call trace
+# and take the known failures and expected skips of that kernel's
+# flavour; nothing for any other kernel.
 decode_args() {
-	local build src kernel=
+	local build src flavour kernel=
 	[ -n "${KERNEL_ENV:-}" ] && [ -f "$KERNEL_ENV" ] || return 0
 	while [ $# -gt 1 ]; do
 		[ "$1" != --kernel ] || kernel=$2
@@ -97,9 +98,10 @@ decode_args() {
 	done
 	build=$(sed -n 's/^BUILD=//p' "$KERNEL_ENV")
 	src=$(sed -n 's/^SRC=//p' "$KERNEL_ENV")
-	if [ "$kernel" = "$build/arch/x86/boot/bzImage" ] && [ -f "$build/vmlinux" ]; then
-		printf '%s\n' --vmlinux "$build/vmlinux" --kernel-src "$src"
-	fi
+	flavour=$(sed -n 's/^FLAVOUR=//p' "$KERNEL_ENV")
+	[ "$kernel" = "$build/arch/x86/boot/bzImage" ] || return 0
+	[ ! -f "$build/vmlinux" ] || printf '%s\n' --vmlinux "$build/vmlinux" --kernel-src "$src"
+	[ -z "$flavour" ] || printf '%s\n' --flavour "$flavour"
 }
 
 # guest_checks NAME WANT RC CONSOLE: a stage whose guest script reports

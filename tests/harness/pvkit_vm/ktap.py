@@ -355,24 +355,34 @@ def summarize(top):
     return counts
 
 
-def load_test_list(path, default_reason):
+def load_test_list(path, default_reason, flavour=None):
     """{qualified test name: reason} from a file of "name  # reason" lines
-    ("#" starts a comment; blank lines and comment lines are skipped)."""
+    ("#" starts a comment; blank lines and comment lines are skipped).
+    A line that starts with "@flavour[,flavour...]" holds only for a
+    kernel of one of those flavours (build-kernel.sh's FLAVOUR: small,
+    debug, suites); it is left out when `flavour` is another one, or
+    None (not said)."""
     known = {}
     with open(path) as f:
         for line in f:
             name, _, why = line.partition("#")
-            if name.strip():
-                known[name.strip()] = why.strip() or default_reason
+            name = name.strip()
+            if name.startswith("@"):
+                scope, _, name = name.partition(" ")
+                if flavour not in scope[1:].split(","):
+                    continue
+                name = name.strip()
+            if name:
+                known[name] = why.strip() or default_reason
     return known
 
 
-def load_known_failures(path):
-    return load_test_list(path, "known failure")
+def load_known_failures(path, flavour=None):
+    return load_test_list(path, "known failure", flavour)
 
 
-def load_expected_skips(path):
-    return load_test_list(path, "expected skip")
+def load_expected_skips(path, flavour=None):
+    return load_test_list(path, "expected skip", flavour)
 
 
 # A parent's own "not ok" that its failed subtests explain: no reason

@@ -220,6 +220,10 @@ def parse_args(argv):
                     help="tests that fail for reasons outside the kit, one "
                     "'suite:test:subtest  # why' per line: reported as "
                     "xfail (counted as skipped), not failures")
+    ap.add_argument("--flavour", metavar="NAME",
+                    help="the kernel's flavour (small, debug, suites): "
+                    "entries of --known-failures and --expected-skips "
+                    "marked '@NAME' hold only for it")
     ap.add_argument("--expected-skips", metavar="FILE",
                     help="the skips this run may have, one "
                     "'suite:test[:subtest]  # why' per line (a name covers "
@@ -288,9 +292,11 @@ class Run:
         self.qmp = Qmp(self.qmp_path)
         self.detector = KernelFailureDetector()
         self.show_live = not args.quiet
-        self.known = load_known_failures(args.known_failures) \
+        self.known = load_known_failures(args.known_failures,
+                                         args.flavour) \
             if args.known_failures else {}
-        self.expected = load_expected_skips(args.expected_skips) \
+        self.expected = load_expected_skips(args.expected_skips,
+                                            args.flavour) \
             if args.expected_skips is not None else None
         self.matched_skips = set()
         self.parser = KtapParser(self.on_result, self.on_document)
