@@ -30,7 +30,7 @@ expect_fail() {	# expect_fail NAME EXIT-CODE REGEX command...
 expect_fail "KDIR that does not exist" 1 "KDIR=/nonexistent does not exist" \
 	env KDIR=/nonexistent "$KIT/scripts/build-kernel.sh"
 
-expect_fail "FLAVOUR that does not exist" 1 "FLAVOUR=bogus: the flavours are 'small' (the default), 'debug' and 'suites'" \
+expect_fail "FLAVOUR that does not exist" 1 "FLAVOUR=bogus: the flavours are 'small' .the default., 'debug' and 'suites'" \
 	env FLAVOUR=bogus "$KIT/scripts/build-kernel.sh"
 
 mkdir -p "$tmp/old"
