@@ -752,6 +752,16 @@ static void pvkit_reset_hold(Object *obj, ResetType type)
 {
     PVKitState *s = PVKIT(obj);
 
+    /*
+     * Waking from suspend to RAM resets the machine's devices, but the
+     * kit is the hypervisor's side of the guest, not a device the guest
+     * powers down: like the guest's RAM, its page, vectors, ports, grant
+     * mappings and store connection stay (SPEC section 6).  The
+     * guest resumes where it suspended; its backends never noticed.
+     */
+    if (type == RESET_TYPE_WAKEUP) {
+        return;
+    }
     s->hcall_msr = 0;
     fifo8_reset(&s->rx);
     pvkit_evtchn_reset(&pvkit_host_ops, s);     /* disconnects the store */

@@ -749,6 +749,21 @@ err_shinfo:
 arch_initcall(pvkit_events_init);
 
 /*
+ * After suspend to RAM, on the boot CPU with interrupts off.  The host
+ * kept every port (SPEC section 6), but waking reset the local APIC:
+ * an upcall raised before the guest went down may have gone with it,
+ * and the host raises the vector again only for a new event.  The
+ * pending flag says whether one is owed; raise it here.
+ */
+void pvkit_events_resume(void)
+{
+	struct pvkit_vcpu_info *vi = pvkit_this_vcpu_info();
+
+	if (pvkit_evtchn_domain && vi && READ_ONCE(vi->evtchn_upcall_pending))
+		__apic_send_IPI_self(HYPERVISOR_CALLBACK_VECTOR);
+}
+
+/*
  * Before kexec: the next kernel owns this memory, so the host must stop
  * writing event bits into it and raising the upcall vector.  Runs late
  * in shutdown (syscore) or a crash, on one CPU, with nothing to fall

@@ -184,7 +184,18 @@ static void pvkit_syscore_shutdown(void *data)
 	pvkit_gnttab_shutdown();
 }
 
+/*
+ * Suspend to RAM keeps the kit: the host holds its state across the
+ * wakeup (SPEC section 6).  Only an upcall the APIC's reset dropped needs
+ * raising again.
+ */
+static void pvkit_syscore_resume(void *data)
+{
+	pvkit_events_resume();
+}
+
 static const struct syscore_ops pvkit_syscore_ops = {
+	.resume		= pvkit_syscore_resume,
 	.shutdown	= pvkit_syscore_shutdown,
 };
 

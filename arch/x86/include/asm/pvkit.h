@@ -20,6 +20,7 @@ void __init pvkit_ipi_init(void);
 static inline void pvkit_ipi_init(void) { }
 #endif
 void pvkit_events_shutdown(void);
+void pvkit_events_resume(void);
 void __init pvkit_earlycon_init(void);
 
 #endif /* CONFIG_PVKIT_GUEST */
