@@ -66,6 +66,10 @@ ROOTFS_TOOLS=(/usr/bin/fio /usr/bin/iperf3)
 for t in "${HOST_TOOLS[@]}"; do
 	[ -x "$t" ] || die "no $t (install e2fsprogs and ethtool: scripts/setup-host.sh)"
 done
+# coreutils' true as /bin/true: busybox picks its applet by the name it
+# runs under, so through any other link name (exec's non-regular test
+# runs /bin/true through one) it says "applet not found".
+TRUE_BIN=/usr/bin/true
 
 # Cache key: this script, the image sources and the cpio writer they use,
 # busybox, host libc (the libraries copied in), bash, every input tree,
@@ -73,7 +77,7 @@ done
 libc_ver=$(dpkg-query -W -f='${Version}' libc6 2>/dev/null || ldd --version | head -n 1)
 key=$( {
 	hash_inputs "$0" "$KIT/tests/image" "$KIT/tests/harness/pvkit_vm/cpio.py" \
-		"$BUSYBOX" "${HOST_TOOLS[@]}"
+		"$BUSYBOX" "${HOST_TOOLS[@]}" "$TRUE_BIN"
 	echo "libc $libc_ver bash=${bash:+$(hash_inputs "$BASH_BIN")}"
 	[ -z "$modules" ] || echo "modules $(hash_inputs "$modules")"
 	[ -z "$kselftest" ] || echo "kselftest $(hash_inputs "$kselftest")"
@@ -108,6 +112,8 @@ populate_root() {
 		cp "$t" "$r/sbin/"
 	done
 	ln -sf mke2fs "$r/sbin/mkfs.ext4"
+	rm -f "$r/bin/true"
+	cp "$TRUE_BIN" "$r/bin/true"
 	install -m 0755 "$KIT/tests/image/init" "$r/init"
 	install -m 0755 "$KIT/tests/image/timeout" "$r/usr/bin/timeout"
 	if [ -n "$bash" ]; then
