@@ -9,6 +9,9 @@
 # Environment: KDIR, QEMU_SRC, PVKIT_CACHE, RESULTS (default ./results),
 # PVKIT_ACCEL (tcg|kvm: skip the KVM canary), KSELFTEST_SUITES.
 set -euo pipefail
+# What the caller asked for, before tests/stages/lib.sh sets defaults.
+ASKED_TCG_SCALE=${KSELFTEST_TCG_SCALE:-} ASKED_MEM=${GUEST_MEM:-}
+ASKED_WALL=${KSELFTEST_WALL:-}
 . "$(dirname "$0")/lib.sh"
 . "$KIT/tests/stages/lib.sh"
 
@@ -32,21 +35,52 @@ setup() {
 
 # Sets and exports QEMU, KERNEL_ENV (and its variables), IMAGE and
 # ROOTFS: what the stages and the commands below take.  Run setup first.
+#
+# QEMU builds beside the kernel and the image: each runs as many jobs as
+# there are CPUs, but both have long one-job phases (unpacking, QEMU's
+# configure, the kernel's configure and link, the kselftests, the image)
+# that leave a core idle when they run one after the other.
 build_all() {
-	log "reference host (QEMU + pvkit device)"
-	QEMU=$("$KIT/scripts/build-qemu.sh" | tail -n 1)
+	local qemu_out qemu_pid
+	log "reference host (QEMU + pvkit device), beside the guest kernel"
+	qemu_out=$(mktemp)
+	# Its own process group (a background job here is not a group
+	# leader, so setsid does not fork): a failed kernel build stops
+	# ninja too.
+	setsid "$KIT/scripts/build-qemu.sh" > "$qemu_out" &
+	qemu_pid=$!
+	if ! build_guest; then
+		kill -- "-$qemu_pid" 2>/dev/null || true
+		wait "$qemu_pid" 2>/dev/null || true
+		rm -f "$qemu_out"
+		exit 1
+	fi
+	if ! wait "$qemu_pid"; then
+		rm -f "$qemu_out"
+		die "QEMU build failed"
+	fi
+	QEMU=$(tail -n 1 "$qemu_out")
+	rm -f "$qemu_out"
 	[ -x "$QEMU" ] || die "QEMU build did not produce a binary"
+	export QEMU KERNEL_ENV KERNEL IMAGE ROOTFS RESULTS
+}
+
+# build_guest: the guest kernel ($FLAVOUR, the $BUILD_SUITES kselftests)
+# and its image; sets KERNEL_ENV (and what it holds), IMAGE and ROOTFS.
+# Fails (the scripts said why) rather than exiting: QEMU may be building.
+build_guest() {
 	log "guest kernel"
-	KERNEL_ENV=$(KSELFTEST_SUITES=$BUILD_SUITES "$KIT/scripts/build-kernel.sh" | tail -n 1)
+	KERNEL_ENV=$(KSELFTEST_SUITES=$BUILD_SUITES "$KIT/scripts/build-kernel.sh" | tail -n 1) &&
+		[ -f "$KERNEL_ENV" ] || return 1
 	# shellcheck source=/dev/null # written by the build
 	. "$KERNEL_ENV"
 	log "guest image"
 	ROOTFS=$BUILD/staging/rootfs.ext4
 	IMAGE=$("$KIT/scripts/build-image.sh" --out "$BUILD/staging/initramfs.cpio.gz" \
-		--modules "$MODULES" --kselftest "$KSELFTEST" --ext4 "$ROOTFS" | tail -n 1)
-	[ -f "$IMAGE" ] || die "image build did not produce $IMAGE"
-	[ -f "$ROOTFS" ] || die "image build did not produce $ROOTFS"
-	export QEMU KERNEL_ENV KERNEL IMAGE ROOTFS RESULTS
+		--modules "$MODULES" --kselftest "$KSELFTEST" --ext4 "$ROOTFS" | tail -n 1) &&
+		[ -f "$IMAGE" ] && [ -f "$ROOTFS" ] && return 0
+	log "the image build did not produce $BUILD/staging/initramfs.cpio.gz and rootfs.ext4"
+	return 1
 }
 
 # pick_flavour SUITES: upstream suites a user asks for by name run on
@@ -65,11 +99,20 @@ pick_flavour() {
 	done
 }
 
+# make demo and make compare run any suites: more room than make check's
+# stages need (tests/stages/lib.sh), unless the caller set them.
+demo_limits() {
+	export KSELFTEST_WALL=${ASKED_WALL:-14400}
+	export KSELFTEST_TCG_SCALE=${ASKED_TCG_SCALE:-4}
+	export GUEST_MEM=${ASKED_MEM:-2048}
+}
+
 # The asked-for suites that did not build are failed tests too: their
 # lines come first, then the run of everything that built.
 cmd_demo() {
 	local rc=0
 	setup
+	demo_limits
 	[ -z "${KSELFTEST_SUITES:-}" ] || pick_flavour $SUITES
 	BUILD_SUITES=$(build_suites $SUITES)
 	build_all
@@ -87,6 +130,7 @@ cmd_demo() {
 cmd_compare() {
 	local suites=${1:-$COMPARE_SUITES}
 	setup
+	demo_limits
 	[ -z "${1:-}" ] || pick_flavour $suites
 	BUILD_SUITES=$(build_suites $suites)
 	build_all
@@ -251,6 +295,8 @@ cmd_check() {
 				. "$KERNEL_ENV"
 				export QEMU KERNEL_ENV KERNEL IMAGE ROOTFS RESULTS
 				built=yes
+				# Not earlier: at idle priority it could hold the
+				# source tree's lock while QEMU's build starves it.
 				! selected debug || start_debug_build
 			fi
 			continue

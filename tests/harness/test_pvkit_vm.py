@@ -1657,5 +1657,86 @@ class KselftestRunTest(unittest.TestCase):
             self.assertEqual([], r.runs)
 
 
+class KselftestCapTest(unittest.TestCase):
+    """--kselftest-cap: the guest command, and the image's timeout wrapper
+    that applies it to tests without a timeout of their own."""
+
+    WRAPPER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "..", "image", "timeout")
+
+    def guest_cmd(self, tmp, argv):
+        r = FakeQemuRun(tmp, ["--kselftest", "rseq"] + argv,
+                        console="PVKIT-BOOTED\nPVKIT-EXIT: 0\n")
+        with open(os.path.join(r.out, "initrd.cpio.gz"), "rb") as f:
+            data = f.read()
+        return gzip.decompress(data[16:])      # after the 16-byte base
+
+    def test_cap_goes_into_the_guest_command(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = self.guest_cmd(tmp, ["--kselftest-cap", "600"])
+        self.assertIn(b"cd /kselftest && PVKIT_TIMEOUT_CAP=600 "
+                      b"./run_kselftest.sh -c rseq\n", data)
+
+    def test_tcg_scale_goes_into_the_guest_command_under_tcg(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = self.guest_cmd(tmp, ["--kselftest-tcg-scale", "4",
+                                        "--kselftest-cap", "60"])
+        self.assertIn(b"cd /kselftest && PVKIT_TIMEOUT_CAP=60 "
+                      b"PVKIT_TIMEOUT_SCALE=4 ./run_kselftest.sh -c rseq\n",
+                      data)
+
+    def test_no_cap_by_default(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = self.guest_cmd(tmp, [])
+        self.assertIn(b"cd /kselftest && ./run_kselftest.sh -c rseq\n", data)
+
+    def wrapper(self, secs, cap, scale=None):
+        import subprocess
+        env = dict(os.environ)
+        env.pop("PVKIT_TIMEOUT_CAP", None)
+        env.pop("PVKIT_TIMEOUT_SCALE", None)
+        if cap is not None:
+            env["PVKIT_TIMEOUT_CAP"] = cap
+        if scale is not None:
+            env["PVKIT_TIMEOUT_SCALE"] = scale
+        t0 = time.monotonic()
+        p = subprocess.run(["sh", self.WRAPPER, secs, "sleep", "3"],
+                           env=env, capture_output=True, text=True)
+        return p.returncode, time.monotonic() - t0, p.stderr
+
+    def test_wrapper_caps_a_test_without_timeout(self):
+        rc, took, err = self.wrapper("0", "1")
+        self.assertEqual(124, rc)
+        self.assertLess(took, 2.5)
+        self.assertIn("stopped at the run's cap of 1s", err)
+
+    def test_wrapper_without_cap_runs_to_the_end(self):
+        rc, took, _ = self.wrapper("0", None)
+        self.assertEqual(0, rc)
+        self.assertGreaterEqual(took, 3)
+
+    def test_scale_stretches_a_declared_timeout(self):
+        rc, took, err = self.wrapper("1", None, scale="4")
+        self.assertEqual(0, rc, err)
+        self.assertGreaterEqual(took, 3)
+
+    def test_scaled_timeout_still_stops_and_says_so(self):
+        rc, took, err = self.wrapper("1", None, scale="2")
+        self.assertEqual(124, rc)
+        self.assertLess(took, 2.9)
+        self.assertIn("stopped after 1s x 2", err)
+
+    def test_unscaled_declared_timeout_stops(self):
+        rc, took, err = self.wrapper("1", None)
+        self.assertEqual(124, rc)
+        self.assertNotIn("timeout:", err)
+
+    def test_cap_leaves_a_declared_timeout_alone(self):
+        rc, took, err = self.wrapper("5", "1")
+        self.assertEqual(0, rc)
+        self.assertGreaterEqual(took, 3)
+        self.assertEqual("", err)
+
+
 if __name__ == "__main__":
     unittest.main()

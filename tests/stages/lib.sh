@@ -43,6 +43,20 @@ COMPARE_SUITES=${COMPARE_SUITES:-"futex exec breakpoints x86
 	timers:nanosleep timers:threadtest"}
 # shellcheck disable=SC2086,SC2116 # as above
 COMPARE_SUITES=$(echo $COMPARE_SUITES)
+# Suites' timeouts are written for hardware.  Tests whose suite sets
+# none (timers, rseq: settings timeout=0) can run for hours under TCG
+# (rseq's run_param_test.sh): stop them after KSELFTEST_CAP seconds (the
+# harness's --kselftest-cap), reported as a TIMEOUT.  Under TCG every
+# other test gets KSELFTEST_TCG_SCALE times its suite's timeout (the
+# harness's --kselftest-tcg-scale).  KSELFTEST_WALL is the VM's
+# wall-clock limit for a kselftest run and GUEST_MEM its memory (MiB).
+# make check's stages fit in the defaults; make demo and make compare,
+# which take any suites (mm wants GiBs and its 180 s cover a suite that
+# takes far longer under TCG), raise them (scripts/pipeline.sh).
+KSELFTEST_CAP=${KSELFTEST_CAP:-600}
+KSELFTEST_TCG_SCALE=${KSELFTEST_TCG_SCALE:-1}
+KSELFTEST_WALL=${KSELFTEST_WALL:-900}
+GUEST_MEM=${GUEST_MEM:-512}
 
 # need VAR...: stop the stage, saying which, unless every VAR is set.
 need() {

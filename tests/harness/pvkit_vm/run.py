@@ -154,6 +154,15 @@ def parse_args(argv):
     m.add_argument("--kselftest", metavar="'SUITE[:TEST] ...'",
                    help="kselftest collections (or collection:test) to run "
                    "from /kselftest")
+    ap.add_argument("--kselftest-cap", type=int, default=0, metavar="SECS",
+                    help="with --kselftest: stop a test whose suite sets "
+                    "no timeout (settings: timeout=0) after SECS; written "
+                    "for hardware, some run for hours under TCG "
+                    "(default 0: no cap)")
+    ap.add_argument("--kselftest-tcg-scale", type=int, default=1,
+                    metavar="N", help="with --kselftest under TCG: give "
+                    "each test N times the timeout its suite sets "
+                    "(default 1)")
     ap.add_argument("--modprobe", action="append", default=[],
                     metavar="MODULE", help="load MODULE at boot "
                     "(writes /etc/pvkit-modules; repeatable)")
@@ -374,12 +383,28 @@ class Run:
                 sel += ["-t" if ":" in s else "-c", s]
             if not sel:
                 raise SetupError("--kselftest needs at least one suite")
-            self.cmd = "cd /kselftest && ./run_kselftest.sh " + \
-                shlex.join(sel)
+            if args.kselftest_cap < 0:
+                raise SetupError("--kselftest-cap must be 0 or more")
+            if args.kselftest_tcg_scale < 1:
+                raise SetupError("--kselftest-tcg-scale must be 1 or more")
+            self.ksft_sel = sel
+            self.cmd = self.kselftest_cmd("kvm")
         elif args.cmd is not None:
             self.mode, self.cmd = "cmd", args.cmd
         else:
             self.mode, self.cmd = "interactive", None
+
+    def kselftest_cmd(self, accel):
+        """The guest's run_kselftest.sh command line; under TCG the
+        suites' timeouts are scaled by --kselftest-tcg-scale (the image's
+        /usr/bin/timeout reads PVKIT_TIMEOUT_SCALE and _CAP)."""
+        args, env = self.args, ""
+        if args.kselftest_cap:
+            env += f"PVKIT_TIMEOUT_CAP={args.kselftest_cap} "
+        if accel == "tcg" and args.kselftest_tcg_scale > 1:
+            env += f"PVKIT_TIMEOUT_SCALE={args.kselftest_tcg_scale} "
+        return f"cd /kselftest && {env}./run_kselftest.sh " + \
+            shlex.join(self.ksft_sel)
 
     def make_out(self):
         """The output directory, with last run's logs removed."""
@@ -527,6 +552,8 @@ class Run:
         if self.mode == "interactive":
             return self.interactive(accel)
 
+        if self.mode == "kselftest":
+            self.cmd = self.kselftest_cmd(accel)
         run_initrd = os.path.join(self.out, "initrd.cpio.gz")
         build_run_initrd(args.initrd, run_initrd, self.cmd, args.modprobe)
         argv = self.make_argv(accel, run_initrd, self.pvkit)
