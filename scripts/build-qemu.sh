@@ -152,8 +152,12 @@ ninja_progress() {
 	step=$(grep -oE '^\[[0-9]+/[0-9]+\]' "$LOGFILE" | tail -n 1)
 	echo "${step:-starting}"
 }
-if ! with_progress "building qemu-system-x86_64" ninja_progress \
-	ninja -C "$BUILD" -j "$JOBS" qemu-system-x86_64 >> "$LOGFILE" 2>&1; then
+# Only ninja's output goes to the log: with_progress's lines are for the
+# console.
+run_ninja() {
+	ninja -C "$BUILD" -j "$JOBS" qemu-system-x86_64 >> "$LOGFILE" 2>&1
+}
+if ! with_progress "building qemu-system-x86_64" ninja_progress run_ninja; then
 	grep -E -B2 -A12 'error:|FAILED' "$LOGFILE" | tail -n 60 >&2 || true
 	die "build failed (log: $LOGFILE)"
 fi
