@@ -68,8 +68,12 @@ for t in "${HOST_TOOLS[@]}"; do
 done
 # coreutils' true as /bin/true: busybox picks its applet by the name it
 # runs under, so through any other link name (exec's non-regular test
-# runs /bin/true through one) it says "applet not found".
+# runs /bin/true through one) it says "applet not found".  psmisc's
+# killall: busybox's has no --wait, which mm's hugetlb cgroup scripts
+# use to let a writer go before they check its memory was freed.
 TRUE_BIN=/usr/bin/true
+KILLALL_BIN=/usr/bin/killall
+[ -x "$KILLALL_BIN" ] || die "no $KILLALL_BIN (install psmisc: scripts/setup-host.sh)"
 
 # Cache key: this script, the image sources and the cpio writer they use,
 # busybox, host libc (the libraries copied in), bash, every input tree,
@@ -77,7 +81,7 @@ TRUE_BIN=/usr/bin/true
 libc_ver=$(dpkg-query -W -f='${Version}' libc6 2>/dev/null || ldd --version | head -n 1)
 key=$( {
 	hash_inputs "$0" "$KIT/tests/image" "$KIT/tests/harness/pvkit_vm/cpio.py" \
-		"$BUSYBOX" "${HOST_TOOLS[@]}" "$TRUE_BIN"
+		"$BUSYBOX" "${HOST_TOOLS[@]}" "$TRUE_BIN" "$KILLALL_BIN"
 	echo "libc $libc_ver bash=${bash:+$(hash_inputs "$BASH_BIN")}"
 	[ -z "$modules" ] || echo "modules $(hash_inputs "$modules")"
 	[ -z "$kselftest" ] || echo "kselftest $(hash_inputs "$kselftest")"
@@ -112,8 +116,9 @@ populate_root() {
 		cp "$t" "$r/sbin/"
 	done
 	ln -sf mke2fs "$r/sbin/mkfs.ext4"
-	rm -f "$r/bin/true"
+	rm -f "$r/bin/true" "$r/bin/killall" "$r/usr/bin/killall"
 	cp "$TRUE_BIN" "$r/bin/true"
+	cp "$KILLALL_BIN" "$r/usr/bin/killall"
 	install -m 0755 "$KIT/tests/image/init" "$r/init"
 	install -m 0755 "$KIT/tests/image/timeout" "$r/usr/bin/timeout"
 	if [ -n "$bash" ]; then

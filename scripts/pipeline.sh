@@ -12,6 +12,7 @@ set -euo pipefail
 # What the caller asked for, before tests/stages/lib.sh sets defaults.
 ASKED_TCG_SCALE=${KSELFTEST_TCG_SCALE:-} ASKED_MEM=${GUEST_MEM:-}
 ASKED_WALL=${KSELFTEST_WALL:-} ASKED_CAP=${KSELFTEST_CAP:-}
+ASKED_IDLE=${KSELFTEST_IDLE:-}
 . "$(dirname "$0")/lib.sh"
 . "$KIT/tests/stages/lib.sh"
 
@@ -105,6 +106,9 @@ demo_limits() {
 	export KSELFTEST_WALL=${ASKED_WALL:-14400}
 	# rseq's run_param_test.sh took 702 s under TCG on a busy machine
 	export KSELFTEST_CAP=${ASKED_CAP:-1800}
+	# a test may print nothing until its (capped or scaled) timeout:
+	# mm's charge_reserved_hugetlb.sh was quiet for 300 s and more
+	export KSELFTEST_IDLE=${ASKED_IDLE:-1900}
 	export KSELFTEST_TCG_SCALE=${ASKED_TCG_SCALE:-4}
 	export GUEST_MEM=${ASKED_MEM:-2048}
 }

@@ -591,6 +591,22 @@ class KnownFailuresTest(unittest.TestCase):
         self.assertIn("only known failures failed", top[0].reason)
         self.assertEqual([], ktap.failed_names(top))
 
+    def test_parent_listed_by_name_is_excused_children_still_judged(self):
+        known = dict(POSIX_KNOWN)
+        known["timers:posix_timers"] = "one long kselftest"
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # TIMEOUT 45 seconds"),
+            known)
+        self.assertEqual("xfail", top[0].status)
+        self.assertEqual([], ktap.failed_names(top))
+        del known["timers:posix_timers:check_rearm"]
+        top = parse_with(posix_timers_log(
+            "not ok 1 selftests: timers: posix_timers # TIMEOUT 45 seconds"),
+            known)
+        self.assertEqual("xfail", top[0].status)
+        self.assertEqual(["timers:posix_timers:check_rearm"],
+                         ktap.failed_names(top))
+
     def test_parent_timeout_is_its_own_failure(self):
         top = parse_with(posix_timers_log(
             "not ok 1 selftests: timers: posix_timers # TIMEOUT 45 seconds"),

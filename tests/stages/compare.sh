@@ -22,7 +22,7 @@ guest() {	# guest NAME harness-args...
 	local name=$1
 	shift
 	vm "$out/$name" --kernel "$KERNEL" --initrd "$IMAGE" --smp 2 \
-		--idle-timeout 300 --timeout "$KSELFTEST_WALL" \
+		--idle-timeout "$KSELFTEST_IDLE" --timeout "$KSELFTEST_WALL" \
 		--kselftest-cap "$KSELFTEST_CAP" \
 		--kselftest-tcg-scale "$KSELFTEST_TCG_SCALE" --mem "$GUEST_MEM" \
 		--kselftest "$suites" "$@" \

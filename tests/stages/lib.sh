@@ -34,7 +34,7 @@ SUITES=$(echo $SUITES)
 # whose CPU-time and signal-distribution checks depend on how the host
 # schedules two guests at once; its other quick tests run here.
 # rseq's per-CPU operation loops (basic_percpu_ops*: 2 minutes each under
-# TCG) and run_param_test.sh (no timeout, tens of minutes) are left to
+# TCG) and run_param_test.sh (no timeout, 12 minutes) are left to
 # "make compare SUITES=rseq".
 COMPARE_SUITES=${COMPARE_SUITES:-"futex exec breakpoints x86
 	rseq:basic_test rseq:param_test rseq:param_test_benchmark
@@ -44,9 +44,10 @@ COMPARE_SUITES=${COMPARE_SUITES:-"futex exec breakpoints x86
 # shellcheck disable=SC2086,SC2116 # as above
 COMPARE_SUITES=$(echo $COMPARE_SUITES)
 # Suites' timeouts are written for hardware.  Tests whose suite sets
-# none (timers, rseq: settings timeout=0) can run for hours under TCG
-# (rseq's run_param_test.sh): stop them after KSELFTEST_CAP seconds (the
-# harness's --kselftest-cap), reported as a TIMEOUT.  Under TCG every
+# none (timers, rseq: settings timeout=0) could hold a run for hours
+# (rseq's run_param_test.sh took 702 s under TCG): stop them after
+# KSELFTEST_CAP seconds (the harness's --kselftest-cap), reported as a
+# TIMEOUT.  Under TCG every
 # other test gets KSELFTEST_TCG_SCALE times its suite's timeout (the
 # harness's --kselftest-tcg-scale).  KSELFTEST_WALL is the VM's
 # wall-clock limit for a kselftest run and GUEST_MEM its memory (MiB).
@@ -57,6 +58,10 @@ KSELFTEST_CAP=${KSELFTEST_CAP:-600}
 KSELFTEST_TCG_SCALE=${KSELFTEST_TCG_SCALE:-1}
 KSELFTEST_WALL=${KSELFTEST_WALL:-900}
 GUEST_MEM=${GUEST_MEM:-512}
+# No console output for this long ends the VM (a hung kernel): it must
+# outlast the quiet stretches of the tests that run (timers' raw_skew
+# sleeps 120 s; under make demo a test may be quiet until its timeout).
+KSELFTEST_IDLE=${KSELFTEST_IDLE:-300}
 
 # need VAR...: stop the stage, saying which, unless every VAR is set.
 need() {
