@@ -22,10 +22,7 @@ guest() {	# guest NAME harness-args...
 	local name=$1
 	shift
 	vm "$out/$name" --kernel "$KERNEL" --initrd "$IMAGE" --smp 2 \
-		--idle-timeout "$KSELFTEST_IDLE" --timeout "$KSELFTEST_WALL" \
-		--kselftest-cap "$KSELFTEST_CAP" \
-		--kselftest-tcg-scale "$KSELFTEST_TCG_SCALE" --mem "$GUEST_MEM" \
-		--kselftest "$suites" "$@" \
+		"${KSELFTEST_LIMITS[@]}" --kselftest "$suites" "$@" \
 		> "$out/$name.log" 2>&1
 }
 

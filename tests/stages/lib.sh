@@ -47,9 +47,8 @@ COMPARE_SUITES=$(echo $COMPARE_SUITES)
 # none (timers, rseq: settings timeout=0) could hold a run for hours
 # (rseq's run_param_test.sh took 702 s under TCG): stop them after
 # KSELFTEST_CAP seconds (the harness's --kselftest-cap), reported as a
-# TIMEOUT.  Under TCG every
-# other test gets KSELFTEST_TCG_SCALE times its suite's timeout (the
-# harness's --kselftest-tcg-scale).  KSELFTEST_WALL is the VM's
+# TIMEOUT.  Under TCG every other test gets KSELFTEST_TCG_SCALE times
+# its suite's timeout (the harness's --kselftest-tcg-scale).  KSELFTEST_WALL is the VM's
 # wall-clock limit for a kselftest run and GUEST_MEM its memory (MiB).
 # make check's stages fit in the defaults; make demo and make compare,
 # which take any suites (mm wants GiBs and its 180 s cover a suite that
@@ -62,6 +61,10 @@ GUEST_MEM=${GUEST_MEM:-512}
 # outlast the quiet stretches of the tests that run (timers' raw_skew
 # sleeps 120 s; under make demo a test may be quiet until its timeout).
 KSELFTEST_IDLE=${KSELFTEST_IDLE:-300}
+# The harness options for the above, for every stage that runs suites.
+KSELFTEST_LIMITS=(--idle-timeout "$KSELFTEST_IDLE" --timeout "$KSELFTEST_WALL"
+	--kselftest-cap "$KSELFTEST_CAP"
+	--kselftest-tcg-scale "$KSELFTEST_TCG_SCALE" --mem "$GUEST_MEM")
 
 # need VAR...: stop the stage, saying which, unless every VAR is set.
 need() {

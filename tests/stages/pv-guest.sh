@@ -33,9 +33,7 @@ vm "$RESULTS/pv-guest" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
 	--pv-disk "$RESULTS/disk-ro.raw,ro" \
 	--pv-nic user --net-peer \
 	--known-failures "$KIT/tests/known-failures.txt" --expected-skips "$KIT/tests/expected-skips.txt" \
-	--idle-timeout "$KSELFTEST_IDLE" --timeout "$KSELFTEST_WALL" \
-	--kselftest-cap "$KSELFTEST_CAP" \
-	--kselftest-tcg-scale "$KSELFTEST_TCG_SCALE" --mem "$GUEST_MEM" \
+	"${KSELFTEST_LIMITS[@]}" \
 	--expect-console 'pvkit: detected hypervisor at CPUID 0x40000100' \
 	--expect-console 'pvkit: hypercall page installed' \
 	--expect-console 'smpboot: Total of 2 processors activated' \
