@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * pvkit hypercall dispatcher: what pvkit-dispatch.c, pvkit-evtchn.c and
- * pvkit-gnttab.c share.  Not for the host (pvkit-dispatch.h is its API).
+ * pvkit hypercall dispatcher: what pvkit-dispatch.c, pvkit-evtchn.c,
+ * pvkit-vcpu.c and pvkit-gnttab.c share.  Not for the host
+ * (pvkit-dispatch.h is its API).
  */
 #ifndef HW_PVKIT_DISPATCH_INTERNAL_H
 #define HW_PVKIT_DISPATCH_INTERNAL_H
@@ -20,6 +21,28 @@ static inline bool pvkit_range_ok(uint64_t gpa, uint64_t len)
 /* Event-channel hypercalls (PVKIT_HC_SHARED_INFO..EVTCHN_BIND_VCPU). */
 int64_t pvkit_hc_evtchn(const PVKitHostOps *ops, void *opaque, uint32_t nr,
                         const uint64_t args[5]);
+
+/* 0, -PVKIT_EINVAL (out of range) or -PVKIT_ENOENT (no such vCPU). */
+int pvkit_check_vcpu(const PVKitHostOps *ops, void *opaque, uint64_t vcpu);
+
+/*
+ * Where @vcpu's event state is: its registered area, else its slot in
+ * the shared-info page @si; NULL when it has neither.
+ */
+struct pvkit_vcpu_info *pvkit_vcpu_info(const PVKitHostOps *ops,
+                                        void *opaque, PVKitEvtchnState *ec,
+                                        struct pvkit_shared_info *si,
+                                        uint32_t vcpu);
+/* The dispatcher wrote @vcpu's vcpu_info: mark that memory dirty. */
+void pvkit_vcpu_info_written(const PVKitHostOps *ops, void *opaque,
+                             PVKitEvtchnState *ec, uint32_t vcpu);
+/* Every vCPU back to its slot; registered areas are never written again. */
+void pvkit_vcpu_info_drop_all(const PVKitHostOps *ops, void *opaque,
+                              PVKitEvtchnState *ec);
+
+/* PVKIT_HC_VCPU_INFO and PVKIT_HC_VCPU_SEND_IPI (pvkit-vcpu.c). */
+int64_t pvkit_hc_vcpu(const PVKitHostOps *ops, void *opaque, uint32_t nr,
+                      const uint64_t args[5]);
 
 /* PVKIT_HC_GNTTAB_SETUP and PVKIT_HC_TEST_GRANT. */
 int64_t pvkit_hc_gnttab_setup(const PVKitHostOps *ops, void *opaque,

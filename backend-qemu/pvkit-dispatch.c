@@ -2,8 +2,9 @@
 /*
  * pvkit hypercall dispatcher.  See pvkit-dispatch.h for the contract and
  * hypercall/SPEC.md for the ABI.  Event channels are in pvkit-evtchn.c,
- * grant tables in pvkit-gnttab.c; this file has the dispatch, the
- * console and test hypercalls, the hypercall page, MSR and CPUID.
+ * per-vCPU operations in pvkit-vcpu.c, grant tables in pvkit-gnttab.c;
+ * this file has the dispatch, the console and test hypercalls, the
+ * hypercall page, MSR and CPUID.
  *
  * Deliberately free of QEMU headers: tests/host/ builds this file with a
  * fake guest memory and checks every path.
@@ -71,6 +72,10 @@ static bool hc_offered(uint32_t nr, uint64_t features)
     case PVKIT_HC_STORE_SETUP:
         return (features & (PVKIT_F_STORE | PVKIT_F_EVTCHN)) ==
                (PVKIT_F_STORE | PVKIT_F_EVTCHN);
+    case PVKIT_HC_VCPU_INFO:
+    case PVKIT_HC_VCPU_SEND_IPI:
+        return (features & (PVKIT_F_VCPU | PVKIT_F_EVTCHN)) ==
+               (PVKIT_F_VCPU | PVKIT_F_EVTCHN);
     default:
         return nr < PVKIT_HC_COUNT;
     }
@@ -206,6 +211,9 @@ int64_t pvkit_dispatch(const PVKitHostOps *ops, void *opaque, uint32_t nr,
         return pvkit_hc_test_grant(ops, opaque, args);
     case PVKIT_HC_STORE_SETUP:
         return hc_store_setup(ops, opaque, args[0]);
+    case PVKIT_HC_VCPU_INFO:
+    case PVKIT_HC_VCPU_SEND_IPI:
+        return pvkit_hc_vcpu(ops, opaque, nr, args);
     default:
         return -PVKIT_ENOSYS;
     }

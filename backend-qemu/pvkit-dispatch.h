@@ -57,6 +57,14 @@
  * @shared_written: the dispatcher stored to the shared page (the host
  *   marks it dirty for migration).
  * @vcpu_exists: true when a vCPU with APIC ID @vcpu exists.
+ * @vcpu_info_set: map the 64 bytes of writable guest RAM at @gpa (64-byte
+ *   aligned, not 0) as @vcpu's vcpu_info (@vcpu < PVKIT_MAX_VCPUS),
+ *   replacing its previous mapping, and return 0; or return -PVKIT_EFAULT
+ *   and keep the old mapping.  @gpa 0 drops the mapping.
+ * @vcpu_info_area: @vcpu's mapped vcpu_info, or NULL; accessed only with
+ *   atomic operations.
+ * @vcpu_info_written: the dispatcher stored to @vcpu's mapped vcpu_info
+ *   (the host marks it dirty for migration).
  * @inject: raise @vector (0x20..0xff) on the vCPU with APIC ID @vcpu:
  *   a fixed, edge-triggered interrupt.
  * @backend_kick: the guest sent on @port, which a device model bound with
@@ -110,6 +118,9 @@ typedef struct PVKitHostOps {
     struct pvkit_shared_info *(*shared_page)(void *opaque);
     void (*shared_written)(void *opaque);
     bool (*vcpu_exists)(void *opaque, uint32_t vcpu);
+    int (*vcpu_info_set)(void *opaque, uint32_t vcpu, uint64_t gpa);
+    struct pvkit_vcpu_info *(*vcpu_info_area)(void *opaque, uint32_t vcpu);
+    void (*vcpu_info_written)(void *opaque, uint32_t vcpu);
     void (*inject)(void *opaque, uint32_t vcpu, uint8_t vector);
     void (*backend_kick)(void *opaque, uint32_t port, void *backend);
     void (*backend_release)(void *opaque, uint32_t port, void *backend);
@@ -158,7 +169,10 @@ typedef struct PVKitEvtchnPort {
  * @dropped: deliveries with no shared-info page registered
  * @coalesced: deliveries that found the port already pending
  * @masked: deliveries that made the port pending while it was masked
- * @injections: upcall interrupts raised (deliveries and UNMASK)
+ * @injections: upcall interrupts raised (deliveries, UNMASK, VCPU_INFO)
+ * @unflagged: upcalls not raised because the target vCPU had no
+ *   vcpu_info (no registered area and no shared-info slot)
+ * @ipis: vCPUs interrupted by VCPU_SEND_IPI
  */
 typedef struct PVKitEvtchnStats {
     uint64_t hypercalls[PVKIT_HC_COUNT];
@@ -170,18 +184,22 @@ typedef struct PVKitEvtchnStats {
     uint64_t coalesced;
     uint64_t masked;
     uint64_t injections;
+    uint64_t unflagged;
+    uint64_t ipis;
 } PVKitEvtchnStats;
 
 typedef struct PVKitEvtchnState {
     uint64_t shared_gpa;                        /* 0: none */
     uint8_t upcall_vector[PVKIT_MAX_VCPUS];     /* 0: disabled */
+    uint64_t vcpu_info_gpa[PVKIT_MAX_VCPUS];    /* 0: shared-info slot */
     PVKitEvtchnPort port[PVKIT_EVTCHN_PORTS];
     PVKitEvtchnStats stats;
 } PVKitEvtchnState;
 
 /*
  * Close every port (releasing device model bindings), clear the upcall
- * vectors and drop the shared-info page: the state of a machine reset.
+ * vectors, drop the vCPUs' areas and the shared-info page: the state of a
+ * machine reset.
  */
 void pvkit_evtchn_reset(const PVKitHostOps *ops, void *opaque);
 
@@ -229,7 +247,8 @@ int pvkit_evtchn_backend_close(const PVKitHostOps *ops, void *opaque,
 /*
  * True when the table read back by migration is consistent: every state,
  * vCPU and endpoint in range, port 0 closed, no device model bindings
- * (it drops stale backend pointers), vectors 0 or in range.
+ * (it drops stale backend pointers), vectors 0 or in range, vCPU areas
+ * aligned (the host maps them again afterwards).
  */
 bool pvkit_evtchn_post_load(PVKitEvtchnState *ec);
 

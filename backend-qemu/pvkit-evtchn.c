@@ -31,7 +31,6 @@ _Static_assert(offsetof(struct pvkit_shared_info, evtchn_mask) == 2560,
 _Static_assert(sizeof(struct pvkit_shared_info) == PVKIT_PAGE_SIZE,
                "shared info size");
 _Static_assert(PVKIT_EVTCHN_PORTS / 64 <= 64, "selector has 64 bits");
-_Static_assert(PVKIT_MAX_VCPUS <= 256, "vcpu fits the status encoding");
 
 /* A port the guest may name in SEND, CLOSE, UNMASK, BIND_VCPU. */
 static PVKitEvtchnPort *open_port(PVKitEvtchnState *ec, uint64_t port)
@@ -41,15 +40,6 @@ static PVKitEvtchnPort *open_port(PVKitEvtchnState *ec, uint64_t port)
         return NULL;
     }
     return &ec->port[port];
-}
-
-/* 0, -PVKIT_EINVAL (out of range) or -PVKIT_ENOENT (no such vCPU). */
-static int check_vcpu(const PVKitHostOps *ops, void *opaque, uint64_t vcpu)
-{
-    if (vcpu >= PVKIT_MAX_VCPUS) {
-        return -PVKIT_EINVAL;
-    }
-    return ops->vcpu_exists(opaque, (uint32_t)vcpu) ? 0 : -PVKIT_ENOENT;
 }
 
 /*
@@ -62,9 +52,14 @@ static void raise_upcall(const PVKitHostOps *ops, void *opaque,
                          PVKitEvtchnState *ec, struct pvkit_shared_info *si,
                          uint32_t vcpu, uint32_t word)
 {
-    struct pvkit_vcpu_info *vi = &si->vcpu_info[vcpu];
+    struct pvkit_vcpu_info *vi = pvkit_vcpu_info(ops, opaque, ec, si, vcpu);
     uint8_t vector = ec->upcall_vector[vcpu];
 
+    /* No place to flag it: the port stays pending for a later UNMASK. */
+    if (!vi) {
+        ec->stats.unflagged++;
+        return;
+    }
     __atomic_fetch_or(&vi->evtchn_pending_sel, 1ull << word,
                       __ATOMIC_SEQ_CST);
     __atomic_store_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
@@ -73,6 +68,7 @@ static void raise_upcall(const PVKitHostOps *ops, void *opaque,
         ec->stats.injections++;
         ops->inject(opaque, vcpu, vector);
     }
+    pvkit_vcpu_info_written(ops, opaque, ec, vcpu);
 }
 
 /* Raise an event on open port @port towards its target vCPU. */
@@ -164,6 +160,11 @@ static int64_t hc_shared_info(const PVKitHostOps *ops, void *opaque,
         return -PVKIT_EFAULT;
     }
     ec->shared_gpa = gpa;
+    /*
+     * A new page (or none) is a new guest, or one going away: the areas
+     * the old one registered may be memory someone else owns now.
+     */
+    pvkit_vcpu_info_drop_all(ops, opaque, ec);
     return 0;
 }
 
@@ -173,12 +174,11 @@ static int64_t hc_vcpu_upcall(const PVKitHostOps *ops, void *opaque,
 {
     int ret;
 
-    if (vcpu >= PVKIT_MAX_VCPUS ||
-        (vector != 0 && (vector < PVKIT_UPCALL_VECTOR_MIN ||
-                         vector > PVKIT_UPCALL_VECTOR_MAX))) {
+    if (vector != 0 && (vector < PVKIT_UPCALL_VECTOR_MIN ||
+                        vector > PVKIT_UPCALL_VECTOR_MAX)) {
         return -PVKIT_EINVAL;
     }
-    ret = check_vcpu(ops, opaque, vcpu);
+    ret = pvkit_check_vcpu(ops, opaque, vcpu);
     if (ret) {
         return ret;
     }
@@ -271,7 +271,7 @@ int64_t pvkit_hc_evtchn(const PVKitHostOps *ops, void *opaque, uint32_t nr,
         }
         return new_port(ec, PVKIT_EVTCHN_HOST, 0, PVKIT_ENDPOINT_ECHO);
     case PVKIT_HC_EVTCHN_BIND_IPI:
-        ret = check_vcpu(ops, opaque, args[0]);
+        ret = pvkit_check_vcpu(ops, opaque, args[0]);
         if (ret) {
             return ret;
         }
@@ -293,7 +293,7 @@ int64_t pvkit_hc_evtchn(const PVKitHostOps *ops, void *opaque, uint32_t nr,
         if (!p) {
             return -PVKIT_EINVAL;
         }
-        ret = check_vcpu(ops, opaque, args[1]);
+        ret = pvkit_check_vcpu(ops, opaque, args[1]);
         if (ret) {
             return ret;
         }
@@ -313,6 +313,7 @@ void pvkit_evtchn_reset(const PVKitHostOps *ops, void *opaque)
         close_port(ops, opaque, ec, port);
     }
     memset(ec->upcall_vector, 0, sizeof(ec->upcall_vector));
+    pvkit_vcpu_info_drop_all(ops, opaque, ec);
     ops->shared_set(opaque, 0);
     ec->shared_gpa = 0;
 }
@@ -406,7 +407,8 @@ bool pvkit_evtchn_post_load(PVKitEvtchnState *ec)
         PVKitEvtchnPort *p = &ec->port[i];
 
         p->backend = NULL;
-        ok &= p->state <= PVKIT_EVTCHN_IPI && p->vcpu < PVKIT_MAX_VCPUS &&
+        /* p->vcpu: any uint8_t is below PVKIT_MAX_VCPUS (pvkit-vcpu.c) */
+        ok &= p->state <= PVKIT_EVTCHN_IPI &&
               (p->state == PVKIT_EVTCHN_HOST ?
                p->endpoint == PVKIT_ENDPOINT_ECHO ||
                p->endpoint == PVKIT_ENDPOINT_BACKEND : p->endpoint == 0);
@@ -414,6 +416,7 @@ bool pvkit_evtchn_post_load(PVKitEvtchnState *ec)
     for (i = 0; i < PVKIT_MAX_VCPUS; i++) {
         ok &= ec->upcall_vector[i] == 0 ||
               ec->upcall_vector[i] >= PVKIT_UPCALL_VECTOR_MIN;
+        ok &= !(ec->vcpu_info_gpa[i] & 63);
     }
     return ok;
 }

@@ -56,6 +56,7 @@ struct PVKitState {
     bool evtchn;
     bool gnttab;
     bool store;
+    bool vcpu_ops;
     uint32_t cpuid_base_prop;   /* 0: automatic */
     OnOffAuto xen_bus_prop;
     bool xen_bus;               /* QEMU's Xen backends are served */
@@ -71,6 +72,8 @@ struct PVKitState {
     PVKitEvtchnState ec;
     /* The mapped shared-info page. */
     PVKitGuestRam shared_ram;
+    /* Each vCPU's registered vcpu_info, mapped (none: in shared_ram). */
+    PVKitGuestRam vcpu_ram[PVKIT_MAX_VCPUS];
 
     /* Grant tables: mappings, per-ref counts, counters (BQL). */
     PVKitGnttabState gt;

@@ -236,6 +236,31 @@ static bool pvkit_vcpu_exists(void *opaque, uint32_t vcpu)
     return cpu_by_arch_id(vcpu) != NULL;
 }
 
+/* A vCPU's own vcpu_info, kept mapped as the shared-info page is. */
+static int pvkit_vcpu_info_set(void *opaque, uint32_t vcpu, uint64_t gpa)
+{
+    PVKitState *s = opaque;
+
+    return pvkit_guest_ram_map(&s->vcpu_ram[vcpu], gpa,
+                               gpa ? sizeof(struct pvkit_vcpu_info) : 0);
+}
+
+static struct pvkit_vcpu_info *pvkit_vcpu_info_area(void *opaque,
+                                                    uint32_t vcpu)
+{
+    PVKitState *s = opaque;
+
+    return s->vcpu_ram[vcpu].ptr;
+}
+
+static void pvkit_vcpu_info_written(void *opaque, uint32_t vcpu)
+{
+    PVKitState *s = opaque;
+
+    pvkit_guest_ram_dirty(&s->vcpu_ram[vcpu], 0,
+                          sizeof(struct pvkit_vcpu_info));
+}
+
 /*
  * A fixed, edge-triggered interrupt to one APIC ID, as an MSI write into
  * the APIC window of system memory: TCG's "apic-msi" region delivers it
@@ -408,6 +433,9 @@ const PVKitHostOps pvkit_host_ops = {
     .shared_page = pvkit_shared_page,
     .shared_written = pvkit_shared_written,
     .vcpu_exists = pvkit_vcpu_exists,
+    .vcpu_info_set = pvkit_vcpu_info_set,
+    .vcpu_info_area = pvkit_vcpu_info_area,
+    .vcpu_info_written = pvkit_vcpu_info_written,
     .inject = pvkit_inject,
     .backend_kick = pvkit_backend_kick,
     .backend_release = pvkit_backend_release,
@@ -702,6 +730,9 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
     if (s->store && s->evtchn) {
         s->features |= PVKIT_F_STORE;
     }
+    if (s->vcpu_ops && s->evtchn) {
+        s->features |= PVKIT_F_VCPU;
+    }
 
     if (!pvkit_cpuid_setup(s, errp) ||
         !x86_pv_hooks_register(&s->pv_hooks, s, errp)) {
@@ -790,6 +821,7 @@ static int pvkit_post_load(void *opaque, int version_id)
 {
     PVKitState *s = opaque;
     uint64_t gpa = s->ec.shared_gpa;
+    uint32_t v;
 
     if (!pvkit_evtchn_post_load(&s->ec)) {
         return -EINVAL;
@@ -798,6 +830,14 @@ static int pvkit_post_load(void *opaque, int version_id)
         error_report("pvkit: shared-info page 0x%" PRIx64 " is not RAM",
                      gpa);
         return -EINVAL;
+    }
+    for (v = 0; v < PVKIT_MAX_VCPUS; v++) {
+        gpa = s->ec.vcpu_info_gpa[v];
+        if (pvkit_vcpu_info_set(s, v, gpa)) {
+            error_report("pvkit: vcpu_info of APIC ID %u at 0x%" PRIx64
+                         " is not RAM", v, gpa);
+            return -EINVAL;
+        }
     }
     /* Also clears READING/WRITING the source's mappings left behind. */
     if (!pvkit_gnttab_post_load(&pvkit_host_ops, s)) {
@@ -820,10 +860,14 @@ static const VMStateDescription vmstate_pvkit_evtchn_port = {
     },
 };
 
+/*
+ * Version 4 (ABI 1.4) has a vector and an area per APIC ID below 256;
+ * older streams, with 32 vectors, are refused.
+ */
 static const VMStateDescription vmstate_pvkit = {
     .name = TYPE_PVKIT,
-    .version_id = 3,
-    .minimum_version_id = 1,
+    .version_id = 4,
+    .minimum_version_id = 4,
     .pre_load = pvkit_pre_load,
     .post_load = pvkit_post_load,
     .pre_save = pvkit_pre_save,
@@ -832,7 +876,9 @@ static const VMStateDescription vmstate_pvkit = {
         VMSTATE_FIFO8(rx, PVKitState),
         VMSTATE_UINT64_V(ec.shared_gpa, PVKitState, 2),
         VMSTATE_UINT8_ARRAY_V(ec.upcall_vector, PVKitState, PVKIT_MAX_VCPUS,
-                              2),
+                              4),
+        VMSTATE_UINT64_ARRAY_V(ec.vcpu_info_gpa, PVKitState, PVKIT_MAX_VCPUS,
+                               4),
         VMSTATE_STRUCT_ARRAY(ec.port, PVKitState, PVKIT_EVTCHN_PORTS, 2,
                              vmstate_pvkit_evtchn_port, PVKitEvtchnPort),
         VMSTATE_UINT64_V(gt.gpa, PVKitState, 3),
@@ -848,6 +894,7 @@ static const Property pvkit_properties[] = {
     DEFINE_PROP_BOOL("evtchn", PVKitState, evtchn, true),
     DEFINE_PROP_BOOL("gnttab", PVKitState, gnttab, true),
     DEFINE_PROP_BOOL("store", PVKitState, store, true),
+    DEFINE_PROP_BOOL("vcpu-ops", PVKitState, vcpu_ops, true),
     DEFINE_PROP_UINT32("cpuid-base", PVKitState, cpuid_base_prop, 0),
     DEFINE_PROP_ON_OFF_AUTO("xen-bus", PVKitState, xen_bus_prop,
                             ON_OFF_AUTO_AUTO),
@@ -891,6 +938,10 @@ static void pvkit_instance_init(Object *obj)
     object_property_add_uint64_ptr(obj, "stat-masked", &st->masked,
                                    OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-injections", &st->injections,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-unflagged", &st->unflagged,
+                                   OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-ipis", &st->ipis,
                                    OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-grant-maps",
                                    &s->gt.stats.maps, OBJ_PROP_FLAG_READ);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * pvkit hypervisor ABI, version 1.3.
+ * pvkit hypervisor ABI, version 1.4.
  *
  * This header is the single definition of the interface between a pvkit
  * guest and a pvkit host.  The guest kernel installs it as
@@ -13,7 +13,7 @@
 #include <linux/types.h>
 
 #define PVKIT_ABI_MAJOR			1
-#define PVKIT_ABI_MINOR			3
+#define PVKIT_ABI_MINOR			4
 #define PVKIT_ABI_VERSION		((PVKIT_ABI_MAJOR << 16) | PVKIT_ABI_MINOR)
 
 /*
@@ -36,6 +36,7 @@
 #define PVKIT_F_EVTCHN			(1ULL << 3)
 #define PVKIT_F_GNTTAB			(1ULL << 4)
 #define PVKIT_F_STORE			(1ULL << 5)
+#define PVKIT_F_VCPU			(1ULL << 6)
 
 /*
  * Hypercall page MSR.  Writing (guest physical address | ENABLE) asks the
@@ -156,6 +157,18 @@ enum pvkit_hypercall {
 	 * indexes.  0 disconnects.
 	 */
 	PVKIT_HC_STORE_SETUP	= 19,
+	/*
+	 * (vcpu, gpa) -> 0; vcpu's struct pvkit_vcpu_info moves to gpa
+	 * (64-byte aligned guest RAM); gpa 0 moves it back to the
+	 * shared-info page (vCPUs below PVKIT_SHARED_INFO_VCPUS only).
+	 */
+	PVKIT_HC_VCPU_INFO	= 20,
+	/*
+	 * (first, bitmap, vector) -> number of vCPUs interrupted; raise
+	 * vector on every vCPU whose APIC ID is first + n for a set bit n
+	 * of bitmap: one host transition for a set of up to 64 vCPUs.
+	 */
+	PVKIT_HC_VCPU_SEND_IPI	= 21,
 	PVKIT_HC_COUNT
 };
 
@@ -199,10 +212,14 @@ struct pvkit_grant_entry {
  * target vCPU's evtchn_pending_sel.  Delivery sets the pending bit; if it
  * was clear and the port is unmasked, sets the selector bit and
  * evtchn_upcall_pending and, unless evtchn_upcall_mask is set, raises the
- * vCPU's upcall vector.  vCPUs are named by APIC ID.
+ * vCPU's upcall vector.  vCPUs are named by APIC ID, below
+ * PVKIT_MAX_VCPUS (what the status encoding carries); the shared-info
+ * page holds the vcpu_info of the first PVKIT_SHARED_INFO_VCPUS, the
+ * others register their own (PVKIT_HC_VCPU_INFO).
  */
 #define PVKIT_EVTCHN_PORTS		4096
-#define PVKIT_MAX_VCPUS			32
+#define PVKIT_MAX_VCPUS			256
+#define PVKIT_SHARED_INFO_VCPUS		32
 
 /* Host endpoints a guest port can be bound to. */
 #define PVKIT_ENDPOINT_ECHO		1	/* each send comes back as an event */
@@ -218,7 +235,8 @@ struct pvkit_grant_entry {
 #define PVKIT_EVTCHN_ENDPOINT(st)	(((st) >> 16) & 0xffff)
 
 /**
- * struct pvkit_vcpu_info - per-vCPU event state (Xen's x86 vcpu_info)
+ * struct pvkit_vcpu_info - per-vCPU event state (Xen's x86 vcpu_info);
+ * in the shared-info page or wherever PVKIT_HC_VCPU_INFO put it
  * @evtchn_upcall_pending: set by the host when an event is pending
  * @evtchn_upcall_mask: set by the guest to hold off upcalls
  * @pad: zero
@@ -237,16 +255,17 @@ struct pvkit_vcpu_info {
 
 /**
  * struct pvkit_shared_info - the shared-info page (Xen's layout)
- * @vcpu_info: per-vCPU state, indexed by APIC ID
+ * @vcpu_info: per-vCPU state, indexed by APIC ID, unless registered
+ *	elsewhere with PVKIT_HC_VCPU_INFO
  * @evtchn_pending: pending bit per port
  * @evtchn_mask: mask bit per port (set: the host never raises an upcall)
  * @reserved: zero (Xen: wallclock and arch fields)
  */
 struct pvkit_shared_info {
-	struct pvkit_vcpu_info vcpu_info[PVKIT_MAX_VCPUS];
+	struct pvkit_vcpu_info vcpu_info[PVKIT_SHARED_INFO_VCPUS];
 	__u64 evtchn_pending[PVKIT_EVTCHN_PORTS / 64];
 	__u64 evtchn_mask[PVKIT_EVTCHN_PORTS / 64];
-	__u8 reserved[PVKIT_PAGE_SIZE - 64 * PVKIT_MAX_VCPUS -
+	__u8 reserved[PVKIT_PAGE_SIZE - 64 * PVKIT_SHARED_INFO_VCPUS -
 		      2 * PVKIT_EVTCHN_PORTS / 8];
 };
 

@@ -22,5 +22,13 @@ int pvkit_evtchn_bind_host(unsigned int endpoint);
 bool pvkit_evtchn_is_pending(unsigned int irq);
 bool pvkit_evtchn_is_masked(unsigned int irq);
 int pvkit_evtchn_cpu(unsigned int irq);
+#ifdef CONFIG_SMP
+long pvkit_ipi_set_sends(void);
+#else
+static inline long pvkit_ipi_set_sends(void)
+{
+	return 0;
+}
+#endif
 
 #endif /* _LINUX_PVKIT_EVTCHN_H */

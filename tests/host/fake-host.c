@@ -217,14 +217,63 @@ static bool fake_vcpu_exists(void *opaque, uint32_t vcpu)
         fake_env.fail(false, "vcpu_exists(%u) reached the host", vcpu);
         return false;
     }
-    return host.vcpus & (1u << vcpu);
+    return fake_vcpu_present(vcpu);
+}
+
+/* A vcpu_info area: 64 bytes of writable RAM, 64-byte aligned. */
+static int fake_vcpu_info_set(void *opaque, uint32_t vcpu, uint64_t gpa)
+{
+    struct region *r;
+
+    (void)opaque;
+    if (vcpu >= PVKIT_MAX_VCPUS || (gpa & 63)) {
+        fake_env.fail(false, "vcpu_info_set(%u, 0x%" PRIx64
+                      ") breaks the contract", vcpu, gpa);
+        return -PVKIT_EFAULT;
+    }
+    host.vcpu_area_sets++;
+    if (gpa == 0) {
+        host.vcpu_area[vcpu] = NULL;
+        host.vcpu_area_gpa[vcpu] = 0;
+        return 0;
+    }
+    r = fake_find(gpa, sizeof(struct pvkit_vcpu_info));
+    if (!writable(r)) {
+        if (r && r->kind == MMIO) {
+            host.mmio_touched++;
+        }
+        return -PVKIT_EFAULT;
+    }
+    host.vcpu_area[vcpu] = at(r, gpa);
+    host.vcpu_area_gpa[vcpu] = gpa;
+    return 0;
+}
+
+static struct pvkit_vcpu_info *fake_vcpu_info_area(void *opaque,
+                                                   uint32_t vcpu)
+{
+    (void)opaque;
+    if (vcpu >= PVKIT_MAX_VCPUS) {
+        fake_env.fail(false, "vcpu_info_area(%u)", vcpu);
+        return NULL;
+    }
+    return (struct pvkit_vcpu_info *)host.vcpu_area[vcpu];
+}
+
+static void fake_vcpu_info_written(void *opaque, uint32_t vcpu)
+{
+    (void)opaque;
+    if (vcpu >= PVKIT_MAX_VCPUS || !host.vcpu_area[vcpu]) {
+        fake_env.fail(false, "vcpu_info_written(%u) with no area", vcpu);
+        return;
+    }
+    host.vcpu_area_writes++;
 }
 
 static void fake_inject(void *opaque, uint32_t vcpu, uint8_t vector)
 {
     (void)opaque;
-    if (vcpu >= PVKIT_MAX_VCPUS || !(host.vcpus & (1u << vcpu)) ||
-        vector < PVKIT_UPCALL_VECTOR_MIN) {
+    if (!fake_vcpu_present(vcpu) || vector < PVKIT_UPCALL_VECTOR_MIN) {
         fake_env.fail(false, "inject(vcpu %u, vector %#x)", vcpu, vector);
     }
     host.injects++;
@@ -395,6 +444,9 @@ const PVKitHostOps ops = {
     .shared_page = fake_shared_page,
     .shared_written = fake_shared_written,
     .vcpu_exists = fake_vcpu_exists,
+    .vcpu_info_set = fake_vcpu_info_set,
+    .vcpu_info_area = fake_vcpu_info_area,
+    .vcpu_info_written = fake_vcpu_info_written,
     .inject = fake_inject,
     .backend_kick = fake_backend_kick,
     .backend_release = fake_backend_release,

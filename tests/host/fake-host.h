@@ -49,7 +49,7 @@ extern struct fake_env fake_env;
 
 struct fake_host {
     uint64_t features;
-    uint32_t vcpus;             /* bit n: APIC ID n exists */
+    uint64_t vcpus;             /* bit n: APIC ID n exists (n < 64) */
 
     /* guest memory */
     unsigned int mem_calls;     /* mem_read and mem_write calls */
@@ -70,6 +70,11 @@ struct fake_host {
     uint64_t shared_gpa;
     unsigned int shared_sets;
     unsigned int shared_writes;
+    /* vCPUs' registered vcpu_info areas (NULL: none mapped) */
+    uint8_t *vcpu_area[PVKIT_MAX_VCPUS];
+    uint64_t vcpu_area_gpa[PVKIT_MAX_VCPUS];
+    unsigned int vcpu_area_sets;
+    unsigned int vcpu_area_writes;
     unsigned int injects;
     uint32_t inject_vcpu;
     uint8_t inject_vector;
@@ -109,6 +114,12 @@ struct fake_host {
 
 extern struct fake_host host;
 extern const PVKitHostOps ops;
+
+/* True when APIC ID @vcpu exists in host.vcpus. */
+static inline bool fake_vcpu_present(uint64_t vcpu)
+{
+    return vcpu < 64 && (host.vcpus >> vcpu) & 1;
+}
 
 /* The region holding all of [gpa, gpa + len), or NULL. */
 struct region *fake_find(uint64_t gpa, uint64_t len);

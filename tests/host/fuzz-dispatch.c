@@ -61,7 +61,7 @@
 #define PVKIT_F_GNTTAB 0
 #endif
 #define ALL_F (PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CONSOLE | PVKIT_F_TEST | \
-               PVKIT_F_EVTCHN | PVKIT_F_GNTTAB)
+               PVKIT_F_EVTCHN | PVKIT_F_GNTTAB | PVKIT_F_VCPU)
 
 /* ---- guest memory ---- */
 
@@ -265,6 +265,7 @@ static unsigned int missing_ops(void)
 static struct {
     PVKitEvtchnPort port[PVKIT_EVTCHN_PORTS];
     uint8_t vector[PVKIT_MAX_VCPUS];
+    uint64_t vcpu_gpa[PVKIT_MAX_VCPUS];    /* registered areas, 0: none */
     uint64_t shared_gpa;
     uint64_t hypercalls[PVKIT_HC_COUNT];
     /* grant tables, as far as the calls told us */
@@ -341,7 +342,7 @@ static uint64_t vcpu_errs(uint64_t vcpu)
     if (vcpu >= PVKIT_MAX_VCPUS) {
         return ERR(PVKIT_EINVAL);
     }
-    return host.vcpus & (1u << vcpu) ? 0 : ERR(PVKIT_ENOENT);
+    return fake_vcpu_present(vcpu) ? 0 : ERR(PVKIT_ENOENT);
 }
 
 /* Expected injection of the current call, if any. */
@@ -357,19 +358,78 @@ static struct pvkit_shared_info *shadow_si(void)
            (struct pvkit_shared_info *)shadow_ptr(model.shared_gpa) : NULL;
 }
 
+/* A vCPU's vcpu_info in the shadow: its area, its slot, or none. */
+static struct pvkit_vcpu_info *model_vi(struct pvkit_shared_info *si,
+                                        uint32_t vcpu)
+{
+    if (model.vcpu_gpa[vcpu]) {
+        return (struct pvkit_vcpu_info *)shadow_ptr(model.vcpu_gpa[vcpu]);
+    }
+    return si && vcpu < PVKIT_SHARED_INFO_VCPUS ? &si->vcpu_info[vcpu] :
+           NULL;
+}
+
+static void want_one_inject(uint32_t vcpu, uint8_t vector)
+{
+    want_inject.n++;
+    want_inject.vcpu = vcpu;
+    want_inject.vector = vector;
+}
+
 /* SPEC.md section 6, delivery steps 4-5, applied to the shadow. */
 static void model_raise(struct pvkit_shared_info *si, uint32_t vcpu,
                         uint32_t word)
 {
-    struct pvkit_vcpu_info *vi = &si->vcpu_info[vcpu];
+    struct pvkit_vcpu_info *vi = model_vi(si, vcpu);
 
+    if (!vi) {
+        return;
+    }
     vi->evtchn_pending_sel |= 1ull << word;
     vi->evtchn_upcall_pending = 1;
     if (model.vector[vcpu] && !vi->evtchn_upcall_mask) {
-        want_inject.n++;
-        want_inject.vcpu = vcpu;
-        want_inject.vector = model.vector[vcpu];
+        want_one_inject(vcpu, model.vector[vcpu]);
     }
+}
+
+/* SPEC.md section 6, VCPU_INFO: the move, with the flags it carries. */
+static void model_vcpu_info(uint32_t vcpu, uint64_t gpa)
+{
+    struct pvkit_vcpu_info *from, *to, old = { 0 };
+
+    if (gpa == model.vcpu_gpa[vcpu]) {
+        return;
+    }
+    from = gpa ? model_vi(shadow_si(), vcpu) : NULL;
+    if (from) {
+        old.evtchn_pending_sel = from->evtchn_pending_sel;
+        old.evtchn_upcall_pending = from->evtchn_upcall_pending;
+    }
+    model.vcpu_gpa[vcpu] = gpa;
+    if (!gpa || (!old.evtchn_pending_sel && !old.evtchn_upcall_pending)) {
+        return;
+    }
+    to = model_vi(NULL, vcpu);
+    to->evtchn_pending_sel |= old.evtchn_pending_sel;
+    to->evtchn_upcall_pending = 1;
+    if (model.vector[vcpu] && !to->evtchn_upcall_mask) {
+        want_one_inject(vcpu, model.vector[vcpu]);
+    }
+}
+
+/* Errors of VCPU_SEND_IPI's set and vector. */
+static uint64_t send_ipi_errs(const uint64_t *a)
+{
+    uint64_t errs = 0;
+
+    if (a[2] < PVKIT_UPCALL_VECTOR_MIN || a[2] > PVKIT_UPCALL_VECTOR_MAX ||
+        a[0] >= PVKIT_MAX_VCPUS) {
+        return ERR(PVKIT_EINVAL);
+    }
+    for (uint64_t bits = a[1]; bits; bits &= bits - 1) {
+        errs |= vcpu_errs(a[0] + (uint64_t)__builtin_ctzll(bits));
+    }
+    return errs;
 }
 
 /* SPEC.md section 6, delivery steps 1-5, applied to the shadow. */
@@ -555,6 +615,24 @@ static struct expect model_expect(uint32_t nr, const uint64_t *a)
             return x;
         }
     }
+    if (nr == PVKIT_HC_VCPU_INFO || nr == PVKIT_HC_VCPU_SEND_IPI) {
+        if (!feat(PVKIT_F_VCPU | PVKIT_F_EVTCHN)) {
+            x.errs = ERR(PVKIT_ENOSYS);
+        } else if (nr == PVKIT_HC_VCPU_SEND_IPI) {
+            x.errs = send_ipi_errs(a);
+            x.value = __builtin_popcountll(a[1]);
+        } else {
+            x.errs = vcpu_errs(a[0]);
+            if ((a[1] & 63) || (!a[1] && a[0] >= PVKIT_SHARED_INFO_VCPUS)) {
+                x.errs |= ERR(PVKIT_EINVAL);
+            } else if (a[1] && a[0] < PVKIT_MAX_VCPUS &&
+                       a[1] != model.vcpu_gpa[a[0]] &&
+                       !writable(a[1], sizeof(struct pvkit_vcpu_info))) {
+                x.errs |= ERR(PVKIT_EFAULT);
+            }
+        }
+        return x;
+    }
     /* Not modelled: grant tables and later numbers. */
     x.known = false;
     x.any_value = true;
@@ -594,6 +672,16 @@ static void model_commit(uint32_t nr, const uint64_t *a, int64_t ret)
         return;
     case PVKIT_HC_SHARED_INFO:
         model.shared_gpa = a[0];
+        memset(model.vcpu_gpa, 0, sizeof(model.vcpu_gpa));
+        return;
+    case PVKIT_HC_VCPU_INFO:
+        model_vcpu_info((uint32_t)a[0], a[1]);
+        return;
+    case PVKIT_HC_VCPU_SEND_IPI:
+        for (uint64_t bits = a[1]; bits; bits &= bits - 1) {
+            want_one_inject((uint32_t)(a[0] + __builtin_ctzll(bits)),
+                            (uint8_t)a[2]);
+        }
         return;
     case PVKIT_HC_VCPU_UPCALL:
         model.vector[a[0]] = (uint8_t)a[1];
@@ -765,6 +853,7 @@ static void resync(void)
     memcpy(model.port, host.ec.port, sizeof(model.port));
     memcpy(model.vector, host.ec.upcall_vector, sizeof(model.vector));
     model.shared_gpa = host.ec.shared_gpa;
+    memcpy(model.vcpu_gpa, host.ec.vcpu_info_gpa, sizeof(model.vcpu_gpa));
     for (size_t i = 0; i < NR_REGIONS; i++) {
         memcpy(regions[i].shadow, regions[i].mem, regions[i].size);
     }
@@ -787,6 +876,15 @@ static void state_verify(void)
     }
     if (memcmp(model.vector, host.ec.upcall_vector, sizeof(model.vector))) {
         violation(V_STATE, "upcall vectors differ from the model");
+    }
+    for (uint32_t v = 0; v < PVKIT_MAX_VCPUS; v++) {
+        if (host.ec.vcpu_info_gpa[v] != model.vcpu_gpa[v] ||
+            host.vcpu_area_gpa[v] != model.vcpu_gpa[v]) {
+            violation(V_STATE, "vcpu %u area %#" PRIx64 " (host %#" PRIx64
+                      "), model %#" PRIx64, v, host.ec.vcpu_info_gpa[v],
+                      host.vcpu_area_gpa[v], model.vcpu_gpa[v]);
+            break;
+        }
     }
     if (host.ec.shared_gpa != model.shared_gpa ||
         host.shared_gpa != model.shared_gpa) {
@@ -861,8 +959,9 @@ static int64_t do_call(uint32_t nr, const uint64_t a_in[5])
                       violations[3];
     struct expect x;
     int64_t ret;
-    bool ok, evtchn = nr >= PVKIT_HC_SHARED_INFO &&
-                      nr <= PVKIT_HC_EVTCHN_BIND_VCPU;
+    bool ok, evtchn = (nr >= PVKIT_HC_SHARED_INFO &&
+                       nr <= PVKIT_HC_EVTCHN_BIND_VCPU) ||
+                      nr == PVKIT_HC_VCPU_INFO || nr == PVKIT_HC_VCPU_SEND_IPI;
 
     memcpy(a, a_in, sizeof(a));
     cur.what = "hypercall";
@@ -1072,6 +1171,7 @@ static void host_reset(void)
     }
     memset(model.port, 0, sizeof(model.port));
     memset(model.vector, 0, sizeof(model.vector));
+    memset(model.vcpu_gpa, 0, sizeof(model.vcpu_gpa));
     model.shared_gpa = 0;
 #ifdef PVKIT_GNTTAB_MAX_FRAMES
     /* releasing the grant mappings clears their flags, nothing else */
@@ -1093,7 +1193,8 @@ static void host_reset(void)
 
 /* ---- argument generation ---- */
 
-enum akind { A_ANY, A_ADDR, A_LEN, A_PORT, A_VCPU, A_VEC, A_EP, A_REF,
+enum akind { A_ANY, A_ADDR, A_AREA, A_SET, A_LEN, A_PORT, A_VCPU, A_VEC,
+             A_EP, A_REF,
              A_OP, A_FRAMES };
 
 static const uint64_t boundary[] = {
@@ -1150,7 +1251,11 @@ static uint64_t gen_arg(enum akind k)
         return n ? model.open[rnd(n)] : rnd(PVKIT_EVTCHN_PORTS + 8);
     }
     case A_VCPU:
-        return rnd(PVKIT_MAX_VCPUS + 2);
+        return r < 70 ? rnd(48) : rnd(PVKIT_MAX_VCPUS + 2);
+    case A_AREA:        /* mostly 64-byte aligned RAM, sometimes 0 */
+        return r < 45 ? ram_addr() & ~63ull : r < 55 ? 0 : ram_addr();
+    case A_SET:         /* mostly sets of existing vCPUs */
+        return r < 80 ? host.vcpus & rnd64() : rnd64();
     case A_VEC:
         return r < 50 ? 0x20 + rnd(0xe0) : rnd(0x120);
     case A_EP:
@@ -1203,6 +1308,12 @@ static void gen_args(uint32_t nr, uint64_t a[5])
         break;
     case PVKIT_HC_EVTCHN_BIND_VCPU:
         k[0] = A_PORT; k[1] = A_VCPU;
+        break;
+    case PVKIT_HC_VCPU_INFO:
+        k[0] = A_VCPU; k[1] = A_AREA;
+        break;
+    case PVKIT_HC_VCPU_SEND_IPI:
+        k[0] = A_VCPU; k[1] = A_SET; k[2] = A_VEC;
         break;
 #ifdef PVKIT_GNTTAB_MAX_FRAMES
     case PVKIT_HC_GNTTAB_SETUP:
@@ -1265,12 +1376,16 @@ static void guest_action(void)
         }
         return;
     case 3: {           /* ... clears the vCPU's flags */
-        uint32_t v = (uint32_t)rnd(PVKIT_MAX_VCPUS);
+        uint32_t v = (uint32_t)rnd(48);
+        uint64_t at = model.vcpu_gpa[v] ? model.vcpu_gpa[v] :
+                      si && v < PVKIT_SHARED_INFO_VCPUS ?
+                      model.shared_gpa + 64 * v : 0;
 
-        if (si) {
+        if (at) {
             memset(b, 0, 16);
-            b[1] = si->vcpu_info[v].evtchn_upcall_mask ^ (uint8_t)rnd(2);
-            guest_store(model.shared_gpa + 64 * v, b, 16);
+            b[1] = ((const struct pvkit_vcpu_info *)mem_ptr(at))->
+                   evtchn_upcall_mask ^ (uint8_t)rnd(2);
+            guest_store(at, b, 16);
         }
         return;
     }
@@ -1321,7 +1436,7 @@ static void setup(void)
            PAGE * rnd(RAM_SIZE / PAGE);
     hc(PVKIT_HC_SHARED_INFO, page, 0, 0, 0, 0);
     for (uint32_t v = 0; v < PVKIT_MAX_VCPUS; v++) {
-        if (host.vcpus & (1u << v)) {
+        if (fake_vcpu_present(v)) {
             hc(PVKIT_HC_VCPU_UPCALL, v, chance(80) ? 0x20 + rnd(0xe0) : 0,
                0, 0, 0);
         }
@@ -1433,7 +1548,8 @@ static void new_machine(void)
         host.features = ALL_F;
     }
     refresh_hcall_page();
-    host.vcpus = chance(70) ? 0x8000000bu : (uint32_t)rnd64() | 1;
+    host.vcpus = (chance(70) ? 0x8000000bu : (uint32_t)rnd64() | 1) |
+                 (chance(50) ? 1ull << 40 : 0);
     host.in_len = 0;
     for (size_t i = 0; i < NR_REGIONS; i++) {
         struct region *r = &regions[i];
@@ -1479,7 +1595,8 @@ static __attribute__((unused)) const char *const hc_name[] = {
     "TEST_COPY", "SHARED_INFO", "VCPU_UPCALL", "EVTCHN_ALLOC_UNBOUND",
     "EVTCHN_BIND_HOST", "EVTCHN_BIND_IPI", "EVTCHN_SEND", "EVTCHN_CLOSE",
     "EVTCHN_UNMASK", "EVTCHN_STATUS", "EVTCHN_BIND_VCPU", "GNTTAB_SETUP",
-    "GNTTAB_MAX_FRAMES", "TEST_GRANT",
+    "GNTTAB_MAX_FRAMES", "TEST_GRANT", "STORE_SETUP", "VCPU_INFO",
+    "VCPU_SEND_IPI",
 };
 
 #ifdef PVKIT_LIBFUZZER

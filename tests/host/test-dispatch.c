@@ -350,8 +350,11 @@ static void check_page(const uint8_t *buf, uint64_t features, uint16_t port,
         int gnt = i == PVKIT_HC_GNTTAB_SETUP ||
                   i == PVKIT_HC_GNTTAB_MAX_FRAMES;
         int store = i == PVKIT_HC_STORE_SETUP;
+        int vcpu = i == PVKIT_HC_VCPU_INFO || i == PVKIT_HC_VCPU_SEND_IPI;
         int offered = store ? (features & (PVKIT_F_STORE | PVKIT_F_EVTCHN)) ==
                       (PVKIT_F_STORE | PVKIT_F_EVTCHN) :
+                      vcpu ? (features & (PVKIT_F_VCPU | PVKIT_F_EVTCHN)) ==
+                      (PVKIT_F_VCPU | PVKIT_F_EVTCHN) :
                       test ? !!(features & PVKIT_F_TEST) :
                       evtchn ? !!(features & PVKIT_F_EVTCHN) :
                       gnt ? !!(features & PVKIT_F_GNTTAB) :
@@ -410,7 +413,7 @@ static void test_page(void)
     check_page(buf, PVKIT_F_HYPERCALL_PAGE | PVKIT_F_TEST, 0x560,
                "page fill, tests without grant tables");
     pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE, ALL_F, 0x560);
-    check(PVKIT_HC_COUNT == 20 &&
+    check(PVKIT_HC_COUNT == 22 &&
           ((const struct pvkit_hcall_page *)buf)->entry[16].transport ==
           PVKIT_TRANSPORT_PIO &&
           ((const struct pvkit_hcall_page *)buf)->entry[17].transport ==
@@ -427,6 +430,16 @@ static void test_page(void)
                           PVKIT_F_HYPERCALL_PAGE | PVKIT_F_STORE, 0x560);
     check(((const struct pvkit_hcall_page *)buf)->entry[19].transport ==
           PVKIT_TRANSPORT_NONE, "page: no entry 19 without event channels");
+    pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE, ALL_F | PVKIT_F_VCPU, 0x560);
+    check_page(buf, ALL_F | PVKIT_F_VCPU, 0x560, "page fill, vCPU ops");
+    check(((const struct pvkit_hcall_page *)buf)->entry[20].transport ==
+          PVKIT_TRANSPORT_PIO &&
+          ((const struct pvkit_hcall_page *)buf)->entry[21].transport ==
+          PVKIT_TRANSPORT_PIO, "page: entries 20..21 with vCPU ops");
+    pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE,
+                          PVKIT_F_HYPERCALL_PAGE | PVKIT_F_VCPU, 0x560);
+    check(((const struct pvkit_hcall_page *)buf)->entry[20].transport ==
+          PVKIT_TRANSPORT_NONE, "page: no entry 20 without event channels");
     memset(buf, 0xff, sizeof(buf));
     pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE - 1, ALL_F, 0x560);
     check(buf[0] == 0xff, "page fill refuses a short buffer");
@@ -707,7 +720,9 @@ static void test_vcpu_upcall(void)
     CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 4, 1, 0, 0, 0), -PVKIT_EINVAL,
              "VCPU_UPCALL absent vcpu, bad vector -> EINVAL");
     CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, PVKIT_MAX_VCPUS, VEC, 0, 0, 0),
-             -PVKIT_EINVAL, "VCPU_UPCALL vcpu 32 -> EINVAL");
+             -PVKIT_EINVAL, "VCPU_UPCALL vcpu 256 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 32, VEC, 0, 0, 0),
+             -PVKIT_ENOENT, "VCPU_UPCALL absent vcpu 32 -> ENOENT");
     CHECK_EQ(hc(PVKIT_HC_VCPU_UPCALL, 1ull << 32, VEC, 0, 0, 0),
              -PVKIT_EINVAL, "VCPU_UPCALL vcpu 2^32 -> EINVAL");
     CHECK_EQ(host.ec.upcall_vector[0], VEC, "failed calls changed nothing");
@@ -746,8 +761,8 @@ static void test_ports(void)
              -PVKIT_EINVAL, "BIND_HOST endpoint 2^32+1 -> EINVAL");
     CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_IPI, 4, 0, 0, 0, 0), -PVKIT_ENOENT,
              "BIND_IPI absent vcpu -> ENOENT");
-    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_IPI, 32, 0, 0, 0, 0), -PVKIT_EINVAL,
-             "BIND_IPI vcpu 32 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_IPI, PVKIT_MAX_VCPUS, 0, 0, 0, 0),
+             -PVKIT_EINVAL, "BIND_IPI vcpu 256 -> EINVAL");
     CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_IPI, UINT64_MAX, 0, 0, 0, 0),
              -PVKIT_EINVAL, "BIND_IPI vcpu ~0 -> EINVAL");
     check(host.ec.port[1].state == PVKIT_EVTCHN_CLOSED && host.injects == 0 &&
@@ -951,8 +966,8 @@ static void test_ipi_and_retarget(void)
           host.inject_vector == 0xf3, "IPI injected 0xf3 on vcpu 3");
     CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_VCPU, p, 4, 0, 0, 0), -PVKIT_ENOENT,
              "BIND_VCPU absent vcpu -> ENOENT");
-    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_VCPU, p, 32, 0, 0, 0), -PVKIT_EINVAL,
-             "BIND_VCPU vcpu 32 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_VCPU, p, PVKIT_MAX_VCPUS, 0, 0, 0),
+             -PVKIT_EINVAL, "BIND_VCPU vcpu 256 -> EINVAL");
     CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_VCPU, p, 1ull << 32, 0, 0, 0),
              -PVKIT_EINVAL, "BIND_VCPU vcpu 2^32 -> EINVAL");
     CHECK_EQ(PVKIT_EVTCHN_VCPU(hc(PVKIT_HC_EVTCHN_STATUS, p, 0, 0, 0, 0)), 3,
@@ -972,6 +987,185 @@ static void test_ipi_and_retarget(void)
              "BIND_VCPU of an unbound port");
     CHECK_EQ(hc(PVKIT_HC_EVTCHN_STATUS, p, 0, 0, 0, 0),
              PVKIT_EVTCHN_UNBOUND | 1 << 8, "STATUS unbound, vcpu 1");
+}
+
+/* vcpu_info areas for VCPU_INFO: in RAM B, apart from the shared page. */
+#define AREA_GPA  (RAM_B + 0x6040)
+#define AREA2_GPA (RAM_B + 0x7000)
+#define AREA3_GPA (RAM_B + 0x8080)
+
+static struct pvkit_vcpu_info *area(uint64_t gpa)
+{
+    return (struct pvkit_vcpu_info *)ptr(gpa);
+}
+
+/* Event setup with vCPU operations and a vCPU at APIC ID 40 (no slot). */
+static void vcpu_setup(void)
+{
+    ev_setup();
+    host.features |= PVKIT_F_VCPU;
+    host.vcpus |= 1ull << 40;
+    memset(ptr(AREA_GPA & ~0xfffull), 0, PVKIT_PAGE_SIZE);
+    memset(ptr(AREA2_GPA), 0, PVKIT_PAGE_SIZE);
+    memset(ptr(AREA3_GPA & ~0xfffull), 0, PVKIT_PAGE_SIZE);
+}
+
+static void test_vcpu_info_errors(void)
+{
+    vcpu_setup();
+    host.features &= ~PVKIT_F_VCPU;
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 0, AREA_GPA, 0, 0, 0), -PVKIT_ENOSYS,
+             "VCPU_INFO without F_VCPU -> ENOSYS");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_SEND_IPI, 0, 1, VEC, 0, 0), -PVKIT_ENOSYS,
+             "VCPU_SEND_IPI without F_VCPU -> ENOSYS");
+    host.features |= PVKIT_F_VCPU;
+    host.features &= ~PVKIT_F_EVTCHN;
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 0, AREA_GPA, 0, 0, 0), -PVKIT_ENOSYS,
+             "VCPU_INFO without F_EVTCHN -> ENOSYS");
+    host.features |= PVKIT_F_EVTCHN;
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, PVKIT_MAX_VCPUS, AREA_GPA, 0, 0, 0),
+             -PVKIT_EINVAL, "VCPU_INFO vcpu 256 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 4, AREA_GPA, 0, 0, 0), -PVKIT_ENOENT,
+             "VCPU_INFO absent vcpu -> ENOENT");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 0, AREA_GPA + 8, 0, 0, 0), -PVKIT_EINVAL,
+             "VCPU_INFO not 64-byte aligned -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 40, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "VCPU_INFO 0 for a vCPU without a slot -> EINVAL");
+    check(host.vcpu_area_sets == 0, "... refused before reaching the host");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 0, ROM_BASE + 0x40, 0, 0, 0),
+             -PVKIT_EFAULT, "VCPU_INFO in ROM -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 0, MMIO_B, 0, 0, 0), -PVKIT_EFAULT,
+             "VCPU_INFO in MMIO -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 0, 0x18000, 0, 0, 0), -PVKIT_EFAULT,
+             "VCPU_INFO in a hole -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 0, RAM_A + 0x10000 - 0x40, 0, 0, 0), 0,
+             "VCPU_INFO in the last 64 bytes of RAM");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 0, 0, 0, 0, 0), 0,
+             "VCPU_INFO 0 back to the slot");
+    check(host.ec.vcpu_info_gpa[0] == 0 && !host.vcpu_area[0] &&
+          host.ec.vcpu_info_gpa[40] == 0 && unchanged_except(1),
+          "failed VCPU_INFO calls left no area and wrote nothing");
+}
+
+/*
+ * Events flagged before a move are carried to the new place, later ones
+ * go only there, and the old place is never written again.
+ */
+static void test_vcpu_info_moves(void)
+{
+    struct pvkit_shared_info *s;
+    int64_t p, q;
+
+    vcpu_setup();
+    s = si();
+    hc(PVKIT_HC_VCPU_UPCALL, 3, 0xf3, 0, 0, 0);
+    p = hc(PVKIT_HC_EVTCHN_BIND_IPI, 3, 0, 0, 0, 0);
+    hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0);
+    check(s->vcpu_info[3].evtchn_pending_sel == 1 && host.injects == 1,
+          "before VCPU_INFO: the event is flagged in slot 3");
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 3, AREA_GPA, 0, 0, 0), 0,
+             "VCPU_INFO vcpu 3");
+    check(area(AREA_GPA)->evtchn_pending_sel == 1 &&
+          area(AREA_GPA)->evtchn_upcall_pending == 1 &&
+          host.injects == 2 && host.inject_vcpu == 3 &&
+          host.inject_vector == 0xf3 && host.vcpu_area_writes == 1,
+          "the flags moved with the vCPU and the upcall was raised again");
+    check(unchanged_except(AREA_GPA & ~0xfffull),
+          "the move wrote only the new area (the slot is only read)");
+    memset(&s->vcpu_info[3], 0, sizeof(s->vcpu_info[3]));
+    s->evtchn_pending[0] = 0;
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0), 0, "SEND after move");
+    check(s->vcpu_info[3].evtchn_pending_sel == 0 &&
+          s->vcpu_info[3].evtchn_upcall_pending == 0 &&
+          host.injects == 3, "a later event is flagged in the area only");
+
+    area(AREA_GPA)->evtchn_pending_sel = 5;
+    area(AREA_GPA)->evtchn_upcall_mask = 1;
+    area(AREA3_GPA)->evtchn_upcall_mask = 1;
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 3, AREA3_GPA, 0, 0, 0), 0,
+             "VCPU_INFO from one area to another");
+    check(area(AREA3_GPA)->evtchn_pending_sel == 5 &&
+          area(AREA3_GPA)->evtchn_upcall_pending == 1 && host.injects == 3,
+          "flags carried; the new area's upcall mask holds the interrupt");
+    check(unchanged_except(AREA3_GPA & ~0xfffull),
+          "... and the old area was not written");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 3, 0, 0, 0, 0), 0, "VCPU_INFO 0");
+    s->evtchn_pending[0] = 0;
+    snapshot();
+    hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0);
+    check(s->vcpu_info[3].evtchn_pending_sel == 1 &&
+          unchanged_except(SI_GPA), "back in the slot; areas untouched");
+
+    /* APIC ID 40 has no slot: its events wait for an area. */
+    hc(PVKIT_HC_VCPU_UPCALL, 40, 0xf3, 0, 0, 0);
+    q = hc(PVKIT_HC_EVTCHN_BIND_IPI, 40, 0, 0, 0, 0);
+    CHECK_EQ(PVKIT_EVTCHN_VCPU(hc(PVKIT_HC_EVTCHN_STATUS, q, 0, 0, 0, 0)),
+             40, "BIND_IPI vcpu 40");
+    hc(PVKIT_HC_EVTCHN_SEND, q, 0, 0, 0, 0);
+    check(host.ec.stats.unflagged == 1 && test_bit64(s->evtchn_pending, q) &&
+          host.injects == 4, "vcpu 40 without an area: pending, not raised");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 40, AREA2_GPA, 0, 0, 0), 0,
+             "VCPU_INFO vcpu 40");
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_UNMASK, q, 0, 0, 0, 0), 0, "UNMASK it");
+    check(area(AREA2_GPA)->evtchn_pending_sel == 1 &&
+          host.injects == 5 && host.inject_vcpu == 40,
+          "UNMASK flags it in vcpu 40's area and raises the upcall");
+
+    /* A new shared-info page is a new guest: every area is dropped. */
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 3, AREA_GPA, 0, 0, 0), 0, "VCPU_INFO");
+    CHECK_EQ(hc(PVKIT_HC_SHARED_INFO, SI_GPA, 0, 0, 0, 0), 0,
+             "SHARED_INFO again");
+    check(!host.vcpu_area[3] && !host.vcpu_area[40] &&
+          !host.ec.vcpu_info_gpa[3] && !host.ec.vcpu_info_gpa[40],
+          "SHARED_INFO dropped every area");
+    s->evtchn_pending[0] = 0;
+    snapshot();
+    hc(PVKIT_HC_EVTCHN_SEND, p, 0, 0, 0, 0);
+    hc(PVKIT_HC_EVTCHN_SEND, q, 0, 0, 0, 0);
+    check(unchanged_except(SI_GPA) && host.ec.stats.unflagged == 2,
+          "after it, events touch only the shared page");
+
+    host.ec.vcpu_info_gpa[5] = AREA_GPA + 8;
+    check(!pvkit_evtchn_post_load(&host.ec),
+          "post_load refuses a misaligned area");
+    host.ec.vcpu_info_gpa[5] = 0;
+    CHECK_EQ(hc(PVKIT_HC_VCPU_INFO, 40, AREA2_GPA, 0, 0, 0), 0, "VCPU_INFO");
+    pvkit_evtchn_reset(&ops, &host);
+    check(!host.vcpu_area[40] && !host.ec.vcpu_info_gpa[40],
+          "reset drops the areas");
+}
+
+static void test_vcpu_send_ipi(void)
+{
+    vcpu_setup();
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_VCPU_SEND_IPI, 0, 1, 0x1f, 0, 0), -PVKIT_EINVAL,
+             "SEND_IPI vector 0x1f -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_SEND_IPI, 0, 1, 0x100, 0, 0), -PVKIT_EINVAL,
+             "SEND_IPI vector 0x100 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_SEND_IPI, PVKIT_MAX_VCPUS, 1, VEC, 0, 0),
+             -PVKIT_EINVAL, "SEND_IPI first 256 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_SEND_IPI, 250, 1ull << 6, VEC, 0, 0),
+             -PVKIT_EINVAL, "SEND_IPI naming APIC ID 256 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_SEND_IPI, 0, 0x1f, VEC, 0, 0), -PVKIT_ENOENT,
+             "SEND_IPI naming absent vcpu 4 -> ENOENT");
+    check(host.injects == 0 && host.ec.stats.ipis == 0,
+          "a refused set interrupts nobody");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_SEND_IPI, 0, 0, VEC, 0, 0), 0,
+             "SEND_IPI to the empty set -> 0");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_SEND_IPI, 0, 0x8f, 0xfd, 0, 0), 5,
+             "SEND_IPI to vcpus 0-3 and 7");
+    check(host.injects == 5 && host.inject_vcpu == 7 &&
+          host.inject_vector == 0xfd && host.ec.stats.ipis == 5,
+          "one injection per vCPU in the set");
+    CHECK_EQ(hc(PVKIT_HC_VCPU_SEND_IPI, 3, 1ull << 37 | 1, 0xfc, 0, 0), 2,
+             "SEND_IPI from first 3: vcpus 3 and 40");
+    check(host.injects == 7 && host.inject_vcpu == 40 &&
+          host.ec.stats.ipis == 7, "... both interrupted");
+    check(unchanged_except(1), "SEND_IPI writes no guest memory");
 }
 
 static void test_detach(void)
@@ -1511,8 +1705,9 @@ static void test_reset_and_load(void)
     saved.port[5].state = 4;
     check(!pvkit_evtchn_post_load(&saved), "post_load: bad state -> bad");
     saved.port[5].state = PVKIT_EVTCHN_IPI;
-    saved.port[5].vcpu = 32;
-    check(!pvkit_evtchn_post_load(&saved), "post_load: bad vcpu -> bad");
+    saved.port[5].vcpu = 255;
+    check(pvkit_evtchn_post_load(&saved),
+          "post_load: vcpu 255 (any 8-bit APIC ID) -> good");
     saved.port[5].vcpu = 0;
     saved.port[5].endpoint = 1;
     check(!pvkit_evtchn_post_load(&saved), "post_load: IPI endpoint -> bad");
@@ -2415,6 +2610,9 @@ int main(void)
     test_echo_roundtrip();
     test_mask();
     test_ipi_and_retarget();
+    test_vcpu_info_errors();
+    test_vcpu_info_moves();
+    test_vcpu_send_ipi();
     test_detach();
     test_backend();
     test_store_setup();

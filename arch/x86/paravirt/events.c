@@ -41,6 +41,21 @@ static DEFINE_MUTEX(pvkit_evtchn_lock);
 /* CPUs whose upcall vector the host accepted; others get no ports. */
 static DEFINE_PER_CPU(bool, pvkit_upcall_ready);
 
+/*
+ * Each CPU's own event state, registered with the host (VCPU_INFO) so
+ * that no APIC ID is too high for a slot of the shared-info page.  One
+ * cache line each: the host requires 64-byte alignment, so the structure
+ * never straddles a page.
+ */
+static DEFINE_PER_CPU_ALIGNED(struct pvkit_vcpu_info, pvkit_vcpu_area);
+
+/*
+ * Where the host flags this CPU's events: its area, or its slot of the
+ * shared-info page on a host without VCPU_INFO; NULL while neither.
+ * Written by the CPU itself before its upcall vector is set.
+ */
+static DEFINE_PER_CPU(struct pvkit_vcpu_info *, pvkit_vcpu_info);
+
 /* Word of the pending bitmap the next scan on this CPU starts from. */
 static DEFINE_PER_CPU(unsigned int, pvkit_scan_start);
 
@@ -91,9 +106,7 @@ static inline unsigned long *pvkit_mask_map(void)
 
 static struct pvkit_vcpu_info *pvkit_this_vcpu_info(void)
 {
-	u32 apicid = cpu_physical_id(smp_processor_id());
-
-	return apicid < PVKIT_MAX_VCPUS ? &pvkit_shinfo.vcpu_info[apicid] : NULL;
+	return this_cpu_read(pvkit_vcpu_info);
 }
 
 /*
@@ -311,8 +324,7 @@ static int pvkit_evtchn_set_affinity(struct irq_data *d,
 	    pvkit_port_cpu[port] >= nr_cpu_ids)
 		goto out;
 	for_each_cpu_and(cpu, dest, cpu_online_mask) {
-		if (per_cpu(pvkit_upcall_ready, cpu) &&
-		    cpu_physical_id(cpu) < PVKIT_MAX_VCPUS)
+		if (per_cpu(pvkit_upcall_ready, cpu))
 			break;
 	}
 	if (cpu >= nr_cpu_ids)
@@ -624,21 +636,72 @@ void pvkit_evtchn_unbind(unsigned int irq)
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_unbind);
 
+/*
+ * Where the host is to flag @cpu's events: its own area when the host
+ * takes one (VCPU_INFO carries over what was flagged in the old place),
+ * else its slot of the shared-info page, if its APIC ID has one.
+ */
+static struct pvkit_vcpu_info *pvkit_vcpu_info_place(unsigned int cpu,
+						     u32 apicid)
+{
+	struct pvkit_vcpu_info *area = per_cpu_ptr(&pvkit_vcpu_area, cpu);
+	long ret;
+
+	if (pvkit_features() & PVKIT_F_VCPU) {
+		ret = pvkit_hypercall(PVKIT_HC_VCPU_INFO, apicid,
+				      per_cpu_ptr_to_phys(area), 0, 0, 0);
+		if (!ret)
+			return area;
+		pr_warn("CPU%u: host refused its vcpu_info (%ld)\n", cpu, ret);
+	}
+	if (apicid < PVKIT_SHARED_INFO_VCPUS)
+		return &pvkit_shinfo.vcpu_info[apicid];
+	return NULL;
+}
+
+/*
+ * The host raises the upcall for new events only: one flagged while this
+ * CPU had no vector (offline, or before it came up) would wait for the
+ * next.  Raise it here if one is owed.  On this CPU, interrupts off.
+ */
+static void pvkit_upcall_if_owed(void)
+{
+	struct pvkit_vcpu_info *vi = pvkit_this_vcpu_info();
+
+	if (vi && READ_ONCE(vi->evtchn_upcall_pending))
+		__apic_send_IPI_self(HYPERVISOR_CALLBACK_VECTOR);
+}
+
+/* Runs on @cpu itself (an AP_ONLINE state). */
 static int pvkit_events_cpu_online(unsigned int cpu)
 {
 	u32 apicid = cpu_physical_id(cpu);
+	struct pvkit_vcpu_info *vi;
 	long ret;
 
 	if (apicid >= PVKIT_MAX_VCPUS) {
 		pr_warn("CPU%u: APIC ID %u gets no events\n", cpu, apicid);
 		return 0;
 	}
+	vi = pvkit_vcpu_info_place(cpu, apicid);
+	if (!vi) {
+		pr_warn("CPU%u: APIC ID %u has no vcpu_info: no events\n",
+			cpu, apicid);
+		return 0;
+	}
+	/* The upcall reads the pointer: set before the vector exists. */
+	per_cpu(pvkit_vcpu_info, cpu) = vi;
 	ret = pvkit_hypercall(PVKIT_HC_VCPU_UPCALL, apicid,
 			      HYPERVISOR_CALLBACK_VECTOR, 0, 0, 0);
 	/* A CPU without events still runs: it just gets no ports. */
 	if (ret)
 		pr_err("CPU%u: upcall registration failed (%ld)\n", cpu, ret);
 	per_cpu(pvkit_upcall_ready, cpu) = !ret;
+	if (!ret) {
+		local_irq_disable();
+		pvkit_upcall_if_owed();
+		local_irq_enable();
+	}
 	return 0;
 }
 
@@ -757,10 +820,19 @@ arch_initcall(pvkit_events_init);
  */
 void pvkit_events_resume(void)
 {
-	struct pvkit_vcpu_info *vi = pvkit_this_vcpu_info();
+	if (pvkit_evtchn_domain)
+		pvkit_upcall_if_owed();
+}
 
-	if (pvkit_evtchn_domain && vi && READ_ONCE(vi->evtchn_upcall_pending))
-		__apic_send_IPI_self(HYPERVISOR_CALLBACK_VECTOR);
+/* Online CPUs whose events the host flags in their own area (sysfs). */
+unsigned int pvkit_events_vcpu_areas(void)
+{
+	unsigned int cpu, n = 0;
+
+	for_each_online_cpu(cpu)
+		n += per_cpu(pvkit_vcpu_info, cpu) ==
+		     per_cpu_ptr(&pvkit_vcpu_area, cpu);
+	return n;
 }
 
 /*

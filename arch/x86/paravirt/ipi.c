@@ -6,10 +6,16 @@
  * IPI is then a single SEND hypercall instead of an APIC ICR write, which
  * a hypervisor must trap and decode.  Until a CPU's ports exist (early
  * boot, CPU bring-up) the native APIC path is used.
+ *
+ * A call-function IPI to several CPUs (smp_call_function_many(), TLB
+ * shootdowns) is one VCPU_SEND_IPI per 64 APIC IDs when the host has it:
+ * the kernel's own call-function vector, raised on the whole set in one
+ * host transition instead of one SEND per CPU.
  */
 
 #define pr_fmt(fmt) "pvkit: " fmt
 
+#include <linux/atomic.h>
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/init.h>
@@ -19,6 +25,7 @@
 #include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/pvkit_evtchn.h>
+#include <asm/irq_vectors.h>
 #include <asm/pvkit.h>
 
 enum pvkit_ipi_kind {
@@ -56,6 +63,13 @@ static DEFINE_PER_CPU(struct pvkit_ipi_port [PVKIT_IPI_KINDS], pvkit_ipi);
  */
 static void (*pvkit_native_resched)(int cpu) __ro_after_init;
 static void (*pvkit_native_call_single)(int cpu) __ro_after_init;
+static void (*pvkit_native_call_func)(const struct cpumask *mask)
+	__ro_after_init;
+
+/* The host sends to sets of vCPUs (PVKIT_F_VCPU). */
+static bool pvkit_ipi_sets __ro_after_init;
+/* VCPU_SEND_IPI calls made, for the kit's tests. */
+static atomic_long_t pvkit_ipi_set_count = ATOMIC_LONG_INIT(0);
 
 static irqreturn_t pvkit_ipi_interrupt(int irq, void *dev_id)
 {
@@ -93,15 +107,78 @@ static void pvkit_send_call_func_single_ipi(int cpu)
 		pvkit_native_call_single(cpu);
 }
 
+/* CALL_FUNCTION_VECTOR on APIC IDs @first + n, n a bit of @bitmap. */
+static bool pvkit_ipi_send_set(u32 first, u64 bitmap)
+{
+	long ret = pvkit_hypercall(PVKIT_HC_VCPU_SEND_IPI, first, bitmap,
+				   CALL_FUNCTION_VECTOR, 0, 0);
+
+	atomic_long_inc(&pvkit_ipi_set_count);
+	return ret >= 0;
+}
+
+/*
+ * One VCPU_SEND_IPI per window of 64 APIC IDs, a window starting at the
+ * first CPU of @mask that does not fit the current one.  If the host
+ * refuses a window, the whole mask goes through the APIC as well: a
+ * second call-function IPI only makes the target look at an empty queue.
+ */
+static void pvkit_send_call_func_set(const struct cpumask *mask)
+{
+	u32 apicid, first = 0;
+	u64 bitmap = 0;
+	bool ok = true;
+	int cpu;
+
+	for_each_cpu(cpu, mask) {
+		apicid = cpu_physical_id(cpu);
+		if (apicid >= PVKIT_MAX_VCPUS) {
+			ok = false;
+			break;
+		}
+		if (bitmap && (apicid < first || apicid - first >= 64)) {
+			ok &= pvkit_ipi_send_set(first, bitmap);
+			bitmap = 0;
+		}
+		if (!bitmap)
+			first = apicid;
+		bitmap |= BIT_ULL(apicid - first);
+	}
+	if (ok && bitmap)
+		ok = pvkit_ipi_send_set(first, bitmap);
+	if (!ok) {
+		pr_warn_once("a set of CPUs was refused: call-function IPIs through the APIC\n");
+		pvkit_native_call_func(mask);
+	}
+}
+
 static void pvkit_send_call_func_ipi(const struct cpumask *mask)
 {
 	int cpu;
 
+	if (pvkit_ipi_sets) {
+		pvkit_send_call_func_set(mask);
+		return;
+	}
 	for_each_cpu(cpu, mask) {
 		if (!pvkit_ipi_send(cpu, PVKIT_IPI_CALL_FUNC))
 			pvkit_native_call_single(cpu);
 	}
 }
+
+/**
+ * pvkit_ipi_set_sends() - VCPU_SEND_IPI calls made so far
+ *
+ * For the kit's tests: shows that call-function IPIs to several CPUs
+ * went to the host as sets.
+ *
+ * Return: the number of calls since boot, refused ones included.
+ */
+long pvkit_ipi_set_sends(void)
+{
+	return atomic_long_read(&pvkit_ipi_set_count);
+}
+EXPORT_SYMBOL_NS_GPL(pvkit_ipi_set_sends, PVKIT_TEST);
 
 static void pvkit_ipi_unbind_cpu(unsigned int cpu)
 {
@@ -143,6 +220,9 @@ static int pvkit_ipi_cpu_online(unsigned int cpu)
 	for (kind = 0; kind < PVKIT_IPI_KINDS; kind++) {
 		struct pvkit_ipi_port *ipi = &per_cpu(pvkit_ipi, cpu)[kind];
 
+		/* Sent as sets: no port. */
+		if (kind == PVKIT_IPI_CALL_FUNC && pvkit_ipi_sets)
+			continue;
 		irq = pvkit_evtchn_bind_ipi(cpu);
 		if (irq < 0) {
 			ret = irq;
@@ -186,6 +266,8 @@ void __init pvkit_ipi_init(void)
 
 	pvkit_native_resched = smp_ops.smp_send_reschedule;
 	pvkit_native_call_single = smp_ops.send_call_func_single_ipi;
+	pvkit_native_call_func = smp_ops.send_call_func_ipi;
+	pvkit_ipi_sets = pvkit_features() & PVKIT_F_VCPU;
 	smp_ops.smp_send_reschedule = pvkit_send_reschedule;
 	smp_ops.send_call_func_ipi = pvkit_send_call_func_ipi;
 	smp_ops.send_call_func_single_ipi = pvkit_send_call_func_single_ipi;
@@ -195,5 +277,6 @@ void __init pvkit_ipi_init(void)
 	if (ret < 0)
 		pr_warn("IPIs stay on the APIC (%d)\n", ret);
 	else
-		pr_info("IPIs on event channels\n");
+		pr_info("IPIs on event channels%s\n",
+			pvkit_ipi_sets ? ", call-function IPIs to sets of vCPUs" : "");
 }

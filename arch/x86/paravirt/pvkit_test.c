@@ -481,6 +481,39 @@ static long pvkit_test_set_affinity(void __user *uarg)
 	return copy_to_user(uarg, &af, sizeof(af)) ? -EFAULT : 0;
 }
 
+static void pvkit_test_count_call(void *info)
+{
+	atomic64_inc(info);
+}
+
+/*
+ * smp_call_function() to all other CPUs, @rounds times, waiting for each:
+ * with two targets or more each call is a call-function IPI to a set.
+ */
+static long pvkit_test_call_func(void __user *uarg)
+{
+	struct pvkit_test_call_func cf;
+	atomic64_t ran = ATOMIC64_INIT(0);
+	long sends;
+	u32 i;
+
+	if (copy_from_user(&cf, uarg, sizeof(cf)))
+		return -EFAULT;
+	if (!cf.rounds || cf.rounds > 100000)
+		return -EINVAL;
+	cpus_read_lock();
+	sends = pvkit_ipi_set_sends();
+	for (i = 0; i < cf.rounds; i++) {
+		smp_call_function(pvkit_test_count_call, &ran, true);
+		cond_resched();
+	}
+	cf.set_sends = pvkit_ipi_set_sends() - sends;
+	cf.targets = num_online_cpus() - 1;
+	cpus_read_unlock();
+	cf.ran = atomic64_read(&ran);
+	return copy_to_user(uarg, &cf, sizeof(cf)) ? -EFAULT : 0;
+}
+
 static long pvkit_test_grant(struct pvkit_test_file *tf, void __user *uarg)
 {
 	struct pvkit_test_grant g;
@@ -660,6 +693,8 @@ static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 		return pvkit_test_set_affinity(uarg);
 	case PVKIT_TEST_IOC_ECHO_GATE:
 		return pvkit_test_echo_gate(file->private_data, uarg);
+	case PVKIT_TEST_IOC_CALL_FUNC:
+		return pvkit_test_call_func(uarg);
 	default:
 		return -ENOTTY;
 	}

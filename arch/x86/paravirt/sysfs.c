@@ -9,6 +9,8 @@
  *   pvkit/hypercalls	"1" when the hypercall page was installed
  *   pvkit/layered		"1" when the kit runs on top of KVM, which
  *				is then the x86 platform (pvkit.c)
+ *   pvkit/vcpu_areas	online CPUs whose event state is in their own
+ *				registered area, not the shared-info page
  *
  * "type" is "pvkit" when layered too: the files describe the kit.
  */
@@ -17,6 +19,7 @@
 #include <linux/kobject.h>
 #include <linux/sysfs.h>
 #include <asm/hypervisor.h>
+#include <asm/pvkit.h>
 #include <linux/pvkit_gnttab.h>
 
 static ssize_t type_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -69,6 +72,14 @@ static ssize_t layered_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute layered_attr = __ATTR_RO(layered);
 
+static ssize_t vcpu_areas_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", pvkit_events_vcpu_areas());
+}
+
+static struct kobj_attribute vcpu_areas_attr = __ATTR_RO(vcpu_areas);
+
 /* Grants not yet revoked: a frontend that leaks shows up here. */
 static ssize_t grants_in_use_show(struct kobject *kobj,
 				  struct kobj_attribute *attr, char *buf)
@@ -84,6 +95,7 @@ static struct attribute *pvkit_attrs[] = {
 	&cpuid_base_attr.attr,
 	&hypercalls_attr.attr,
 	&layered_attr.attr,
+	&vcpu_areas_attr.attr,
 	&grants_in_use_attr.attr,
 	NULL,
 };

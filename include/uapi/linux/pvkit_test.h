@@ -227,6 +227,21 @@ struct pvkit_test_echo_gate {
 	__s64 result;
 };
 
+/**
+ * struct pvkit_test_call_func - smp_call_function() to every other CPU
+ * @rounds: in: calls to make (1..100000)
+ * @targets: out: other CPUs online, each call's targets
+ * @ran: out: runs of the function on other CPUs (rounds x targets)
+ * @set_sends: out: VCPU_SEND_IPI calls the kit made meanwhile (any
+ *     sender's)
+ */
+struct pvkit_test_call_func {
+	__u32 rounds;
+	__u32 targets;
+	__u64 ran;
+	__u64 set_sends;
+};
+
 #define PVKIT_TEST_IOC_MAGIC	0xb7
 #define PVKIT_TEST_IOC_HYPERCALL \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 1, struct pvkit_test_hypercall)
@@ -255,5 +270,7 @@ struct pvkit_test_echo_gate {
 	_IOW(PVKIT_TEST_IOC_MAGIC, 13, struct pvkit_test_page_io)
 #define PVKIT_TEST_IOC_ECHO_GATE \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 14, struct pvkit_test_echo_gate)
+#define PVKIT_TEST_IOC_CALL_FUNC \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 15, struct pvkit_test_call_func)
 
 #endif /* _UAPI_LINUX_PVKIT_TEST_H */

@@ -21,6 +21,7 @@ static inline void pvkit_ipi_init(void) { }
 #endif
 void pvkit_events_shutdown(void);
 void pvkit_events_resume(void);
+unsigned int pvkit_events_vcpu_areas(void);
 void __init pvkit_earlycon_init(void);
 
 #endif /* CONFIG_PVKIT_GUEST */
