@@ -5,8 +5,13 @@
  * The host marks a port pending in the shared-info page (Xen's 2-level
  * layout), flags the word in the target vCPU's pending selector and raises
  * HYPERVISOR_CALLBACK_VECTOR on that vCPU.  The upcall scans the flagged
- * words and hands every pending, unmasked port to the interrupt mapped to
- * it through an irq_domain whose hwirq is the port number.
+ * words and hands every pending, unmasked port to the interrupt bound to
+ * it.
+ *
+ * An interrupt is not its port: the port number lives in the interrupt's
+ * chip data (struct pvkit_evtchn_chan) and a port -> irq table, so that a
+ * channel keeps its interrupt when the host gives it another port (after
+ * restore or kexec, a reconnect binds every channel again).
  */
 
 #define pr_fmt(fmt) "pvkit: " fmt
@@ -15,9 +20,9 @@
 #include <linux/init.h>
 #include <linux/interrupt.h>
 #include <linux/irq.h>
-#include <linux/irqdomain.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <linux/percpu.h>
 #include <asm/apic.h>
 #include <asm/desc.h>
@@ -28,7 +33,27 @@
 #include <asm/sync_bitops.h>
 
 static struct pvkit_shared_info pvkit_shinfo __page_aligned_bss;
-static struct irq_domain *pvkit_evtchn_domain __ro_after_init;
+/* Set once event channels work; the upcall does nothing before. */
+static bool pvkit_evtchn_ready __ro_after_init;
+
+/**
+ * struct pvkit_evtchn_chan - an event channel bound to a Linux interrupt
+ * @port: the host's port for it; never changes while the irq is bound
+ *	(a reconnect would change it with the irq masked)
+ *
+ * The interrupt's chip data.
+ */
+struct pvkit_evtchn_chan {
+	unsigned int port;
+};
+
+/*
+ * The interrupt of each port, 0 for none.  Set once the interrupt is
+ * fully set up, cleared before it is freed; the upcall reads it without
+ * a lock, and unbind waits for every upcall (an RCU grace period) between
+ * clearing it and freeing the interrupt.
+ */
+static unsigned int pvkit_port_irq[PVKIT_EVTCHN_PORTS];
 
 /*
  * Serialises taking ports from the host with giving them back: the host
@@ -119,8 +144,13 @@ static struct pvkit_vcpu_info *pvkit_this_vcpu_info(void)
  */
 static void pvkit_handle_port(unsigned int port)
 {
-	if (sync_test_and_clear_bit(port, pvkit_pending_map()))
-		generic_handle_domain_irq(pvkit_evtchn_domain, port);
+	unsigned int irq;
+
+	if (!sync_test_and_clear_bit(port, pvkit_pending_map()))
+		return;
+	irq = READ_ONCE(pvkit_port_irq[port]);
+	if (irq)
+		generic_handle_irq(irq);
 }
 
 /*
@@ -175,7 +205,7 @@ DEFINE_IDTENTRY_SYSVEC(sysvec_pvkit_callback)
 
 	apic_eoi();
 	inc_irq_stat(irq_hv_callback_count);
-	if (vi && pvkit_evtchn_domain)
+	if (vi && READ_ONCE(pvkit_evtchn_ready))
 		pvkit_evtchn_upcall(vi);
 	set_irq_regs(old_regs);
 }
@@ -233,14 +263,21 @@ static void pvkit_evtchn_ack(struct irq_data *d)
 {
 }
 
+static unsigned int pvkit_irqd_port(struct irq_data *d)
+{
+	struct pvkit_evtchn_chan *chan = irq_data_get_irq_chip_data(d);
+
+	return chan->port;
+}
+
 static void pvkit_evtchn_mask(struct irq_data *d)
 {
-	pvkit_port_mask(irqd_to_hwirq(d), PVKIT_MASK_CORE);
+	pvkit_port_mask(pvkit_irqd_port(d), PVKIT_MASK_CORE);
 }
 
 static void pvkit_evtchn_unmask(struct irq_data *d)
 {
-	pvkit_port_unmask(irqd_to_hwirq(d), PVKIT_MASK_CORE);
+	pvkit_port_unmask(pvkit_irqd_port(d), PVKIT_MASK_CORE);
 }
 
 /*
@@ -252,7 +289,7 @@ static void pvkit_evtchn_unmask(struct irq_data *d)
  */
 static int pvkit_evtchn_retrigger(struct irq_data *d)
 {
-	unsigned int port = irqd_to_hwirq(d);
+	unsigned int port = pvkit_irqd_port(d);
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&pvkit_mask_lock, flags);
@@ -315,7 +352,7 @@ static int pvkit_evtchn_move_port(unsigned int port, unsigned int cpu)
 static int pvkit_evtchn_set_affinity(struct irq_data *d,
 				     const struct cpumask *dest, bool force)
 {
-	unsigned int port = irqd_to_hwirq(d), cpu;
+	unsigned int port = pvkit_irqd_port(d), cpu;
 	unsigned long flags;
 	int ret = -EINVAL;
 
@@ -339,24 +376,40 @@ out:
 	return ret;
 }
 
-static int pvkit_evtchn_map(struct irq_domain *d, unsigned int irq,
-			    irq_hw_number_t port)
+/* A new interrupt for @port, masked until request_irq() unmasks it. */
+static int pvkit_evtchn_alloc_irq(unsigned int port)
 {
-	/* New ports start masked until request_irq() unmasks them. */
+	struct pvkit_evtchn_chan *chan;
+	int irq;
+
+	chan = kzalloc(sizeof(*chan), GFP_KERNEL);
+	if (!chan)
+		return -ENOMEM;
+	irq = irq_alloc_desc(numa_node_id());
+	if (irq < 0) {
+		kfree(chan);
+		return irq;
+	}
+	chan->port = port;
 	pvkit_port_reset_mask(port);
 	irq_set_chip_and_handler_name(irq, &pvkit_evtchn_chip,
 				      handle_edge_irq, "event");
+	irq_set_chip_data(irq, chan);
 	/*
 	 * Affinity changes are made at once, from any context (mask,
 	 * BIND_VCPU, unmask), not deferred to the next interrupt.
 	 */
 	irq_set_status_flags(irq, IRQ_MOVE_PCNTXT);
-	return 0;
+	return irq;
 }
 
-static const struct irq_domain_ops pvkit_evtchn_domain_ops = {
-	.map	= pvkit_evtchn_map,
-};
+static void pvkit_evtchn_free_irq(unsigned int irq)
+{
+	struct pvkit_evtchn_chan *chan = irq_get_chip_data(irq);
+
+	irq_free_desc(irq);
+	kfree(chan);
+}
 
 /* The CPU whose APIC ID the host targets by default (0). */
 static unsigned int pvkit_default_cpu(void)
@@ -380,7 +433,7 @@ static int pvkit_evtchn_map_port(long port, unsigned int cpu,
 				 unsigned int flags)
 {
 	unsigned long irqflags;
-	unsigned int irq;
+	int irq;
 
 	lockdep_assert_held(&pvkit_evtchn_lock);
 	/* The result is the host's: anything but a plain errno is -EIO. */
@@ -389,12 +442,12 @@ static int pvkit_evtchn_map_port(long port, unsigned int cpu,
 	if (port == 0 || port >= PVKIT_EVTCHN_PORTS)
 		return -EIO;
 	/* A port we already own, handed out twice: never touch the owner's. */
-	if (irq_find_mapping(pvkit_evtchn_domain, port))
+	if (pvkit_port_irq[port])
 		return -EIO;
-	irq = irq_create_mapping(pvkit_evtchn_domain, port);
-	if (!irq) {
+	irq = pvkit_evtchn_alloc_irq(port);
+	if (irq < 0) {
 		pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
-		return -ENOMEM;
+		return irq;
 	}
 	irq_data_update_effective_affinity(irq_get_irq_data(irq),
 					   cpumask_of(cpu));
@@ -404,6 +457,8 @@ static int pvkit_evtchn_map_port(long port, unsigned int cpu,
 	pvkit_port_cpu[port] = cpu;
 	set_bit(port, per_cpu(pvkit_cpu_ports, cpu));
 	raw_spin_unlock_irqrestore(&pvkit_owner_lock, irqflags);
+	/* Upcalls find the port's interrupt only now that it is set up. */
+	WRITE_ONCE(pvkit_port_irq[port], irq);
 	return irq;
 }
 
@@ -419,7 +474,7 @@ int pvkit_evtchn_bind_host(unsigned int endpoint)
 	unsigned int cpu = pvkit_default_cpu();
 	int irq;
 
-	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
+	if (!pvkit_evtchn_ready || !per_cpu(pvkit_upcall_ready, cpu))
 		return -ENODEV;
 	mutex_lock(&pvkit_evtchn_lock);
 	irq = pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_HOST,
@@ -442,7 +497,7 @@ int pvkit_evtchn_bind_ipi(unsigned int cpu)
 	u32 apicid = cpu_physical_id(cpu);
 	int irq;
 
-	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
+	if (!pvkit_evtchn_ready || !per_cpu(pvkit_upcall_ready, cpu))
 		return -ENODEV;
 	mutex_lock(&pvkit_evtchn_lock);
 	irq = pvkit_evtchn_map_port(pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_IPI,
@@ -466,7 +521,7 @@ int pvkit_evtchn_bind_existing(unsigned int port)
 	unsigned int cpu = pvkit_default_cpu();
 	int irq;
 
-	if (!pvkit_evtchn_domain || !per_cpu(pvkit_upcall_ready, cpu))
+	if (!pvkit_evtchn_ready || !per_cpu(pvkit_upcall_ready, cpu))
 		return -ENODEV;
 	mutex_lock(&pvkit_evtchn_lock);
 	irq = pvkit_evtchn_map_port(port, cpu, 0);
@@ -486,9 +541,9 @@ unsigned int pvkit_evtchn_port(unsigned int irq)
 	struct irq_data *d = irq_get_irq_data(irq);
 
 	/* Port 0 is never bound: the host refuses it. */
-	if (!d || d->domain != pvkit_evtchn_domain)
+	if (!d || irq_data_get_irq_chip(d) != &pvkit_evtchn_chip)
 		return 0;
-	return irqd_to_hwirq(d);
+	return pvkit_irqd_port(d);
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_port);
 
@@ -576,6 +631,8 @@ static unsigned int pvkit_evtchn_disown(unsigned int irq)
 	clear_bit(port, pvkit_ipi_ports);
 	raw_spin_unlock_irq(&pvkit_owner_lock);
 	pvkit_port_reset_mask(port);
+	/* No new upcall hands the port to the interrupt from here on. */
+	WRITE_ONCE(pvkit_port_irq[port], 0);
 	return port;
 }
 
@@ -611,7 +668,7 @@ void pvkit_evtchn_unbind_many(const unsigned int *irqs, unsigned int n)
 		port = pvkit_evtchn_port(irqs[i]);
 		if (!port)
 			continue;
-		irq_dispose_mapping(irqs[i]);
+		pvkit_evtchn_free_irq(irqs[i]);
 		pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
 		/* Nobody can be given the number again until the unlock. */
 		sync_clear_bit(port, pvkit_pending_map());
@@ -752,7 +809,6 @@ void __init pvkit_events_init_platform(void)
 
 static int __init pvkit_events_init(void)
 {
-	struct fwnode_handle *fwnode;
 	long ret;
 	int rc, dead;
 
@@ -769,28 +825,20 @@ static int __init pvkit_events_init(void)
 		return -EIO;
 	}
 
-	rc = -ENOMEM;
-	fwnode = irq_domain_alloc_named_fwnode("pvkit-evtchn");
-	if (!fwnode)
-		goto err_shinfo;
-	pvkit_evtchn_domain = irq_domain_create_linear(fwnode, PVKIT_EVTCHN_PORTS,
-						       &pvkit_evtchn_domain_ops,
-						       NULL);
-	if (!pvkit_evtchn_domain)
-		goto err_fwnode;
-
+	/* Upcalls scan from the first vector a CPU sets below. */
+	pvkit_evtchn_ready = true;
 	dead = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN,
 					 "x86/pvkit/events:dead", NULL,
 					 pvkit_events_cpu_dead);
 	if (dead < 0) {
 		rc = dead;
-		goto err_domain;
+		goto err;
 	}
 	rc = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "x86/pvkit/events:online",
 			       pvkit_events_cpu_online, NULL);
 	if (rc < 0) {
 		cpuhp_remove_state_nocalls(dead);
-		goto err_domain;
+		goto err;
 	}
 	pr_info("event channels: %u ports, upcall vector %#x\n",
 		PVKIT_EVTCHN_PORTS, HYPERVISOR_CALLBACK_VECTOR);
@@ -799,12 +847,8 @@ static int __init pvkit_events_init(void)
 		pvkit_ipi_init();
 	return 0;
 
-err_domain:
-	irq_domain_remove(pvkit_evtchn_domain);
-	pvkit_evtchn_domain = NULL;
-err_fwnode:
-	irq_domain_free_fwnode(fwnode);
-err_shinfo:
+err:
+	pvkit_evtchn_ready = false;
 	pvkit_hypercall(PVKIT_HC_SHARED_INFO, 0, 0, 0, 0, 0);
 	pr_err("no event channels (%d)\n", rc);
 	return rc;
@@ -820,7 +864,7 @@ arch_initcall(pvkit_events_init);
  */
 void pvkit_events_resume(void)
 {
-	if (pvkit_evtchn_domain)
+	if (pvkit_evtchn_ready)
 		pvkit_upcall_if_owed();
 }
 
@@ -848,7 +892,7 @@ void pvkit_events_shutdown(void)
 	u32 apicid;
 	long ret;
 
-	if (!pvkit_evtchn_domain)
+	if (!pvkit_evtchn_ready)
 		return;
 	for_each_possible_cpu(cpu) {
 		apicid = cpu_physical_id(cpu);
