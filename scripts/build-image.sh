@@ -70,10 +70,15 @@ done
 # runs under, so through any other link name (exec's non-regular test
 # runs /bin/true through one) it says "applet not found".  psmisc's
 # killall: busybox's has no --wait, which mm's hugetlb cgroup scripts
-# use to let a writer go before they check its memory was freed.
+# use to let a writer go before they check its memory was freed; they
+# find the writer with procps' pgrep (this busybox has none): without it
+# the writer is never stopped and the next test waits for its memory
+# forever.
 TRUE_BIN=/usr/bin/true
 KILLALL_BIN=/usr/bin/killall
+PGREP_BIN=/usr/bin/pgrep
 [ -x "$KILLALL_BIN" ] || die "no $KILLALL_BIN (install psmisc: scripts/setup-host.sh)"
+[ -x "$PGREP_BIN" ] || die "no $PGREP_BIN (install procps: scripts/setup-host.sh)"
 
 # Cache key: this script, the image sources and the cpio writer they use,
 # busybox, host libc (the libraries copied in), bash, every input tree,
@@ -81,7 +86,7 @@ KILLALL_BIN=/usr/bin/killall
 libc_ver=$(dpkg-query -W -f='${Version}' libc6 2>/dev/null || ldd --version | head -n 1)
 key=$( {
 	hash_inputs "$0" "$KIT/tests/image" "$KIT/tests/harness/pvkit_vm/cpio.py" \
-		"$BUSYBOX" "${HOST_TOOLS[@]}" "$TRUE_BIN" "$KILLALL_BIN"
+		"$BUSYBOX" "${HOST_TOOLS[@]}" "$TRUE_BIN" "$KILLALL_BIN" "$PGREP_BIN"
 	echo "libc $libc_ver bash=${bash:+$(hash_inputs "$BASH_BIN")}"
 	[ -z "$modules" ] || echo "modules $(hash_inputs "$modules")"
 	[ -z "$kselftest" ] || echo "kselftest $(hash_inputs "$kselftest")"
@@ -116,9 +121,10 @@ populate_root() {
 		cp "$t" "$r/sbin/"
 	done
 	ln -sf mke2fs "$r/sbin/mkfs.ext4"
-	rm -f "$r/bin/true" "$r/bin/killall" "$r/usr/bin/killall"
+	rm -f "$r/bin/true" "$r/bin/killall" "$r/usr/bin/killall" "$r/usr/bin/pgrep"
 	cp "$TRUE_BIN" "$r/bin/true"
 	cp "$KILLALL_BIN" "$r/usr/bin/killall"
+	cp "$PGREP_BIN" "$r/usr/bin/pgrep"
 	install -m 0755 "$KIT/tests/image/init" "$r/init"
 	install -m 0755 "$KIT/tests/image/timeout" "$r/usr/bin/timeout"
 	if [ -n "$bash" ]; then

@@ -18,9 +18,9 @@ PKGS=(
 	# guest image (e2fsprogs: mkfs.ext4 for the disk tests; fio and
 	# iperf3 for the benchmarks, on the root file system image)
 	busybox-static e2fsprogs fio iperf3 ethtool
-	# coreutils' true and psmisc's killall replace busybox's in the
+	# coreutils' true, psmisc's killall and procps' pgrep go into the
 	# image (upstream suites need their behaviour)
-	coreutils psmisc
+	coreutils psmisc procps
 	# reference host build (QEMU 10.0 from source)
 	dpkg-dev ninja-build pkg-config libglib2.0-dev libslirp-dev
 	libpixman-1-dev zlib1g-dev python3-venv libfdt-dev
