@@ -11,6 +11,7 @@
 
 int pvkit_evtchn_bind_ipi(unsigned int cpu);
 int pvkit_evtchn_bind_existing(unsigned int port);
+int pvkit_evtchn_rebind(unsigned int irq, long port);
 int pvkit_evtchn_send(unsigned int port);
 unsigned int pvkit_evtchn_port(unsigned int irq);
 int pvkit_evtchn_notify(unsigned int irq);

@@ -38,8 +38,8 @@ static bool pvkit_evtchn_ready __ro_after_init;
 
 /**
  * struct pvkit_evtchn_chan - an event channel bound to a Linux interrupt
- * @port: the host's port for it; never changes while the irq is bound
- *	(a reconnect would change it with the irq masked)
+ * @port: the host's port for it; pvkit_evtchn_rebind() changes it, with
+ *	the interrupt disabled
  *
  * The interrupt's chip data.
  */
@@ -267,7 +267,8 @@ static unsigned int pvkit_irqd_port(struct irq_data *d)
 {
 	struct pvkit_evtchn_chan *chan = irq_data_get_irq_chip_data(d);
 
-	return chan->port;
+	/* Changed by pvkit_evtchn_rebind() only, with the irq disabled. */
+	return READ_ONCE(chan->port);
 }
 
 static void pvkit_evtchn_mask(struct irq_data *d)
@@ -429,14 +430,14 @@ static unsigned int pvkit_default_cpu(void)
  */
 #define PVKIT_BIND_IPI		BIT(0)
 
-static int pvkit_evtchn_map_port(long port, unsigned int cpu,
-				 unsigned int flags)
+/*
+ * 0 when @port, a port the host just returned, can be taken: the result
+ * is the host's, so anything but a plain errno or a free port in range is
+ * -EIO.
+ */
+static int pvkit_evtchn_check_new_port(long port)
 {
-	unsigned long irqflags;
-	int irq;
-
 	lockdep_assert_held(&pvkit_evtchn_lock);
-	/* The result is the host's: anything but a plain errno is -EIO. */
 	if (port < 0)
 		return port >= -MAX_ERRNO ? port : -EIO;
 	if (port == 0 || port >= PVKIT_EVTCHN_PORTS)
@@ -444,6 +445,18 @@ static int pvkit_evtchn_map_port(long port, unsigned int cpu,
 	/* A port we already own, handed out twice: never touch the owner's. */
 	if (pvkit_port_irq[port])
 		return -EIO;
+	return 0;
+}
+
+static int pvkit_evtchn_map_port(long port, unsigned int cpu,
+				 unsigned int flags)
+{
+	unsigned long irqflags;
+	int irq;
+
+	irq = pvkit_evtchn_check_new_port(port);
+	if (irq)
+		return irq;
 	irq = pvkit_evtchn_alloc_irq(port);
 	if (irq < 0) {
 		pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
@@ -529,6 +542,100 @@ int pvkit_evtchn_bind_existing(unsigned int port)
 	return irq;
 }
 EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_existing);
+
+/*
+ * Hand @chan's port over to @new, owned by @cpu as the old one was, with
+ * the old one's mask reasons; the old port is left masked and unowned.
+ * Context: pvkit_evtchn_lock, the interrupt disabled.
+ */
+static void pvkit_evtchn_switch_port(struct pvkit_evtchn_chan *chan,
+				     unsigned int new, unsigned int cpu,
+				     unsigned int irq)
+{
+	unsigned int old = chan->port;
+	unsigned long flags;
+	bool ipi;
+
+	raw_spin_lock_irqsave(&pvkit_owner_lock, flags);
+	raw_spin_lock(&pvkit_mask_lock);
+	pvkit_mask_reasons[new] = pvkit_mask_reasons[old];
+	if (pvkit_mask_reasons[new])
+		sync_set_bit(new, pvkit_mask_map());
+	else
+		sync_clear_bit(new, pvkit_mask_map());
+	pvkit_mask_reasons[old] = PVKIT_MASK_CORE;
+	sync_set_bit(old, pvkit_mask_map());
+	raw_spin_unlock(&pvkit_mask_lock);
+	ipi = test_and_clear_bit(old, pvkit_ipi_ports);
+	if (ipi)
+		set_bit(new, pvkit_ipi_ports);
+	clear_bit(old, per_cpu(pvkit_cpu_ports, cpu));
+	pvkit_port_cpu[old] = USHRT_MAX;
+	pvkit_port_cpu[new] = cpu;
+	set_bit(new, per_cpu(pvkit_cpu_ports, cpu));
+	WRITE_ONCE(chan->port, new);
+	raw_spin_unlock_irqrestore(&pvkit_owner_lock, flags);
+	WRITE_ONCE(pvkit_port_irq[old], 0);
+	WRITE_ONCE(pvkit_port_irq[new], irq);
+}
+
+/**
+ * pvkit_evtchn_rebind() - move an event channel onto another port
+ * @irq: interrupt returned by a pvkit_evtchn_bind_*() function
+ * @port: the port to use from now on, just obtained from the host by the
+ *        caller (as for pvkit_evtchn_bind_existing()), or its error
+ *
+ * For a reconnect, when the host hands out ports again (a restore, a
+ * host that lost its state): the interrupt, its handler, its affinity
+ * and whether it is disabled stay as they are, only the port behind it
+ * changes.  The new port is bound to the CPU that owned the old one, the
+ * old port is closed, and an event pending on it is carried over.  The
+ * caller tells the other end about the new port (a frontend rewrites its
+ * store key); users of pvkit_evtchn_port() must look it up again.
+ *
+ * Context: process context; sleeps.  The interrupt must be requested, as
+ * it is briefly disabled.
+ * Return: 0, or a negative errno; then the channel keeps its old port,
+ * and @port, if it was one the host gave, is closed.
+ */
+int pvkit_evtchn_rebind(unsigned int irq, long port)
+{
+	struct pvkit_evtchn_chan *chan;
+	unsigned int old, cpu;
+	int ret;
+
+	if (!pvkit_evtchn_port(irq))
+		return -EINVAL;
+	chan = irq_get_chip_data(irq);
+	mutex_lock(&pvkit_evtchn_lock);
+	ret = pvkit_evtchn_check_new_port(port);
+	if (ret)
+		goto out;
+	old = chan->port;
+	cpu = READ_ONCE(pvkit_port_cpu[old]);
+	if (cpu >= nr_cpu_ids ||
+	    pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_VCPU, port,
+			    cpu_physical_id(cpu), 0, 0, 0)) {
+		pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, port, 0, 0, 0, 0);
+		ret = -EIO;
+		goto out;
+	}
+	/* Waits for a handler running now; the mask and ack see one port. */
+	disable_irq(irq);
+	pvkit_evtchn_switch_port(chan, port, cpu, irq);
+	/* An upcall may still be handing the old port to @irq: let it end. */
+	synchronize_rcu();
+	pvkit_hypercall(PVKIT_HC_EVTCHN_CLOSE, old, 0, 0, 0, 0);
+	/* Closed: nothing sets the old bit now.  Its event goes with us. */
+	if (sync_test_and_clear_bit(old, pvkit_pending_map()))
+		sync_set_bit(port, pvkit_pending_map());
+	/* Unmasking the new port has the host raise what is pending there. */
+	enable_irq(irq);
+out:
+	mutex_unlock(&pvkit_evtchn_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(pvkit_evtchn_rebind);
 
 /**
  * pvkit_evtchn_port() - port behind an interrupt from this file

@@ -328,6 +328,34 @@ static long pvkit_test_echo_send(struct pvkit_test_file *tf, void __user *uarg)
 	return copy_to_user(uarg, &ep, sizeof(ep)) ? -EFAULT : 0;
 }
 
+/*
+ * Move the echo channel onto another port: a new echo port, or the
+ * number user space gives (to see a bad one refused).
+ */
+static long pvkit_test_echo_rebind(struct pvkit_test_file *tf,
+				   void __user *uarg)
+{
+	struct pvkit_test_echo_port ep;
+	long port;
+
+	if (copy_from_user(&ep, uarg, sizeof(ep)))
+		return -EFAULT;
+	mutex_lock(&tf->lock);
+	if (!tf->echo_irq) {
+		mutex_unlock(&tf->lock);
+		return -ENOENT;
+	}
+	port = ep.port ? ep.port :
+	       pvkit_hypercall(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO,
+			       0, 0, 0, 0);
+	ep.result = pvkit_evtchn_rebind(tf->echo_irq, port);
+	ep.irq = tf->echo_irq;
+	ep.port = pvkit_evtchn_port(tf->echo_irq);
+	ep.cpu = pvkit_evtchn_cpu(tf->echo_irq);
+	mutex_unlock(&tf->lock);
+	return copy_to_user(uarg, &ep, sizeof(ep)) ? -EFAULT : 0;
+}
+
 static long pvkit_test_echo_unbind(struct pvkit_test_file *tf)
 {
 	mutex_lock(&tf->lock);
@@ -689,6 +717,8 @@ static long pvkit_test_ioctl(struct file *file, unsigned int cmd,
 		return pvkit_test_echo_send(file->private_data, uarg);
 	case PVKIT_TEST_IOC_ECHO_UNBIND:
 		return pvkit_test_echo_unbind(file->private_data);
+	case PVKIT_TEST_IOC_ECHO_REBIND:
+		return pvkit_test_echo_rebind(file->private_data, uarg);
 	case PVKIT_TEST_IOC_SET_AFFINITY:
 		return pvkit_test_set_affinity(uarg);
 	case PVKIT_TEST_IOC_ECHO_GATE:

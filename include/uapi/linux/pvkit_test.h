@@ -129,9 +129,14 @@ struct pvkit_test_bench {
 
 /**
  * struct pvkit_test_echo_port - an echo port held by the open file
- * @irq: out (ECHO_BIND): its interrupt, listed in /proc/interrupts as
- *     "pvkit_test_echo"; move it through /proc/irq/<irq>/smp_affinity_list
- * @port: out (ECHO_BIND): its event-channel port
+ * @irq: out (ECHO_BIND, ECHO_REBIND): its interrupt, listed in
+ *     /proc/interrupts as "pvkit_test_echo"; move it through
+ *     /proc/irq/<irq>/smp_affinity_list
+ * @port: out (ECHO_BIND, ECHO_REBIND): its event-channel port; in
+ *     (ECHO_REBIND): 0 to move the channel onto a new echo port the
+ *     module binds, else the port number to hand pvkit_evtchn_rebind()
+ *     as if the host had returned it
+ * @result: out (ECHO_REBIND): what pvkit_evtchn_rebind() returned
  * @rounds: in (ECHO_SEND): sends, each waiting for its echo (at most 1 s)
  * @cpu: out (ECHO_SEND): the CPU the port is delivered to afterwards
  * @received: out (ECHO_SEND): events the handler saw during the call
@@ -139,6 +144,7 @@ struct pvkit_test_bench {
  * @result: out (ECHO_SEND): 0, or the first error a send returned
  *
  * One port per open file; ECHO_UNBIND or closing the file closes it.
+ * ECHO_REBIND keeps the interrupt and moves it to another port.
  */
 struct pvkit_test_echo_port {
 	__u32 irq;
@@ -270,6 +276,8 @@ struct pvkit_test_call_func {
 	_IOW(PVKIT_TEST_IOC_MAGIC, 13, struct pvkit_test_page_io)
 #define PVKIT_TEST_IOC_ECHO_GATE \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 14, struct pvkit_test_echo_gate)
+#define PVKIT_TEST_IOC_ECHO_REBIND \
+	_IOWR(PVKIT_TEST_IOC_MAGIC, 16, struct pvkit_test_echo_port)
 #define PVKIT_TEST_IOC_CALL_FUNC \
 	_IOWR(PVKIT_TEST_IOC_MAGIC, 15, struct pvkit_test_call_func)
 

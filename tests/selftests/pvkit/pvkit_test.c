@@ -994,6 +994,74 @@ TEST_F_TIMEOUT(pvkit, evtchn_affinity_moves_port_between_cpus, 180)
 	EXPECT_EQ(-EINVAL, af.result);
 }
 
+/*
+ * A channel moved onto another port keeps its interrupt, its CPU and
+ * its handler (what a reconnect after restore or kexec needs): the echo
+ * channel, on CPU 1, moves to a new port; its events then come on the
+ * same irq, on CPU 1, and the old port is closed.  A bad port from the
+ * host is refused and the channel keeps working on the one it has.
+ */
+TEST_F_TIMEOUT(pvkit, evtchn_rebind_keeps_the_interrupt, 120)
+{
+	struct pvkit_test_echo_port ep = { 0 }, rb = { 0 }, other = { 0 };
+	long long delta[2];
+	unsigned int irq, old;
+	int cpu, fd2;
+
+	if (!has_evtchn(&self->ci))
+		SKIP(return, "host offers no event channels");
+	cpu = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 1 : 0;
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_BIND, &ep))
+		TH_LOG("ioctl: %s", strerror(errno));
+	irq = ep.irq;
+	old = ep.port;
+	if (cpu)
+		ASSERT_EQ(0, write_affinity(irq, "1"));
+
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_REBIND, &rb));
+	TH_LOG("irq %u: port %u -> %u, CPU %d", irq, old, rb.port, rb.cpu);
+	EXPECT_EQ(0, rb.result);
+	EXPECT_EQ(irq, rb.irq);
+	EXPECT_NE(old, rb.port);
+	EXPECT_EQ(cpu, rb.cpu);
+	EXPECT_EQ(PVKIT_EVTCHN_CLOSED,
+		  PVKIT_EVTCHN_STATE(hcall(self->fd, PVKIT_HC_EVTCHN_STATUS, 0,
+					   old, 0, 0, 0)));
+	EXPECT_EQ(PVKIT_EVTCHN_HOST,
+		  PVKIT_EVTCHN_STATE(hcall(self->fd, PVKIT_HC_EVTCHN_STATUS, 0,
+					   rb.port, 0, 0, 0)));
+	EXPECT_EQ(cpu, PVKIT_EVTCHN_VCPU(hcall(self->fd, PVKIT_HC_EVTCHN_STATUS,
+					       0, rb.port, 0, 0, 0)));
+	ASSERT_EQ(0, echo_on(self->fd, irq, 50, delta, &ep));
+	EXPECT_EQ(0, ep.result);
+	EXPECT_EQ(0, ep.lost);
+	EXPECT_EQ(50, ep.received);
+	EXPECT_EQ(rb.port, ep.port);
+	EXPECT_EQ(50, delta[cpu]);
+
+	/* Refused: out of range, and a port some other channel owns. */
+	old = rb.port;
+	rb.port = PVKIT_EVTCHN_PORTS;
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_REBIND, &rb));
+	EXPECT_EQ(-EIO, rb.result);
+	EXPECT_EQ(old, rb.port);
+	fd2 = open(TEST_DEV, O_RDWR);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, ioctl(fd2, PVKIT_TEST_IOC_ECHO_BIND, &other));
+	rb.port = other.port;
+	ASSERT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_REBIND, &rb));
+	EXPECT_EQ(-EIO, rb.result);
+	EXPECT_EQ(old, rb.port);
+	/* Both channels still work, each on its own port. */
+	ASSERT_EQ(0, echo_on(self->fd, irq, 20, delta, &ep));
+	EXPECT_EQ(20, ep.received);
+	ASSERT_EQ(0, echo_on(fd2, other.irq, 20, delta, &ep));
+	EXPECT_EQ(20, ep.received);
+	EXPECT_EQ(other.port, ep.port);
+	close(fd2);
+	EXPECT_EQ(0, ioctl(self->fd, PVKIT_TEST_IOC_ECHO_UNBIND));
+}
+
 TEST_F(pvkit, evtchn_ports_leave_offline_cpu)
 {
 	struct pvkit_test_echo_port ep = { 0 };
