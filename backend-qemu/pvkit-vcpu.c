@@ -67,20 +67,18 @@ void pvkit_vcpu_info_drop_all(const PVKitHostOps *ops, void *opaque,
 }
 
 /*
- * Carry what the old place flagged over to the new one, so that an event
- * flagged in between is not lost with the move, and raise the upcall for
- * it.  The old place is only read: after a move it may be guest memory
- * used for something else.
+ * Carry what the old place flagged (@from: a copy taken before the move)
+ * over to the new one, so that an event flagged in between is not lost
+ * with the move, and raise the upcall for it.  The old place is only
+ * read: after a move it may be guest memory used for something else.
  */
 static void carry_flags(const PVKitHostOps *ops, void *opaque,
                         PVKitEvtchnState *ec, uint32_t vcpu,
                         const struct pvkit_vcpu_info *from,
                         struct pvkit_vcpu_info *to)
 {
-    uint64_t sel = __atomic_load_n(&from->evtchn_pending_sel,
-                                   __ATOMIC_SEQ_CST);
-    uint8_t pending = __atomic_load_n(&from->evtchn_upcall_pending,
-                                      __ATOMIC_SEQ_CST);
+    uint64_t sel = from->evtchn_pending_sel;
+    uint8_t pending = from->evtchn_upcall_pending;
 
     if (!sel && !pending) {
         return;
@@ -102,9 +100,7 @@ static int64_t hc_vcpu_info(const PVKitHostOps *ops, void *opaque,
                             PVKitEvtchnState *ec, uint64_t vcpu,
                             uint64_t gpa)
 {
-    struct pvkit_shared_info *si = ops->shared_page(opaque);
-    struct pvkit_vcpu_info *from, *to;
-    uint64_t old_gpa;
+    struct pvkit_vcpu_info old = { 0 }, *from;
     int ret = pvkit_check_vcpu(ops, opaque, vcpu);
 
     if (ret) {
@@ -114,8 +110,7 @@ static int64_t hc_vcpu_info(const PVKitHostOps *ops, void *opaque,
         (!gpa && vcpu >= PVKIT_SHARED_INFO_VCPUS)) {
         return -PVKIT_EINVAL;
     }
-    old_gpa = ec->vcpu_info_gpa[vcpu];
-    if (gpa == old_gpa) {
+    if (gpa == ec->vcpu_info_gpa[vcpu]) {
         return 0;
     }
     if (!gpa) {
@@ -124,35 +119,24 @@ static int64_t hc_vcpu_info(const PVKitHostOps *ops, void *opaque,
         ec->vcpu_info_gpa[vcpu] = 0;
         return 0;
     }
-    if (old_gpa) {
-        /*
-         * From one area to another: the host keeps a single mapping per
-         * vCPU, so read the old flags before mapping the new place.
-         */
-        struct pvkit_vcpu_info old = { 0 };
-
-        from = ops->vcpu_info_area(opaque, (uint32_t)vcpu);
+    /*
+     * Read the old place's flags before mapping the new one: the host
+     * keeps a single mapping per vCPU, which the new area replaces.
+     */
+    from = pvkit_vcpu_info(ops, opaque, ec, ops->shared_page(opaque),
+                           (uint32_t)vcpu);
+    if (from) {
         old.evtchn_pending_sel =
             __atomic_load_n(&from->evtchn_pending_sel, __ATOMIC_SEQ_CST);
         old.evtchn_upcall_pending =
             __atomic_load_n(&from->evtchn_upcall_pending, __ATOMIC_SEQ_CST);
-        if (ops->vcpu_info_set(opaque, (uint32_t)vcpu, gpa)) {
-            return -PVKIT_EFAULT;
-        }
-        ec->vcpu_info_gpa[vcpu] = gpa;
-        to = ops->vcpu_info_area(opaque, (uint32_t)vcpu);
-        carry_flags(ops, opaque, ec, (uint32_t)vcpu, &old, to);
-    } else {
-        if (ops->vcpu_info_set(opaque, (uint32_t)vcpu, gpa)) {
-            return -PVKIT_EFAULT;
-        }
-        from = pvkit_vcpu_info(ops, opaque, ec, si, (uint32_t)vcpu);
-        ec->vcpu_info_gpa[vcpu] = gpa;
-        to = ops->vcpu_info_area(opaque, (uint32_t)vcpu);
-        if (from) {
-            carry_flags(ops, opaque, ec, (uint32_t)vcpu, from, to);
-        }
     }
+    if (ops->vcpu_info_set(opaque, (uint32_t)vcpu, gpa)) {
+        return -PVKIT_EFAULT;
+    }
+    ec->vcpu_info_gpa[vcpu] = gpa;
+    carry_flags(ops, opaque, ec, (uint32_t)vcpu, &old,
+                ops->vcpu_info_area(opaque, (uint32_t)vcpu));
     ops->vcpu_info_written(opaque, (uint32_t)vcpu);
     return 0;
 }

@@ -152,6 +152,13 @@ guest_checks() {
 	[ "$failed" = 0 ]
 }
 
+# summary_counts FILE: "P F S" from FILE's last "P passed, F failed, S
+# skipped" line (what a summary stage ends with), or nothing.
+summary_counts() {
+	sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' \
+		"$1" | tail -n 1
+}
+
 # ---- the stage table's bookkeeping (scripts/pipeline.sh cmd_check) ----
 PASSED=0 FAILED=0 SKIPPED=0
 
@@ -193,9 +200,7 @@ run_stage() {
 		;;
 	summary)
 		grep -E '^(not ok |  FAILED )' "$log" | head -n 40 || true
-		read -r p f s < <(sed -nE \
-			's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' \
-			"$log" | tail -n 1) || true
+		read -r p f s < <(summary_counts "$log") || true
 		if [ -z "${s:-}" ]; then
 			echo "not ok - $name: no 'N passed, N failed, N skipped' line (exit $rc, see $log)"
 			p=0 f=1 s=0

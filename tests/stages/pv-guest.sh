@@ -63,12 +63,8 @@ wait "$side_pid" || side_rc=$?
 echo "# beside it, timers:raw_skew in a guest of its own:"
 cat "$RESULTS/pv-guest-raw-skew.log"
 # One closing line for the stage: the sum of both guests' lines.
-counts() {
-	sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' \
-		"$1" | tail -n 1
-}
-read -r p1 f1 s1 <<< "$(counts "$RESULTS/pv-guest-main.log")" || true
-read -r p2 f2 s2 <<< "$(counts "$RESULTS/pv-guest-raw-skew.log")" || true
+read -r p1 f1 s1 <<< "$(summary_counts "$RESULTS/pv-guest-main.log")" || true
+read -r p2 f2 s2 <<< "$(summary_counts "$RESULTS/pv-guest-raw-skew.log")" || true
 if [ -z "${p1:-}" ] || [ -z "${p2:-}" ]; then
 	echo "pv-guest: a guest ended without its 'N passed' line"
 	exit 1
