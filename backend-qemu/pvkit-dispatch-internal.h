@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pvkit hypercall dispatcher: what pvkit-dispatch.c, pvkit-evtchn.c,
- * pvkit-vcpu.c and pvkit-gnttab.c share.  Not for the host
+ * pvkit-vcpu.c, pvkit-clock.c and pvkit-gnttab.c share.  Not for the host
  * (pvkit-dispatch.h is its API).
  */
 #ifndef HW_PVKIT_DISPATCH_INTERNAL_H
@@ -43,6 +43,17 @@ void pvkit_vcpu_info_drop_all(const PVKitHostOps *ops, void *opaque,
 /* PVKIT_HC_VCPU_INFO and PVKIT_HC_VCPU_SEND_IPI (pvkit-vcpu.c). */
 int64_t pvkit_hc_vcpu(const PVKitHostOps *ops, void *opaque, uint32_t nr,
                       const uint64_t args[5]);
+
+/*
+ * Raise an event on every port bound to host @endpoint (a
+ * PVKIT_ENDPOINT_* the host itself drives); returns how many.
+ */
+unsigned int pvkit_evtchn_raise_endpoint(const PVKitHostOps *ops,
+                                         void *opaque, uint16_t endpoint);
+
+/* PVKIT_HC_CLOCK_SETUP and PVKIT_HC_CLOCK_WALL (pvkit-clock.c). */
+int64_t pvkit_hc_clock(const PVKitHostOps *ops, void *opaque, uint32_t nr,
+                       const uint64_t args[5]);
 
 /* PVKIT_HC_GNTTAB_SETUP and PVKIT_HC_TEST_GRANT. */
 int64_t pvkit_hc_gnttab_setup(const PVKitHostOps *ops, void *opaque,

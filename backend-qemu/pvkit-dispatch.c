@@ -72,6 +72,9 @@ static bool hc_offered(uint32_t nr, uint64_t features)
     case PVKIT_HC_STORE_SETUP:
         return (features & (PVKIT_F_STORE | PVKIT_F_EVTCHN)) ==
                (PVKIT_F_STORE | PVKIT_F_EVTCHN);
+    case PVKIT_HC_CLOCK_SETUP:
+    case PVKIT_HC_CLOCK_WALL:
+        return features & PVKIT_F_CLOCK;
     case PVKIT_HC_VCPU_INFO:
     case PVKIT_HC_VCPU_SEND_IPI:
         return (features & (PVKIT_F_VCPU | PVKIT_F_EVTCHN)) ==
@@ -214,6 +217,9 @@ int64_t pvkit_dispatch(const PVKitHostOps *ops, void *opaque, uint32_t nr,
     case PVKIT_HC_VCPU_INFO:
     case PVKIT_HC_VCPU_SEND_IPI:
         return pvkit_hc_vcpu(ops, opaque, nr, args);
+    case PVKIT_HC_CLOCK_SETUP:
+    case PVKIT_HC_CLOCK_WALL:
+        return pvkit_hc_clock(ops, opaque, nr, args);
     default:
         return -PVKIT_ENOSYS;
     }

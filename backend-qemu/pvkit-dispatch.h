@@ -93,6 +93,23 @@
  * @page_unmap: release a @page_map result; @write as passed to it (the
  *   host marks the page dirty).
  *
+ * Clock (PVKIT_F_CLOCK):
+ * @clock: the host's clock state (registered records, counters); never
+ *   NULL.  The dispatcher is its only writer.
+ * @clock_params: fill @p's tsc_timestamp, system_time, tsc_to_system_mul,
+ *   tsc_shift and flags with the clock's current parameters (the same
+ *   for every vCPU); the dispatcher ignores the other fields.
+ * @clock_set: map the 32 bytes of writable guest RAM at @gpa (32-byte
+ *   aligned, not 0) as @vcpu's time record, replacing its previous
+ *   mapping, and return 0; or return -PVKIT_EFAULT and keep the old
+ *   mapping.  @gpa 0 drops the mapping.
+ * @clock_area: @vcpu's mapped time record, or NULL; accessed only with
+ *   atomic operations.
+ * @clock_written: the dispatcher stored to @vcpu's record (the host
+ *   marks it dirty for migration).
+ * @clock_wall: fill @w with the host's real time and the system time
+ *   (as @clock_params computes it) read back to back.
+ *
  * Store (PVKIT_F_STORE, with PVKIT_F_EVTCHN):
  * @store_setup: PVKIT_HC_STORE_SETUP.  @gpa is page aligned and, unless
  *   0, writable guest RAM (checked with @mem_check).  Not 0: return
@@ -132,8 +149,53 @@ typedef struct PVKitHostOps {
     void *(*page_map)(void *opaque, uint64_t gpa, bool write);
     void (*page_unmap)(void *opaque, void *ptr, bool write);
 
+    struct PVKitClockState *(*clock)(void *opaque);
+    void (*clock_params)(void *opaque, struct pvkit_time_info *p);
+    int (*clock_set)(void *opaque, uint32_t vcpu, uint64_t gpa);
+    struct pvkit_time_info *(*clock_area)(void *opaque, uint32_t vcpu);
+    void (*clock_written)(void *opaque, uint32_t vcpu);
+    void (*clock_wall)(void *opaque, struct pvkit_wall_clock *w);
+
     int64_t (*store_setup)(void *opaque, uint64_t gpa);
 } PVKitHostOps;
+
+/*
+ * Clock.  The registered records live in a PVKitClockState owned by the
+ * host (ops->clock); like everything else here it is called with the
+ * host's lock held (QEMU: the BQL).
+ *
+ * @updates: records written (at registration and by
+ *   pvkit_clock_update_all()).
+ * @walls: CLOCK_WALL answered.
+ * @notifies: events raised on PVKIT_ENDPOINT_CLOCK ports.
+ */
+typedef struct PVKitClockStats {
+    uint64_t updates;
+    uint64_t walls;
+    uint64_t notifies;
+} PVKitClockStats;
+
+typedef struct PVKitClockState {
+    uint64_t gpa[PVKIT_MAX_VCPUS];      /* 0: no record */
+    PVKitClockStats stats;
+} PVKitClockState;
+
+/*
+ * Rewrite every registered record from ops->clock_params(): after the
+ * parameters changed (a migration to a host whose TSC runs at another
+ * rate), and after the mappings were rebuilt on load.
+ */
+void pvkit_clock_update_all(const PVKitHostOps *ops, void *opaque);
+
+/*
+ * Real time moved against system time (the VM was stopped and is running
+ * again): raise an event on every PVKIT_ENDPOINT_CLOCK port.  With the
+ * event-channel lock held, like the hypercalls.
+ */
+void pvkit_clock_notify(const PVKitHostOps *ops, void *opaque);
+
+/* Drop every record (system reset): none is written again. */
+void pvkit_clock_reset(const PVKitHostOps *ops, void *opaque);
 
 /*
  * Event channels.  The port table, the upcall vectors and the counters

@@ -200,6 +200,8 @@ static int64_t hc_evtchn_send(const PVKitHostOps *ops, void *opaque,
         if (p->endpoint == PVKIT_ENDPOINT_ECHO) {
             ec->stats.echoes++;
             deliver(ops, opaque, ec, (uint32_t)port);
+        } else if (p->endpoint == PVKIT_ENDPOINT_CLOCK) {
+            /* The host raises these; the guest has nothing to say. */
         } else if (p->backend) {
             ec->stats.backend_kicks++;
             ops->backend_kick(opaque, (uint32_t)port, p->backend);
@@ -266,10 +268,12 @@ int64_t pvkit_hc_evtchn(const PVKitHostOps *ops, void *opaque, uint32_t nr,
     case PVKIT_HC_EVTCHN_ALLOC_UNBOUND:
         return new_port(ec, PVKIT_EVTCHN_UNBOUND, 0, 0);
     case PVKIT_HC_EVTCHN_BIND_HOST:
-        if (args[0] != PVKIT_ENDPOINT_ECHO) {
+        if (args[0] != PVKIT_ENDPOINT_ECHO &&
+            (args[0] != PVKIT_ENDPOINT_CLOCK ||
+             !(ops->features(opaque) & PVKIT_F_CLOCK))) {
             return -PVKIT_EINVAL;
         }
-        return new_port(ec, PVKIT_EVTCHN_HOST, 0, PVKIT_ENDPOINT_ECHO);
+        return new_port(ec, PVKIT_EVTCHN_HOST, 0, (uint16_t)args[0]);
     case PVKIT_HC_EVTCHN_BIND_IPI:
         ret = pvkit_check_vcpu(ops, opaque, args[0]);
         if (ret) {
@@ -411,6 +415,7 @@ bool pvkit_evtchn_post_load(PVKitEvtchnState *ec)
         ok &= p->state <= PVKIT_EVTCHN_IPI &&
               (p->state == PVKIT_EVTCHN_HOST ?
                p->endpoint == PVKIT_ENDPOINT_ECHO ||
+               p->endpoint == PVKIT_ENDPOINT_CLOCK ||
                p->endpoint == PVKIT_ENDPOINT_BACKEND : p->endpoint == 0);
     }
     for (i = 0; i < PVKIT_MAX_VCPUS; i++) {
@@ -419,4 +424,21 @@ bool pvkit_evtchn_post_load(PVKitEvtchnState *ec)
         ok &= !(ec->vcpu_info_gpa[i] & 63);
     }
     return ok;
+}
+
+unsigned int pvkit_evtchn_raise_endpoint(const PVKitHostOps *ops,
+                                         void *opaque, uint16_t endpoint)
+{
+    PVKitEvtchnState *ec = ops->evtchn(opaque);
+    unsigned int n = 0;
+    uint32_t port;
+
+    for (port = 1; port < PVKIT_EVTCHN_PORTS; port++) {
+        if (ec->port[port].state == PVKIT_EVTCHN_HOST &&
+            ec->port[port].endpoint == endpoint) {
+            deliver(ops, opaque, ec, port);
+            n++;
+        }
+    }
+    return n;
 }

@@ -3,7 +3,8 @@
  *
  * pvkit.c is the ISA device (guest memory, console, event-channel and
  * grant glue, CPU hooks, migration, the Xen bus), pvkit-store.c the store
- * server, pvkit-api.c the C API for device models (pvkit-dispatch.h).
+ * server, pvkit-clock-tcg.c the clock's parameters, pvkit-api.c the C API
+ * for device models (pvkit-dispatch.h).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -57,6 +58,7 @@ struct PVKitState {
     bool gnttab;
     bool store;
     bool vcpu_ops;
+    bool clock;
     uint32_t cpuid_base_prop;   /* 0: automatic */
     OnOffAuto xen_bus_prop;
     bool xen_bus;               /* QEMU's Xen backends are served */
@@ -74,6 +76,22 @@ struct PVKitState {
     PVKitGuestRam shared_ram;
     /* Each vCPU's registered vcpu_info, mapped (none: in shared_ram). */
     PVKitGuestRam vcpu_ram[PVKIT_MAX_VCPUS];
+
+    /*
+     * Clock: system time is clock_sys0 + the TSC's advance since
+     * clock_tsc0, scaled by clock_mul and clock_shift (SPEC section 13).
+     * clock_hz (this host's counter rate) and clock_stable do not
+     * migrate; the rest does.
+     */
+    PVKitClockState clk;
+    PVKitGuestRam clock_ram[PVKIT_MAX_VCPUS];
+    uint64_t clock_hz;
+    uint64_t clock_tsc0;
+    uint64_t clock_sys0;
+    uint32_t clock_mul;
+    int8_t clock_shift;
+    bool clock_stable;
+    VMChangeStateEntry *vm_state;   /* tells the guest after a pause */
 
     /* Grant tables: mappings, per-ref counts, counters (BQL). */
     PVKitGnttabState gt;
@@ -106,6 +124,12 @@ void pvkit_guest_ram_dirty(PVKitGuestRam *m, hwaddr offset, hwaddr len);
 
 /* Hold a migration blocker while the kit is in use (pvkit.c). */
 void pvkit_migration_update(PVKitState *s);
+
+/* The clock's parameters under TCG (pvkit-clock-tcg.c). */
+void pvkit_clock_init(PVKitState *s);
+void pvkit_clock_post_load(PVKitState *s);
+void pvkit_clock_params(void *opaque, struct pvkit_time_info *p);
+void pvkit_clock_wall(void *opaque, struct pvkit_wall_clock *w);
 
 /* The store server (pvkit-store.c). */
 int64_t pvkit_store_setup(void *opaque, uint64_t gpa);

@@ -43,6 +43,8 @@
 #include "migration/vmstate.h"
 #include "system/hw_accel.h"
 #include "system/kvm.h"
+#include "system/runstate.h"
+#include "system/tcg.h"
 #include "hw/xen/xen_backend_ops.h"
 #include "hw/xen/xen-bus.h"
 #include "hw/i386/kvm/xenstore_impl.h"
@@ -261,6 +263,37 @@ static void pvkit_vcpu_info_written(void *opaque, uint32_t vcpu)
                           sizeof(struct pvkit_vcpu_info));
 }
 
+static PVKitClockState *pvkit_clock(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    return &s->clk;
+}
+
+/* A vCPU's time record, kept mapped as its vcpu_info is. */
+static int pvkit_clock_set(void *opaque, uint32_t vcpu, uint64_t gpa)
+{
+    PVKitState *s = opaque;
+
+    return pvkit_guest_ram_map(&s->clock_ram[vcpu], gpa,
+                               gpa ? sizeof(struct pvkit_time_info) : 0);
+}
+
+static struct pvkit_time_info *pvkit_clock_area(void *opaque, uint32_t vcpu)
+{
+    PVKitState *s = opaque;
+
+    return s->clock_ram[vcpu].ptr;
+}
+
+static void pvkit_clock_written(void *opaque, uint32_t vcpu)
+{
+    PVKitState *s = opaque;
+
+    pvkit_guest_ram_dirty(&s->clock_ram[vcpu], 0,
+                          sizeof(struct pvkit_time_info));
+}
+
 /*
  * A fixed, edge-triggered interrupt to one APIC ID, as an MSI write into
  * the APIC window of system memory: TCG's "apic-msi" region delivers it
@@ -446,6 +479,12 @@ const PVKitHostOps pvkit_host_ops = {
     .page_map = pvkit_page_map,
     .page_unmap = pvkit_page_unmap,
     .store_setup = pvkit_store_setup,
+    .clock = pvkit_clock,
+    .clock_params = pvkit_clock_params,
+    .clock_set = pvkit_clock_set,
+    .clock_area = pvkit_clock_area,
+    .clock_written = pvkit_clock_written,
+    .clock_wall = pvkit_clock_wall,
 };
 
 static int pvkit_can_receive(void *opaque)
@@ -695,6 +734,21 @@ static void pvkit_xen_bus_stop(PVKitState *s)
 #endif
 }
 
+/*
+ * While the VM was stopped the guest's TSC, and with it system time,
+ * stood still, but real time went on: tell the guest, which reads the
+ * host's real time again (PVKIT_ENDPOINT_CLOCK).  Runs with the BQL.
+ */
+static void pvkit_vm_state_change(void *opaque, bool running,
+                                  RunState state)
+{
+    PVKitState *s = opaque;
+
+    if (running) {
+        pvkit_clock_notify(&pvkit_host_ops, s);
+    }
+}
+
 static void pvkit_unrealize(DeviceState *dev);
 
 static void pvkit_realize(DeviceState *dev, Error **errp)
@@ -733,6 +787,16 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
     if (s->vcpu_ops && s->evtchn) {
         s->features |= PVKIT_F_VCPU;
     }
+    /*
+     * Under KVM the guest's TSC is the kernel's to scale and offset, and
+     * the kit runs layered on KVM, whose kvmclock the guest uses.
+     */
+    if (s->clock && tcg_enabled()) {
+        s->features |= PVKIT_F_CLOCK;
+        pvkit_clock_init(s);
+        s->vm_state = qemu_add_vm_change_state_handler(pvkit_vm_state_change,
+                                                       s);
+    }
 
     if (!pvkit_cpuid_setup(s, errp) ||
         !x86_pv_hooks_register(&s->pv_hooks, s, errp)) {
@@ -767,8 +831,13 @@ static void pvkit_unrealize(DeviceState *dev)
         pvkit_xen_bus_stop(s);
     }
     x86_pv_hooks_unregister(&s->pv_hooks);
+    if (s->vm_state) {
+        qemu_del_vm_change_state_handler(s->vm_state);
+        s->vm_state = NULL;
+    }
     pvkit_evtchn_reset(&pvkit_host_ops, s);
     pvkit_gnttab_reset(&pvkit_host_ops, s);
+    pvkit_clock_reset(&pvkit_host_ops, s);
     pvkit_store_setup(s, 0);
     pvkit_migration_update(s);
     qemu_bh_delete(s->xs_bh);
@@ -797,6 +866,7 @@ static void pvkit_reset_hold(Object *obj, ResetType type)
     fifo8_reset(&s->rx);
     pvkit_evtchn_reset(&pvkit_host_ops, s);     /* disconnects the store */
     pvkit_gnttab_reset(&pvkit_host_ops, s);
+    pvkit_clock_reset(&pvkit_host_ops, s);
     pvkit_store_setup(s, 0);
     pvkit_store_populate(s);
     pvkit_migration_update(s);      /* nothing is in use any more */
@@ -812,6 +882,7 @@ static int pvkit_pre_load(void *opaque)
 
     pvkit_evtchn_reset(&pvkit_host_ops, s);
     pvkit_gnttab_reset(&pvkit_host_ops, s);
+    pvkit_clock_reset(&pvkit_host_ops, s);
     pvkit_store_setup(s, 0);
     pvkit_migration_update(s);
     return 0;
@@ -860,6 +931,55 @@ static const VMStateDescription vmstate_pvkit_evtchn_port = {
     },
 };
 
+static bool pvkit_clock_needed(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    return s->features & PVKIT_F_CLOCK;
+}
+
+/* Map the records again and carry the time on (pvkit-clock-tcg.c). */
+static int pvkit_clock_load(void *opaque, int version_id)
+{
+    PVKitState *s = opaque;
+    uint32_t v;
+
+    if (!(s->features & PVKIT_F_CLOCK)) {
+        error_report("pvkit: the source's guest has the clock: clock=on");
+        return -EINVAL;
+    }
+    for (v = 0; v < PVKIT_MAX_VCPUS; v++) {
+        if (pvkit_clock_set(s, v, s->clk.gpa[v])) {
+            error_report("pvkit: time record of APIC ID %u at 0x%" PRIx64
+                         " is not RAM", v, s->clk.gpa[v]);
+            return -EINVAL;
+        }
+    }
+    pvkit_clock_post_load(s);
+    return 0;
+}
+
+/*
+ * The clock's anchor and each vCPU's record (ABI 1.5), a subsection sent
+ * when the device offers the clock.  The source's scale comes along so
+ * that the time goes on from where the source left it.
+ */
+static const VMStateDescription vmstate_pvkit_clock = {
+    .name = "pvkit/clock",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = pvkit_clock_needed,
+    .post_load = pvkit_clock_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(clock_tsc0, PVKitState),
+        VMSTATE_UINT64(clock_sys0, PVKitState),
+        VMSTATE_UINT32(clock_mul, PVKitState),
+        VMSTATE_INT8(clock_shift, PVKitState),
+        VMSTATE_UINT64_ARRAY(clk.gpa, PVKitState, PVKIT_MAX_VCPUS),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 /*
  * Version 4 (ABI 1.4) has a vector and an area per APIC ID below 256;
  * older streams, with 32 vectors, are refused.
@@ -885,6 +1005,10 @@ static const VMStateDescription vmstate_pvkit = {
         VMSTATE_UINT32_V(gt.nr_frames, PVKitState, 3),
         VMSTATE_END_OF_LIST()
     },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_pvkit_clock,
+        NULL
+    },
 };
 
 static const Property pvkit_properties[] = {
@@ -895,6 +1019,7 @@ static const Property pvkit_properties[] = {
     DEFINE_PROP_BOOL("gnttab", PVKitState, gnttab, true),
     DEFINE_PROP_BOOL("store", PVKitState, store, true),
     DEFINE_PROP_BOOL("vcpu-ops", PVKitState, vcpu_ops, true),
+    DEFINE_PROP_BOOL("clock", PVKitState, clock, true),
     DEFINE_PROP_UINT32("cpuid-base", PVKitState, cpuid_base_prop, 0),
     DEFINE_PROP_ON_OFF_AUTO("xen-bus", PVKitState, xen_bus_prop,
                             ON_OFF_AUTO_AUTO),
@@ -943,6 +1068,12 @@ static void pvkit_instance_init(Object *obj)
                                    OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-ipis", &st->ipis,
                                    OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-clock-updates",
+                                   &s->clk.stats.updates, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-clock-walls",
+                                   &s->clk.stats.walls, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-clock-notifies",
+                                   &s->clk.stats.notifies, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-grant-maps",
                                    &s->gt.stats.maps, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-grant-unmaps",

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * pvkit hypervisor ABI, version 1.4.
+ * pvkit hypervisor ABI, version 1.5.
  *
  * This header is the single definition of the interface between a pvkit
  * guest and a pvkit host.  The guest kernel installs it as
@@ -13,7 +13,7 @@
 #include <linux/types.h>
 
 #define PVKIT_ABI_MAJOR			1
-#define PVKIT_ABI_MINOR			4
+#define PVKIT_ABI_MINOR			5
 #define PVKIT_ABI_VERSION		((PVKIT_ABI_MAJOR << 16) | PVKIT_ABI_MINOR)
 
 /*
@@ -37,6 +37,7 @@
 #define PVKIT_F_GNTTAB			(1ULL << 4)
 #define PVKIT_F_STORE			(1ULL << 5)
 #define PVKIT_F_VCPU			(1ULL << 6)
+#define PVKIT_F_CLOCK			(1ULL << 7)
 
 /*
  * Hypercall page MSR.  Writing (guest physical address | ENABLE) asks the
@@ -169,6 +170,18 @@ enum pvkit_hypercall {
 	 * of bitmap: one host transition for a set of up to 64 vCPUs.
 	 */
 	PVKIT_HC_VCPU_SEND_IPI	= 21,
+	/*
+	 * (vcpu, gpa, flags) -> 0; the host keeps the struct
+	 * pvkit_time_info at gpa (32-byte aligned guest RAM) current for
+	 * vcpu; gpa 0 stops it.  flags must be 0.
+	 */
+	PVKIT_HC_CLOCK_SETUP	= 22,
+	/*
+	 * (gpa, flags) -> 0; the host writes a struct pvkit_wall_clock at
+	 * gpa (8-byte aligned guest RAM): its real time, and the kit's
+	 * system time sampled with it.  flags must be 0.
+	 */
+	PVKIT_HC_CLOCK_WALL	= 23,
 	PVKIT_HC_COUNT
 };
 
@@ -223,6 +236,12 @@ struct pvkit_grant_entry {
 
 /* Host endpoints a guest port can be bound to. */
 #define PVKIT_ENDPOINT_ECHO		1	/* each send comes back as an event */
+/*
+ * An event whenever the host's real time moved against the kit's system
+ * time (the VM was stopped and continued, or restored); sends do nothing.
+ * Offered with PVKIT_F_CLOCK.
+ */
+#define PVKIT_ENDPOINT_CLOCK		2
 
 /* Port states returned by PVKIT_HC_EVTCHN_STATUS (bits 7:0). */
 #define PVKIT_EVTCHN_CLOSED		0
@@ -267,6 +286,57 @@ struct pvkit_shared_info {
 	__u64 evtchn_mask[PVKIT_EVTCHN_PORTS / 64];
 	__u8 reserved[PVKIT_PAGE_SIZE - 64 * PVKIT_SHARED_INFO_VCPUS -
 		      2 * PVKIT_EVTCHN_PORTS / 8];
+};
+
+/*
+ * Clock (PVKIT_F_CLOCK).  System time is nanoseconds since the host
+ * started the clock, a function of the guest's own TSC:
+ *
+ *   delta = tsc - tsc_timestamp
+ *   delta = tsc_shift >= 0 ? delta << tsc_shift : delta >> -tsc_shift
+ *   time  = system_time + ((delta * tsc_to_system_mul) >> 32)
+ *
+ * with a 96-bit product.  It stands still while the VM is stopped.  The
+ * record has the layout of Xen's and KVM's vcpu_time_info, so a Linux
+ * guest reads it with its pvclock code.
+ */
+#define PVKIT_TIME_TSC_STABLE		(1 << 0)	/* same on every vCPU */
+
+/**
+ * struct pvkit_time_info - a vCPU's clock parameters, written by the host
+ * @version: odd while the host changes the record; read the fields only
+ *	between two equal, even reads of it
+ * @pad0: zero
+ * @tsc_timestamp: guest TSC at which system time was @system_time
+ * @system_time: nanoseconds
+ * @tsc_to_system_mul: TSC to nanoseconds, a 32.32 fixed-point multiplier
+ * @tsc_shift: applied to the TSC delta before the multiplication
+ * @flags: PVKIT_TIME_*
+ * @pad: zero
+ */
+struct pvkit_time_info {
+	__u32 version;
+	__u32 pad0;
+	__u64 tsc_timestamp;
+	__u64 system_time;
+	__u32 tsc_to_system_mul;
+	__s8 tsc_shift;
+	__u8 flags;
+	__u8 pad[2];
+};
+
+/**
+ * struct pvkit_wall_clock - the host's real time (PVKIT_HC_CLOCK_WALL)
+ * @system_time: the kit's system time when @sec and @nsec were read
+ * @sec: seconds since 1970-01-01 00:00 UTC
+ * @nsec: nanoseconds, below 10^9
+ * @pad: zero
+ */
+struct pvkit_wall_clock {
+	__u64 system_time;
+	__u64 sec;
+	__u32 nsec;
+	__u32 pad;
 };
 
 /*

@@ -270,6 +270,71 @@ static void fake_vcpu_info_written(void *opaque, uint32_t vcpu)
     host.vcpu_area_writes++;
 }
 
+static PVKitClockState *fake_clock(void *opaque)
+{
+    (void)opaque;
+    return &host.clock;
+}
+
+static void fake_clock_params(void *opaque, struct pvkit_time_info *p)
+{
+    (void)opaque;
+    *p = host.clock_p;
+}
+
+/* A time record: 32 bytes of writable RAM, 32-byte aligned. */
+static int fake_clock_set(void *opaque, uint32_t vcpu, uint64_t gpa)
+{
+    struct region *r;
+
+    (void)opaque;
+    if (vcpu >= PVKIT_MAX_VCPUS || (gpa & 31)) {
+        fake_env.fail(false, "clock_set(%u, 0x%" PRIx64
+                      ") breaks the contract", vcpu, gpa);
+        return -PVKIT_EFAULT;
+    }
+    host.clock_sets++;
+    if (gpa == 0) {
+        host.clock_rec[vcpu] = NULL;
+        return 0;
+    }
+    r = fake_find(gpa, sizeof(struct pvkit_time_info));
+    if (!writable(r)) {
+        if (r && r->kind == MMIO) {
+            host.mmio_touched++;
+        }
+        return -PVKIT_EFAULT;
+    }
+    host.clock_rec[vcpu] = at(r, gpa);
+    return 0;
+}
+
+static struct pvkit_time_info *fake_clock_area(void *opaque, uint32_t vcpu)
+{
+    (void)opaque;
+    if (vcpu >= PVKIT_MAX_VCPUS) {
+        fake_env.fail(false, "clock_area(%u)", vcpu);
+        return NULL;
+    }
+    return (struct pvkit_time_info *)host.clock_rec[vcpu];
+}
+
+static void fake_clock_written(void *opaque, uint32_t vcpu)
+{
+    (void)opaque;
+    if (vcpu >= PVKIT_MAX_VCPUS || !host.clock_rec[vcpu]) {
+        fake_env.fail(false, "clock_written(%u) with no record", vcpu);
+        return;
+    }
+    host.clock_writes++;
+}
+
+static void fake_clock_wall(void *opaque, struct pvkit_wall_clock *w)
+{
+    (void)opaque;
+    *w = host.wall;
+}
+
 static void fake_inject(void *opaque, uint32_t vcpu, uint8_t vector)
 {
     (void)opaque;
@@ -457,4 +522,10 @@ const PVKitHostOps ops = {
     .page_map = fake_page_map,
     .page_unmap = fake_page_unmap,
     .store_setup = fake_store_setup,
+    .clock = fake_clock,
+    .clock_params = fake_clock_params,
+    .clock_set = fake_clock_set,
+    .clock_area = fake_clock_area,
+    .clock_written = fake_clock_written,
+    .clock_wall = fake_clock_wall,
 };

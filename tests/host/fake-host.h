@@ -87,6 +87,14 @@ struct fake_host {
     uint32_t release_ports[8];  /* the first eight */
     void *release_backends[8];
 
+    /* clock: the parameters clock_params hands out, records mapped */
+    PVKitClockState clock;
+    struct pvkit_time_info clock_p;
+    struct pvkit_wall_clock wall;   /* what clock_wall answers */
+    uint8_t *clock_rec[PVKIT_MAX_VCPUS];
+    unsigned int clock_sets;
+    unsigned int clock_writes;
+
     /* grant tables */
     PVKitGnttabState gt;
     uint8_t *gnttab;            /* mapped table or NULL */

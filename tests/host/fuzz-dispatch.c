@@ -61,7 +61,8 @@
 #define PVKIT_F_GNTTAB 0
 #endif
 #define ALL_F (PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CONSOLE | PVKIT_F_TEST | \
-               PVKIT_F_EVTCHN | PVKIT_F_GNTTAB | PVKIT_F_VCPU)
+               PVKIT_F_EVTCHN | PVKIT_F_GNTTAB | PVKIT_F_VCPU | \
+               PVKIT_F_CLOCK)
 
 /* ---- guest memory ---- */
 
@@ -417,6 +418,50 @@ static void model_vcpu_info(uint32_t vcpu, uint64_t gpa)
     }
 }
 
+/*
+ * SPEC.md section 13, CLOCK_SETUP: the record is written at once from
+ * the host's parameters, its version made odd, then even (from whatever
+ * the guest left there).
+ */
+static void model_clock_setup(uint64_t gpa)
+{
+    struct pvkit_time_info *r, rec = host.clock_p;
+    uint32_t v;
+
+    if (!gpa) {
+        return;
+    }
+    r = (struct pvkit_time_info *)shadow_ptr(gpa);
+    v = (r->version + 1) | 1;
+    rec.version = v + 1;
+    rec.pad0 = 0;
+    rec.pad[0] = rec.pad[1] = 0;
+    memcpy(r, &rec, sizeof(rec));
+}
+
+/* Errors of CLOCK_SETUP and CLOCK_WALL. */
+static uint64_t clock_errs(uint32_t nr, const uint64_t *a)
+{
+    if (!feat(PVKIT_F_CLOCK)) {
+        return ERR(PVKIT_ENOSYS);
+    }
+    if (nr == PVKIT_HC_CLOCK_WALL) {
+        if (a[1] || (a[0] & 7)) {
+            return ERR(PVKIT_EINVAL);
+        }
+        return writable(a[0], sizeof(struct pvkit_wall_clock)) ?
+               0 : ERR(PVKIT_EFAULT);
+    }
+    if (a[2] || (a[1] & 31)) {
+        return vcpu_errs(a[0]) | ERR(PVKIT_EINVAL);
+    }
+    if (vcpu_errs(a[0])) {
+        return vcpu_errs(a[0]);
+    }
+    return !a[1] || writable(a[1], sizeof(struct pvkit_time_info)) ?
+           0 : ERR(PVKIT_EFAULT);
+}
+
 /* Errors of VCPU_SEND_IPI's set and vector. */
 static uint64_t send_ipi_errs(const uint64_t *a)
 {
@@ -557,7 +602,8 @@ static struct expect model_expect(uint32_t nr, const uint64_t *a)
         case PVKIT_HC_EVTCHN_BIND_HOST:
         case PVKIT_HC_EVTCHN_BIND_IPI:
             if (nr == PVKIT_HC_EVTCHN_BIND_HOST &&
-                a[0] != PVKIT_ENDPOINT_ECHO) {
+                a[0] != PVKIT_ENDPOINT_ECHO &&
+                (a[0] != PVKIT_ENDPOINT_CLOCK || !feat(PVKIT_F_CLOCK))) {
                 x.errs |= ERR(PVKIT_EINVAL);
             }
             if (nr == PVKIT_HC_EVTCHN_BIND_IPI) {
@@ -573,7 +619,7 @@ static struct expect model_expect(uint32_t nr, const uint64_t *a)
                 model.port[a[0]].state == PVKIT_EVTCHN_UNBOUND) {
                 x.errs = ERR(PVKIT_EINVAL);
             } else if (model.port[a[0]].state == PVKIT_EVTCHN_HOST &&
-                       model.port[a[0]].endpoint != PVKIT_ENDPOINT_ECHO &&
+                       model.port[a[0]].endpoint == PVKIT_ENDPOINT_BACKEND &&
                        model.port[a[0]].backend) {
                 x.kick = true;
                 x.kick_backend = model.port[a[0]].backend;
@@ -633,6 +679,10 @@ static struct expect model_expect(uint32_t nr, const uint64_t *a)
         }
         return x;
     }
+    if (nr == PVKIT_HC_CLOCK_SETUP || nr == PVKIT_HC_CLOCK_WALL) {
+        x.errs = clock_errs(nr, a);
+        return x;
+    }
     /* Not modelled: grant tables and later numbers. */
     x.known = false;
     x.any_value = true;
@@ -686,12 +736,18 @@ static void model_commit(uint32_t nr, const uint64_t *a, int64_t ret)
     case PVKIT_HC_VCPU_UPCALL:
         model.vector[a[0]] = (uint8_t)a[1];
         return;
+    case PVKIT_HC_CLOCK_SETUP:
+        model_clock_setup(a[1]);
+        return;
+    case PVKIT_HC_CLOCK_WALL:
+        memcpy(shadow_ptr(a[0]), &host.wall, sizeof(host.wall));
+        return;
     case PVKIT_HC_EVTCHN_ALLOC_UNBOUND:
         model.port[ret].state = PVKIT_EVTCHN_UNBOUND;
         return;
     case PVKIT_HC_EVTCHN_BIND_HOST:
         model.port[ret].state = PVKIT_EVTCHN_HOST;
-        model.port[ret].endpoint = PVKIT_ENDPOINT_ECHO;
+        model.port[ret].endpoint = (uint16_t)a[0];
         return;
     case PVKIT_HC_EVTCHN_BIND_IPI:
         model.port[ret].state = PVKIT_EVTCHN_IPI;
@@ -1195,7 +1251,7 @@ static void host_reset(void)
 
 enum akind { A_ANY, A_ADDR, A_AREA, A_SET, A_LEN, A_PORT, A_VCPU, A_VEC,
              A_EP, A_REF,
-             A_OP, A_FRAMES };
+             A_OP, A_FRAMES, A_FLAGS };
 
 static const uint64_t boundary[] = {
     0, 1, 2, 7, 8, 0x1f, 0x20, 0x21, 0xfe, 0xff, 0x100,
@@ -1259,7 +1315,8 @@ static uint64_t gen_arg(enum akind k)
     case A_VEC:
         return r < 50 ? 0x20 + rnd(0xe0) : rnd(0x120);
     case A_EP:
-        return r < 80 ? PVKIT_ENDPOINT_ECHO : rnd(4);
+        return r < 70 ? PVKIT_ENDPOINT_ECHO :
+               r < 80 ? PVKIT_ENDPOINT_CLOCK : rnd(4);
     case A_REF:
         if (r < 75 && model.nr_good) {
             return model.good_ref[rnd(model.nr_good)];
@@ -1270,6 +1327,8 @@ static uint64_t gen_arg(enum akind k)
         return rnd(7);
     case A_FRAMES:
         return rnd(model.gnt_max ? model.gnt_max + 2 : 8);
+    case A_FLAGS:       /* mostly 0 */
+        return r < 85 ? 0 : r < 95 ? 1ull << rnd(64) : rnd64();
     case A_ANY:
     default:
         return r < 70 ? rnd(256) : rnd64();
@@ -1314,6 +1373,12 @@ static void gen_args(uint32_t nr, uint64_t a[5])
         break;
     case PVKIT_HC_VCPU_SEND_IPI:
         k[0] = A_VCPU; k[1] = A_SET; k[2] = A_VEC;
+        break;
+    case PVKIT_HC_CLOCK_SETUP:
+        k[0] = A_VCPU; k[1] = A_AREA; k[2] = A_FLAGS;
+        break;
+    case PVKIT_HC_CLOCK_WALL:
+        k[0] = A_AREA; k[1] = A_FLAGS;
         break;
 #ifdef PVKIT_GNTTAB_MAX_FRAMES
     case PVKIT_HC_GNTTAB_SETUP:
@@ -1537,6 +1602,8 @@ static void new_machine(void)
     }
 #endif
     model.gnt_gpa = model.gnt_frames = 0;
+    /* A reset: memory is about to change under any record. */
+    pvkit_clock_reset(&ops, &host);
     switch (rnd(10)) {
     case 0:
         host.features = ALL_F & rnd64();
@@ -1586,6 +1653,12 @@ static int init(void)
     host.vcpus = 1;
     host.out_limit = UINT32_MAX;
     host.store_refuse = true;   /* the store is not modelled */
+    host.clock_p = (struct pvkit_time_info){
+        .tsc_timestamp = 0x1122334455667788ull, .system_time = 0x99aabbccull,
+        .tsc_to_system_mul = 0xdeadbeefu, .tsc_shift = -2, .flags = 1,
+    };
+    host.wall = (struct pvkit_wall_clock){ .system_time = 7, .sec = 8,
+                                           .nsec = 9 };
     refresh_hcall_page();
     return 0;
 }
@@ -1596,7 +1669,7 @@ static __attribute__((unused)) const char *const hc_name[] = {
     "EVTCHN_BIND_HOST", "EVTCHN_BIND_IPI", "EVTCHN_SEND", "EVTCHN_CLOSE",
     "EVTCHN_UNMASK", "EVTCHN_STATUS", "EVTCHN_BIND_VCPU", "GNTTAB_SETUP",
     "GNTTAB_MAX_FRAMES", "TEST_GRANT", "STORE_SETUP", "VCPU_INFO",
-    "VCPU_SEND_IPI",
+    "VCPU_SEND_IPI", "CLOCK_SETUP", "CLOCK_WALL",
 };
 
 #ifdef PVKIT_LIBFUZZER

@@ -351,7 +351,9 @@ static void check_page(const uint8_t *buf, uint64_t features, uint16_t port,
                   i == PVKIT_HC_GNTTAB_MAX_FRAMES;
         int store = i == PVKIT_HC_STORE_SETUP;
         int vcpu = i == PVKIT_HC_VCPU_INFO || i == PVKIT_HC_VCPU_SEND_IPI;
-        int offered = store ? (features & (PVKIT_F_STORE | PVKIT_F_EVTCHN)) ==
+        int clock = i == PVKIT_HC_CLOCK_SETUP || i == PVKIT_HC_CLOCK_WALL;
+        int offered = clock ? !!(features & PVKIT_F_CLOCK) :
+                      store ? (features & (PVKIT_F_STORE | PVKIT_F_EVTCHN)) ==
                       (PVKIT_F_STORE | PVKIT_F_EVTCHN) :
                       vcpu ? (features & (PVKIT_F_VCPU | PVKIT_F_EVTCHN)) ==
                       (PVKIT_F_VCPU | PVKIT_F_EVTCHN) :
@@ -413,7 +415,7 @@ static void test_page(void)
     check_page(buf, PVKIT_F_HYPERCALL_PAGE | PVKIT_F_TEST, 0x560,
                "page fill, tests without grant tables");
     pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE, ALL_F, 0x560);
-    check(PVKIT_HC_COUNT == 22 &&
+    check(PVKIT_HC_COUNT == 24 &&
           ((const struct pvkit_hcall_page *)buf)->entry[16].transport ==
           PVKIT_TRANSPORT_PIO &&
           ((const struct pvkit_hcall_page *)buf)->entry[17].transport ==
@@ -440,6 +442,16 @@ static void test_page(void)
                           PVKIT_F_HYPERCALL_PAGE | PVKIT_F_VCPU, 0x560);
     check(((const struct pvkit_hcall_page *)buf)->entry[20].transport ==
           PVKIT_TRANSPORT_NONE, "page: no entry 20 without event channels");
+    check(((const struct pvkit_hcall_page *)buf)->entry[22].transport ==
+          PVKIT_TRANSPORT_NONE, "page: no entry 22 without the clock");
+    pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE,
+                          PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CLOCK, 0x560);
+    check_page(buf, PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CLOCK, 0x560,
+               "page fill, clock");
+    check(((const struct pvkit_hcall_page *)buf)->entry[22].transport ==
+          PVKIT_TRANSPORT_PIO &&
+          ((const struct pvkit_hcall_page *)buf)->entry[23].transport ==
+          PVKIT_TRANSPORT_PIO, "page: entries 22..23 with the clock");
     memset(buf, 0xff, sizeof(buf));
     pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE - 1, ALL_F, 0x560);
     check(buf[0] == 0xff, "page fill refuses a short buffer");
@@ -2577,6 +2589,172 @@ static void test_gnttab_counters(void)
              "hypercalls[TEST_GRANT]");
 }
 
+/* Time records for CLOCK_SETUP: in RAM B, apart from everything else. */
+#define CLOCK_GPA  (RAM_B + 0x9020)
+#define CLOCK2_GPA (RAM_B + 0x9040)
+#define WALL_GPA   (RAM_B + 0x9ff0)     /* 24 bytes: crosses a page */
+
+static struct pvkit_time_info *rec(uint64_t gpa)
+{
+    return (struct pvkit_time_info *)ptr(gpa);
+}
+
+static void clock_setup(void)
+{
+    reset();
+    host.features |= PVKIT_F_CLOCK;
+    host.clock_p = (struct pvkit_time_info){
+        .tsc_timestamp = 0x123456789ull, .system_time = 987654321ull,
+        .tsc_to_system_mul = 0x80000000u, .tsc_shift = -1,
+        .flags = PVKIT_TIME_TSC_STABLE,
+        /* what the host hands out here must not reach the record */
+        .version = 77, .pad0 = 5, .pad = { 1, 2 },
+    };
+    memset(ptr(CLOCK_GPA & ~0xfffull), 0xee, 2 * PVKIT_PAGE_SIZE);
+}
+
+static bool record_is(uint64_t gpa, const struct pvkit_time_info *p)
+{
+    const struct pvkit_time_info *r = rec(gpa);
+
+    return !(r->version & 1) && r->pad0 == 0 &&
+           r->tsc_timestamp == p->tsc_timestamp &&
+           r->system_time == p->system_time &&
+           r->tsc_to_system_mul == p->tsc_to_system_mul &&
+           r->tsc_shift == p->tsc_shift && r->flags == p->flags &&
+           r->pad[0] == 0 && r->pad[1] == 0;
+}
+
+static void test_clock_errors(void)
+{
+    clock_setup();
+    host.features &= ~PVKIT_F_CLOCK;
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 0, CLOCK_GPA, 0, 0, 0), -PVKIT_ENOSYS,
+             "CLOCK_SETUP without F_CLOCK -> ENOSYS");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_WALL, WALL_GPA, 0, 0, 0, 0), -PVKIT_ENOSYS,
+             "CLOCK_WALL without F_CLOCK -> ENOSYS");
+    host.features |= PVKIT_F_CLOCK;
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, PVKIT_MAX_VCPUS, CLOCK_GPA, 0, 0, 0),
+             -PVKIT_EINVAL, "CLOCK_SETUP vcpu 256 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 4, CLOCK_GPA, 0, 0, 0), -PVKIT_ENOENT,
+             "CLOCK_SETUP absent vcpu -> ENOENT");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 0, CLOCK_GPA + 8, 0, 0, 0),
+             -PVKIT_EINVAL, "CLOCK_SETUP not 32-byte aligned -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 0, RAM_B + 0x9ff0, 0, 0, 0),
+             -PVKIT_EINVAL, "CLOCK_SETUP crossing a page -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 0, CLOCK_GPA, 1, 0, 0), -PVKIT_EINVAL,
+             "CLOCK_SETUP unknown flags -> EINVAL");
+    check(host.clock_sets == 0, "... refused before reaching the host");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 0, ROM_BASE + 0x20, 0, 0, 0),
+             -PVKIT_EFAULT, "CLOCK_SETUP in ROM -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 0, MMIO_B, 0, 0, 0), -PVKIT_EFAULT,
+             "CLOCK_SETUP in MMIO -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 0, 0x18000, 0, 0, 0), -PVKIT_EFAULT,
+             "CLOCK_SETUP in a hole -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_WALL, WALL_GPA + 4, 0, 0, 0, 0),
+             -PVKIT_EINVAL, "CLOCK_WALL not 8-byte aligned -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_WALL, WALL_GPA, 2, 0, 0, 0), -PVKIT_EINVAL,
+             "CLOCK_WALL unknown flags -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_WALL, ROM_BASE, 0, 0, 0, 0), -PVKIT_EFAULT,
+             "CLOCK_WALL in ROM -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_WALL, RAM_A + 0x10000 - 16, 0, 0, 0, 0),
+             -PVKIT_EFAULT, "CLOCK_WALL running off RAM -> EFAULT");
+    check(host.clock.gpa[0] == 0 && !host.clock_rec[0] &&
+          host.clock_writes == 0 && unchanged_except(0),
+          "failed clock calls registered nothing and wrote nothing");
+}
+
+static void test_clock_records(void)
+{
+    struct pvkit_wall_clock w;
+    uint32_t v0;
+
+    clock_setup();
+    rec(CLOCK_GPA)->version = 6;
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 0, CLOCK_GPA, 0, 0, 0), 0,
+             "CLOCK_SETUP vcpu 0");
+    check(record_is(CLOCK_GPA, &host.clock_p) && rec(CLOCK_GPA)->version == 8,
+          "the record is written at once, version 6 -> 8 (even)");
+    /* A guest that made the version odd still ends up with an even one. */
+    rec(CLOCK2_GPA)->version = 9;
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 7, CLOCK2_GPA, 0, 0, 0), 0,
+             "CLOCK_SETUP vcpu 7");
+    check(record_is(CLOCK2_GPA, &host.clock_p) &&
+          rec(CLOCK2_GPA)->version == 12, "odd version 9 -> 12");
+    host.clock_p.system_time += 1000;
+    host.clock_p.tsc_timestamp += 2000;
+    v0 = rec(CLOCK_GPA)->version;
+    pvkit_clock_update_all(&ops, &host);
+    check(record_is(CLOCK_GPA, &host.clock_p) &&
+          record_is(CLOCK2_GPA, &host.clock_p) &&
+          rec(CLOCK_GPA)->version == v0 + 2,
+          "update_all rewrites every registered record");
+    CHECK_EQ(host.clock.stats.updates, 4, "updates counted");
+    /* Moving a record: the old place is never written again. */
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 7, CLOCK2_GPA + 0x20, 0, 0, 0), 0,
+             "CLOCK_SETUP moves vcpu 7's record");
+    memset(rec(CLOCK2_GPA), 0x5a, sizeof(struct pvkit_time_info));
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 7, 0, 0, 0, 0), 0,
+             "CLOCK_SETUP 0 stops vcpu 7's record");
+    memset(rec(CLOCK2_GPA + 0x20), 0x5a, sizeof(struct pvkit_time_info));
+    pvkit_clock_update_all(&ops, &host);
+    check(rec(CLOCK2_GPA)->version == 0x5a5a5a5a &&
+          rec(CLOCK2_GPA + 0x20)->version == 0x5a5a5a5a &&
+          record_is(CLOCK_GPA, &host.clock_p),
+          "stopped and moved records are not written");
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_SETUP, 7, 0, 0, 0, 0), 0,
+             "CLOCK_SETUP 0 again: nothing to stop");
+    /* The wall clock lands whole, across a page boundary. */
+    host.wall = (struct pvkit_wall_clock){ .system_time = 42,
+                                           .sec = 1796688000ull,
+                                           .nsec = 999999999u };
+    CHECK_EQ(hc(PVKIT_HC_CLOCK_WALL, WALL_GPA, 0, 0, 0, 0), 0,
+             "CLOCK_WALL across a page boundary");
+    memcpy(&w, ptr(WALL_GPA), sizeof(w));
+    check(w.system_time == 42 && w.sec == 1796688000ull &&
+          w.nsec == 999999999u && w.pad == 0, "wall clock written whole");
+    CHECK_EQ(host.clock.stats.walls, 1, "walls counted");
+    /* A reset drops every record: nothing is written after it. */
+    pvkit_clock_reset(&ops, &host);
+    memset(rec(CLOCK_GPA), 0x5a, sizeof(struct pvkit_time_info));
+    pvkit_clock_update_all(&ops, &host);
+    check(!host.clock.gpa[0] && !host.clock_rec[0] &&
+          rec(CLOCK_GPA)->version == 0x5a5a5a5a,
+          "reset drops every record");
+}
+
+/* The clock's endpoint: an event on every CLOCK port when time moved. */
+static void test_clock_endpoint(void)
+{
+    struct pvkit_shared_info *s;
+    int64_t echo, clk, clk2;
+
+    ev_setup();
+    s = (struct pvkit_shared_info *)ptr(SI_GPA);
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_CLOCK, 0, 0, 0, 0),
+             -PVKIT_EINVAL, "BIND_HOST CLOCK without F_CLOCK -> EINVAL");
+    host.features |= PVKIT_F_CLOCK;
+    echo = hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_ECHO, 0, 0, 0, 0);
+    clk = hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_CLOCK, 0, 0, 0, 0);
+    clk2 = hc(PVKIT_HC_EVTCHN_BIND_HOST, PVKIT_ENDPOINT_CLOCK, 0, 0, 0, 0);
+    check(echo > 0 && clk > 0 && clk2 > 0, "BIND_HOST CLOCK with F_CLOCK");
+    CHECK_EQ(PVKIT_EVTCHN_ENDPOINT(hc(PVKIT_HC_EVTCHN_STATUS, clk, 0, 0, 0,
+                                      0)), PVKIT_ENDPOINT_CLOCK,
+             "STATUS names the CLOCK endpoint");
+    hc(PVKIT_HC_EVTCHN_UNMASK, clk, 0, 0, 0, 0);
+    CHECK_EQ(hc(PVKIT_HC_EVTCHN_SEND, clk, 0, 0, 0, 0), 0,
+             "SEND on a CLOCK port");
+    check(!(s->evtchn_pending[0] & (1ull << clk)) && host.injects == 0 &&
+          host.kicks == 0, "... does nothing");
+    pvkit_clock_notify(&ops, &host);
+    check((s->evtchn_pending[0] & (1ull << clk)) &&
+          (s->evtchn_pending[0] & (1ull << clk2)) &&
+          !(s->evtchn_pending[0] & (1ull << echo)) && host.injects >= 1,
+          "notify raises every CLOCK port, only those");
+    CHECK_EQ(host.clock.stats.notifies, 2, "notifies counted");
+}
+
 int main(void)
 {
     size_t i;
@@ -2613,6 +2791,9 @@ int main(void)
     test_vcpu_info_errors();
     test_vcpu_info_moves();
     test_vcpu_send_ipi();
+    test_clock_errors();
+    test_clock_records();
+    test_clock_endpoint();
     test_detach();
     test_backend();
     test_store_setup();
