@@ -10,6 +10,7 @@
 #include <linux/pvkit.h>
 
 int pvkit_evtchn_bind_ipi(unsigned int cpu);
+int pvkit_evtchn_bind_host(unsigned int endpoint);
 int pvkit_evtchn_bind_existing(unsigned int port);
 int pvkit_evtchn_rebind(unsigned int irq, long port);
 int pvkit_evtchn_send(unsigned int port);
@@ -19,7 +20,6 @@ void pvkit_evtchn_unbind(unsigned int irq);
 void pvkit_evtchn_unbind_many(const unsigned int *irqs, unsigned int n);
 
 /* Test-only (symbol namespace PVKIT_TEST). */
-int pvkit_evtchn_bind_host(unsigned int endpoint);
 bool pvkit_evtchn_is_pending(unsigned int irq);
 bool pvkit_evtchn_is_masked(unsigned int irq);
 int pvkit_evtchn_cpu(unsigned int irq);

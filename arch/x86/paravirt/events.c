@@ -496,7 +496,7 @@ int pvkit_evtchn_bind_host(unsigned int endpoint)
 	mutex_unlock(&pvkit_evtchn_lock);
 	return irq;
 }
-EXPORT_SYMBOL_NS_GPL(pvkit_evtchn_bind_host, PVKIT_TEST);
+EXPORT_SYMBOL_GPL(pvkit_evtchn_bind_host);
 
 /**
  * pvkit_evtchn_bind_ipi() - bind an IPI port delivered to a CPU

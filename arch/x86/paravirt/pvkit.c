@@ -164,6 +164,9 @@ static void __init pvkit_init_platform(void)
 		return;
 
 	pvkit_ready = true;
+	/* Layered, KVM's kvmclock keeps time. */
+	if (!pvkit_layered)
+		pvkit_clock_init();
 	if (pvkit_feature_bits & PVKIT_F_EVTCHN)
 		pvkit_events_init_platform();
 	if (IS_ENABLED(CONFIG_HVC_PVKIT) && (pvkit_feature_bits & PVKIT_F_CONSOLE))
@@ -182,6 +185,7 @@ static void pvkit_syscore_shutdown(void *data)
 {
 	pvkit_events_shutdown();
 	pvkit_gnttab_shutdown();
+	pvkit_clock_shutdown();
 }
 
 /*
@@ -209,8 +213,10 @@ static void (*pvkit_next_crash_shutdown)(struct pt_regs *regs) __ro_after_init;
 /*
  * A crash kexec runs no device_shutdown() and no syscore_shutdown(): the
  * crash kernel lives in memory of its own, but the host would go on
- * raising the upcall vector, which it has no handler for.  Detach events
- * and the store once the other CPUs are stopped.  Grants are left:
+ * raising the upcall vector, which it has no handler for.  Detach events,
+ * the clock records (the dump reads this memory; a migration would
+ * rewrite them) and the store once the other CPUs are stopped.  Grants
+ * are left:
  * backends may still map them, and the crash kernel does not use those
  * frames.
  */
@@ -218,6 +224,7 @@ static void pvkit_crash_shutdown(struct pt_regs *regs)
 {
 	pvkit_next_crash_shutdown(regs);
 	pvkit_events_shutdown();
+	pvkit_clock_shutdown();
 	/*
 	 * The store too: the host would go on writing into the ring page,
 	 * and refuse the crash kernel's own STORE_SETUP while it is set

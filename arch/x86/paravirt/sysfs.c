@@ -80,6 +80,15 @@ static ssize_t vcpu_areas_show(struct kobject *kobj,
 
 static struct kobj_attribute vcpu_areas_attr = __ATTR_RO(vcpu_areas);
 
+/* "pvkit-clock" when the kit keeps time, else why not. */
+static ssize_t clock_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%s\n", pvkit_clock_state());
+}
+
+static struct kobj_attribute clock_attr = __ATTR_RO(clock);
+
 /* Grants not yet revoked: a frontend that leaks shows up here. */
 static ssize_t grants_in_use_show(struct kobject *kobj,
 				  struct kobj_attribute *attr, char *buf)
@@ -96,6 +105,7 @@ static struct attribute *pvkit_attrs[] = {
 	&hypercalls_attr.attr,
 	&layered_attr.attr,
 	&vcpu_areas_attr.attr,
+	&clock_attr.attr,
 	&grants_in_use_attr.attr,
 	NULL,
 };

@@ -23,6 +23,9 @@ void pvkit_events_shutdown(void);
 void pvkit_events_resume(void);
 unsigned int pvkit_events_vcpu_areas(void);
 void __init pvkit_earlycon_init(void);
+void __init pvkit_clock_init(void);
+void pvkit_clock_shutdown(void);
+const char *pvkit_clock_state(void);
 
 #endif /* CONFIG_PVKIT_GUEST */
 
