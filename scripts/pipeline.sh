@@ -168,9 +168,27 @@ cmd_run() {
 	return "$rc"
 }
 
+# clock_gettime() on each clocksource, switched in one guest (2 vCPUs),
+# in interleaved rounds; the table goes to OUT.  "tsc=reliable": the
+# clocksource watchdog would otherwise drop the TSC under TCG (see
+# tests/stages/clock-off.sh) and the table lose its row.
+bench_clock() {
+	local out=$1 calls=${BENCH_CLOCK_CALLS:-200000}
+	vm "$RESULTS/bench-clock" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
+		--smp 2 --append tsc=reliable \
+		--cmd "/kselftest/pvkit/pvkit_clock_bench $calls 5"
+	{
+		echo "Measured by \`make bench\` (BENCH_CLOCK_CALLS=$calls), $(date -u +%Y-%m-%d), one guest, 2 vCPUs:"
+		echo
+		grep -E '^\|' "$RESULTS/bench-clock/console.log" | tr -d '\r'
+	} > "$out"
+	cat "$out"
+}
+
 # Event-channel cost next to a bare exit, one guest, one run; the table
 # goes to $RESULTS/bench-evtchn.md with the command that made it.  Then
-# the block benchmark (scripts/bench-blk.sh): the kit's disk, virtio-blk
+# clock_gettime() per clocksource (bench_clock, $RESULTS/bench-clock.md),
+# then the block benchmark (scripts/bench-blk.sh): the kit's disk, virtio-blk
 # and AHCI under fio in one guest, table in $RESULTS/bench-blk.md; and the
 # network benchmark (scripts/bench-net.sh): the kit's NIC, virtio-net and
 # e1000 under iperf3 in one guest, table in $RESULTS/bench-net.md.
@@ -187,6 +205,7 @@ cmd_bench() {
 		grep -E '^\|' "$RESULTS/bench/console.log" | tr -d '\r'
 	} > "$out"
 	cat "$out"
+	bench_clock "$RESULTS/bench-clock.md"
 	BENCH_COMMAND="make bench" "$KIT/scripts/bench-blk.sh" "$QEMU" \
 		"$KERNEL" "$IMAGE" "$ROOTFS" "$RESULTS/bench-blk" \
 		"$RESULTS/bench-blk.md"
@@ -213,6 +232,7 @@ xen-bus       tap      build  QEMU Xen backends on the pvkit device (xen-bus: la
 lint          tap      build  kernel quality gates
 kselftest-build tap   build  every asked-for kselftest suite builds
 pv-guest      summary  build  PV guest kselftests
+clock-off     summary  build  the clock tests pass on the native clocks too (pvkit_clock=off)
 compare       summary  build  the same kselftests in the PV guest and an ordinary guest end alike
 hostile       summary  build  block frontend against backends that break the protocol (pvkit-test-vbd)
 net-hostile   summary  build  network frontend against backends that break the protocol (pvkit-test-vif)

@@ -1114,6 +1114,28 @@ class HarnessCputimeTest(unittest.TestCase):
         self.assertIn("error", self.request(None))
         self.assertIn("error", self.request(2 ** 30))
 
+class HarnessPauseTest(unittest.TestCase):
+    """harness-pause stops the VM, waits, and lets it run again."""
+
+    def test_stop_wait_cont(self):
+        q = FakeQmp()
+        t0 = time.monotonic()
+        report = qmp.host_request(
+            q, '{"execute": "harness-pause", "arguments": {"seconds": 1}}')
+        self.assertEqual({"return": {}}, json.loads(report))
+        self.assertEqual([("stop", None), ("cont", None)], q.calls)
+        self.assertLessEqual(1.0, time.monotonic() - t0)
+
+    def test_bad_durations_refused_without_stopping(self):
+        for seconds in ("0", "31", '"5"', "true", "null", "-1"):
+            q = FakeQmp()
+            report = qmp.host_request(
+                q, '{"execute": "harness-pause", "arguments": '
+                '{"seconds": ' + seconds + '}}')
+            self.assertIn("error", json.loads(report), seconds)
+            self.assertEqual([], q.calls, seconds)
+
+
 class KillAfterTest(unittest.TestCase):
 
     def test_kill_after_a_line(self):

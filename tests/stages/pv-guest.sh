@@ -57,6 +57,8 @@ vm "$RESULTS/pv-guest" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
 	--expect-console 'pvkit: hypercall page installed' \
 	--expect-console 'smpboot: Total of 2 processors activated' \
 	--expect-console 'pvkit: IPIs on event channels' \
+	--expect-console 'pvkit: clock: pvkit-clock, TSC [0-9]+ kHz, stable, in the vDSO' \
+	--expect-console 'clocksource: Switched to clocksource pvkit-clock' \
 	"${hvc[@]}" "$@" | tee "$RESULTS/pv-guest-main.log" || main_rc=$?
 [ -z "$side_rc" ] && exit "$main_rc"
 wait "$side_pid" || side_rc=$?

@@ -18,8 +18,12 @@ HOST_REQUEST_COMMANDS = ("device_add", "device_del", "block_resize",
                          "qom-get", "trace-event-set-state")
 
 
-# Requests the harness answers itself: QEMU's CPU time so far, with a label.
-HARNESS_REQUESTS = ("harness-cputime",)
+# Requests the harness answers itself: QEMU's CPU time so far, with a label;
+# stopping the VM for a few seconds (QMP stop, then cont).
+HARNESS_REQUESTS = ("harness-cputime", "harness-pause")
+
+# Bounds of a harness-pause, in seconds.
+PAUSE_MIN_S, PAUSE_MAX_S = 1, 30
 
 
 class Qmp:
@@ -109,6 +113,20 @@ def qemu_cputime(pid, label):
                        "time": round(time.time(), 6)}}
 
 
+def pause_vm(qmp, seconds):
+    """harness-pause: stop the VM, wait, let it run again; QEMU's reply to
+    cont, or the first error."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) \
+            or not PAUSE_MIN_S <= seconds <= PAUSE_MAX_S:
+        return {"error": {"class": "GenericError",
+                          "desc": f"seconds: {PAUSE_MIN_S}-{PAUSE_MAX_S}"}}
+    reply = qmp.execute("stop")
+    if "error" in reply:
+        return reply
+    time.sleep(seconds)
+    return qmp.execute("cont")
+
+
 def host_request(qmp, text, qemu_pid=None):
     """Run the QMP command a guest asked for in a PVKIT-HOST-REQUEST line
     and return a one-line report; anything but the whitelisted commands
@@ -126,6 +144,9 @@ def host_request(qmp, text, qemu_pid=None):
         return json.dumps(qemu_cputime(
             qemu_pid, req.get("arguments", {}).get("label")))
     try:
+        if req["execute"] == "harness-pause":
+            return json.dumps(pause_vm(
+                qmp, req.get("arguments", {}).get("seconds")))
         reply = qmp.execute(req["execute"], req.get("arguments"))
     except (OSError, ValueError) as e:
         return f"failed: {e}"
