@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pvkit hypercall dispatcher: what pvkit-dispatch.c, pvkit-evtchn.c,
- * pvkit-vcpu.c, pvkit-clock.c and pvkit-gnttab.c share.  Not for the host
+ * pvkit-vcpu.c, pvkit-clock.c, pvkit-steal.c and pvkit-gnttab.c
+ * share.  Not for the host
  * (pvkit-dispatch.h is its API).
  */
 #ifndef HW_PVKIT_DISPATCH_INTERNAL_H
@@ -53,6 +54,10 @@ unsigned int pvkit_evtchn_raise_endpoint(const PVKitHostOps *ops,
 
 /* PVKIT_HC_CLOCK_SETUP and PVKIT_HC_CLOCK_WALL (pvkit-clock.c). */
 int64_t pvkit_hc_clock(const PVKitHostOps *ops, void *opaque, uint32_t nr,
+                       const uint64_t args[5]);
+
+/* PVKIT_HC_STEAL_SETUP (pvkit-steal.c). */
+int64_t pvkit_hc_steal(const PVKitHostOps *ops, void *opaque, uint32_t nr,
                        const uint64_t args[5]);
 
 /* PVKIT_HC_GNTTAB_SETUP and PVKIT_HC_TEST_GRANT. */

@@ -75,6 +75,8 @@ static bool hc_offered(uint32_t nr, uint64_t features)
     case PVKIT_HC_CLOCK_SETUP:
     case PVKIT_HC_CLOCK_WALL:
         return features & PVKIT_F_CLOCK;
+    case PVKIT_HC_STEAL_SETUP:
+        return features & PVKIT_F_STEAL;
     case PVKIT_HC_VCPU_INFO:
     case PVKIT_HC_VCPU_SEND_IPI:
         return (features & (PVKIT_F_VCPU | PVKIT_F_EVTCHN)) ==
@@ -220,6 +222,8 @@ int64_t pvkit_dispatch(const PVKitHostOps *ops, void *opaque, uint32_t nr,
     case PVKIT_HC_CLOCK_SETUP:
     case PVKIT_HC_CLOCK_WALL:
         return pvkit_hc_clock(ops, opaque, nr, args);
+    case PVKIT_HC_STEAL_SETUP:
+        return pvkit_hc_steal(ops, opaque, nr, args);
     default:
         return -PVKIT_ENOSYS;
     }

@@ -110,6 +110,15 @@
  * @clock_wall: fill @w with the host's real time and the system time
  *   (as @clock_params computes it) read back to back.
  *
+ * Steal time (PVKIT_F_STEAL):
+ * @steal: the host's steal-time state; never NULL.  The dispatcher is
+ *   its only writer.
+ * @steal_run_delay: nanoseconds the thread running @vcpu has so far been
+ *   ready to run without a host CPU to run on (the host scheduler's run
+ *   delay); non-decreasing while the thread lives.
+ * @steal_set, @steal_area, @steal_written: as @clock_set, @clock_area
+ *   and @clock_written, for a 64-byte, 64-byte aligned steal record.
+ *
  * Store (PVKIT_F_STORE, with PVKIT_F_EVTCHN):
  * @store_setup: PVKIT_HC_STORE_SETUP.  @gpa is page aligned and, unless
  *   0, writable guest RAM (checked with @mem_check).  Not 0: return
@@ -156,6 +165,12 @@ typedef struct PVKitHostOps {
     void (*clock_written)(void *opaque, uint32_t vcpu);
     void (*clock_wall)(void *opaque, struct pvkit_wall_clock *w);
 
+    struct PVKitStealState *(*steal)(void *opaque);
+    uint64_t (*steal_run_delay)(void *opaque, uint32_t vcpu);
+    int (*steal_set)(void *opaque, uint32_t vcpu, uint64_t gpa);
+    struct pvkit_steal_time *(*steal_area)(void *opaque, uint32_t vcpu);
+    void (*steal_written)(void *opaque, uint32_t vcpu);
+
     int64_t (*store_setup)(void *opaque, uint64_t gpa);
 } PVKitHostOps;
 
@@ -196,6 +211,38 @@ void pvkit_clock_notify(const PVKitHostOps *ops, void *opaque);
 
 /* Drop every record (system reset): none is written again. */
 void pvkit_clock_reset(const PVKitHostOps *ops, void *opaque);
+
+/*
+ * Steal time.  Per vCPU: where its record is, the steal it last wrote,
+ * and the point its count (re)started from (steal @base at run delay
+ * @delay0).  With the host's lock held, like the hypercalls.
+ */
+typedef struct PVKitStealStats {
+    uint64_t updates;
+} PVKitStealStats;
+
+typedef struct PVKitStealState {
+    uint64_t gpa[PVKIT_MAX_VCPUS];      /* 0: no record */
+    uint64_t last[PVKIT_MAX_VCPUS];     /* ns, as last written */
+    uint64_t base[PVKIT_MAX_VCPUS];
+    uint64_t delay0[PVKIT_MAX_VCPUS];
+    PVKitStealStats stats;
+} PVKitStealState;
+
+/*
+ * Bring every registered record up to date (the host calls this
+ * periodically while the VM runs); returns how many there are.
+ */
+unsigned int pvkit_steal_update_all(const PVKitHostOps *ops, void *opaque);
+
+/*
+ * The vCPUs' threads are new (after loading): count on from each vCPU's
+ * last steal and the new threads' run delay.
+ */
+void pvkit_steal_restart(const PVKitHostOps *ops, void *opaque);
+
+/* Drop every record and count (system reset). */
+void pvkit_steal_reset(const PVKitHostOps *ops, void *opaque);
 
 /*
  * Event channels.  The port table, the upcall vectors and the counters

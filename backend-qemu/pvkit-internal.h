@@ -3,7 +3,8 @@
  *
  * pvkit.c is the ISA device (guest memory, console, event-channel and
  * grant glue, CPU hooks, migration, the Xen bus), pvkit-store.c the store
- * server, pvkit-clock-tcg.c the clock's parameters, pvkit-api.c the C API
+ * server, pvkit-clock-tcg.c the clock's parameters, pvkit-steal-tcg.c
+ * steal time's source, pvkit-api.c the C API
  * for device models (pvkit-dispatch.h).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -59,6 +60,7 @@ struct PVKitState {
     bool store;
     bool vcpu_ops;
     bool clock;
+    bool steal_prop;
     uint32_t cpuid_base_prop;   /* 0: automatic */
     OnOffAuto xen_bus_prop;
     bool xen_bus;               /* QEMU's Xen backends are served */
@@ -92,6 +94,11 @@ struct PVKitState {
     int8_t clock_shift;
     bool clock_stable;
     VMChangeStateEntry *vm_state;   /* tells the guest after a pause */
+
+    /* Steal time: records, counts (BQL); the periodic update. */
+    PVKitStealState st;
+    PVKitGuestRam steal_ram[PVKIT_MAX_VCPUS];
+    QEMUTimer *steal_timer;
 
     /* Grant tables: mappings, per-ref counts, counters (BQL). */
     PVKitGnttabState gt;
@@ -130,6 +137,13 @@ void pvkit_clock_init(PVKitState *s);
 void pvkit_clock_post_load(PVKitState *s);
 void pvkit_clock_params(void *opaque, struct pvkit_time_info *p);
 void pvkit_clock_wall(void *opaque, struct pvkit_wall_clock *w);
+
+/* Steal time's source under TCG (pvkit-steal-tcg.c). */
+bool pvkit_steal_available(void);
+uint64_t pvkit_steal_run_delay(void *opaque, uint32_t vcpu);
+void pvkit_steal_init(PVKitState *s);
+void pvkit_steal_kick(PVKitState *s);
+void pvkit_steal_fini(PVKitState *s);
 
 /* The store server (pvkit-store.c). */
 int64_t pvkit_store_setup(void *opaque, uint64_t gpa);

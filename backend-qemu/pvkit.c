@@ -294,6 +294,41 @@ static void pvkit_clock_written(void *opaque, uint32_t vcpu)
                           sizeof(struct pvkit_time_info));
 }
 
+static PVKitStealState *pvkit_steal(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    return &s->st;
+}
+
+/* A vCPU's steal record, kept mapped; its updates start with it. */
+static int pvkit_steal_set(void *opaque, uint32_t vcpu, uint64_t gpa)
+{
+    PVKitState *s = opaque;
+    int ret = pvkit_guest_ram_map(&s->steal_ram[vcpu], gpa,
+                                  gpa ? sizeof(struct pvkit_steal_time) : 0);
+
+    if (!ret && gpa) {
+        pvkit_steal_kick(s);
+    }
+    return ret;
+}
+
+static struct pvkit_steal_time *pvkit_steal_area(void *opaque, uint32_t vcpu)
+{
+    PVKitState *s = opaque;
+
+    return s->steal_ram[vcpu].ptr;
+}
+
+static void pvkit_steal_written(void *opaque, uint32_t vcpu)
+{
+    PVKitState *s = opaque;
+
+    pvkit_guest_ram_dirty(&s->steal_ram[vcpu], 0,
+                          sizeof(struct pvkit_steal_time));
+}
+
 /*
  * A fixed, edge-triggered interrupt to one APIC ID, as an MSI write into
  * the APIC window of system memory: TCG's "apic-msi" region delivers it
@@ -485,6 +520,11 @@ const PVKitHostOps pvkit_host_ops = {
     .clock_area = pvkit_clock_area,
     .clock_written = pvkit_clock_written,
     .clock_wall = pvkit_clock_wall,
+    .steal = pvkit_steal,
+    .steal_run_delay = pvkit_steal_run_delay,
+    .steal_set = pvkit_steal_set,
+    .steal_area = pvkit_steal_area,
+    .steal_written = pvkit_steal_written,
 };
 
 static int pvkit_can_receive(void *opaque)
@@ -797,6 +837,11 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
         s->vm_state = qemu_add_vm_change_state_handler(pvkit_vm_state_change,
                                                        s);
     }
+    /* Only a thread per vCPU tells one vCPU's waits from another's. */
+    if (s->steal_prop && tcg_enabled() && pvkit_steal_available()) {
+        s->features |= PVKIT_F_STEAL;
+        pvkit_steal_init(s);
+    }
 
     if (!pvkit_cpuid_setup(s, errp) ||
         !x86_pv_hooks_register(&s->pv_hooks, s, errp)) {
@@ -835,6 +880,8 @@ static void pvkit_unrealize(DeviceState *dev)
         qemu_del_vm_change_state_handler(s->vm_state);
         s->vm_state = NULL;
     }
+    pvkit_steal_reset(&pvkit_host_ops, s);
+    pvkit_steal_fini(s);
     pvkit_evtchn_reset(&pvkit_host_ops, s);
     pvkit_gnttab_reset(&pvkit_host_ops, s);
     pvkit_clock_reset(&pvkit_host_ops, s);
@@ -867,6 +914,7 @@ static void pvkit_reset_hold(Object *obj, ResetType type)
     pvkit_evtchn_reset(&pvkit_host_ops, s);     /* disconnects the store */
     pvkit_gnttab_reset(&pvkit_host_ops, s);
     pvkit_clock_reset(&pvkit_host_ops, s);
+    pvkit_steal_reset(&pvkit_host_ops, s);
     pvkit_store_setup(s, 0);
     pvkit_store_populate(s);
     pvkit_migration_update(s);      /* nothing is in use any more */
@@ -883,6 +931,7 @@ static int pvkit_pre_load(void *opaque)
     pvkit_evtchn_reset(&pvkit_host_ops, s);
     pvkit_gnttab_reset(&pvkit_host_ops, s);
     pvkit_clock_reset(&pvkit_host_ops, s);
+    pvkit_steal_reset(&pvkit_host_ops, s);
     pvkit_store_setup(s, 0);
     pvkit_migration_update(s);
     return 0;
@@ -980,6 +1029,49 @@ static const VMStateDescription vmstate_pvkit_clock = {
     },
 };
 
+static bool pvkit_steal_needed(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    return s->features & PVKIT_F_STEAL;
+}
+
+/* Map the records again; the new threads count on from the old steal. */
+static int pvkit_steal_load(void *opaque, int version_id)
+{
+    PVKitState *s = opaque;
+    uint32_t v;
+
+    if (!(s->features & PVKIT_F_STEAL)) {
+        error_report("pvkit: the source's guest has steal time: this "
+                     "host cannot count it (steal=on, MTTCG, schedstat)");
+        return -EINVAL;
+    }
+    for (v = 0; v < PVKIT_MAX_VCPUS; v++) {
+        if (pvkit_steal_set(s, v, s->st.gpa[v])) {
+            error_report("pvkit: steal record of APIC ID %u at 0x%" PRIx64
+                         " is not RAM", v, s->st.gpa[v]);
+            return -EINVAL;
+        }
+    }
+    pvkit_steal_restart(&pvkit_host_ops, s);
+    return 0;
+}
+
+/* Each vCPU's record and the steal it last saw (ABI 1.5). */
+static const VMStateDescription vmstate_pvkit_steal = {
+    .name = "pvkit/steal",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = pvkit_steal_needed,
+    .post_load = pvkit_steal_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64_ARRAY(st.gpa, PVKitState, PVKIT_MAX_VCPUS),
+        VMSTATE_UINT64_ARRAY(st.last, PVKitState, PVKIT_MAX_VCPUS),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
 /*
  * Version 4 (ABI 1.4) has a vector and an area per APIC ID below 256;
  * older streams, with 32 vectors, are refused.
@@ -1007,6 +1099,7 @@ static const VMStateDescription vmstate_pvkit = {
     },
     .subsections = (const VMStateDescription * const []) {
         &vmstate_pvkit_clock,
+        &vmstate_pvkit_steal,
         NULL
     },
 };
@@ -1020,6 +1113,7 @@ static const Property pvkit_properties[] = {
     DEFINE_PROP_BOOL("store", PVKitState, store, true),
     DEFINE_PROP_BOOL("vcpu-ops", PVKitState, vcpu_ops, true),
     DEFINE_PROP_BOOL("clock", PVKitState, clock, true),
+    DEFINE_PROP_BOOL("steal", PVKitState, steal_prop, true),
     DEFINE_PROP_UINT32("cpuid-base", PVKitState, cpuid_base_prop, 0),
     DEFINE_PROP_ON_OFF_AUTO("xen-bus", PVKitState, xen_bus_prop,
                             ON_OFF_AUTO_AUTO),
@@ -1074,6 +1168,8 @@ static void pvkit_instance_init(Object *obj)
                                    &s->clk.stats.walls, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-clock-notifies",
                                    &s->clk.stats.notifies, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-steal-updates",
+                                   &s->st.stats.updates, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-grant-maps",
                                    &s->gt.stats.maps, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-grant-unmaps",

@@ -38,6 +38,7 @@
 #define PVKIT_F_STORE			(1ULL << 5)
 #define PVKIT_F_VCPU			(1ULL << 6)
 #define PVKIT_F_CLOCK			(1ULL << 7)
+#define PVKIT_F_STEAL			(1ULL << 8)
 
 /*
  * Hypercall page MSR.  Writing (guest physical address | ENABLE) asks the
@@ -182,6 +183,12 @@ enum pvkit_hypercall {
 	 * system time sampled with it.  flags must be 0.
 	 */
 	PVKIT_HC_CLOCK_WALL	= 23,
+	/*
+	 * (vcpu, gpa, flags) -> 0; the host keeps the struct
+	 * pvkit_steal_time at gpa (64-byte aligned guest RAM) current for
+	 * vcpu; gpa 0 stops it.  flags must be 0.
+	 */
+	PVKIT_HC_STEAL_SETUP	= 24,
 	PVKIT_HC_COUNT
 };
 
@@ -337,6 +344,27 @@ struct pvkit_wall_clock {
 	__u64 sec;
 	__u32 nsec;
 	__u32 pad;
+};
+
+/**
+ * struct pvkit_steal_time - time a vCPU was ready to run but did not
+ * (PVKIT_F_STEAL); KVM's layout
+ * @steal: nanoseconds, only ever growing for a vCPU (also across its
+ *	records)
+ * @version: odd while the host changes the record; read @steal only
+ *	between two equal, even reads of it
+ * @flags: zero
+ * @preempted: zero (reserved for a "not running now" flag)
+ * @pad8: zero
+ * @pad: zero
+ */
+struct pvkit_steal_time {
+	__u64 steal;
+	__u32 version;
+	__u32 flags;
+	__u8 preempted;
+	__u8 pad8[3];
+	__u32 pad[11];
 };
 
 /*

@@ -335,6 +335,69 @@ static void fake_clock_wall(void *opaque, struct pvkit_wall_clock *w)
     *w = host.wall;
 }
 
+static PVKitStealState *fake_steal(void *opaque)
+{
+    (void)opaque;
+    return &host.steal;
+}
+
+static uint64_t fake_steal_run_delay(void *opaque, uint32_t vcpu)
+{
+    (void)opaque;
+    if (!fake_vcpu_present(vcpu)) {
+        fake_env.fail(false, "steal_run_delay(%u) of no vCPU", vcpu);
+        return 0;
+    }
+    return host.run_delay[vcpu];
+}
+
+/* A steal record: 64 bytes of writable RAM, 64-byte aligned. */
+static int fake_steal_set(void *opaque, uint32_t vcpu, uint64_t gpa)
+{
+    struct region *r;
+
+    (void)opaque;
+    if (vcpu >= PVKIT_MAX_VCPUS || (gpa & 63)) {
+        fake_env.fail(false, "steal_set(%u, 0x%" PRIx64
+                      ") breaks the contract", vcpu, gpa);
+        return -PVKIT_EFAULT;
+    }
+    host.steal_sets++;
+    if (gpa == 0) {
+        host.steal_rec[vcpu] = NULL;
+        return 0;
+    }
+    r = fake_find(gpa, sizeof(struct pvkit_steal_time));
+    if (!writable(r)) {
+        if (r && r->kind == MMIO) {
+            host.mmio_touched++;
+        }
+        return -PVKIT_EFAULT;
+    }
+    host.steal_rec[vcpu] = at(r, gpa);
+    return 0;
+}
+
+static struct pvkit_steal_time *fake_steal_area(void *opaque, uint32_t vcpu)
+{
+    (void)opaque;
+    if (vcpu >= PVKIT_MAX_VCPUS) {
+        fake_env.fail(false, "steal_area(%u)", vcpu);
+        return NULL;
+    }
+    return (struct pvkit_steal_time *)host.steal_rec[vcpu];
+}
+
+static void fake_steal_written(void *opaque, uint32_t vcpu)
+{
+    (void)opaque;
+    if (vcpu >= PVKIT_MAX_VCPUS || !host.steal_rec[vcpu]) {
+        fake_env.fail(false, "steal_written(%u) with no record", vcpu);
+        return;
+    }
+    host.steal_writes++;
+}
+
 static void fake_inject(void *opaque, uint32_t vcpu, uint8_t vector)
 {
     (void)opaque;
@@ -528,4 +591,9 @@ const PVKitHostOps ops = {
     .clock_area = fake_clock_area,
     .clock_written = fake_clock_written,
     .clock_wall = fake_clock_wall,
+    .steal = fake_steal,
+    .steal_run_delay = fake_steal_run_delay,
+    .steal_set = fake_steal_set,
+    .steal_area = fake_steal_area,
+    .steal_written = fake_steal_written,
 };

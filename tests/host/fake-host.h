@@ -95,6 +95,13 @@ struct fake_host {
     unsigned int clock_sets;
     unsigned int clock_writes;
 
+    /* steal time: each vCPU thread's run delay (ns), records mapped */
+    PVKitStealState steal;
+    uint64_t run_delay[PVKIT_MAX_VCPUS];
+    uint8_t *steal_rec[PVKIT_MAX_VCPUS];
+    unsigned int steal_sets;
+    unsigned int steal_writes;
+
     /* grant tables */
     PVKitGnttabState gt;
     uint8_t *gnttab;            /* mapped table or NULL */

@@ -62,7 +62,7 @@
 #endif
 #define ALL_F (PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CONSOLE | PVKIT_F_TEST | \
                PVKIT_F_EVTCHN | PVKIT_F_GNTTAB | PVKIT_F_VCPU | \
-               PVKIT_F_CLOCK)
+               PVKIT_F_CLOCK | PVKIT_F_STEAL)
 
 /* ---- guest memory ---- */
 
@@ -439,6 +439,43 @@ static void model_clock_setup(uint64_t gpa)
     memcpy(r, &rec, sizeof(rec));
 }
 
+/*
+ * SPEC.md section 14, STEAL_SETUP: written at once.  Run delays stay 0
+ * here, so every vCPU's steal stays 0; only the version, the value, the
+ * flags and the preempted byte are written.
+ */
+static void model_steal_setup(uint64_t gpa)
+{
+    struct pvkit_steal_time *r;
+    uint32_t v;
+
+    if (!gpa) {
+        return;
+    }
+    r = (struct pvkit_steal_time *)shadow_ptr(gpa);
+    v = (r->version + 1) | 1;
+    r->version = v + 1;
+    r->steal = 0;
+    r->flags = 0;
+    r->preempted = 0;
+}
+
+/* Errors of STEAL_SETUP. */
+static uint64_t steal_errs(const uint64_t *a)
+{
+    if (!feat(PVKIT_F_STEAL)) {
+        return ERR(PVKIT_ENOSYS);
+    }
+    if (a[2] || (a[1] & 63)) {
+        return vcpu_errs(a[0]) | ERR(PVKIT_EINVAL);
+    }
+    if (vcpu_errs(a[0])) {
+        return vcpu_errs(a[0]);
+    }
+    return !a[1] || writable(a[1], sizeof(struct pvkit_steal_time)) ?
+           0 : ERR(PVKIT_EFAULT);
+}
+
 /* Errors of CLOCK_SETUP and CLOCK_WALL. */
 static uint64_t clock_errs(uint32_t nr, const uint64_t *a)
 {
@@ -683,6 +720,10 @@ static struct expect model_expect(uint32_t nr, const uint64_t *a)
         x.errs = clock_errs(nr, a);
         return x;
     }
+    if (nr == PVKIT_HC_STEAL_SETUP) {
+        x.errs = steal_errs(a);
+        return x;
+    }
     /* Not modelled: grant tables and later numbers. */
     x.known = false;
     x.any_value = true;
@@ -741,6 +782,9 @@ static void model_commit(uint32_t nr, const uint64_t *a, int64_t ret)
         return;
     case PVKIT_HC_CLOCK_WALL:
         memcpy(shadow_ptr(a[0]), &host.wall, sizeof(host.wall));
+        return;
+    case PVKIT_HC_STEAL_SETUP:
+        model_steal_setup(a[1]);
         return;
     case PVKIT_HC_EVTCHN_ALLOC_UNBOUND:
         model.port[ret].state = PVKIT_EVTCHN_UNBOUND;
@@ -1380,6 +1424,9 @@ static void gen_args(uint32_t nr, uint64_t a[5])
     case PVKIT_HC_CLOCK_WALL:
         k[0] = A_AREA; k[1] = A_FLAGS;
         break;
+    case PVKIT_HC_STEAL_SETUP:
+        k[0] = A_VCPU; k[1] = A_AREA; k[2] = A_FLAGS;
+        break;
 #ifdef PVKIT_GNTTAB_MAX_FRAMES
     case PVKIT_HC_GNTTAB_SETUP:
         k[0] = A_ADDR; k[1] = A_FRAMES;
@@ -1604,6 +1651,7 @@ static void new_machine(void)
     model.gnt_gpa = model.gnt_frames = 0;
     /* A reset: memory is about to change under any record. */
     pvkit_clock_reset(&ops, &host);
+    pvkit_steal_reset(&ops, &host);
     switch (rnd(10)) {
     case 0:
         host.features = ALL_F & rnd64();
@@ -1669,7 +1717,7 @@ static __attribute__((unused)) const char *const hc_name[] = {
     "EVTCHN_BIND_HOST", "EVTCHN_BIND_IPI", "EVTCHN_SEND", "EVTCHN_CLOSE",
     "EVTCHN_UNMASK", "EVTCHN_STATUS", "EVTCHN_BIND_VCPU", "GNTTAB_SETUP",
     "GNTTAB_MAX_FRAMES", "TEST_GRANT", "STORE_SETUP", "VCPU_INFO",
-    "VCPU_SEND_IPI", "CLOCK_SETUP", "CLOCK_WALL",
+    "VCPU_SEND_IPI", "CLOCK_SETUP", "CLOCK_WALL", "STEAL_SETUP",
 };
 
 #ifdef PVKIT_LIBFUZZER

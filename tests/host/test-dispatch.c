@@ -352,7 +352,9 @@ static void check_page(const uint8_t *buf, uint64_t features, uint16_t port,
         int store = i == PVKIT_HC_STORE_SETUP;
         int vcpu = i == PVKIT_HC_VCPU_INFO || i == PVKIT_HC_VCPU_SEND_IPI;
         int clock = i == PVKIT_HC_CLOCK_SETUP || i == PVKIT_HC_CLOCK_WALL;
-        int offered = clock ? !!(features & PVKIT_F_CLOCK) :
+        int steal = i == PVKIT_HC_STEAL_SETUP;
+        int offered = steal ? !!(features & PVKIT_F_STEAL) :
+                      clock ? !!(features & PVKIT_F_CLOCK) :
                       store ? (features & (PVKIT_F_STORE | PVKIT_F_EVTCHN)) ==
                       (PVKIT_F_STORE | PVKIT_F_EVTCHN) :
                       vcpu ? (features & (PVKIT_F_VCPU | PVKIT_F_EVTCHN)) ==
@@ -415,7 +417,7 @@ static void test_page(void)
     check_page(buf, PVKIT_F_HYPERCALL_PAGE | PVKIT_F_TEST, 0x560,
                "page fill, tests without grant tables");
     pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE, ALL_F, 0x560);
-    check(PVKIT_HC_COUNT == 24 &&
+    check(PVKIT_HC_COUNT == 25 &&
           ((const struct pvkit_hcall_page *)buf)->entry[16].transport ==
           PVKIT_TRANSPORT_PIO &&
           ((const struct pvkit_hcall_page *)buf)->entry[17].transport ==
@@ -2755,6 +2757,86 @@ static void test_clock_endpoint(void)
     CHECK_EQ(host.clock.stats.notifies, 2, "notifies counted");
 }
 
+/* Steal records for STEAL_SETUP: in RAM B, apart from everything else. */
+#define STEAL_GPA  (RAM_B + 0xa040)
+#define STEAL2_GPA (RAM_B + 0xa080)
+
+static struct pvkit_steal_time *srec(uint64_t gpa)
+{
+    return (struct pvkit_steal_time *)ptr(gpa);
+}
+
+static void steal_setup(void)
+{
+    reset();
+    host.features |= PVKIT_F_STEAL;
+    memset(ptr(STEAL_GPA & ~0xfffull), 0xee, PVKIT_PAGE_SIZE);
+}
+
+static void test_steal_errors(void)
+{
+    steal_setup();
+    host.features &= ~PVKIT_F_STEAL;
+    CHECK_EQ(hc(PVKIT_HC_STEAL_SETUP, 0, STEAL_GPA, 0, 0, 0), -PVKIT_ENOSYS,
+             "STEAL_SETUP without F_STEAL -> ENOSYS");
+    host.features |= PVKIT_F_STEAL;
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_STEAL_SETUP, PVKIT_MAX_VCPUS, STEAL_GPA, 0, 0, 0),
+             -PVKIT_EINVAL, "STEAL_SETUP vcpu 256 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_STEAL_SETUP, 4, STEAL_GPA, 0, 0, 0), -PVKIT_ENOENT,
+             "STEAL_SETUP absent vcpu -> ENOENT");
+    CHECK_EQ(hc(PVKIT_HC_STEAL_SETUP, 0, STEAL_GPA + 32, 0, 0, 0),
+             -PVKIT_EINVAL, "STEAL_SETUP not 64-byte aligned -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_STEAL_SETUP, 0, STEAL_GPA, 4, 0, 0), -PVKIT_EINVAL,
+             "STEAL_SETUP unknown flags -> EINVAL");
+    check(host.steal_sets == 0, "... refused before reaching the host");
+    CHECK_EQ(hc(PVKIT_HC_STEAL_SETUP, 0, ROM_BASE + 0x40, 0, 0, 0),
+             -PVKIT_EFAULT, "STEAL_SETUP in ROM -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_STEAL_SETUP, 0, MMIO_B, 0, 0, 0), -PVKIT_EFAULT,
+             "STEAL_SETUP in MMIO -> EFAULT");
+    check(!host.steal.gpa[0] && host.steal_writes == 0 &&
+          unchanged_except(0), "failed calls registered and wrote nothing");
+}
+
+static void test_steal_counts(void)
+{
+    steal_setup();
+    host.run_delay[0] = 5000;
+    srec(STEAL_GPA)->version = 3;
+    CHECK_EQ(hc(PVKIT_HC_STEAL_SETUP, 0, STEAL_GPA, 0, 0, 0), 0,
+             "STEAL_SETUP vcpu 0");
+    check(srec(STEAL_GPA)->steal == 0 && srec(STEAL_GPA)->version == 6 &&
+          srec(STEAL_GPA)->flags == 0 && srec(STEAL_GPA)->preempted == 0,
+          "written at once: 0 ns stolen so far, version 3 -> 6");
+    host.run_delay[0] = 12000;
+    CHECK_EQ(pvkit_steal_update_all(&ops, &host), 1, "one record updated");
+    CHECK_EQ(srec(STEAL_GPA)->steal, 7000, "steal = run delay since setup");
+    /* A new record for the vCPU goes on from the old one's count. */
+    host.run_delay[0] = 15000;
+    CHECK_EQ(hc(PVKIT_HC_STEAL_SETUP, 0, 0, 0, 0, 0), 0, "STEAL_SETUP 0");
+    memset(srec(STEAL_GPA), 0x5a, sizeof(struct pvkit_steal_time));
+    host.run_delay[0] = 40000;
+    pvkit_steal_update_all(&ops, &host);
+    check(srec(STEAL_GPA)->version == 0x5a5a5a5a,
+          "a stopped record is not written");
+    host.run_delay[0] = 41000;
+    CHECK_EQ(hc(PVKIT_HC_STEAL_SETUP, 0, STEAL2_GPA, 0, 0, 0), 0,
+             "STEAL_SETUP again, elsewhere");
+    CHECK_EQ(srec(STEAL2_GPA)->steal, 10000,
+             "steal goes on (time unregistered is not counted)");
+    /* New host threads (a migration): the count never goes back. */
+    host.run_delay[0] = 100;
+    pvkit_steal_update_all(&ops, &host);
+    CHECK_EQ(srec(STEAL2_GPA)->steal, 10000, "run delay went back: steal kept");
+    host.run_delay[0] = 600;
+    pvkit_steal_update_all(&ops, &host);
+    CHECK_EQ(srec(STEAL2_GPA)->steal, 10500, "... and grows from there");
+    pvkit_steal_reset(&ops, &host);
+    memset(srec(STEAL2_GPA), 0x5a, sizeof(struct pvkit_steal_time));
+    CHECK_EQ(pvkit_steal_update_all(&ops, &host), 0, "reset drops records");
+    check(srec(STEAL2_GPA)->version == 0x5a5a5a5a, "... none written");
+}
+
 int main(void)
 {
     size_t i;
@@ -2794,6 +2876,8 @@ int main(void)
     test_clock_errors();
     test_clock_records();
     test_clock_endpoint();
+    test_steal_errors();
+    test_steal_counts();
     test_detach();
     test_backend();
     test_store_setup();
