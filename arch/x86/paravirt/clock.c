@@ -307,6 +307,20 @@ static irqreturn_t pvkit_clock_event(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
+/*
+ * Until the kit's clocksource is current (fs_initcall), the kernel keeps
+ * time by jiffies, and a slow early boot under TCG loses ticks: real time
+ * lags the host's by what they missed (over a second, seen).  Once the
+ * clock is current, bring real time back to the host's.
+ */
+static int __init pvkit_clock_follow_at_boot(void)
+{
+	if (!strcmp(pvkit_clock_status, "pvkit-clock"))
+		pvkit_clock_follow_host(NULL);
+	return 0;
+}
+late_initcall(pvkit_clock_follow_at_boot);
+
 /* After event channels (arch_initcall): listen to the clock endpoint. */
 static int __init pvkit_clock_events_init(void)
 {

@@ -186,6 +186,7 @@ static void pvkit_syscore_shutdown(void *data)
 	pvkit_events_shutdown();
 	pvkit_gnttab_shutdown();
 	pvkit_clock_shutdown();
+	pvkit_steal_shutdown();
 }
 
 /*
@@ -214,8 +215,9 @@ static void (*pvkit_next_crash_shutdown)(struct pt_regs *regs) __ro_after_init;
  * A crash kexec runs no device_shutdown() and no syscore_shutdown(): the
  * crash kernel lives in memory of its own, but the host would go on
  * raising the upcall vector, which it has no handler for.  Detach events,
- * the clock records (the dump reads this memory; a migration would
- * rewrite them) and the store once the other CPUs are stopped.  Grants
+ * the clock and steal records (the dump reads this memory; the host
+ * would go on writing them) and the store once the other CPUs are
+ * stopped.  Grants
  * are left:
  * backends may still map them, and the crash kernel does not use those
  * frames.
@@ -225,6 +227,7 @@ static void pvkit_crash_shutdown(struct pt_regs *regs)
 	pvkit_next_crash_shutdown(regs);
 	pvkit_events_shutdown();
 	pvkit_clock_shutdown();
+	pvkit_steal_shutdown();
 	/*
 	 * The store too: the host would go on writing into the ring page,
 	 * and refuse the crash kernel's own STORE_SETUP while it is set

@@ -89,6 +89,15 @@ static ssize_t clock_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute clock_attr = __ATTR_RO(clock);
 
+/* "on" when the host counts steal time, else why not. */
+static ssize_t steal_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%s\n", pvkit_steal_state());
+}
+
+static struct kobj_attribute steal_attr = __ATTR_RO(steal);
+
 /* Grants not yet revoked: a frontend that leaks shows up here. */
 static ssize_t grants_in_use_show(struct kobject *kobj,
 				  struct kobj_attribute *attr, char *buf)
@@ -106,6 +115,7 @@ static struct attribute *pvkit_attrs[] = {
 	&layered_attr.attr,
 	&vcpu_areas_attr.attr,
 	&clock_attr.attr,
+	&steal_attr.attr,
 	&grants_in_use_attr.attr,
 	NULL,
 };

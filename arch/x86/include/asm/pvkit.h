@@ -26,6 +26,8 @@ void __init pvkit_earlycon_init(void);
 void __init pvkit_clock_init(void);
 void pvkit_clock_shutdown(void);
 const char *pvkit_clock_state(void);
+void pvkit_steal_shutdown(void);
+const char *pvkit_steal_state(void);
 
 #endif /* CONFIG_PVKIT_GUEST */
 
