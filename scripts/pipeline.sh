@@ -171,7 +171,7 @@ cmd_run() {
 # clock_gettime() on each clocksource, switched in one guest (2 vCPUs),
 # in interleaved rounds; the table goes to OUT.  "tsc=reliable": the
 # clocksource watchdog would otherwise drop the TSC under TCG (see
-# tests/stages/clock-off.sh) and the table lose its row.
+# tests/stages/pvops.sh) and the table lose its row.
 bench_clock() {
 	local out=$1 calls=${BENCH_CLOCK_CALLS:-200000}
 	vm "$RESULTS/bench-clock" --kernel "$KERNEL" --initrd "$IMAGE" --pvkit \
@@ -232,7 +232,7 @@ xen-bus       tap      build  QEMU Xen backends on the pvkit device (xen-bus: la
 lint          tap      build  kernel quality gates
 kselftest-build tap   build  every asked-for kselftest suite builds
 pv-guest      summary  build  PV guest kselftests
-clock-off     summary  build  the clock tests pass on the native clocks too (pvkit_clock=off)
+pvops         summary  build  clock and steal time on 4 vCPUs, each on and then off (native)
 compare       summary  build  the same kselftests in the PV guest and an ordinary guest end alike
 hostile       summary  build  block frontend against backends that break the protocol (pvkit-test-vbd)
 net-hostile   summary  build  network frontend against backends that break the protocol (pvkit-test-vif)

@@ -88,14 +88,43 @@ static inline long grants_in_use(void)
 	return read_long("/sys/hypervisor/pvkit/grants_in_use");
 }
 
-/* Does the harness run our QMP requests?  It says so on the cmdline. */
-static inline int host_requests_offered(void)
+/*
+ * The value of "@key=" on the kernel command line, as a number; @def
+ * when it is not there.
+ */
+static inline long cmdline_long(const char *key, long def)
 {
-	char buf[4096];
+	char buf[4096], *p;
+	size_t n = strlen(key);
+
+	if (read_file("/proc/cmdline", buf, sizeof(buf)) <= 0)
+		return def;
+	for (p = buf; (p = strstr(p, key)); p += n) {
+		if ((p == buf || p[-1] == ' ') && p[n] == '=')
+			return strtol(p + n + 1, NULL, 0);
+	}
+	return def;
+}
+
+/* Is "@word" one of the kernel command line's words? */
+static inline int cmdline_has(const char *word)
+{
+	char buf[4096], *p;
+	size_t n = strlen(word);
 
 	if (read_file("/proc/cmdline", buf, sizeof(buf)) <= 0)
 		return 0;
-	return strstr(buf, "pvkit_host_requests=1") != NULL;
+	for (p = buf; (p = strstr(p, word)); p += n) {
+		if ((p == buf || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+	}
+	return 0;
+}
+
+/* Does the harness run our QMP requests?  It says so on the cmdline. */
+static inline int host_requests_offered(void)
+{
+	return cmdline_has("pvkit_host_requests=1");
 }
 
 /* Ask the harness to run one QMP command (a console line it watches). */
