@@ -109,13 +109,11 @@ static int64_t hc_clock_setup(const PVKitHostOps *ops, void *opaque,
 {
     PVKitClockState *cs = ops->clock(opaque);
     struct pvkit_time_info p = { 0 };
-    int ret = pvkit_check_vcpu(ops, opaque, vcpu);
+    int ret = pvkit_check_record(ops, opaque, vcpu, gpa, flags,
+                                 PVKIT_TIME_INFO_ALIGN);
 
     if (ret) {
         return ret;
-    }
-    if (flags || (gpa & (PVKIT_TIME_INFO_ALIGN - 1))) {
-        return -PVKIT_EINVAL;
     }
     if (!gpa) {
         if (cs->gpa[vcpu]) {

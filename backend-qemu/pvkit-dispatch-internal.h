@@ -52,6 +52,24 @@ int64_t pvkit_hc_vcpu(const PVKitHostOps *ops, void *opaque, uint32_t nr,
 unsigned int pvkit_evtchn_raise_endpoint(const PVKitHostOps *ops,
                                          void *opaque, uint16_t endpoint);
 
+/*
+ * The checks every per-vCPU record registration (CLOCK_SETUP,
+ * STEAL_SETUP) makes before anything changes: 0, or -PVKIT_EINVAL /
+ * -PVKIT_ENOENT for the vCPU, -PVKIT_EINVAL for flags or a @gpa not
+ * @align-aligned (a power of two: the record never crosses a page).
+ */
+static inline int pvkit_check_record(const PVKitHostOps *ops, void *opaque,
+                                     uint64_t vcpu, uint64_t gpa,
+                                     uint64_t flags, uint64_t align)
+{
+    int ret = pvkit_check_vcpu(ops, opaque, vcpu);
+
+    if (ret) {
+        return ret;
+    }
+    return flags || (gpa & (align - 1)) ? -PVKIT_EINVAL : 0;
+}
+
 /* PVKIT_HC_CLOCK_SETUP and PVKIT_HC_CLOCK_WALL (pvkit-clock.c). */
 int64_t pvkit_hc_clock(const PVKitHostOps *ops, void *opaque, uint32_t nr,
                        const uint64_t args[5]);

@@ -122,13 +122,11 @@ static int64_t hc_steal_setup(const PVKitHostOps *ops, void *opaque,
                               uint64_t vcpu, uint64_t gpa, uint64_t flags)
 {
     PVKitStealState *st = ops->steal(opaque);
-    int ret = pvkit_check_vcpu(ops, opaque, vcpu);
+    int ret = pvkit_check_record(ops, opaque, vcpu, gpa, flags,
+                                 PVKIT_STEAL_ALIGN);
 
     if (ret) {
         return ret;
-    }
-    if (flags || (gpa & (PVKIT_STEAL_ALIGN - 1))) {
-        return -PVKIT_EINVAL;
     }
     if (!gpa) {
         if (st->gpa[vcpu]) {

@@ -220,33 +220,50 @@ static bool fake_vcpu_exists(void *opaque, uint32_t vcpu)
     return fake_vcpu_present(vcpu);
 }
 
-/* A vcpu_info area: 64 bytes of writable RAM, 64-byte aligned. */
-static int fake_vcpu_info_set(void *opaque, uint32_t vcpu, uint64_t gpa)
+/*
+ * Map a per-vCPU record of @size bytes (@size-aligned, writable RAM) into
+ * @slot[@vcpu], as the host's record ops must; @what names the op.
+ */
+static int fake_record_set(uint8_t **slot, unsigned int *sets,
+                           const char *what, uint32_t vcpu, uint64_t gpa,
+                           uint64_t size)
 {
     struct region *r;
 
-    (void)opaque;
-    if (vcpu >= PVKIT_MAX_VCPUS || (gpa & 63)) {
-        fake_env.fail(false, "vcpu_info_set(%u, 0x%" PRIx64
-                      ") breaks the contract", vcpu, gpa);
+    if (vcpu >= PVKIT_MAX_VCPUS || (gpa & (size - 1))) {
+        fake_env.fail(false, "%s(%u, 0x%" PRIx64 ") breaks the contract",
+                      what, vcpu, gpa);
         return -PVKIT_EFAULT;
     }
-    host.vcpu_area_sets++;
+    (*sets)++;
     if (gpa == 0) {
-        host.vcpu_area[vcpu] = NULL;
-        host.vcpu_area_gpa[vcpu] = 0;
+        slot[vcpu] = NULL;
         return 0;
     }
-    r = fake_find(gpa, sizeof(struct pvkit_vcpu_info));
+    r = fake_find(gpa, size);
     if (!writable(r)) {
         if (r && r->kind == MMIO) {
             host.mmio_touched++;
         }
         return -PVKIT_EFAULT;
     }
-    host.vcpu_area[vcpu] = at(r, gpa);
-    host.vcpu_area_gpa[vcpu] = gpa;
+    slot[vcpu] = at(r, gpa);
     return 0;
+}
+
+/* A vcpu_info area: 64 bytes of writable RAM, 64-byte aligned. */
+static int fake_vcpu_info_set(void *opaque, uint32_t vcpu, uint64_t gpa)
+{
+    int ret;
+
+    (void)opaque;
+    ret = fake_record_set(host.vcpu_area, &host.vcpu_area_sets,
+                          "vcpu_info_set", vcpu, gpa,
+                          sizeof(struct pvkit_vcpu_info));
+    if (!ret) {
+        host.vcpu_area_gpa[vcpu] = gpa;
+    }
+    return ret;
 }
 
 static struct pvkit_vcpu_info *fake_vcpu_info_area(void *opaque,
@@ -282,31 +299,11 @@ static void fake_clock_params(void *opaque, struct pvkit_time_info *p)
     *p = host.clock_p;
 }
 
-/* A time record: 32 bytes of writable RAM, 32-byte aligned. */
 static int fake_clock_set(void *opaque, uint32_t vcpu, uint64_t gpa)
 {
-    struct region *r;
-
     (void)opaque;
-    if (vcpu >= PVKIT_MAX_VCPUS || (gpa & 31)) {
-        fake_env.fail(false, "clock_set(%u, 0x%" PRIx64
-                      ") breaks the contract", vcpu, gpa);
-        return -PVKIT_EFAULT;
-    }
-    host.clock_sets++;
-    if (gpa == 0) {
-        host.clock_rec[vcpu] = NULL;
-        return 0;
-    }
-    r = fake_find(gpa, sizeof(struct pvkit_time_info));
-    if (!writable(r)) {
-        if (r && r->kind == MMIO) {
-            host.mmio_touched++;
-        }
-        return -PVKIT_EFAULT;
-    }
-    host.clock_rec[vcpu] = at(r, gpa);
-    return 0;
+    return fake_record_set(host.clock_rec, &host.clock_sets, "clock_set",
+                           vcpu, gpa, sizeof(struct pvkit_time_info));
 }
 
 static struct pvkit_time_info *fake_clock_area(void *opaque, uint32_t vcpu)
@@ -351,31 +348,11 @@ static uint64_t fake_steal_run_delay(void *opaque, uint32_t vcpu)
     return host.run_delay[vcpu];
 }
 
-/* A steal record: 64 bytes of writable RAM, 64-byte aligned. */
 static int fake_steal_set(void *opaque, uint32_t vcpu, uint64_t gpa)
 {
-    struct region *r;
-
     (void)opaque;
-    if (vcpu >= PVKIT_MAX_VCPUS || (gpa & 63)) {
-        fake_env.fail(false, "steal_set(%u, 0x%" PRIx64
-                      ") breaks the contract", vcpu, gpa);
-        return -PVKIT_EFAULT;
-    }
-    host.steal_sets++;
-    if (gpa == 0) {
-        host.steal_rec[vcpu] = NULL;
-        return 0;
-    }
-    r = fake_find(gpa, sizeof(struct pvkit_steal_time));
-    if (!writable(r)) {
-        if (r && r->kind == MMIO) {
-            host.mmio_touched++;
-        }
-        return -PVKIT_EFAULT;
-    }
-    host.steal_rec[vcpu] = at(r, gpa);
-    return 0;
+    return fake_record_set(host.steal_rec, &host.steal_sets, "steal_set",
+                           vcpu, gpa, sizeof(struct pvkit_steal_time));
 }
 
 static struct pvkit_steal_time *fake_steal_area(void *opaque, uint32_t vcpu)

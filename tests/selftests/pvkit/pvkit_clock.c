@@ -10,14 +10,9 @@
  * well (and the kit's must be off), so one image gives both runs.
  */
 #define _GNU_SOURCE
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stddef.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "../kselftest_harness.h"
@@ -168,17 +163,6 @@ TEST_F_TIMEOUT(clock, monotonic_never_goes_back_on_any_cpu, 600)
  */
 TEST_F_TIMEOUT(clock, vdso_clock_gettime_enters_no_kernel, 300)
 {
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clock_gettime, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = {
-		.len = ARRAY_SIZE(filter),
-		.filter = filter,
-	};
 	struct timespec ts;
 	int status;
 	pid_t pid;
@@ -188,8 +172,7 @@ TEST_F_TIMEOUT(clock, vdso_clock_gettime_enters_no_kernel, 300)
 	if (!pid) {
 		long i, failed = 0;
 
-		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		if (refuse_clock_gettime_syscall())
 			_exit(2);
 		/* The filter bites: the system call itself is refused. */
 		if (syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts) != -1 ||
