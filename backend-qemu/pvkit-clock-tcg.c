@@ -7,7 +7,8 @@
  * is a fixed linear function of it, anchored when the device is realized,
  * so it stands still with the TSC, never goes back, and is the same on
  * every vCPU.  Only the counter's rate is unknown to QEMU: measure it
- * once against CLOCK_MONOTONIC_RAW, which no NTP slews.
+ * once against CLOCK_MONOTONIC_RAW, which no NTP slews, from the
+ * tightest bracketed readings at both ends.
  *
  * The records themselves are written by pvkit-clock.c (dispatcher).
  *
@@ -17,13 +18,15 @@
 #include "qemu/osdep.h"
 #include "qemu/timer.h"
 #include "system/cpu-timers.h"
-#ifdef CONFIG_CPUID_H
-#include "qemu/cpuid.h"
-#endif
 #include "pvkit-internal.h"
 
 /* How long to watch the host's counter against CLOCK_MONOTONIC_RAW. */
 #define PVKIT_CALIBRATE_NS  (20 * SCALE_MS)
+/* Readings taken at each end; the tightest pair is kept. */
+#define PVKIT_CALIBRATE_TRIES   8
+/* Counter rates believed: 1 MHz to 100 GHz. */
+#define PVKIT_HZ_MIN        1000000ull
+#define PVKIT_HZ_MAX        100000000000ull
 
 static int64_t pvkit_raw_ns(void)
 {
@@ -33,35 +36,48 @@ static int64_t pvkit_raw_ns(void)
     return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
 }
 
-/* The host cycle counter's rate in Hz, measured over PVKIT_CALIBRATE_NS. */
-static uint64_t pvkit_host_ticks_hz(void)
+/*
+ * One (counter, ns) pair: the clock read between two counter reads, the
+ * pair with the fewest ticks between them kept, so that a thread
+ * preempted between two reads does not skew the rate.
+ */
+static void pvkit_calibration_point(int64_t *ticks, int64_t *ns)
 {
-    int64_t t0 = pvkit_raw_ns(), c0 = cpu_get_host_ticks(), t1, c1;
+    int64_t best = INT64_MAX, c0, t, c1;
+    int i;
 
-    do {
-        t1 = pvkit_raw_ns();
-    } while (t1 - t0 < PVKIT_CALIBRATE_NS);
-    c1 = cpu_get_host_ticks();
-    return muldiv64(c1 - c0, NANOSECONDS_PER_SECOND, t1 - t0);
+    for (i = 0; i < PVKIT_CALIBRATE_TRIES; i++) {
+        c0 = cpu_get_host_ticks();
+        t = pvkit_raw_ns();
+        c1 = cpu_get_host_ticks();
+        if (c1 >= c0 && c1 - c0 < best) {
+            best = c1 - c0;
+            *ticks = c0 + (c1 - c0) / 2;
+            *ns = t;
+        }
+    }
 }
 
 /*
- * Does the counter run at one rate on every host CPU, whatever their
- * power states (an x86 host's invariant TSC)?  Other hosts' architected
- * counters are system-wide.
+ * The host cycle counter's rate in Hz, measured over PVKIT_CALIBRATE_NS;
+ * 0 when what was measured cannot be a counter's rate.
  */
-static bool pvkit_host_ticks_stable(void)
+static uint64_t pvkit_host_ticks_hz(void)
 {
-#ifdef CONFIG_CPUID_H
-    unsigned int eax, ebx, ecx, edx;
+    int64_t c0 = 0, t0 = 0, c1 = 0, t1 = 0;
+    uint64_t hz;
 
-    if (!__get_cpuid(0x80000007, &eax, &ebx, &ecx, &edx)) {
-        return false;
+    pvkit_calibration_point(&c0, &t0);
+    while (pvkit_raw_ns() - t0 < PVKIT_CALIBRATE_NS) {
+        /* wait */
     }
-    return edx & (1u << 8);
-#else
-    return true;
-#endif
+    pvkit_calibration_point(&c1, &t1);
+    if (c1 <= c0 || t1 <= t0) {
+        return 0;
+    }
+    hz = ((unsigned __int128)(c1 - c0) * NANOSECONDS_PER_SECOND) /
+         (uint64_t)(t1 - t0);
+    return hz >= PVKIT_HZ_MIN && hz <= PVKIT_HZ_MAX ? hz : 0;
 }
 
 /*
@@ -85,16 +101,26 @@ static void pvkit_clock_scale(uint64_t hz, uint32_t *mul, int8_t *shift)
     *shift = s;
 }
 
-void pvkit_clock_init(PVKitState *s)
+bool pvkit_clock_init(PVKitState *s)
 {
     uint64_t hz = icount_enabled() ? NANOSECONDS_PER_SECOND :
                   pvkit_host_ticks_hz();
 
+    if (!hz) {
+        return false;
+    }
     s->clock_hz = hz;
     pvkit_clock_scale(hz, &s->clock_mul, &s->clock_shift);
     s->clock_tsc0 = cpus_get_elapsed_ticks();
     s->clock_sys0 = 0;
-    s->clock_stable = icount_enabled() || pvkit_host_ticks_stable();
+    /*
+     * Every vCPU's TSC is cpu_get_ticks(), one counter for all of them,
+     * read under a lock and never let go back (cpu_get_ticks_locked()),
+     * whatever the host's own TSCs do: the records are the same on
+     * every vCPU and readings on two of them are ordered.
+     */
+    s->clock_stable = true;
+    return true;
 }
 
 /* The system time at guest TSC @tsc (SPEC section 13's formula). */

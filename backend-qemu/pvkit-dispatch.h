@@ -113,9 +113,10 @@
  * Steal time (PVKIT_F_STEAL):
  * @steal: the host's steal-time state; never NULL.  The dispatcher is
  *   its only writer.
- * @steal_run_delay: nanoseconds the thread running @vcpu has so far been
- *   ready to run without a host CPU to run on (the host scheduler's run
- *   delay); non-decreasing while the thread lives.
+ * @steal_run_delay: store in @ns the nanoseconds the thread running
+ *   @vcpu has so far been ready to run without a host CPU to run on (the
+ *   host scheduler's run delay, non-decreasing while the thread lives)
+ *   and return 0; or return -1 when it cannot be read now.
  * @steal_set, @steal_area, @steal_written: as @clock_set, @clock_area
  *   and @clock_written, for a 64-byte, 64-byte aligned steal record.
  *
@@ -166,7 +167,7 @@ typedef struct PVKitHostOps {
     void (*clock_wall)(void *opaque, struct pvkit_wall_clock *w);
 
     struct PVKitStealState *(*steal)(void *opaque);
-    uint64_t (*steal_run_delay)(void *opaque, uint32_t vcpu);
+    int (*steal_run_delay)(void *opaque, uint32_t vcpu, uint64_t *ns);
     int (*steal_set)(void *opaque, uint32_t vcpu, uint64_t gpa);
     struct pvkit_steal_time *(*steal_area)(void *opaque, uint32_t vcpu);
     void (*steal_written)(void *opaque, uint32_t vcpu);
@@ -213,9 +214,9 @@ void pvkit_clock_notify(const PVKitHostOps *ops, void *opaque);
 void pvkit_clock_reset(const PVKitHostOps *ops, void *opaque);
 
 /*
- * Steal time.  Per vCPU: where its record is, the steal it last wrote,
- * and the point its count (re)started from (steal @base at run delay
- * @delay0).  With the host's lock held, like the hypercalls.
+ * Steal time.  Per vCPU: where its record is, its steal so far, and the
+ * run delay it was last counted up to.  With the host's lock held, like
+ * the hypercalls.
  */
 typedef struct PVKitStealStats {
     uint64_t updates;
@@ -223,9 +224,8 @@ typedef struct PVKitStealStats {
 
 typedef struct PVKitStealState {
     uint64_t gpa[PVKIT_MAX_VCPUS];      /* 0: no record */
-    uint64_t last[PVKIT_MAX_VCPUS];     /* ns, as last written */
-    uint64_t base[PVKIT_MAX_VCPUS];
-    uint64_t delay0[PVKIT_MAX_VCPUS];
+    uint64_t last[PVKIT_MAX_VCPUS];     /* ns stolen so far */
+    uint64_t prev[PVKIT_MAX_VCPUS];     /* run delay counted up to */
     PVKitStealStats stats;
 } PVKitStealState;
 

@@ -133,14 +133,14 @@ void pvkit_guest_ram_dirty(PVKitGuestRam *m, hwaddr offset, hwaddr len);
 void pvkit_migration_update(PVKitState *s);
 
 /* The clock's parameters under TCG (pvkit-clock-tcg.c). */
-void pvkit_clock_init(PVKitState *s);
+bool pvkit_clock_init(PVKitState *s);
 void pvkit_clock_post_load(PVKitState *s);
 void pvkit_clock_params(void *opaque, struct pvkit_time_info *p);
 void pvkit_clock_wall(void *opaque, struct pvkit_wall_clock *w);
 
 /* Steal time's source under TCG (pvkit-steal-tcg.c). */
 bool pvkit_steal_available(void);
-uint64_t pvkit_steal_run_delay(void *opaque, uint32_t vcpu);
+int pvkit_steal_run_delay(void *opaque, uint32_t vcpu, uint64_t *ns);
 void pvkit_steal_init(PVKitState *s);
 void pvkit_steal_kick(PVKitState *s);
 void pvkit_steal_fini(PVKitState *s);

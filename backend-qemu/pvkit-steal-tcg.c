@@ -21,8 +21,8 @@
 /* How stale a record may get: one tick of a HZ=100 guest. */
 #define PVKIT_STEAL_PERIOD_NS   (10 * SCALE_MS)
 
-/* Run delay of @tid, ns; 0 when the kernel does not say (no schedstat). */
-static uint64_t pvkit_thread_run_delay(int tid)
+/* Run delay of @tid into @ns; -1 when the kernel does not say. */
+static int pvkit_thread_run_delay(int tid, uint64_t *ns)
 {
     char path[64], buf[128];
     unsigned long long on_cpu, delay;
@@ -32,25 +32,29 @@ static uint64_t pvkit_thread_run_delay(int tid)
     snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
     fd = open(path, O_RDONLY);
     if (fd < 0) {
-        return 0;
+        return -1;
     }
     n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (n <= 0) {
-        return 0;
+        return -1;
     }
     buf[n] = '\0';
     if (sscanf(buf, "%llu %llu", &on_cpu, &delay) != 2) {
-        return 0;
+        return -1;
     }
-    return delay;
+    *ns = delay;
+    return 0;
 }
 
-uint64_t pvkit_steal_run_delay(void *opaque, uint32_t vcpu)
+int pvkit_steal_run_delay(void *opaque, uint32_t vcpu, uint64_t *ns)
 {
     CPUState *cs = cpu_by_arch_id(vcpu);
 
-    return cs && cs->created ? pvkit_thread_run_delay(cs->thread_id) : 0;
+    if (!cs || !cs->created) {
+        return -1;
+    }
+    return pvkit_thread_run_delay(cs->thread_id, ns);
 }
 
 /* Can the host tell the vCPUs' waits apart (a thread per vCPU)? */

@@ -43,20 +43,33 @@ static void write_steal(struct pvkit_steal_time *rec, uint64_t steal)
 }
 
 /*
- * @vcpu's steal now: what it had when its counting (re)started, plus the
- * run delay since.  A run delay that went back (a new host thread, after
- * a migration) restarts the counting from there: steal never shrinks.
+ * Add what @vcpu's thread waited since the last look.  A reading the host
+ * could not take changes nothing; one below the last is a new thread (a
+ * migration, a vCPU plugged again): counting goes on from it, so steal
+ * never shrinks and never jumps by a whole thread's past.
  */
 static uint64_t steal_now(const PVKitHostOps *ops, void *opaque,
                           PVKitStealState *st, uint32_t vcpu)
 {
-    uint64_t delay = ops->steal_run_delay(opaque, vcpu);
+    uint64_t delay;
 
-    if (delay < st->delay0[vcpu]) {
-        st->base[vcpu] = st->last[vcpu];
-        st->delay0[vcpu] = delay;
+    if (ops->steal_run_delay(opaque, vcpu, &delay)) {
+        return st->last[vcpu];
     }
-    return st->base[vcpu] + (delay - st->delay0[vcpu]);
+    if (delay >= st->prev[vcpu]) {
+        st->last[vcpu] += delay - st->prev[vcpu];
+    }
+    st->prev[vcpu] = delay;
+    return st->last[vcpu];
+}
+
+/* Start counting @vcpu's waits from now (its steal so far stays). */
+static void steal_start(const PVKitHostOps *ops, void *opaque,
+                        PVKitStealState *st, uint32_t vcpu)
+{
+    uint64_t delay;
+
+    st->prev[vcpu] = ops->steal_run_delay(opaque, vcpu, &delay) ? 0 : delay;
 }
 
 static void update_one(const PVKitHostOps *ops, void *opaque,
@@ -67,8 +80,7 @@ static void update_one(const PVKitHostOps *ops, void *opaque,
     if (!rec) {
         return;
     }
-    st->last[vcpu] = steal_now(ops, opaque, st, vcpu);
-    write_steal(rec, st->last[vcpu]);
+    write_steal(rec, steal_now(ops, opaque, st, vcpu));
     ops->steal_written(opaque, vcpu);
     st->stats.updates++;
 }
@@ -94,8 +106,9 @@ void pvkit_steal_restart(const PVKitHostOps *ops, void *opaque)
     uint32_t v;
 
     for (v = 0; v < PVKIT_MAX_VCPUS; v++) {
-        st->base[v] = st->last[v];
-        st->delay0[v] = st->gpa[v] ? ops->steal_run_delay(opaque, v) : 0;
+        if (st->gpa[v]) {
+            steal_start(ops, opaque, st, v);
+        }
     }
 }
 
@@ -109,7 +122,8 @@ void pvkit_steal_reset(const PVKitHostOps *ops, void *opaque)
             ops->steal_set(opaque, v, 0);
             st->gpa[v] = 0;
         }
-        st->last[v] = st->base[v] = st->delay0[v] = 0;
+        st->last[v] = 0;
+        st->prev[v] = 0;
     }
 }
 
@@ -130,7 +144,7 @@ static int64_t hc_steal_setup(const PVKitHostOps *ops, void *opaque,
     }
     if (!gpa) {
         if (st->gpa[vcpu]) {
-            st->last[vcpu] = steal_now(ops, opaque, st, (uint32_t)vcpu);
+            steal_now(ops, opaque, st, (uint32_t)vcpu);
             ops->steal_set(opaque, (uint32_t)vcpu, 0);
             st->gpa[vcpu] = 0;
         }
@@ -140,8 +154,7 @@ static int64_t hc_steal_setup(const PVKitHostOps *ops, void *opaque,
         return -PVKIT_EFAULT;
     }
     if (!st->gpa[vcpu]) {
-        st->base[vcpu] = st->last[vcpu];
-        st->delay0[vcpu] = ops->steal_run_delay(opaque, (uint32_t)vcpu);
+        steal_start(ops, opaque, st, (uint32_t)vcpu);
     }
     st->gpa[vcpu] = gpa;
     update_one(ops, opaque, st, (uint32_t)vcpu);

@@ -832,15 +832,16 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
      * the kit runs layered on KVM, whose kvmclock the guest uses.
      */
     if (s->clock && tcg_enabled()) {
-        s->features |= PVKIT_F_CLOCK;
-        pvkit_clock_init(s);
-        s->vm_state = qemu_add_vm_change_state_handler(pvkit_vm_state_change,
-                                                       s);
+        if (pvkit_clock_init(s)) {
+            s->features |= PVKIT_F_CLOCK;
+        } else {
+            warn_report("pvkit: the host's cycle counter rate could not be "
+                        "measured: no clock for the guest");
+        }
     }
     /* Only a thread per vCPU tells one vCPU's waits from another's. */
     if (s->steal_prop && tcg_enabled() && pvkit_steal_available()) {
         s->features |= PVKIT_F_STEAL;
-        pvkit_steal_init(s);
     }
 
     if (!pvkit_cpuid_setup(s, errp) ||
@@ -848,6 +849,14 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
         return;
     }
 
+    /* Nothing below fails: the device is there from here on. */
+    if (s->features & PVKIT_F_CLOCK) {
+        s->vm_state = qemu_add_vm_change_state_handler(pvkit_vm_state_change,
+                                                       s);
+    }
+    if (s->features & PVKIT_F_STEAL) {
+        pvkit_steal_init(s);
+    }
     memory_region_init_io(&s->io, OBJECT(s), &pvkit_io_ops, s, "pvkit",
                           PVKIT_IO_SIZE);
     isa_register_ioport(ISA_DEVICE(dev), &s->io, s->iobase);
@@ -937,6 +946,9 @@ static int pvkit_pre_load(void *opaque)
     return 0;
 }
 
+static int pvkit_clock_load(PVKitState *s);
+static int pvkit_steal_load(PVKitState *s);
+
 static int pvkit_post_load(void *opaque, int version_id)
 {
     PVKitState *s = opaque;
@@ -965,6 +977,10 @@ static int pvkit_post_load(void *opaque, int version_id)
                      " frames)", s->gt.gpa, s->gt.nr_frames);
         return -EINVAL;
     }
+    /* Last: these write guest RAM and start the steal updates. */
+    if (pvkit_clock_load(s) || pvkit_steal_load(s)) {
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -980,19 +996,41 @@ static const VMStateDescription vmstate_pvkit_evtchn_port = {
     },
 };
 
+/* True when any of @n guest addresses is set (a record registered). */
+static bool pvkit_any_gpa(const uint64_t *gpa, unsigned int n)
+{
+    unsigned int i;
+
+    for (i = 0; i < n; i++) {
+        if (gpa[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The subsections go only with a guest that registered a record, so a
+ * guest that never did migrates to a host without the feature.
+ */
 static bool pvkit_clock_needed(void *opaque)
 {
     PVKitState *s = opaque;
 
-    return s->features & PVKIT_F_CLOCK;
+    return pvkit_any_gpa(s->clk.gpa, PVKIT_MAX_VCPUS);
 }
 
-/* Map the records again and carry the time on (pvkit-clock-tcg.c). */
-static int pvkit_clock_load(void *opaque, int version_id)
+/*
+ * Map the clock records again and carry the time on (pvkit-clock-tcg.c);
+ * from the main post_load, once everything else checked out.
+ */
+static int pvkit_clock_load(PVKitState *s)
 {
-    PVKitState *s = opaque;
     uint32_t v;
 
+    if (!pvkit_any_gpa(s->clk.gpa, PVKIT_MAX_VCPUS)) {
+        return 0;
+    }
     if (!(s->features & PVKIT_F_CLOCK)) {
         error_report("pvkit: the source's guest has the clock: clock=on");
         return -EINVAL;
@@ -1018,7 +1056,6 @@ static const VMStateDescription vmstate_pvkit_clock = {
     .version_id = 1,
     .minimum_version_id = 1,
     .needed = pvkit_clock_needed,
-    .post_load = pvkit_clock_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT64(clock_tsc0, PVKitState),
         VMSTATE_UINT64(clock_sys0, PVKitState),
@@ -1033,15 +1070,20 @@ static bool pvkit_steal_needed(void *opaque)
 {
     PVKitState *s = opaque;
 
-    return s->features & PVKIT_F_STEAL;
+    return pvkit_any_gpa(s->st.gpa, PVKIT_MAX_VCPUS);
 }
 
-/* Map the records again; the new threads count on from the old steal. */
-static int pvkit_steal_load(void *opaque, int version_id)
+/*
+ * Map the steal records again; the new threads count on from each
+ * vCPU's old steal.  From the main post_load, like pvkit_clock_load().
+ */
+static int pvkit_steal_load(PVKitState *s)
 {
-    PVKitState *s = opaque;
     uint32_t v;
 
+    if (!pvkit_any_gpa(s->st.gpa, PVKIT_MAX_VCPUS)) {
+        return 0;
+    }
     if (!(s->features & PVKIT_F_STEAL)) {
         error_report("pvkit: the source's guest has steal time: this "
                      "host cannot count it (steal=on, MTTCG, schedstat)");
@@ -1064,7 +1106,6 @@ static const VMStateDescription vmstate_pvkit_steal = {
     .version_id = 1,
     .minimum_version_id = 1,
     .needed = pvkit_steal_needed,
-    .post_load = pvkit_steal_load,
     .fields = (const VMStateField[]) {
         VMSTATE_UINT64_ARRAY(st.gpa, PVKitState, PVKIT_MAX_VCPUS),
         VMSTATE_UINT64_ARRAY(st.last, PVKitState, PVKIT_MAX_VCPUS),

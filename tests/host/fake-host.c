@@ -338,14 +338,18 @@ static PVKitStealState *fake_steal(void *opaque)
     return &host.steal;
 }
 
-static uint64_t fake_steal_run_delay(void *opaque, uint32_t vcpu)
+static int fake_steal_run_delay(void *opaque, uint32_t vcpu, uint64_t *ns)
 {
     (void)opaque;
     if (!fake_vcpu_present(vcpu)) {
         fake_env.fail(false, "steal_run_delay(%u) of no vCPU", vcpu);
-        return 0;
+        return -1;
     }
-    return host.run_delay[vcpu];
+    if (host.run_delay_fails) {
+        return -1;
+    }
+    *ns = host.run_delay[vcpu];
+    return 0;
 }
 
 static int fake_steal_set(void *opaque, uint32_t vcpu, uint64_t gpa)

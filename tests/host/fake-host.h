@@ -98,6 +98,7 @@ struct fake_host {
     /* steal time: each vCPU thread's run delay (ns), records mapped */
     PVKitStealState steal;
     uint64_t run_delay[PVKIT_MAX_VCPUS];
+    bool run_delay_fails;       /* the host cannot read run delays now */
     uint8_t *steal_rec[PVKIT_MAX_VCPUS];
     unsigned int steal_sets;
     unsigned int steal_writes;

@@ -2831,6 +2831,15 @@ static void test_steal_counts(void)
     host.run_delay[0] = 600;
     pvkit_steal_update_all(&ops, &host);
     CHECK_EQ(srec(STEAL2_GPA)->steal, 10500, "... and grows from there");
+    /* A reading the host could not take changes nothing, then or later. */
+    host.run_delay_fails = true;
+    host.run_delay[0] = 900;
+    pvkit_steal_update_all(&ops, &host);
+    CHECK_EQ(srec(STEAL2_GPA)->steal, 10500, "unreadable run delay: kept");
+    host.run_delay_fails = false;
+    host.run_delay[0] = 1000;
+    pvkit_steal_update_all(&ops, &host);
+    CHECK_EQ(srec(STEAL2_GPA)->steal, 10900, "... then on, without a jump");
     pvkit_steal_reset(&ops, &host);
     memset(srec(STEAL2_GPA), 0x5a, sizeof(struct pvkit_steal_time));
     CHECK_EQ(pvkit_steal_update_all(&ops, &host), 0, "reset drops records");

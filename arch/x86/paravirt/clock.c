@@ -143,6 +143,7 @@ static struct clocksource pvkit_clocksource = {
 static int pvkit_clock_host_time(struct pvkit_wall_clock *wall,
 				 struct timespec64 *now)
 {
+	s64 since;
 	long ret;
 
 	ret = pvkit_hypercall(PVKIT_HC_CLOCK_WALL, slow_virt_to_phys(wall),
@@ -151,22 +152,27 @@ static int pvkit_clock_host_time(struct pvkit_wall_clock *wall,
 		pr_warn("clock: host refused its wall clock (%ld)\n", ret);
 		return -EIO;
 	}
+	/* Read after the host's sample: not before it, whatever the host says. */
+	since = max_t(s64, 0, pvkit_clock_read() - wall->system_time);
 	now->tv_sec = wall->sec;
 	now->tv_nsec = 0;
-	timespec64_add_ns(now, wall->nsec +
-			  (pvkit_clock_read() - wall->system_time));
+	timespec64_add_ns(now, wall->nsec + since);
 	return 0;
 }
 
-/* The boot wall clock: the host's, instead of the CMOS RTC's seconds. */
+static void (*pvkit_native_get_wallclock)(struct timespec64 *now)
+	__ro_after_init;
+
+/*
+ * The boot wall clock: the host's, instead of the CMOS RTC's seconds,
+ * which remain the fallback when the host refuses.
+ */
 static void pvkit_clock_get_wallclock(struct timespec64 *now)
 {
 	static struct pvkit_wall_clock wall;
 
-	if (pvkit_clock_host_time(&wall, now)) {
-		now->tv_sec = 0;
-		now->tv_nsec = 0;
-	}
+	if (pvkit_clock_host_time(&wall, now))
+		pvkit_native_get_wallclock(now);
 }
 
 static unsigned long pvkit_clock_tsc_khz(void)
@@ -191,8 +197,17 @@ static int pvkit_clock_prepare_cpu(unsigned int cpu)
 	rec = per_cpu_ptr(&pvkit_clock_rec, cpu);
 	ret = pvkit_clock_register(cpu_physical_id(cpu), &rec->pvti);
 	if (ret) {
+		/*
+		 * With the stable bit every record says the same: CPU 0's
+		 * serves (as the vDSO's does).  Without it the CPU would have
+		 * no clock of its own: leave it down.
+		 */
 		pr_err("CPU%u: host refused its clock record (%ld)\n", cpu, ret);
-		return -EIO;
+		if (!(pvclock_read_flags(&pvkit_clock_cpu0.rec.pvti) &
+		      PVKIT_TIME_TSC_STABLE))
+			return -EIO;
+		per_cpu(pvkit_clock_pvti, cpu) = &pvkit_clock_cpu0.rec.pvti;
+		return 0;
 	}
 	per_cpu(pvkit_clock_pvti, cpu) = &rec->pvti;
 	cpumask_set_cpu(cpu, &pvkit_clock_registered);
@@ -266,6 +281,7 @@ void __init pvkit_clock_init(void)
 	paravirt_set_sched_clock(pvkit_sched_clock_read);
 	x86_platform.calibrate_tsc = pvkit_clock_tsc_khz;
 	x86_platform.calibrate_cpu = pvkit_clock_tsc_khz;
+	pvkit_native_get_wallclock = x86_platform.get_wallclock;
 	x86_platform.get_wallclock = pvkit_clock_get_wallclock;
 	clocksource_register_hz(&pvkit_clocksource, NSEC_PER_SEC);
 	pvkit_clock_status = "pvkit-clock";
@@ -294,6 +310,9 @@ static void pvkit_clock_follow_host(struct work_struct *work)
 	/* Below a millisecond, leave it to NTP's slewing, if any. */
 	if (abs(off) < NSEC_PER_MSEC)
 		return;
+	/* The host's time again, as near to the step as can be. */
+	if (pvkit_clock_host_time(&wall, &host))
+		return;
 	do_settimeofday64(&host);
 	pr_info("clock: real time stepped by %lld ms to the host's\n",
 		off / NSEC_PER_MSEC);
@@ -315,8 +334,11 @@ static irqreturn_t pvkit_clock_event(int irq, void *data)
  */
 static int __init pvkit_clock_follow_at_boot(void)
 {
-	if (!strcmp(pvkit_clock_status, "pvkit-clock"))
-		pvkit_clock_follow_host(NULL);
+	/* Through the work item: the host's event may run it meanwhile. */
+	if (!strcmp(pvkit_clock_status, "pvkit-clock")) {
+		schedule_work(&pvkit_clock_follow_work);
+		flush_work(&pvkit_clock_follow_work);
+	}
 	return 0;
 }
 late_initcall(pvkit_clock_follow_at_boot);
@@ -350,9 +372,10 @@ const char *pvkit_clock_state(void)
 }
 
 /*
- * Before kexec (syscore shutdown) or a crash: the host must not write
- * into memory the next kernel owns.  The records keep their last values,
- * so time still reads correctly for what is left of this kernel.
+ * Before kexec (syscore shutdown), a crash, or a suspend that may end in
+ * another kernel's memory (hibernation's restore): the host must not
+ * write into memory the next kernel owns.  The records keep their last
+ * values, so time still reads correctly for what is left of this kernel.
  */
 void pvkit_clock_shutdown(void)
 {
@@ -364,5 +387,27 @@ void pvkit_clock_shutdown(void)
 		if (ret)
 			pr_err("shutdown: host kept CPU%u's clock record (%ld)\n",
 			       cpu, ret);
+		cpumask_clear_cpu(cpu, &pvkit_clock_registered);
 	}
+}
+
+/*
+ * Syscore resume, on the boot CPU with the others down: CPU 0's record
+ * again (the others come back through the prepare step as they start).
+ * After hibernation this is the restored kernel's own record.
+ */
+void pvkit_clock_resume(void)
+{
+	long ret;
+
+	if (strcmp(pvkit_clock_status, "pvkit-clock"))
+		return;
+	ret = pvkit_clock_register(cpu_physical_id(0),
+				   &pvkit_clock_cpu0.rec.pvti);
+	if (ret) {
+		pr_err("resume: host refused CPU 0's clock record (%ld)\n", ret);
+		return;
+	}
+	cpumask_set_cpu(0, &pvkit_clock_registered);
+	pvclock_resume();
 }

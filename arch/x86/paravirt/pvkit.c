@@ -191,15 +191,29 @@ static void pvkit_syscore_shutdown(void *data)
 
 /*
  * Suspend to RAM keeps the kit: the host holds its state across the
- * wakeup (SPEC section 6).  Only an upcall the APIC's reset dropped needs
- * raising again.
+ * wakeup (SPEC section 6).  But a suspend may also end in another
+ * kernel's memory (hibernation: the boot kernel suspends, the image
+ * kernel resumes), so the clock and steal records, which the host
+ * rewrites on its own, are given back here and registered again on
+ * resume, by the kernel that resumes.
  */
+static int pvkit_syscore_suspend(void *data)
+{
+	pvkit_clock_shutdown();
+	pvkit_steal_shutdown();
+	return 0;
+}
+
+/* Also raises an upcall the APIC's reset dropped. */
 static void pvkit_syscore_resume(void *data)
 {
+	pvkit_clock_resume();
+	pvkit_steal_resume();
 	pvkit_events_resume();
 }
 
 static const struct syscore_ops pvkit_syscore_ops = {
+	.suspend	= pvkit_syscore_suspend,
 	.resume		= pvkit_syscore_resume,
 	.shutdown	= pvkit_syscore_shutdown,
 };

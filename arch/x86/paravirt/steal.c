@@ -127,8 +127,8 @@ const char *pvkit_steal_state(void)
 }
 
 /*
- * Before kexec (syscore shutdown) or a crash: the host must not write
- * into memory the next kernel owns.
+ * Before kexec (syscore shutdown), a crash or a suspend: the host must
+ * not write into memory the next kernel owns.
  */
 void pvkit_steal_shutdown(void)
 {
@@ -140,5 +140,13 @@ void pvkit_steal_shutdown(void)
 		if (ret)
 			pr_err("shutdown: host kept CPU%u's steal record (%ld)\n",
 			       cpu, ret);
+		cpumask_clear_cpu(cpu, &pvkit_steal_registered);
 	}
+}
+
+/* Syscore resume, on the boot CPU: its record again (as for the clock). */
+void pvkit_steal_resume(void)
+{
+	if (!strcmp(pvkit_steal_status, "on"))
+		pvkit_steal_prepare_cpu(0);
 }

@@ -25,8 +25,10 @@ unsigned int pvkit_events_vcpu_areas(void);
 void __init pvkit_earlycon_init(void);
 void __init pvkit_clock_init(void);
 void pvkit_clock_shutdown(void);
+void pvkit_clock_resume(void);
 const char *pvkit_clock_state(void);
 void pvkit_steal_shutdown(void);
+void pvkit_steal_resume(void);
 const char *pvkit_steal_state(void);
 
 #endif /* CONFIG_PVKIT_GUEST */
