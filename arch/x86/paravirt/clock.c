@@ -66,6 +66,8 @@ static struct cpumask pvkit_clock_registered;
 static u64 pvkit_sched_clock_offset __ro_after_init;
 static bool pvkit_clock_disabled __initdata;
 static const char *pvkit_clock_status __ro_after_init = "off: no pvkit host";
+/* The kit keeps time (what the status says, for the code). */
+static bool pvkit_clock_active __ro_after_init;
 
 static int __init pvkit_clock_parse(char *arg)
 {
@@ -285,6 +287,7 @@ void __init pvkit_clock_init(void)
 	x86_platform.get_wallclock = pvkit_clock_get_wallclock;
 	clocksource_register_hz(&pvkit_clocksource, NSEC_PER_SEC);
 	pvkit_clock_status = "pvkit-clock";
+	pvkit_clock_active = true;
 	pr_info("clock: pvkit-clock, TSC %lu kHz, %s\n",
 		pvclock_tsc_khz(pvti),
 		pvkit_clocksource.vdso_clock_mode == VDSO_CLOCKMODE_PVCLOCK ?
@@ -335,7 +338,7 @@ static irqreturn_t pvkit_clock_event(int irq, void *data)
 static int __init pvkit_clock_follow_at_boot(void)
 {
 	/* Through the work item: the host's event may run it meanwhile. */
-	if (!strcmp(pvkit_clock_status, "pvkit-clock")) {
+	if (pvkit_clock_active) {
 		schedule_work(&pvkit_clock_follow_work);
 		flush_work(&pvkit_clock_follow_work);
 	}
@@ -348,7 +351,7 @@ static int __init pvkit_clock_events_init(void)
 {
 	int irq, ret;
 
-	if (strcmp(pvkit_clock_status, "pvkit-clock"))
+	if (!pvkit_clock_active)
 		return 0;
 	irq = pvkit_evtchn_bind_host(PVKIT_ENDPOINT_CLOCK);
 	if (irq < 0) {
@@ -400,7 +403,7 @@ void pvkit_clock_resume(void)
 {
 	long ret;
 
-	if (strcmp(pvkit_clock_status, "pvkit-clock"))
+	if (!pvkit_clock_active)
 		return;
 	ret = pvkit_clock_register(cpu_physical_id(0),
 				   &pvkit_clock_cpu0.rec.pvti);

@@ -34,6 +34,7 @@ static struct cpumask pvkit_steal_registered;
 
 static bool pvkit_steal_disabled __initdata;
 static const char *pvkit_steal_status __ro_after_init = "off: no pvkit host";
+static bool pvkit_steal_active __ro_after_init;
 
 static int __init pvkit_steal_parse(char *arg)
 {
@@ -115,6 +116,7 @@ static int __init pvkit_steal_init(void)
 	if (IS_ENABLED(CONFIG_PARAVIRT_TIME_ACCOUNTING))
 		static_key_slow_inc(&paravirt_steal_rq_enabled);
 	pvkit_steal_status = "on";
+	pvkit_steal_active = true;
 	pr_info("steal time: counted by the host\n");
 	return 0;
 }
@@ -147,6 +149,6 @@ void pvkit_steal_shutdown(void)
 /* Syscore resume, on the boot CPU: its record again (as for the clock). */
 void pvkit_steal_resume(void)
 {
-	if (!strcmp(pvkit_steal_status, "on"))
+	if (pvkit_steal_active)
 		pvkit_steal_prepare_cpu(0);
 }
