@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pvkit hypercall dispatcher: what pvkit-dispatch.c, pvkit-evtchn.c,
- * pvkit-vcpu.c, pvkit-clock.c, pvkit-steal.c and pvkit-gnttab.c
- * share.  Not for the host
+ * pvkit-vcpu.c, pvkit-clock.c, pvkit-steal.c, pvkit-spin.c, pvkit-tlb.c
+ * and pvkit-gnttab.c share.  Not for the host
  * (pvkit-dispatch.h is its API).
  */
 #ifndef HW_PVKIT_DISPATCH_INTERNAL_H
@@ -77,6 +77,20 @@ int64_t pvkit_hc_clock(const PVKitHostOps *ops, void *opaque, uint32_t nr,
 /* PVKIT_HC_STEAL_SETUP (pvkit-steal.c). */
 int64_t pvkit_hc_steal(const PVKitHostOps *ops, void *opaque, uint32_t nr,
                        const uint64_t args[5]);
+
+/* PVKIT_HC_SPIN_WAIT and PVKIT_HC_SPIN_KICK (pvkit-spin.c). */
+int64_t pvkit_hc_spin(const PVKitHostOps *ops, void *opaque, uint32_t nr,
+                      const uint64_t args[5]);
+
+/*
+ * The calling vCPU runs: a wait it was parked in has ended (woken by an
+ * interrupt, not a kick), so a kick from now on is for its next wait.
+ */
+void pvkit_spin_running(const PVKitHostOps *ops, void *opaque);
+
+/* PVKIT_HC_TLB_FLUSH (pvkit-tlb.c). */
+int64_t pvkit_hc_tlb_flush(const PVKitHostOps *ops, void *opaque,
+                           const uint64_t args[5]);
 
 /* PVKIT_HC_GNTTAB_SETUP and PVKIT_HC_TEST_GRANT. */
 int64_t pvkit_hc_gnttab_setup(const PVKitHostOps *ops, void *opaque,

@@ -2,7 +2,8 @@
 /*
  * pvkit hypercall dispatcher.  See pvkit-dispatch.h for the contract and
  * hypercall/SPEC.md for the ABI.  Event channels are in pvkit-evtchn.c,
- * per-vCPU operations in pvkit-vcpu.c, grant tables in pvkit-gnttab.c;
+ * per-vCPU operations in pvkit-vcpu.c, grant tables in pvkit-gnttab.c,
+ * the clock, steal time, spinlocks and TLB flush in files of their own;
  * this file has the dispatch, the console and test hypercalls, the
  * hypercall page, MSR and CPUID.
  *
@@ -77,6 +78,16 @@ static bool hc_offered(uint32_t nr, uint64_t features)
         return features & PVKIT_F_CLOCK;
     case PVKIT_HC_STEAL_SETUP:
         return features & PVKIT_F_STEAL;
+    case PVKIT_HC_SPIN_WAIT:
+    case PVKIT_HC_SPIN_KICK:
+        return features & PVKIT_F_SPIN;
+    case PVKIT_HC_TLB_FLUSH:
+        return features & PVKIT_F_TLB_FLUSH;
+    case PVKIT_HC_TEST_HOLD:
+        return features & PVKIT_F_TEST;
+    case PVKIT_HC_TEST_RUN_DELAY:
+        return (features & (PVKIT_F_TEST | PVKIT_F_STEAL)) ==
+               (PVKIT_F_TEST | PVKIT_F_STEAL);
     case PVKIT_HC_VCPU_INFO:
     case PVKIT_HC_VCPU_SEND_IPI:
         return (features & (PVKIT_F_VCPU | PVKIT_F_EVTCHN)) ==
@@ -163,6 +174,37 @@ static int64_t hc_test_copy(const PVKitHostOps *ops, void *opaque,
     return (int64_t)len;
 }
 
+/* TEST_HOLD: any vCPU but the caller, for a bounded time, one at a time. */
+static int64_t hc_test_hold(const PVKitHostOps *ops, void *opaque,
+                            uint64_t vcpu, uint64_t ms)
+{
+    int ret = pvkit_check_vcpu(ops, opaque, vcpu);
+
+    if (ret) {
+        return ret;
+    }
+    if (!ms || ms > PVKIT_TEST_HOLD_MAX_MS || vcpu == ops->vcpu_self(opaque)) {
+        return -PVKIT_EINVAL;
+    }
+    return ops->test_hold(opaque, (uint32_t)vcpu, (uint32_t)ms);
+}
+
+/* TEST_RUN_DELAY: the host's number, as it reads it now. */
+static int64_t hc_test_run_delay(const PVKitHostOps *ops, void *opaque,
+                                 uint64_t vcpu)
+{
+    int ret = pvkit_check_vcpu(ops, opaque, vcpu);
+    uint64_t ns;
+
+    if (ret) {
+        return ret;
+    }
+    if (ops->steal_run_delay(opaque, (uint32_t)vcpu, &ns)) {
+        return -PVKIT_EIO;
+    }
+    return (int64_t)(ns & INT64_MAX);
+}
+
 /*
  * STORE_SETUP: the dispatcher checks the page; the host maps it, binds a
  * port to its store (pvkit_evtchn_backend_alloc()) and refuses a second
@@ -187,6 +229,9 @@ int64_t pvkit_dispatch(const PVKitHostOps *ops, void *opaque, uint32_t nr,
 
     if (nr < PVKIT_HC_COUNT) {
         ops->evtchn(opaque)->stats.hypercalls[nr]++;
+    }
+    if (features & PVKIT_F_SPIN) {
+        pvkit_spin_running(ops, opaque);
     }
     if (!hc_offered(nr, features)) {
         return -PVKIT_ENOSYS;
@@ -224,6 +269,15 @@ int64_t pvkit_dispatch(const PVKitHostOps *ops, void *opaque, uint32_t nr,
         return pvkit_hc_clock(ops, opaque, nr, args);
     case PVKIT_HC_STEAL_SETUP:
         return pvkit_hc_steal(ops, opaque, nr, args);
+    case PVKIT_HC_SPIN_WAIT:
+    case PVKIT_HC_SPIN_KICK:
+        return pvkit_hc_spin(ops, opaque, nr, args);
+    case PVKIT_HC_TLB_FLUSH:
+        return pvkit_hc_tlb_flush(ops, opaque, args);
+    case PVKIT_HC_TEST_HOLD:
+        return hc_test_hold(ops, opaque, args[0], args[1]);
+    case PVKIT_HC_TEST_RUN_DELAY:
+        return hc_test_run_delay(ops, opaque, args[0]);
     default:
         return -PVKIT_ENOSYS;
     }

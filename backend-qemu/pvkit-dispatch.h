@@ -117,8 +117,39 @@
  *   @vcpu has so far been ready to run without a host CPU to run on (the
  *   host scheduler's run delay, non-decreasing while the thread lives)
  *   and return 0; or return -1 when it cannot be read now.
+ * @steal_preempted: true while the host keeps @vcpu from running although
+ *   it has work (its thread waits for a host CPU, or the host holds it
+ *   stopped): the record's PVKIT_STEAL_PREEMPTED.
  * @steal_set, @steal_area, @steal_written: as @clock_set, @clock_area
  *   and @clock_written, for a 64-byte, 64-byte aligned steal record.
+ *
+ * The calling vCPU (PVKIT_F_SPIN, PVKIT_F_TLB_FLUSH):
+ * @vcpu_self: APIC ID of the vCPU making the hypercall.
+ *
+ * Spinlocks (PVKIT_F_SPIN):
+ * @spin: the host's wait/kick state; never NULL.  The dispatcher is its
+ *   only writer.
+ * @vcpu_block: once the hypercall returns, park the calling vCPU @vcpu
+ *   until @vcpu_unblock, or until an interrupt it accepts is pending (one
+ *   pending already: it does not park at all).
+ * @vcpu_unblock: end @vcpu's parking.  Returns true when it was parked
+ *   or about to park, false when it was running (nothing changes then).
+ *
+ * TLB flush (PVKIT_F_TLB_FLUSH):
+ * @tlb: the host's flush counters; never NULL.
+ * @tlb_flush: have @vcpu drop its TLB entries for the @pages 4 KiB pages
+ *   from @va on (@pages 0: every entry) before it runs guest code again;
+ *   dropping more is allowed.  Must not wait for @vcpu (it may be the
+ *   caller, parked, or stopped by the host).
+ * @tlb_flush_sync: the calling vCPU must run no guest code after the
+ *   hypercall until every flush @tlb_flush queued is done.
+ *
+ * Tests (PVKIT_F_TEST):
+ * @test_hold: keep vCPU @vcpu (not the caller; 1 <= @ms <=
+ *   PVKIT_TEST_HOLD_MAX_MS) from running guest code for @ms milliseconds
+ *   of real time, as a host that does not schedule it would; its
+ *   steal record says it is preempted meanwhile.  0, or -PVKIT_EBUSY
+ *   while another hold lasts.
  *
  * Store (PVKIT_F_STORE, with PVKIT_F_EVTCHN):
  * @store_setup: PVKIT_HC_STORE_SETUP.  @gpa is page aligned and, unless
@@ -168,9 +199,23 @@ typedef struct PVKitHostOps {
 
     struct PVKitStealState *(*steal)(void *opaque);
     int (*steal_run_delay)(void *opaque, uint32_t vcpu, uint64_t *ns);
+    bool (*steal_preempted)(void *opaque, uint32_t vcpu);
     int (*steal_set)(void *opaque, uint32_t vcpu, uint64_t gpa);
     struct pvkit_steal_time *(*steal_area)(void *opaque, uint32_t vcpu);
     void (*steal_written)(void *opaque, uint32_t vcpu);
+
+    uint32_t (*vcpu_self)(void *opaque);
+
+    struct PVKitSpinState *(*spin)(void *opaque);
+    void (*vcpu_block)(void *opaque, uint32_t vcpu);
+    bool (*vcpu_unblock)(void *opaque, uint32_t vcpu);
+
+    struct PVKitTlbState *(*tlb)(void *opaque);
+    void (*tlb_flush)(void *opaque, uint32_t vcpu, uint64_t va,
+                      uint64_t pages);
+    void (*tlb_flush_sync)(void *opaque);
+
+    int (*test_hold)(void *opaque, uint32_t vcpu, uint32_t ms);
 
     int64_t (*store_setup)(void *opaque, uint64_t gpa);
 } PVKitHostOps;
@@ -236,6 +281,13 @@ typedef struct PVKitStealState {
 unsigned int pvkit_steal_update_all(const PVKitHostOps *ops, void *opaque);
 
 /*
+ * Bring @vcpu's record up to date now, if it has one (its preempted
+ * state changed).
+ */
+void pvkit_steal_update(const PVKitHostOps *ops, void *opaque,
+                        uint32_t vcpu);
+
+/*
  * The vCPUs' threads are new (after loading): count on from each vCPU's
  * last steal and the new threads' run delay.
  */
@@ -243,6 +295,59 @@ void pvkit_steal_restart(const PVKitHostOps *ops, void *opaque);
 
 /* Drop every record and count (system reset). */
 void pvkit_steal_reset(const PVKitHostOps *ops, void *opaque);
+
+/*
+ * Spinlocks: which vCPUs are parked in SPIN_WAIT and which were kicked
+ * while not waiting.  With the host's lock held, like the hypercalls.
+ *
+ * @waits: SPIN_WAIT calls that passed the checks
+ * @blocks: of those, the ones that parked the vCPU
+ * @kicks: SPIN_KICK calls that passed the checks
+ * @wakes: of those, the ones that ended a parked wait
+ */
+typedef struct PVKitSpinStats {
+    uint64_t waits;
+    uint64_t blocks;
+    uint64_t kicks;
+    uint64_t wakes;
+} PVKitSpinStats;
+
+typedef struct PVKitSpinState {
+    uint8_t waiting[PVKIT_MAX_VCPUS];       /* parked by SPIN_WAIT */
+    uint8_t kick_pending[PVKIT_MAX_VCPUS];  /* for the vCPU's next wait */
+    PVKitSpinStats stats;
+} PVKitSpinState;
+
+/*
+ * Every parked wait ends (the VM stops: it must not stay parked across a
+ * migration, where the waiting state does not go).
+ */
+void pvkit_spin_wake_all(const PVKitHostOps *ops, void *opaque);
+
+/*
+ * Every vCPU's next wait returns at once (after loading: a kick may have
+ * been pending on the source).
+ */
+void pvkit_spin_kick_all(const PVKitHostOps *ops, void *opaque);
+
+/* Nothing parked or pending (system reset). */
+void pvkit_spin_reset(const PVKitHostOps *ops, void *opaque);
+
+/*
+ * TLB flush counters.
+ * @flushes: TLB_FLUSH calls that flushed at least one vCPU
+ * @targets: vCPU flushes queued by them
+ * @full: of those, whole-TLB flushes
+ */
+typedef struct PVKitTlbStats {
+    uint64_t flushes;
+    uint64_t targets;
+    uint64_t full;
+} PVKitTlbStats;
+
+typedef struct PVKitTlbState {
+    PVKitTlbStats stats;
+} PVKitTlbState;
 
 /*
  * Event channels.  The port table, the upcall vectors and the counters

@@ -4,7 +4,8 @@
  * pvkit.c is the ISA device (guest memory, console, event-channel and
  * grant glue, CPU hooks, migration, the Xen bus), pvkit-store.c the store
  * server, pvkit-clock-tcg.c the clock's parameters, pvkit-steal-tcg.c
- * steal time's source, pvkit-api.c the C API
+ * steal time's source, pvkit-vcpu-tcg.c parking and flushing vCPUs,
+ * pvkit-api.c the C API
  * for device models (pvkit-dispatch.h).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -61,6 +62,8 @@ struct PVKitState {
     bool vcpu_ops;
     bool clock;
     bool steal_prop;
+    bool spin_prop;
+    bool tlb_flush_prop;
     uint32_t cpuid_base_prop;   /* 0: automatic */
     OnOffAuto xen_bus_prop;
     bool xen_bus;               /* QEMU's Xen backends are served */
@@ -99,6 +102,18 @@ struct PVKitState {
     PVKitStealState st;
     PVKitGuestRam steal_ram[PVKIT_MAX_VCPUS];
     QEMUTimer *steal_timer;
+    int schedstat_fd[PVKIT_MAX_VCPUS];  /* fd + 1 of each thread's; 0: none */
+    uint64_t seen_on_cpu[PVKIT_MAX_VCPUS];  /* at the last preempted look */
+    uint64_t seen_delay[PVKIT_MAX_VCPUS];
+
+    /* Spinlocks: parked and kicked vCPUs (BQL). */
+    PVKitSpinState spin;
+    /* TLB flush counters (BQL). */
+    PVKitTlbState tlb;
+    /* TEST_HOLD: the vCPU held stopped, until hold_timer fires. */
+    QEMUTimer *hold_timer;
+    uint32_t held_vcpu;
+    bool held;
 
     /* Grant tables: mappings, per-ref counts, counters (BQL). */
     PVKitGnttabState gt;
@@ -141,9 +156,21 @@ void pvkit_clock_wall(void *opaque, struct pvkit_wall_clock *w);
 /* Steal time's source under TCG (pvkit-steal-tcg.c). */
 bool pvkit_steal_available(void);
 int pvkit_steal_run_delay(void *opaque, uint32_t vcpu, uint64_t *ns);
+bool pvkit_steal_preempted(void *opaque, uint32_t vcpu);
 void pvkit_steal_init(PVKitState *s);
 void pvkit_steal_kick(PVKitState *s);
 void pvkit_steal_fini(PVKitState *s);
+
+/* Parking, kicking, flushing and holding vCPUs (pvkit-vcpu-tcg.c). */
+uint32_t pvkit_vcpu_self(void *opaque);
+void pvkit_vcpu_block(void *opaque, uint32_t vcpu);
+bool pvkit_vcpu_unblock(void *opaque, uint32_t vcpu);
+void pvkit_tlb_flush(void *opaque, uint32_t vcpu, uint64_t va,
+                     uint64_t pages);
+void pvkit_tlb_flush_sync(void *opaque);
+int pvkit_test_hold(void *opaque, uint32_t vcpu, uint32_t ms);
+bool pvkit_vcpu_held(PVKitState *s, uint32_t vcpu);
+void pvkit_hold_fini(PVKitState *s, bool free_timer);
 
 /* The store server (pvkit-store.c). */
 int64_t pvkit_store_setup(void *opaque, uint64_t gpa);

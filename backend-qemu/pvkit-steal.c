@@ -24,10 +24,11 @@ _Static_assert(sizeof(struct pvkit_steal_time) == PVKIT_STEAL_ALIGN,
                "steal record size");
 
 /*
- * Write @steal into @rec as a sequence count: odd version, the value,
- * even version (whatever the guest left in the version).
+ * Write @steal and @preempted into @rec as a sequence count: odd version,
+ * the values, even version (whatever the guest left in the version).
  */
-static void write_steal(struct pvkit_steal_time *rec, uint64_t steal)
+static void write_steal(struct pvkit_steal_time *rec, uint64_t steal,
+                        uint8_t preempted)
 {
     uint32_t v = __atomic_load_n(&rec->version, __ATOMIC_RELAXED);
 
@@ -37,7 +38,7 @@ static void write_steal(struct pvkit_steal_time *rec, uint64_t steal)
     __atomic_thread_fence(__ATOMIC_RELEASE);
     __atomic_store_n(&rec->steal, steal, __ATOMIC_RELAXED);
     __atomic_store_n(&rec->flags, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&rec->preempted, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&rec->preempted, preempted, __ATOMIC_RELAXED);
     /* Pairs with the guest's read of the version after the value. */
     __atomic_store_n(&rec->version, v + 1, __ATOMIC_RELEASE);
 }
@@ -80,9 +81,19 @@ static void update_one(const PVKitHostOps *ops, void *opaque,
     if (!rec) {
         return;
     }
-    write_steal(rec, steal_now(ops, opaque, st, vcpu));
+    write_steal(rec, steal_now(ops, opaque, st, vcpu),
+                ops->steal_preempted(opaque, vcpu) ? PVKIT_STEAL_PREEMPTED : 0);
     ops->steal_written(opaque, vcpu);
     st->stats.updates++;
+}
+
+void pvkit_steal_update(const PVKitHostOps *ops, void *opaque, uint32_t vcpu)
+{
+    PVKitStealState *st = ops->steal(opaque);
+
+    if (vcpu < PVKIT_MAX_VCPUS && st->gpa[vcpu]) {
+        update_one(ops, opaque, st, vcpu);
+    }
 }
 
 unsigned int pvkit_steal_update_all(const PVKitHostOps *ops, void *opaque)

@@ -329,6 +329,20 @@ static void pvkit_steal_written(void *opaque, uint32_t vcpu)
                           sizeof(struct pvkit_steal_time));
 }
 
+static PVKitSpinState *pvkit_spin(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    return &s->spin;
+}
+
+static PVKitTlbState *pvkit_tlb(void *opaque)
+{
+    PVKitState *s = opaque;
+
+    return &s->tlb;
+}
+
 /*
  * A fixed, edge-triggered interrupt to one APIC ID, as an MSI write into
  * the APIC window of system memory: TCG's "apic-msi" region delivers it
@@ -525,6 +539,15 @@ const PVKitHostOps pvkit_host_ops = {
     .steal_set = pvkit_steal_set,
     .steal_area = pvkit_steal_area,
     .steal_written = pvkit_steal_written,
+    .steal_preempted = pvkit_steal_preempted,
+    .vcpu_self = pvkit_vcpu_self,
+    .spin = pvkit_spin,
+    .vcpu_block = pvkit_vcpu_block,
+    .vcpu_unblock = pvkit_vcpu_unblock,
+    .tlb = pvkit_tlb,
+    .tlb_flush = pvkit_tlb_flush,
+    .tlb_flush_sync = pvkit_tlb_flush_sync,
+    .test_hold = pvkit_test_hold,
 };
 
 static int pvkit_can_receive(void *opaque)
@@ -777,7 +800,10 @@ static void pvkit_xen_bus_stop(PVKitState *s)
 /*
  * While the VM was stopped the guest's TSC, and with it system time,
  * stood still, but real time went on: tell the guest, which reads the
- * host's real time again (PVKIT_ENDPOINT_CLOCK).  Runs with the BQL.
+ * host's real time again (PVKIT_ENDPOINT_CLOCK).  A stop also ends every
+ * parked SPIN_WAIT: the vCPUs must not be saved halted in a wait whose
+ * state does not migrate (they wait again when they run).  Runs with the
+ * BQL.
  */
 static void pvkit_vm_state_change(void *opaque, bool running,
                                   RunState state)
@@ -786,6 +812,8 @@ static void pvkit_vm_state_change(void *opaque, bool running,
 
     if (running) {
         pvkit_clock_notify(&pvkit_host_ops, s);
+    } else if (s->features & PVKIT_F_SPIN) {
+        pvkit_spin_wake_all(&pvkit_host_ops, s);
     }
 }
 
@@ -843,6 +871,17 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
     if (s->steal_prop && tcg_enabled() && pvkit_steal_available()) {
         s->features |= PVKIT_F_STEAL;
     }
+    /*
+     * Parking a vCPU and flushing another's TLB are TCG's to do: under
+     * KVM the halt state and the TLBs are the kernel's (the kit is
+     * layered there, and KVM's PV spinlocks and TLB flush serve).
+     */
+    if (s->spin_prop && tcg_enabled()) {
+        s->features |= PVKIT_F_SPIN;
+    }
+    if (s->tlb_flush_prop && tcg_enabled()) {
+        s->features |= PVKIT_F_TLB_FLUSH;
+    }
 
     if (!pvkit_cpuid_setup(s, errp) ||
         !x86_pv_hooks_register(&s->pv_hooks, s, errp)) {
@@ -850,7 +889,7 @@ static void pvkit_realize(DeviceState *dev, Error **errp)
     }
 
     /* Nothing below fails: the device is there from here on. */
-    if (s->features & PVKIT_F_CLOCK) {
+    if (s->features & (PVKIT_F_CLOCK | PVKIT_F_SPIN)) {
         s->vm_state = qemu_add_vm_change_state_handler(pvkit_vm_state_change,
                                                        s);
     }
@@ -889,6 +928,8 @@ static void pvkit_unrealize(DeviceState *dev)
         qemu_del_vm_change_state_handler(s->vm_state);
         s->vm_state = NULL;
     }
+    pvkit_hold_fini(s, true);
+    pvkit_spin_reset(&pvkit_host_ops, s);
     pvkit_steal_reset(&pvkit_host_ops, s);
     pvkit_steal_fini(s);
     pvkit_evtchn_reset(&pvkit_host_ops, s);
@@ -923,6 +964,8 @@ static void pvkit_reset_hold(Object *obj, ResetType type)
     pvkit_evtchn_reset(&pvkit_host_ops, s);     /* disconnects the store */
     pvkit_gnttab_reset(&pvkit_host_ops, s);
     pvkit_clock_reset(&pvkit_host_ops, s);
+    pvkit_hold_fini(s, false);
+    pvkit_spin_reset(&pvkit_host_ops, s);
     pvkit_steal_reset(&pvkit_host_ops, s);
     pvkit_store_setup(s, 0);
     pvkit_store_populate(s);
@@ -981,6 +1024,8 @@ static int pvkit_post_load(void *opaque, int version_id)
     if (pvkit_clock_load(s) || pvkit_steal_load(s)) {
         return -EINVAL;
     }
+    /* A kick may have been on its way on the source: no wait may miss it. */
+    pvkit_spin_kick_all(&pvkit_host_ops, s);
     return 0;
 }
 
@@ -1155,6 +1200,8 @@ static const Property pvkit_properties[] = {
     DEFINE_PROP_BOOL("vcpu-ops", PVKitState, vcpu_ops, true),
     DEFINE_PROP_BOOL("clock", PVKitState, clock, true),
     DEFINE_PROP_BOOL("steal", PVKitState, steal_prop, true),
+    DEFINE_PROP_BOOL("spin", PVKitState, spin_prop, true),
+    DEFINE_PROP_BOOL("tlb-flush", PVKitState, tlb_flush_prop, true),
     DEFINE_PROP_UINT32("cpuid-base", PVKitState, cpuid_base_prop, 0),
     DEFINE_PROP_ON_OFF_AUTO("xen-bus", PVKitState, xen_bus_prop,
                             ON_OFF_AUTO_AUTO),
@@ -1211,6 +1258,20 @@ static void pvkit_instance_init(Object *obj)
                                    &s->clk.stats.notifies, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-steal-updates",
                                    &s->st.stats.updates, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-spin-waits",
+                                   &s->spin.stats.waits, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-spin-blocks",
+                                   &s->spin.stats.blocks, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-spin-kicks",
+                                   &s->spin.stats.kicks, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-spin-wakes",
+                                   &s->spin.stats.wakes, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-tlb-flushes",
+                                   &s->tlb.stats.flushes, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-tlb-targets",
+                                   &s->tlb.stats.targets, OBJ_PROP_FLAG_READ);
+    object_property_add_uint64_ptr(obj, "stat-tlb-full",
+                                   &s->tlb.stats.full, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-grant-maps",
                                    &s->gt.stats.maps, OBJ_PROP_FLAG_READ);
     object_property_add_uint64_ptr(obj, "stat-grant-unmaps",

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * pvkit hypervisor ABI, version 1.5.
+ * pvkit hypervisor ABI, version 1.6.
  *
  * This header is the single definition of the interface between a pvkit
  * guest and a pvkit host.  The guest kernel installs it as
@@ -13,7 +13,7 @@
 #include <linux/types.h>
 
 #define PVKIT_ABI_MAJOR			1
-#define PVKIT_ABI_MINOR			5
+#define PVKIT_ABI_MINOR			6
 #define PVKIT_ABI_VERSION		((PVKIT_ABI_MAJOR << 16) | PVKIT_ABI_MINOR)
 
 /*
@@ -39,6 +39,8 @@
 #define PVKIT_F_VCPU			(1ULL << 6)
 #define PVKIT_F_CLOCK			(1ULL << 7)
 #define PVKIT_F_STEAL			(1ULL << 8)
+#define PVKIT_F_SPIN			(1ULL << 9)
+#define PVKIT_F_TLB_FLUSH		(1ULL << 10)
 
 /*
  * Hypercall page MSR.  Writing (guest physical address | ENABLE) asks the
@@ -189,6 +191,38 @@ enum pvkit_hypercall {
 	 * vcpu; gpa 0 stops it.  flags must be 0.
 	 */
 	PVKIT_HC_STEAL_SETUP	= 24,
+	/*
+	 * (gpa, value, flags) -> PVKIT_SPIN_WAIT_*; block the calling vCPU,
+	 * unless the byte at gpa (guest RAM) no longer holds value, until a
+	 * SPIN_KICK for it or an interrupt it accepts.  flags must be 0.
+	 */
+	PVKIT_HC_SPIN_WAIT	= 25,
+	/*
+	 * (vcpu, flags) -> PVKIT_SPIN_KICK_*; end vcpu's SPIN_WAIT, or, if
+	 * it is not blocked in one, its next.  flags must be 0.
+	 */
+	PVKIT_HC_SPIN_KICK	= 26,
+	/*
+	 * (first, bitmap, va, pages, flags) -> number of vCPUs flushed;
+	 * the host drops the TLB entries of every vCPU whose APIC ID is
+	 * first + n for a set bit n of bitmap: those of the pages 4 KiB
+	 * pages from va on, or all of them with pages 0 (and va 0).  No
+	 * interrupt reaches the targets; the calling vCPU runs nothing after
+	 * the hypercall until every target's flush is done.  flags must be 0.
+	 */
+	PVKIT_HC_TLB_FLUSH	= 27,
+	/*
+	 * (vcpu, ms) -> 0; the host keeps vcpu (not the caller) from
+	 * running for ms (1..PVKIT_TEST_HOLD_MAX_MS) milliseconds, as a host
+	 * that does not schedule it would (PVKIT_F_TEST only).
+	 */
+	PVKIT_HC_TEST_HOLD	= 28,
+	/*
+	 * (vcpu) -> ns; the host's own count of the time vcpu's thread was
+	 * ready to run without a host CPU, read now (PVKIT_F_TEST and
+	 * PVKIT_F_STEAL): what its steal time is made of.
+	 */
+	PVKIT_HC_TEST_RUN_DELAY	= 29,
 	PVKIT_HC_COUNT
 };
 
@@ -354,7 +388,7 @@ struct pvkit_wall_clock {
  * @version: odd while the host changes the record; read @steal only
  *	between two equal, even reads of it
  * @flags: zero
- * @preempted: zero (reserved for a "not running now" flag)
+ * @preempted: PVKIT_STEAL_PREEMPTED or 0 (ABI 1.6; before, always 0)
  * @pad8: zero
  * @pad: zero
  */
@@ -366,6 +400,25 @@ struct pvkit_steal_time {
 	__u8 pad8[3];
 	__u32 pad[11];
 };
+
+/*
+ * Steal record's preempted byte (ABI 1.6): set while the host keeps the
+ * vCPU from running although it has work (its thread waits for a host
+ * CPU, or the host holds it stopped); read by the guest only.
+ */
+#define PVKIT_STEAL_PREEMPTED		(1 << 0)
+
+/* Longest PVKIT_HC_TEST_HOLD. */
+#define PVKIT_TEST_HOLD_MAX_MS		10000
+
+/* PVKIT_HC_SPIN_WAIT results: why the call returned. */
+#define PVKIT_SPIN_WAIT_WOKEN		0	/* blocked, then kicked or interrupted */
+#define PVKIT_SPIN_WAIT_CHANGED		1	/* the byte no longer held the value */
+#define PVKIT_SPIN_WAIT_KICKED		2	/* a kick was pending: consumed */
+
+/* PVKIT_HC_SPIN_KICK results. */
+#define PVKIT_SPIN_KICK_WOKE		0	/* the vCPU was blocked: it runs */
+#define PVKIT_SPIN_KICK_PENDING		1	/* kept for the vCPU's next wait */
 
 /*
  * Bus device states (Xen's enum xenbus_state).  Each side of a split
@@ -394,5 +447,6 @@ struct pvkit_steal_time {
 #define PVKIT_ENOENT			2
 #define PVKIT_EBUSY			16
 #define PVKIT_ENOSPC			28
+#define PVKIT_EIO			5
 
 #endif /* _UAPI_LINUX_PVKIT_H */

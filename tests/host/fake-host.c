@@ -379,6 +379,107 @@ static void fake_steal_written(void *opaque, uint32_t vcpu)
     host.steal_writes++;
 }
 
+static bool fake_steal_preempted(void *opaque, uint32_t vcpu)
+{
+    (void)opaque;
+    if (!fake_vcpu_present(vcpu)) {
+        fake_env.fail(false, "steal_preempted(%u) of no vCPU", vcpu);
+        return false;
+    }
+    return host.preempted[vcpu];
+}
+
+static uint32_t fake_vcpu_self(void *opaque)
+{
+    (void)opaque;
+    return host.self;
+}
+
+static PVKitSpinState *fake_spin(void *opaque)
+{
+    (void)opaque;
+    return &host.spin;
+}
+
+/* Only the calling vCPU parks itself, and only once per wait. */
+static void fake_vcpu_block(void *opaque, uint32_t vcpu)
+{
+    (void)opaque;
+    host.block_calls++;
+    if (vcpu != host.self || !fake_vcpu_present(vcpu) || host.parked[vcpu]) {
+        fake_env.fail(vcpu != host.self, "vcpu_block(%u) from vCPU %u",
+                      vcpu, host.self);
+        return;
+    }
+    host.parked[vcpu] = true;
+}
+
+static bool fake_vcpu_unblock(void *opaque, uint32_t vcpu)
+{
+    bool was = false;
+
+    (void)opaque;
+    host.unblock_calls++;
+    if (!fake_vcpu_present(vcpu)) {
+        fake_env.fail(false, "vcpu_unblock(%u) of no vCPU", vcpu);
+        return false;
+    }
+    was = host.parked[vcpu];
+    host.parked[vcpu] = false;
+    return was;
+}
+
+static PVKitTlbState *fake_tlb(void *opaque)
+{
+    (void)opaque;
+    return &host.tlb;
+}
+
+static void fake_tlb_flush(void *opaque, uint32_t vcpu, uint64_t va,
+                           uint64_t pages)
+{
+    (void)opaque;
+    if (!fake_vcpu_present(vcpu) || (va & (PVKIT_PAGE_SIZE - 1)) ||
+        (!pages && va)) {
+        fake_env.fail(false, "tlb_flush(vcpu %u, va 0x%llx, pages %llu)",
+                      vcpu, (unsigned long long)va,
+                      (unsigned long long)pages);
+        return;
+    }
+    host.tlb_queued[vcpu]++;
+    host.tlb_unsynced++;
+    host.tlb_va = va;
+    host.tlb_pages = pages;
+}
+
+static void fake_tlb_flush_sync(void *opaque)
+{
+    (void)opaque;
+    if (!host.tlb_unsynced) {
+        fake_env.fail(true, "tlb_flush_sync with nothing queued");
+    }
+    host.tlb_unsynced = 0;
+    host.tlb_syncs++;
+}
+
+static int fake_test_hold(void *opaque, uint32_t vcpu, uint32_t ms)
+{
+    (void)opaque;
+    if (!fake_vcpu_present(vcpu) || vcpu == host.self || !ms ||
+        ms > PVKIT_TEST_HOLD_MAX_MS) {
+        fake_env.fail(false, "test_hold(%u, %u ms) from vCPU %u", vcpu, ms,
+                      host.self);
+        return -PVKIT_EINVAL;
+    }
+    if (host.hold_busy) {
+        return -PVKIT_EBUSY;
+    }
+    host.holds++;
+    host.hold_vcpu = vcpu;
+    host.hold_ms = ms;
+    return 0;
+}
+
 static void fake_inject(void *opaque, uint32_t vcpu, uint8_t vector)
 {
     (void)opaque;
@@ -577,4 +678,13 @@ const PVKitHostOps ops = {
     .steal_set = fake_steal_set,
     .steal_area = fake_steal_area,
     .steal_written = fake_steal_written,
+    .steal_preempted = fake_steal_preempted,
+    .vcpu_self = fake_vcpu_self,
+    .spin = fake_spin,
+    .vcpu_block = fake_vcpu_block,
+    .vcpu_unblock = fake_vcpu_unblock,
+    .tlb = fake_tlb,
+    .tlb_flush = fake_tlb_flush,
+    .tlb_flush_sync = fake_tlb_flush_sync,
+    .test_hold = fake_test_hold,
 };

@@ -102,6 +102,29 @@ struct fake_host {
     uint8_t *steal_rec[PVKIT_MAX_VCPUS];
     unsigned int steal_sets;
     unsigned int steal_writes;
+    bool preempted[PVKIT_MAX_VCPUS];    /* what steal_preempted says */
+
+    /* the vCPU making the hypercall */
+    uint32_t self;
+    /* TEST_HOLD: calls that reached the host, the last one, busy? */
+    unsigned int holds;
+    uint32_t hold_vcpu;
+    uint32_t hold_ms;
+    bool hold_busy;
+
+    /* spinlocks: vCPUs parked by vcpu_block until vcpu_unblock */
+    PVKitSpinState spin;
+    bool parked[PVKIT_MAX_VCPUS];
+    unsigned int block_calls;
+    unsigned int unblock_calls;
+
+    /* TLB flush: flushes queued per vCPU and not yet waited for */
+    PVKitTlbState tlb;
+    unsigned int tlb_queued[PVKIT_MAX_VCPUS];
+    unsigned int tlb_unsynced;  /* queued since the last tlb_flush_sync */
+    unsigned int tlb_syncs;
+    uint64_t tlb_va;            /* the last flush's range */
+    uint64_t tlb_pages;
 
     /* grant tables */
     PVKitGnttabState gt;

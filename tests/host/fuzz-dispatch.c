@@ -30,6 +30,20 @@
  * are the READING/WRITING bits of grant-table flags words and, for
  * TEST_GRANT WRITE, the range of the page the entry grants.
  *
+ * Spinlocks and TLB flush (ABI 1.6; SPEC.md has no section for them
+ * yet, so the model follows hypercall/pvkit.h and the checks of
+ * pvkit-spin.c and pvkit-tlb.c, in their order): the calling vCPU is
+ * host.self, mostly an existing vCPU, sometimes >= 256 or one the
+ * machine lacks (never when it would park: the host only runs vCPUs it
+ * has).  The model keeps each vCPU's waiting and kick_pending flags,
+ * whether the fake has it parked, the spin and TLB counters and the
+ * steal records' addresses; every call is followed by a comparison with
+ * host.spin, host.parked, host.tlb and host.steal.  A parked vCPU makes
+ * no call: before it runs again an interrupt wakes it (host.parked
+ * cleared, as the fuzzer also does at random).  Steal records carry the
+ * fake's host.preempted, which the fuzzer toggles and then has the host
+ * rewrite the records (pvkit_steal_update, _update_all).
+ *
  * Invariant classes (violations are counted per class):
  *   memory   guest memory differs from the model (includes: error
  *            changed memory; success changed more than allowed)
@@ -43,7 +57,12 @@
  *            SPEC.md does not order the checks)
  *   state    host state differs from the model: port table, vectors,
  *            shared page, counters, console input, device model
- *            callbacks, post_load() consistency
+ *            callbacks, post_load() consistency; spin waiting /
+ *            kick_pending / parked, vcpu_block and vcpu_unblock calls
+ *            (none for a failing call), spin and TLB counters,
+ *            tlb_flush calls (one per vCPU of a successful TLB_FLUSH's
+ *            set, with its range; none otherwise) and tlb_flush_sync
+ *            (once iff something was queued), steal record addresses
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -62,7 +81,9 @@
 #endif
 #define ALL_F (PVKIT_F_HYPERCALL_PAGE | PVKIT_F_CONSOLE | PVKIT_F_TEST | \
                PVKIT_F_EVTCHN | PVKIT_F_GNTTAB | PVKIT_F_VCPU | \
-               PVKIT_F_CLOCK | PVKIT_F_STEAL)
+               PVKIT_F_CLOCK | PVKIT_F_STEAL | PVKIT_F_SPIN | \
+               PVKIT_F_TLB_FLUSH)
+#define NEW_F (PVKIT_F_SPIN | PVKIT_F_TLB_FLUSH)    /* ABI 1.6 */
 
 /* ---- guest memory ---- */
 
@@ -125,6 +146,7 @@ static struct {
     const char *what;
     uint32_t nr;
     uint64_t args[5];
+    uint32_t self;              /* the calling vCPU */
 } cur;
 
 static void violation(enum vclass c, const char *fmt, ...)
@@ -137,9 +159,9 @@ static void violation(enum vclass c, const char *fmt, ...)
     if (violations[c]++ < 20 || verbose) {
         printf("# VIOLATION %s: seed %" PRIu64 " call %" PRIu64 " %s nr %u"
                " args %#" PRIx64 " %#" PRIx64 " %#" PRIx64 " %#" PRIx64
-               " %#" PRIx64 ": ", vclass_name[c], cur.seed, cur.iter,
-               cur.what, cur.nr, cur.args[0], cur.args[1], cur.args[2],
-               cur.args[3], cur.args[4]);
+               " %#" PRIx64 " self %u: ", vclass_name[c], cur.seed,
+               cur.iter, cur.what, cur.nr, cur.args[0], cur.args[1],
+               cur.args[2], cur.args[3], cur.args[4], cur.self);
         va_start(ap, fmt);
         vprintf(fmt, ap);
         va_end(ap);
@@ -279,6 +301,13 @@ static struct {
     uint32_t open[PVKIT_EVTCHN_PORTS];  /* scratch: open ports */
     uint32_t good_ref[32];              /* refs setup() made valid */
     unsigned int nr_good;
+    /* spinlocks and TLB flush: host.spin, host.parked, host.tlb */
+    uint8_t waiting[PVKIT_MAX_VCPUS];
+    uint8_t kick_pending[PVKIT_MAX_VCPUS];
+    bool parked[PVKIT_MAX_VCPUS];
+    PVKitSpinStats spin_stats;
+    PVKitTlbStats tlb_stats;
+    uint64_t steal_gpa[PVKIT_MAX_VCPUS];    /* registered, 0: none */
 } model;
 
 /* Statistics. */
@@ -440,11 +469,12 @@ static void model_clock_setup(uint64_t gpa)
 }
 
 /*
- * SPEC.md section 14, STEAL_SETUP: written at once.  Run delays stay 0
- * here, so every vCPU's steal stays 0; only the version, the value, the
- * flags and the preempted byte are written.
+ * SPEC.md section 14, STEAL_SETUP: written at once, as on every update.
+ * Run delays stay 0 here, so every vCPU's steal stays 0; only the
+ * version, the value, the flags and the preempted byte are written, the
+ * latter PVKIT_STEAL_PREEMPTED while the host holds @vcpu off (ABI 1.6).
  */
-static void model_steal_setup(uint64_t gpa)
+static void model_steal_setup(uint32_t vcpu, uint64_t gpa)
 {
     struct pvkit_steal_time *r;
     uint32_t v;
@@ -457,7 +487,7 @@ static void model_steal_setup(uint64_t gpa)
     r->version = v + 1;
     r->steal = 0;
     r->flags = 0;
-    r->preempted = 0;
+    r->preempted = host.preempted[vcpu] ? PVKIT_STEAL_PREEMPTED : 0;
 }
 
 /* Errors of STEAL_SETUP. */
@@ -555,7 +585,102 @@ struct expect {
     uint32_t release_port;
     bool kick;
     void *kick_backend;
+    bool block;         /* SPIN_WAIT parks the caller: one vcpu_block */
+    bool unblock;       /* SPIN_KICK finds its target waiting */
+    uint64_t tlb_set;   /* TLB_FLUSH: the bitmap flushed */
 };
+
+/*
+ * SPIN_WAIT, PVKIT_F_SPIN given: the caller (host.self) checked with the
+ * arguments, then the byte; a kick kept for it ends the wait at once.
+ */
+static void spin_wait_expect(struct expect *x, const uint64_t *a)
+{
+    uint32_t self = host.self;
+
+    if (a[2] || a[1] > UINT8_MAX || self >= PVKIT_MAX_VCPUS) {
+        x->errs = ERR(PVKIT_EINVAL);
+    } else if (!readable(a[0], 1)) {
+        x->errs = ERR(PVKIT_EFAULT);
+    } else if (model.kick_pending[self]) {
+        x->value = PVKIT_SPIN_WAIT_KICKED;
+    } else if (*shadow_ptr(a[0]) != a[1]) {
+        x->value = PVKIT_SPIN_WAIT_CHANGED;
+    } else {
+        x->value = PVKIT_SPIN_WAIT_WOKEN;
+        x->block = true;
+    }
+}
+
+/*
+ * SPIN_KICK: the target, then the flags.  A waiting target is unblocked;
+ * it woke only if still parked (not already woken by an interrupt),
+ * otherwise the kick is kept.
+ */
+static void spin_kick_expect(struct expect *x, const uint64_t *a)
+{
+    x->errs = vcpu_errs(a[0]);
+    if (!x->errs && a[1]) {
+        x->errs = ERR(PVKIT_EINVAL);
+    }
+    if (x->errs) {
+        return;
+    }
+    x->unblock = model.waiting[a[0]];
+    x->value = x->unblock && model.parked[a[0]] ? PVKIT_SPIN_KICK_WOKE :
+               PVKIT_SPIN_KICK_PENDING;
+}
+
+/*
+ * TLB_FLUSH: flags and first, then the range (whole 4 KiB pages, not
+ * past 2^64; none means all and needs va 0), then every vCPU of the set
+ * (which of several bad ones is reported is not the ABI's business).
+ */
+static void tlb_flush_expect(struct expect *x, const uint64_t *a)
+{
+    uint64_t first = a[0], va = a[2], pages = a[3];
+
+    if (a[4] || first >= PVKIT_MAX_VCPUS ||
+        (!pages && va) ||
+        (pages && ((va & (PAGE - 1)) || pages > UINT64_MAX / PAGE ||
+                   pages * PAGE - 1 > UINT64_MAX - va))) {
+        x->errs = ERR(PVKIT_EINVAL);
+        return;
+    }
+    for (uint64_t bits = a[1]; bits; bits &= bits - 1) {
+        x->errs |= vcpu_errs(first + (uint64_t)__builtin_ctzll(bits));
+    }
+    x->value = __builtin_popcountll(a[1]);
+    x->tlb_set = x->errs ? 0 : a[1];
+}
+
+/* Success effects of SPIN_WAIT and SPIN_KICK, as the model expected. */
+static void model_spin(uint32_t nr, const uint64_t *a)
+{
+    uint32_t self = host.self;
+
+    if (nr == PVKIT_HC_SPIN_WAIT) {
+        model.spin_stats.waits++;
+        if (model.kick_pending[self]) {
+            model.kick_pending[self] = 0;
+        } else if (*shadow_ptr(a[0]) == a[1]) {
+            model.waiting[self] = 1;
+            model.parked[self] = true;
+            model.spin_stats.blocks++;
+        }
+        return;
+    }
+    model.spin_stats.kicks++;
+    if (model.waiting[a[0]]) {
+        model.waiting[a[0]] = 0;
+        if (model.parked[a[0]]) {
+            model.parked[a[0]] = false;
+            model.spin_stats.wakes++;
+            return;
+        }
+    }
+    model.kick_pending[a[0]] = 1;
+}
 
 static struct expect model_expect(uint32_t nr, const uint64_t *a)
 {
@@ -724,6 +849,24 @@ static struct expect model_expect(uint32_t nr, const uint64_t *a)
         x.errs = steal_errs(a);
         return x;
     }
+    if (nr == PVKIT_HC_SPIN_WAIT || nr == PVKIT_HC_SPIN_KICK) {
+        if (!feat(PVKIT_F_SPIN)) {
+            x.errs = ERR(PVKIT_ENOSYS);
+        } else if (nr == PVKIT_HC_SPIN_WAIT) {
+            spin_wait_expect(&x, a);
+        } else {
+            spin_kick_expect(&x, a);
+        }
+        return x;
+    }
+    if (nr == PVKIT_HC_TLB_FLUSH) {
+        if (!feat(PVKIT_F_TLB_FLUSH)) {
+            x.errs = ERR(PVKIT_ENOSYS);
+        } else {
+            tlb_flush_expect(&x, a);
+        }
+        return x;
+    }
     /* Not modelled: grant tables and later numbers. */
     x.known = false;
     x.any_value = true;
@@ -784,7 +927,19 @@ static void model_commit(uint32_t nr, const uint64_t *a, int64_t ret)
         memcpy(shadow_ptr(a[0]), &host.wall, sizeof(host.wall));
         return;
     case PVKIT_HC_STEAL_SETUP:
-        model_steal_setup(a[1]);
+        model.steal_gpa[a[0]] = a[1];
+        model_steal_setup((uint32_t)a[0], a[1]);
+        return;
+    case PVKIT_HC_SPIN_WAIT:
+    case PVKIT_HC_SPIN_KICK:
+        model_spin(nr, a);
+        return;
+    case PVKIT_HC_TLB_FLUSH:
+        if (ret > 0) {
+            model.tlb_stats.flushes++;
+            model.tlb_stats.targets += (uint64_t)ret;
+            model.tlb_stats.full += a[3] ? 0 : (uint64_t)ret;
+        }
         return;
     case PVKIT_HC_EVTCHN_ALLOC_UNBOUND:
         model.port[ret].state = PVKIT_EVTCHN_UNBOUND;
@@ -954,6 +1109,13 @@ static void resync(void)
     memcpy(model.vector, host.ec.upcall_vector, sizeof(model.vector));
     model.shared_gpa = host.ec.shared_gpa;
     memcpy(model.vcpu_gpa, host.ec.vcpu_info_gpa, sizeof(model.vcpu_gpa));
+    memcpy(model.waiting, host.spin.waiting, sizeof(model.waiting));
+    memcpy(model.kick_pending, host.spin.kick_pending,
+           sizeof(model.kick_pending));
+    memcpy(model.parked, host.parked, sizeof(model.parked));
+    model.spin_stats = host.spin.stats;
+    model.tlb_stats = host.tlb.stats;
+    memcpy(model.steal_gpa, host.steal.gpa, sizeof(model.steal_gpa));
     for (size_t i = 0; i < NR_REGIONS; i++) {
         memcpy(regions[i].shadow, regions[i].mem, regions[i].size);
     }
@@ -994,6 +1156,48 @@ static void state_verify(void)
     }
 }
 
+/* Spinlocks, TLB flush and steal records: checked after every call. */
+static void spin_verify(void)
+{
+    if (memcmp(model.waiting, host.spin.waiting, sizeof(model.waiting)) ||
+        memcmp(model.kick_pending, host.spin.kick_pending,
+               sizeof(model.kick_pending)) ||
+        memcmp(model.parked, host.parked, sizeof(model.parked))) {
+        for (uint32_t v = 0; v < PVKIT_MAX_VCPUS; v++) {
+            if (host.spin.waiting[v] != model.waiting[v] ||
+                host.spin.kick_pending[v] != model.kick_pending[v] ||
+                host.parked[v] != model.parked[v]) {
+                violation(V_STATE, "vCPU %u waiting %u kick_pending %u"
+                          " parked %u, model %u %u %u", v,
+                          host.spin.waiting[v], host.spin.kick_pending[v],
+                          host.parked[v], model.waiting[v],
+                          model.kick_pending[v], model.parked[v]);
+                break;
+            }
+        }
+    }
+    if (memcmp(&model.spin_stats, &host.spin.stats,
+               sizeof(model.spin_stats))) {
+        violation(V_STATE, "spin stats waits %" PRIu64 " blocks %" PRIu64
+                  " kicks %" PRIu64 " wakes %" PRIu64 ", model %" PRIu64
+                  " %" PRIu64 " %" PRIu64 " %" PRIu64,
+                  host.spin.stats.waits, host.spin.stats.blocks,
+                  host.spin.stats.kicks, host.spin.stats.wakes,
+                  model.spin_stats.waits, model.spin_stats.blocks,
+                  model.spin_stats.kicks, model.spin_stats.wakes);
+    }
+    if (memcmp(&model.tlb_stats, &host.tlb.stats, sizeof(model.tlb_stats))) {
+        violation(V_STATE, "tlb stats flushes %" PRIu64 " targets %" PRIu64
+                  " full %" PRIu64 ", model %" PRIu64 " %" PRIu64 " %"
+                  PRIu64, host.tlb.stats.flushes, host.tlb.stats.targets,
+                  host.tlb.stats.full, model.tlb_stats.flushes,
+                  model.tlb_stats.targets, model.tlb_stats.full);
+    }
+    if (memcmp(model.steal_gpa, host.steal.gpa, sizeof(model.steal_gpa))) {
+        violation(V_STATE, "steal records differ from the model");
+    }
+}
+
 /* Rare, whole-state checks. */
 static void checkpoint(void)
 {
@@ -1001,6 +1205,7 @@ static void checkpoint(void)
 
     cur.what = "checkpoint";
     state_verify();
+    spin_verify();
     for (uint32_t nr = 0; nr < PVKIT_HC_COUNT; nr++) {
         if (host.ec.stats.hypercalls[nr] != model.hypercalls[nr]) {
             violation(V_STATE, "stats.hypercalls[%u] = %" PRIu64 ", made %"
@@ -1024,6 +1229,57 @@ static void begin_call(void)
     host.out_calls = 0;
     host.out_len = 0;
     want_inject.n = 0;
+    host.block_calls = 0;
+    host.unblock_calls = 0;
+    memset(host.tlb_queued, 0, sizeof(host.tlb_queued));
+    host.tlb_unsynced = 0;
+    host.tlb_syncs = 0;
+}
+
+/*
+ * vcpu_block, vcpu_unblock, tlb_flush and tlb_flush_sync of the call:
+ * only what the model expected of a successful call, nothing otherwise.
+ */
+static void check_spin_tlb(const struct expect *x, bool ok, uint32_t nr,
+                           const uint64_t *a)
+{
+    static const unsigned int none[PVKIT_MAX_VCPUS];
+    unsigned int want[PVKIT_MAX_VCPUS];
+    uint64_t set = ok && nr == PVKIT_HC_TLB_FLUSH ? x->tlb_set : 0;
+
+    if (host.block_calls != (ok && x->block ? 1u : 0u) ||
+        host.unblock_calls != (ok && x->unblock ? 1u : 0u)) {
+        violation(V_STATE, "%u vcpu_block, %u vcpu_unblock; model %u %u",
+                  host.block_calls, host.unblock_calls, ok && x->block,
+                  ok && x->unblock);
+    }
+    if (!set) {
+        if (memcmp(host.tlb_queued, none, sizeof(none))) {
+            violation(V_STATE, "tlb_flush called, model: no vCPU");
+        }
+    } else {
+        memset(want, 0, sizeof(want));
+        for (uint64_t bits = set; bits; bits &= bits - 1) {
+            want[a[0] + (uint64_t)__builtin_ctzll(bits)] = 1;
+        }
+        for (uint32_t v = 0; v < PVKIT_MAX_VCPUS; v++) {
+            if (host.tlb_queued[v] != want[v]) {
+                violation(V_STATE, "vCPU %u got %u tlb_flush, model %u", v,
+                          host.tlb_queued[v], want[v]);
+                break;
+            }
+        }
+        if (host.tlb_va != a[2] || host.tlb_pages != a[3]) {
+            violation(V_STATE, "tlb_flush of va %#" PRIx64 " pages %"
+                      PRIu64 ", not the call's", host.tlb_va,
+                      host.tlb_pages);
+        }
+    }
+    if (host.tlb_syncs != (set ? 1u : 0u) || host.tlb_unsynced) {
+        violation(V_STATE, "%u tlb_flush_sync, %u flushes left unsynced;"
+                  " model %u, 0", host.tlb_syncs, host.tlb_unsynced,
+                  set ? 1u : 0u);
+    }
 }
 
 static void check_callbacks(const struct expect *x, bool ok, uint32_t port)
@@ -1068,6 +1324,18 @@ static int64_t do_call(uint32_t nr, const uint64_t a_in[5])
     cur.nr = nr;
     memcpy(cur.args, a, sizeof(a));
     cur.iter = calls_total;
+    cur.self = host.self;
+    /*
+     * The caller runs: if parked, an interrupt woke it first.  Any call
+     * ends its wait.
+     */
+    if (host.self < PVKIT_MAX_VCPUS) {
+        host.parked[host.self] = false;
+        model.parked[host.self] = false;
+        if (feat(PVKIT_F_SPIN)) {
+            model.waiting[host.self] = 0;
+        }
+    }
     x = model_expect(nr, a);
     begin_call();
     call.in_len_before = host.in_len;
@@ -1137,10 +1405,12 @@ static int64_t do_call(uint32_t nr, const uint64_t a_in[5])
     } else if (!ok && (host.injects || host.kicks || host.releases)) {
         violation(V_STATE, "failing call injected/kicked/released");
     }
+    check_spin_tlb(&x, ok, nr, a);
     mem_verify(nr, a, ok && !x.known, ret);
     if (evtchn || (calls_total & 255) == 0) {
         state_verify();
     }
+    spin_verify();
     if (violations[0] + violations[1] + violations[2] + violations[3] !=
         before) {
         resync();
@@ -1245,6 +1515,8 @@ static void host_backend(void)
 
 static void host_migrate(void)
 {
+    unsigned int want;
+
     cur.what = "post_load (live)";
     if (!pvkit_evtchn_post_load(&host.ec)) {
         violation(V_STATE, "post_load() rejects the live state");
@@ -1253,6 +1525,108 @@ static void host_migrate(void)
         model.port[p].backend = NULL;
     }
     state_verify();
+
+    /* The VM stopped: parked waits end; loaded: every next wait returns. */
+    cur.what = "spin_wake_all, spin_kick_all";
+    begin_call();
+    pvkit_spin_wake_all(&ops, &host);
+    want = 0;
+    for (uint32_t v = 0; v < PVKIT_MAX_VCPUS; v++) {
+        if (model.waiting[v]) {
+            want++;
+            model.waiting[v] = 0;
+            model.parked[v] = false;
+        }
+    }
+    if (host.unblock_calls != want || host.block_calls) {
+        violation(V_STATE, "wake_all: %u vcpu_unblock (model %u), %u"
+                  " vcpu_block", host.unblock_calls, want,
+                  host.block_calls);
+    }
+    spin_verify();
+    pvkit_spin_kick_all(&ops, &host);
+    memset(model.kick_pending, 1, sizeof(model.kick_pending));
+    spin_verify();
+}
+
+/* An existing vCPU, at random. */
+static uint32_t present_vcpu(void)
+{
+    uint64_t set = host.vcpus;
+    uint64_t k = rnd((uint64_t)__builtin_popcountll(set));
+
+    while (k--) {
+        set &= set - 1;
+    }
+    return (uint32_t)__builtin_ctzll(set);
+}
+
+/*
+ * The host holds a vCPU off, or lets it run again, and rewrites its
+ * steal record (or all of them, as the periodic update does).
+ */
+static void host_steal(void)
+{
+    uint32_t v = chance(90) ? present_vcpu() :
+                 (uint32_t)rnd(PVKIT_MAX_VCPUS + 4);
+
+    cur.what = "steal_update";
+    cur.nr = v;
+    memset(cur.args, 0, sizeof(cur.args));
+    begin_call();
+    if (v < PVKIT_MAX_VCPUS && fake_vcpu_present(v)) {
+        host.preempted[v] = chance(50);
+    }
+    if (chance(70)) {
+        pvkit_steal_update(&ops, &host, v);
+        if (v < PVKIT_MAX_VCPUS) {
+            model_steal_setup(v, model.steal_gpa[v]);
+        }
+    } else {
+        cur.what = "steal_update_all";
+        pvkit_steal_update_all(&ops, &host);
+        for (uint32_t w = 0; w < PVKIT_MAX_VCPUS; w++) {
+            model_steal_setup(w, model.steal_gpa[w]);
+        }
+    }
+    mem_verify(0, cur.args, false, 0);
+    spin_verify();
+}
+
+/*
+ * The vCPU making the next call: mostly an existing one that is not
+ * parked (a parked vCPU runs nothing), sometimes an APIC ID >= 256 or
+ * one this machine lacks.  One parked anyway is woken by an interrupt.
+ * Now and then an interrupt wakes some other parked vCPU.
+ */
+static void pick_self(void)
+{
+    static const uint32_t odd[] = {
+        PVKIT_MAX_VCPUS, PVKIT_MAX_VCPUS + 1, 0xffffffffu, 0x80000000u,
+        0x10000,
+    };
+    uint32_t v;
+
+    if (chance(3)) {
+        v = present_vcpu();
+        host.parked[v] = false;
+        model.parked[v] = false;
+    }
+    if (!(host.self < PVKIT_MAX_VCPUS && host.parked[host.self]) &&
+        chance(60)) {
+        return;
+    }
+    for (int i = 0; i < 4; i++) {
+        unsigned int r = (unsigned int)rnd(100);
+
+        v = r < 85 ? present_vcpu() : r < 93 ?
+            (uint32_t)rnd(PVKIT_MAX_VCPUS) :
+            odd[rnd(sizeof(odd) / sizeof(odd[0]))];
+        if (v >= PVKIT_MAX_VCPUS || !host.parked[v]) {
+            break;
+        }
+    }
+    host.self = v;      /* do_call() wakes it if still parked */
 }
 
 static void host_reset(void)
@@ -1379,11 +1753,137 @@ static uint64_t gen_arg(enum akind k)
     }
 }
 
+/* Flags of the ABI 1.6 calls: 0, else anything A_FLAGS makes. */
+static uint64_t gen_flags(void)
+{
+    return chance(85) ? 0 : gen_arg(A_FLAGS);
+}
+
+/*
+ * SPIN_WAIT: a lock byte mostly in RAM, else in ROM, MMIO, a hole or at
+ * the top of the address space; a value mostly the byte's (the caller
+ * parks), else another byte or one above 0xff.  An absent caller never
+ * parks (see the top of the file): its value then differs.
+ */
+static void gen_spin_wait(uint64_t a[5])
+{
+    unsigned int r = (unsigned int)rnd(100);
+    uint64_t b;
+
+    a[0] = r < 65 ? ram_addr() :
+           r < 71 ? ROM_BASE + rnd(PAGE) :
+           r < 77 ? MMIO_B + rnd(PAGE) :
+           r < 82 ? RAM_A + RAM_SIZE + rnd(ROM_BASE - RAM_SIZE) :
+           r < 86 ? UINT64_MAX - rnd(2) :
+           r < 94 ? boundary[rnd(sizeof(boundary) / sizeof(boundary[0]))] :
+           rnd64();
+    b = readable(a[0], 1) ? *shadow_ptr(a[0]) : rnd(256);
+    r = (unsigned int)rnd(100);
+    a[1] = r < 60 ? b :
+           r < 78 ? (uint8_t)(b ^ (1 + rnd(255))) :
+           r < 86 ? rnd(256) :
+           r < 94 ? b | 1ull << (8 + rnd(56)) : rnd64();
+    a[2] = gen_flags();
+    a[3] = gen_arg(A_ANY);
+    a[4] = gen_arg(A_ANY);
+    if (host.self < PVKIT_MAX_VCPUS && !fake_vcpu_present(host.self) &&
+        a[1] == b) {
+        a[1] ^= 1;
+    }
+}
+
+/* SPIN_KICK: mostly a waiting vCPU or an existing one. */
+static void gen_spin_kick(uint64_t a[5])
+{
+    unsigned int r = (unsigned int)rnd(100), n = 0;
+    uint32_t w[PVKIT_MAX_VCPUS];
+
+    if (r < 40) {
+        for (uint32_t v = 0; v < PVKIT_MAX_VCPUS; v++) {
+            if (model.waiting[v]) {
+                w[n++] = v;
+            }
+        }
+    }
+    a[0] = n ? w[rnd(n)] :
+           r < 75 ? present_vcpu() :
+           r < 80 ? host.self :
+           r < 85 ? 1ull << 63 | present_vcpu() :
+           r < 90 ? PVKIT_MAX_VCPUS - 1 - rnd(4) : gen_arg(A_VCPU);
+    a[1] = gen_flags();
+    for (int i = 2; i < 5; i++) {
+        a[i] = gen_arg(A_ANY);
+    }
+}
+
+/*
+ * TLB_FLUSH: sets mostly of existing vCPUs, sometimes with bit 63, past
+ * 255 or of absent ones; ranges mostly whole or a few pages, sometimes
+ * misaligned, to or past the top, or counting more pages than 2^64 has.
+ */
+static void gen_tlb_flush(uint64_t a[5])
+{
+    unsigned int r = (unsigned int)rnd(100);
+    uint64_t first, own, k;
+
+    first = r < 45 ? 0 :
+            r < 65 ? rnd(64) :
+            r < 78 ? PVKIT_MAX_VCPUS - 1 - rnd(8) :
+            r < 82 ? PVKIT_MAX_VCPUS + rnd(2) :
+            r < 90 ? boundary[rnd(sizeof(boundary) / sizeof(boundary[0]))] :
+            rnd64();
+    own = first < 64 ? host.vcpus >> first : 0;
+    r = (unsigned int)rnd(100);
+    a[0] = first;
+    a[1] = r < 55 ? own & rnd64() :
+           r < 62 ? own :
+           r < 70 ? 0 :
+           r < 78 ? (own & rnd64()) | 1ull << 63 :
+           r < 88 ? 1ull << rnd(64) : rnd64();
+    r = (unsigned int)rnd(100);
+    k = 1 + rnd(16);
+    if (r < 30) {                   /* everything */
+        a[2] = 0;
+        a[3] = 0;
+    } else if (r < 55) {            /* a few pages */
+        a[2] = rnd64() & PAGE_MASK & 0x00007fffffffffffull;
+        a[3] = k;
+    } else if (r < 62) {            /* misaligned */
+        a[2] = (rnd64() & PAGE_MASK) | (1 + rnd(PAGE - 1));
+        a[3] = k;
+    } else if (r < 67) {            /* an address, but no pages */
+        a[2] = k * PAGE;
+        a[3] = 0;
+    } else if (r < 77) {            /* up to the top, or one page past */
+        a[2] = 0 - k * PAGE;
+        a[3] = k - 1 + rnd(3);
+    } else if (r < 85) {            /* as many pages as 2^64 has, or more */
+        a[2] = chance(50) ? 0 : PAGE * rnd(3);
+        a[3] = UINT64_MAX / PAGE - 1 + rnd(3);
+    } else if (r < 92) {            /* a huge count */
+        a[2] = chance(50) ? 0 : 0x7f0000000000ull;
+        a[3] = rnd64() | 1ull << rnd(64);
+    } else {
+        a[2] = gen_arg(A_ANY);
+        a[3] = gen_arg(A_ANY);
+    }
+    a[4] = gen_flags();
+}
+
 static void gen_args(uint32_t nr, uint64_t a[5])
 {
     enum akind k[5] = { A_ANY, A_ANY, A_ANY, A_ANY, A_ANY };
 
     switch (nr) {
+    case PVKIT_HC_SPIN_WAIT:
+        gen_spin_wait(a);
+        return;
+    case PVKIT_HC_SPIN_KICK:
+        gen_spin_kick(a);
+        return;
+    case PVKIT_HC_TLB_FLUSH:
+        gen_tlb_flush(a);
+        return;
     case PVKIT_HC_CONSOLE_WRITE:
     case PVKIT_HC_CONSOLE_READ:
         k[0] = A_ADDR; k[1] = A_LEN;
@@ -1631,7 +2131,14 @@ static void step(void)
         setup();
     } else if (r == 128 && chance(20)) {
         host_migrate();
+    } else if (r < 140) {
+        host_steal();
+    } else if (r < 160) {
+        uint32_t v = present_vcpu();
+
+        host.preempted[v] = !host.preempted[v];     /* no update yet */
     }
+    pick_self();
     nr = gen_nr();
     gen_args(nr, a);
     do_call(nr, a);
@@ -1652,12 +2159,23 @@ static void new_machine(void)
     /* A reset: memory is about to change under any record. */
     pvkit_clock_reset(&ops, &host);
     pvkit_steal_reset(&ops, &host);
+    memset(model.steal_gpa, 0, sizeof(model.steal_gpa));
+    pvkit_spin_reset(&ops, &host);
+    memset(host.parked, 0, sizeof(host.parked));
+    memset(model.waiting, 0, sizeof(model.waiting));
+    memset(model.kick_pending, 0, sizeof(model.kick_pending));
+    memset(model.parked, 0, sizeof(model.parked));
+    memset(host.preempted, 0, sizeof(host.preempted));
+    host.self = 0;
     switch (rnd(10)) {
     case 0:
         host.features = ALL_F & rnd64();
         break;
     case 1:
         host.features = ALL_F | (1ull << 63) | (rnd64() & ~ALL_F);
+        break;
+    case 2:             /* an ABI 1.5 host */
+        host.features = ALL_F & ~NEW_F;
         break;
     default:
         host.features = ALL_F;
@@ -1718,6 +2236,7 @@ static __attribute__((unused)) const char *const hc_name[] = {
     "EVTCHN_UNMASK", "EVTCHN_STATUS", "EVTCHN_BIND_VCPU", "GNTTAB_SETUP",
     "GNTTAB_MAX_FRAMES", "TEST_GRANT", "STORE_SETUP", "VCPU_INFO",
     "VCPU_SEND_IPI", "CLOCK_SETUP", "CLOCK_WALL", "STEAL_SETUP",
+    "SPIN_WAIT", "SPIN_KICK", "TLB_FLUSH",
 };
 
 #ifdef PVKIT_LIBFUZZER
@@ -1801,6 +2320,13 @@ int main(int argc, char **argv)
                hc_name[nr] : nr < PVKIT_HC_COUNT ? "(new)" : "(unknown nr)",
                calls_by_nr[nr], errors_by_nr[nr]);
     }
+    printf("#   spin: %" PRIu64 " waits, %" PRIu64 " parked, %" PRIu64
+           " kicks, %" PRIu64 " woke a parked vCPU; tlb: %" PRIu64
+           " flushes of %" PRIu64 " vCPUs, %" PRIu64 " whole\n",
+           host.spin.stats.waits, host.spin.stats.blocks,
+           host.spin.stats.kicks, host.spin.stats.wakes,
+           host.tlb.stats.flushes, host.tlb.stats.targets,
+           host.tlb.stats.full);
     for (int e = 0; e < 64; e++) {
         if (calls_by_errno[e]) {
             printf("#   -%-19s %8" PRIu64 "\n", errno_name(e),

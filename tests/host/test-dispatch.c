@@ -353,7 +353,15 @@ static void check_page(const uint8_t *buf, uint64_t features, uint16_t port,
         int vcpu = i == PVKIT_HC_VCPU_INFO || i == PVKIT_HC_VCPU_SEND_IPI;
         int clock = i == PVKIT_HC_CLOCK_SETUP || i == PVKIT_HC_CLOCK_WALL;
         int steal = i == PVKIT_HC_STEAL_SETUP;
-        int offered = steal ? !!(features & PVKIT_F_STEAL) :
+        int spin = i == PVKIT_HC_SPIN_WAIT || i == PVKIT_HC_SPIN_KICK;
+        int tlb = i == PVKIT_HC_TLB_FLUSH;
+        int offered = i == PVKIT_HC_TEST_HOLD ? !!(features & PVKIT_F_TEST) :
+                      i == PVKIT_HC_TEST_RUN_DELAY ?
+                      (features & (PVKIT_F_TEST | PVKIT_F_STEAL)) ==
+                      (PVKIT_F_TEST | PVKIT_F_STEAL) :
+                      spin ? !!(features & PVKIT_F_SPIN) :
+                      tlb ? !!(features & PVKIT_F_TLB_FLUSH) :
+                      steal ? !!(features & PVKIT_F_STEAL) :
                       clock ? !!(features & PVKIT_F_CLOCK) :
                       store ? (features & (PVKIT_F_STORE | PVKIT_F_EVTCHN)) ==
                       (PVKIT_F_STORE | PVKIT_F_EVTCHN) :
@@ -417,7 +425,7 @@ static void test_page(void)
     check_page(buf, PVKIT_F_HYPERCALL_PAGE | PVKIT_F_TEST, 0x560,
                "page fill, tests without grant tables");
     pvkit_fill_hcall_page(buf, PVKIT_PAGE_SIZE, ALL_F, 0x560);
-    check(PVKIT_HC_COUNT == 25 &&
+    check(PVKIT_HC_COUNT == 30 &&
           ((const struct pvkit_hcall_page *)buf)->entry[16].transport ==
           PVKIT_TRANSPORT_PIO &&
           ((const struct pvkit_hcall_page *)buf)->entry[17].transport ==
@@ -2846,6 +2854,220 @@ static void test_steal_counts(void)
     check(srec(STEAL2_GPA)->version == 0x5a5a5a5a, "... none written");
 }
 
+static void test_steal_preempted(void)
+{
+    steal_setup();
+    CHECK_EQ(hc(PVKIT_HC_STEAL_SETUP, 1, STEAL_GPA, 0, 0, 0), 0,
+             "STEAL_SETUP vcpu 1");
+    CHECK_EQ(srec(STEAL_GPA)->preempted, 0, "running: not preempted");
+    host.preempted[1] = true;
+    pvkit_steal_update(&ops, &host, 1);
+    CHECK_EQ(srec(STEAL_GPA)->preempted, PVKIT_STEAL_PREEMPTED,
+             "held off by the host: preempted, written at once");
+    check(srec(STEAL_GPA)->version % 2 == 0, "... with an even version");
+    host.preempted[1] = false;
+    pvkit_steal_update_all(&ops, &host);
+    CHECK_EQ(srec(STEAL_GPA)->preempted, 0, "running again: cleared");
+    pvkit_steal_update(&ops, &host, 2);
+    pvkit_steal_update(&ops, &host, PVKIT_MAX_VCPUS);
+    CHECK_EQ(host.steal_writes, 3, "no record, no write (and no out of range)");
+}
+
+/* The lock byte SPIN_WAIT looks at: in RAM B, apart from everything else. */
+#define LOCK_GPA   (RAM_B + 0xb003)
+
+static void spin_setup(void)
+{
+    reset();
+    host.features |= PVKIT_F_SPIN;
+    *ptr(LOCK_GPA) = 1;
+}
+
+static void test_spin_errors(void)
+{
+    spin_setup();
+    host.features &= ~PVKIT_F_SPIN;
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 1, 0, 0, 0), -PVKIT_ENOSYS,
+             "SPIN_WAIT without F_SPIN -> ENOSYS");
+    CHECK_EQ(hc(PVKIT_HC_SPIN_KICK, 1, 0, 0, 0, 0), -PVKIT_ENOSYS,
+             "SPIN_KICK without F_SPIN -> ENOSYS");
+    host.features |= PVKIT_F_SPIN;
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 1, 1, 0, 0), -PVKIT_EINVAL,
+             "SPIN_WAIT unknown flags -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 0x101, 0, 0, 0), -PVKIT_EINVAL,
+             "SPIN_WAIT value above a byte -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, 0x10000, 1, 0, 0, 0), -PVKIT_EFAULT,
+             "SPIN_WAIT byte in a hole -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, MMIO_B, 1, 0, 0, 0), -PVKIT_EFAULT,
+             "SPIN_WAIT byte in MMIO -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, 0x30000, 1, 0, 0, 0), -PVKIT_EFAULT,
+             "SPIN_WAIT byte past the ROM -> EFAULT");
+    CHECK_EQ(hc(PVKIT_HC_SPIN_KICK, PVKIT_MAX_VCPUS, 0, 0, 0, 0),
+             -PVKIT_EINVAL, "SPIN_KICK vcpu 256 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_SPIN_KICK, 5, 0, 0, 0, 0), -PVKIT_ENOENT,
+             "SPIN_KICK of a vCPU that does not exist -> ENOENT");
+    CHECK_EQ(hc(PVKIT_HC_SPIN_KICK, 1, 2, 0, 0, 0), -PVKIT_EINVAL,
+             "SPIN_KICK unknown flags -> EINVAL");
+    host.self = PVKIT_MAX_VCPUS;
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 1, 0, 0, 0), -PVKIT_EINVAL,
+             "SPIN_WAIT from a caller with no vCPU number -> EINVAL");
+    check(host.block_calls == 0 && host.unblock_calls == 0 &&
+          host.spin.stats.waits == 0 && host.spin.stats.kicks == 0 &&
+          unchanged_except(0), "failed calls parked, woke and wrote nothing");
+}
+
+static void test_spin_wait_kick(void)
+{
+    spin_setup();
+    host.self = 2;
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 0, 0, 0, 0),
+             PVKIT_SPIN_WAIT_CHANGED, "byte no longer the value: no wait");
+    check(!host.parked[2], "... not parked");
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 1, 0, 0, 0),
+             PVKIT_SPIN_WAIT_WOKEN, "byte holds the value: parked");
+    check(host.parked[2] && host.spin.waiting[2], "... vCPU 2 parked");
+    host.self = 0;
+    CHECK_EQ(hc(PVKIT_HC_SPIN_KICK, 2, 0, 0, 0, 0), PVKIT_SPIN_KICK_WOKE,
+             "kick of the parked vCPU wakes it");
+    check(!host.parked[2] && !host.spin.waiting[2] &&
+          !host.spin.kick_pending[2], "... and keeps nothing pending");
+    /* Kick first, wait later: the wait ends before it starts. */
+    CHECK_EQ(hc(PVKIT_HC_SPIN_KICK, 3, 0, 0, 0, 0), PVKIT_SPIN_KICK_PENDING,
+             "kick of a running vCPU is kept");
+    host.self = 3;
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 1, 0, 0, 0),
+             PVKIT_SPIN_WAIT_KICKED, "its next wait returns at once");
+    check(!host.parked[3], "... unparked");
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 1, 0, 0, 0),
+             PVKIT_SPIN_WAIT_WOKEN, "the kick was used up: the next parks");
+    /* Woken by an interrupt, the vCPU runs on: a kick now is kept. */
+    host.parked[3] = false;
+    host.self = 0;
+    CHECK_EQ(hc(PVKIT_HC_SPIN_KICK, 3, 0, 0, 0, 0), PVKIT_SPIN_KICK_PENDING,
+             "kick after an interrupt ended the wait is kept");
+    host.self = 3;
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 1, 0, 0, 0),
+             PVKIT_SPIN_WAIT_KICKED, "... for the next wait");
+    /* Any hypercall of a vCPU says it runs: a parked flag goes stale. */
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 1, 0, 0, 0),
+             PVKIT_SPIN_WAIT_WOKEN, "parked again");
+    host.parked[3] = false;
+    CHECK_EQ(hc(PVKIT_HC_VERSION, 0, 0, 0, 0, 0), PVKIT_ABI_VERSION,
+             "vCPU 3 makes another hypercall");
+    check(!host.spin.waiting[3], "... so it no longer counts as waiting");
+    CHECK_EQ(host.spin.stats.waits, 6, "waits counted");
+    CHECK_EQ(host.spin.stats.blocks, 3, "blocks counted");
+    CHECK_EQ(host.spin.stats.kicks, 3, "kicks counted");
+    CHECK_EQ(host.spin.stats.wakes, 1, "wakes counted");
+    /* A stop ends every wait; after a load every next wait returns. */
+    host.self = 1;
+    hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 1, 0, 0, 0);
+    pvkit_spin_wake_all(&ops, &host);
+    check(!host.parked[1] && !host.spin.waiting[1], "stop: parked vCPU woken");
+    pvkit_spin_kick_all(&ops, &host);
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 1, 0, 0, 0),
+             PVKIT_SPIN_WAIT_KICKED, "after a load the next wait returns");
+    pvkit_spin_kick_all(&ops, &host);
+    pvkit_spin_reset(&ops, &host);
+    CHECK_EQ(hc(PVKIT_HC_SPIN_WAIT, LOCK_GPA, 1, 0, 0, 0),
+             PVKIT_SPIN_WAIT_WOKEN, "reset drops kept kicks");
+}
+
+static void test_tlb_errors(void)
+{
+    reset();
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 0, 1, 0, 0, 0), -PVKIT_ENOSYS,
+             "TLB_FLUSH without F_TLB_FLUSH -> ENOSYS");
+    host.features |= PVKIT_F_TLB_FLUSH;
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 0, 1, 0, 0, 1), -PVKIT_EINVAL,
+             "TLB_FLUSH unknown flags -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, PVKIT_MAX_VCPUS, 1, 0, 0, 0),
+             -PVKIT_EINVAL, "TLB_FLUSH first 256 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 0, 0x1f, 0, 0, 0), -PVKIT_ENOENT,
+             "TLB_FLUSH set naming a vCPU that does not exist -> ENOENT");
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 0, 1ull << 63, 0, 0, 0), -PVKIT_ENOENT,
+             "TLB_FLUSH bit past the last vCPU -> ENOENT");
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 200, 1ull << 60, 0, 0, 0), -PVKIT_EINVAL,
+             "TLB_FLUSH bit past APIC ID 255 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 0, 1, 0x1000, 0, 0), -PVKIT_EINVAL,
+             "TLB_FLUSH everything with a va -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 0, 1, 0x1234, 1, 0), -PVKIT_EINVAL,
+             "TLB_FLUSH va not page aligned -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 0, 1, 0xfffffffffffff000ull, 2, 0),
+             -PVKIT_EINVAL, "TLB_FLUSH range past 2^64 -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 0, 1, 0, 1ull << 52, 0), -PVKIT_EINVAL,
+             "TLB_FLUSH 2^52 pages -> EINVAL");
+    check(host.tlb_syncs == 0 && host.tlb.stats.targets == 0 &&
+          unchanged_except(0), "failed calls flushed nothing");
+}
+
+static void test_tlb_flush(void)
+{
+    reset();
+    host.features |= PVKIT_F_TLB_FLUSH;
+    host.self = 0;
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 0, 0x8e, 0, 0, 0), 4,
+             "TLB_FLUSH of APIC IDs 1-3 and 7, everything -> 4");
+    check(host.tlb_queued[1] == 1 && host.tlb_queued[2] == 1 &&
+          host.tlb_queued[3] == 1 && host.tlb_queued[7] == 1 &&
+          host.tlb_queued[0] == 0, "exactly the set was flushed");
+    check(host.tlb_syncs == 1 && host.tlb_unsynced == 0,
+          "the caller waits for them, once");
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 1, 0x3, 0x7f0000001000ull, 3, 0), 2,
+             "TLB_FLUSH of 3 pages on APIC IDs 1-2 -> 2");
+    check(host.tlb_va == 0x7f0000001000ull && host.tlb_pages == 3,
+          "... the range reached the host");
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 0, 0, 0, 0, 0), 0,
+             "TLB_FLUSH of no vCPU -> 0");
+    CHECK_EQ(host.tlb_syncs, 2, "... and no wait");
+    CHECK_EQ(hc(PVKIT_HC_TLB_FLUSH, 0, 1, 0xfffffffffffff000ull, 1, 0), 1,
+             "TLB_FLUSH of the last page of the address space");
+    CHECK_EQ(host.tlb.stats.flushes, 3, "flush calls counted");
+    CHECK_EQ(host.tlb.stats.targets, 7, "vCPU flushes counted");
+    CHECK_EQ(host.tlb.stats.full, 4, "whole-TLB flushes counted");
+}
+
+static void test_hold_and_run_delay(void)
+{
+    reset();
+    host.self = 1;
+    snapshot();
+    CHECK_EQ(hc(PVKIT_HC_TEST_HOLD, 1, 100, 0, 0, 0), -PVKIT_EINVAL,
+             "TEST_HOLD of the caller -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_TEST_HOLD, 2, 0, 0, 0, 0), -PVKIT_EINVAL,
+             "TEST_HOLD for 0 ms -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_TEST_HOLD, 2, PVKIT_TEST_HOLD_MAX_MS + 1, 0, 0, 0),
+             -PVKIT_EINVAL, "TEST_HOLD too long -> EINVAL");
+    CHECK_EQ(hc(PVKIT_HC_TEST_HOLD, 5, 100, 0, 0, 0), -PVKIT_ENOENT,
+             "TEST_HOLD of no vCPU -> ENOENT");
+    CHECK_EQ(hc(PVKIT_HC_TEST_HOLD, 300, 100, 0, 0, 0), -PVKIT_EINVAL,
+             "TEST_HOLD of vCPU 300 -> EINVAL");
+    check(host.holds == 0 && unchanged_except(0), "... none reached the host");
+    CHECK_EQ(hc(PVKIT_HC_TEST_HOLD, 2, 100, 0, 0, 0), 0, "TEST_HOLD vCPU 2");
+    check(host.holds == 1 && host.hold_vcpu == 2 && host.hold_ms == 100,
+          "... the host holds it for 100 ms");
+    host.hold_busy = true;
+    CHECK_EQ(hc(PVKIT_HC_TEST_HOLD, 3, 100, 0, 0, 0), -PVKIT_EBUSY,
+             "a second hold meanwhile -> EBUSY");
+    host.features &= ~PVKIT_F_TEST;
+    CHECK_EQ(hc(PVKIT_HC_TEST_HOLD, 2, 100, 0, 0, 0), -PVKIT_ENOSYS,
+             "TEST_HOLD without F_TEST -> ENOSYS");
+    host.features |= PVKIT_F_TEST;
+    CHECK_EQ(hc(PVKIT_HC_TEST_RUN_DELAY, 2, 0, 0, 0, 0), -PVKIT_ENOSYS,
+             "TEST_RUN_DELAY without F_STEAL -> ENOSYS");
+    host.features |= PVKIT_F_STEAL;
+    host.run_delay[2] = 123456789;
+    CHECK_EQ(hc(PVKIT_HC_TEST_RUN_DELAY, 2, 0, 0, 0, 0), 123456789,
+             "TEST_RUN_DELAY: the host's number");
+    CHECK_EQ(hc(PVKIT_HC_TEST_RUN_DELAY, 4, 0, 0, 0, 0), -PVKIT_ENOENT,
+             "TEST_RUN_DELAY of no vCPU -> ENOENT");
+    host.run_delay_fails = true;
+    CHECK_EQ(hc(PVKIT_HC_TEST_RUN_DELAY, 2, 0, 0, 0, 0), -PVKIT_EIO,
+             "TEST_RUN_DELAY the host cannot read -> EIO");
+}
+
 int main(void)
 {
     size_t i;
@@ -2887,6 +3109,12 @@ int main(void)
     test_clock_endpoint();
     test_steal_errors();
     test_steal_counts();
+    test_steal_preempted();
+    test_spin_errors();
+    test_spin_wait_kick();
+    test_tlb_errors();
+    test_tlb_flush();
+    test_hold_and_run_delay();
     test_detach();
     test_backend();
     test_store_setup();
