@@ -107,8 +107,47 @@ static void pvkit_send_call_func_single_ipi(int cpu)
 		pvkit_native_call_single(cpu);
 }
 
-/* CALL_FUNCTION_VECTOR on APIC IDs @first + n, n a bit of @bitmap. */
-static bool pvkit_ipi_send_set(u32 first, u64 bitmap)
+/**
+ * pvkit_vcpu_sets() - walk a cpumask as the host's vCPU sets
+ * @mask: the CPUs
+ * @call: called with each set: APIC IDs @first + n for the set bits n of
+ *	@bitmap; returns false when the host refused it
+ * @data: passed to @call
+ *
+ * Hypercalls that act on several vCPUs (VCPU_SEND_IPI, TLB_FLUSH) name
+ * them as windows of 64 APIC IDs; a window starts at the first CPU of
+ * @mask that does not fit the current one.
+ *
+ * Return: true when every set was taken; false when one was refused or a
+ * CPU's APIC ID is out of the host's range (the caller falls back to
+ * the native path for the whole mask).
+ */
+bool pvkit_vcpu_sets(const struct cpumask *mask,
+		     bool (*call)(u32 first, u64 bitmap, void *data),
+		     void *data)
+{
+	u32 apicid, first = 0;
+	u64 bitmap = 0;
+	int cpu;
+
+	for_each_cpu(cpu, mask) {
+		apicid = cpu_physical_id(cpu);
+		if (apicid >= PVKIT_MAX_VCPUS)
+			return false;
+		if (bitmap && (apicid < first || apicid - first >= 64)) {
+			if (!call(first, bitmap, data))
+				return false;
+			bitmap = 0;
+		}
+		if (!bitmap)
+			first = apicid;
+		bitmap |= BIT_ULL(apicid - first);
+	}
+	return !bitmap || call(first, bitmap, data);
+}
+
+/* CALL_FUNCTION_VECTOR on a set; a refusal sends the whole mask again. */
+static bool pvkit_ipi_send_set(u32 first, u64 bitmap, void *data)
 {
 	long ret = pvkit_hypercall(PVKIT_HC_VCPU_SEND_IPI, first, bitmap,
 				   CALL_FUNCTION_VECTOR, 0, 0);
@@ -118,35 +157,13 @@ static bool pvkit_ipi_send_set(u32 first, u64 bitmap)
 }
 
 /*
- * One VCPU_SEND_IPI per window of 64 APIC IDs, a window starting at the
- * first CPU of @mask that does not fit the current one.  If the host
- * refuses a window, the whole mask goes through the APIC as well: a
- * second call-function IPI only makes the target look at an empty queue.
+ * If the host refuses a set, the whole mask goes through the APIC as
+ * well: a second call-function IPI only makes the target look at an
+ * empty queue.
  */
 static void pvkit_send_call_func_set(const struct cpumask *mask)
 {
-	u32 apicid, first = 0;
-	u64 bitmap = 0;
-	bool ok = true;
-	int cpu;
-
-	for_each_cpu(cpu, mask) {
-		apicid = cpu_physical_id(cpu);
-		if (apicid >= PVKIT_MAX_VCPUS) {
-			ok = false;
-			break;
-		}
-		if (bitmap && (apicid < first || apicid - first >= 64)) {
-			ok &= pvkit_ipi_send_set(first, bitmap);
-			bitmap = 0;
-		}
-		if (!bitmap)
-			first = apicid;
-		bitmap |= BIT_ULL(apicid - first);
-	}
-	if (ok && bitmap)
-		ok = pvkit_ipi_send_set(first, bitmap);
-	if (!ok) {
+	if (!pvkit_vcpu_sets(mask, pvkit_ipi_send_set, NULL)) {
 		pr_warn_once("a set of CPUs was refused: call-function IPIs through the APIC\n");
 		pvkit_native_call_func(mask);
 	}

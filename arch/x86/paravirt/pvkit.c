@@ -30,6 +30,7 @@
 #include <asm/kvm_para.h>
 #include <asm/pvkit.h>
 #include <asm/reboot.h>
+#include <asm/smp.h>
 #include <asm/x86_init.h>
 
 static u32 pvkit_base __ro_after_init;
@@ -140,6 +141,33 @@ static u32 __init pvkit_detect(void)
 	return 0;
 }
 
+#ifdef CONFIG_SMP
+static void (*pvkit_native_prepare_boot_cpu)(void) __initdata;
+
+/* The lock hash needs the allocators up: later than the platform setup. */
+static void __init pvkit_smp_prepare_boot_cpu(void)
+{
+	pvkit_native_prepare_boot_cpu();
+	pvkit_spin_init();
+}
+#endif
+
+/*
+ * The CPU and time operations (SPEC sections 13-16), each behind its own
+ * feature bit and boot parameter.  Here, before the paravirt call sites
+ * are patched (arch_cpu_finalize_init()).
+ */
+static void __init pvkit_init_cpu_ops(void)
+{
+	pvkit_clock_init();
+	pvkit_steal_init_platform();
+	pvkit_tlb_init();
+#ifdef CONFIG_SMP
+	pvkit_native_prepare_boot_cpu = smp_ops.smp_prepare_boot_cpu;
+	smp_ops.smp_prepare_boot_cpu = pvkit_smp_prepare_boot_cpu;
+#endif
+}
+
 static void __init pvkit_init_platform(void)
 {
 	u32 eax, ebx, ecx, edx;
@@ -164,9 +192,9 @@ static void __init pvkit_init_platform(void)
 		return;
 
 	pvkit_ready = true;
-	/* Layered, KVM's kvmclock keeps time. */
+	/* Layered, KVM's clock, steal time, spinlocks and TLB flush serve. */
 	if (!pvkit_layered)
-		pvkit_clock_init();
+		pvkit_init_cpu_ops();
 	if (pvkit_feature_bits & PVKIT_F_EVTCHN)
 		pvkit_events_init_platform();
 	if (IS_ENABLED(CONFIG_HVC_PVKIT) && (pvkit_feature_bits & PVKIT_F_CONSOLE))

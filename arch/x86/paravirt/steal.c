@@ -12,7 +12,10 @@
  *
  * Each CPU's record is per-CPU data, registered by the CPU bringing it up
  * (the host takes the vCPU as an argument), so it is current before the
- * CPU's first tick.  "pvkit_steal=off" leaves steal time out.
+ * CPU's first tick.  The record also says whether the host keeps the
+ * vCPU off a CPU now: vcpu_is_preempted(), which lock spinners (mutex
+ * and rwsem owners, the scheduler's idle-CPU choice) consult.
+ * "pvkit_steal=off" leaves both out.
  */
 
 #define pr_fmt(fmt) "pvkit: " fmt
@@ -90,25 +93,57 @@ static int pvkit_steal_prepare_cpu(unsigned int cpu)
 	return 0;
 }
 
+#ifdef CONFIG_PARAVIRT_SPINLOCKS
+/*
+ * Is @cpu's vCPU kept off a host CPU right now (as far as the host last
+ * said)?  Lock spinners stop spinning on an owner that is not running.
+ * Called through a callee-save thunk: plain C, no locks, no side effects.
+ */
+__visible bool pvkit_vcpu_is_preempted(long cpu);
+__visible bool pvkit_vcpu_is_preempted(long cpu)
+{
+	return READ_ONCE(per_cpu(pvkit_steal_rec, cpu).preempted) &
+	       PVKIT_STEAL_PREEMPTED;
+}
+
+PV_CALLEE_SAVE_REGS_THUNK(pvkit_vcpu_is_preempted);
+#endif
+
+/*
+ * From the platform setup, before the paravirt call sites are patched:
+ * decide, and take vcpu_is_preempted() (the records it reads come later,
+ * and read as "running" until then).
+ */
+void __init pvkit_steal_init_platform(void)
+{
+	if (pvkit_steal_disabled) {
+		pvkit_steal_status = "off: pvkit_steal=off";
+		return;
+	}
+	if (!(pvkit_features() & PVKIT_F_STEAL)) {
+		pvkit_steal_status = "off: the host offers no steal time";
+		return;
+	}
+#ifdef CONFIG_PARAVIRT_SPINLOCKS
+	pv_ops.lock.vcpu_is_preempted =
+		PV_CALLEE_SAVE(pvkit_vcpu_is_preempted);
+#endif
+	pvkit_steal_active = true;
+}
+
 /* After the per-CPU areas exist and before the other CPUs start. */
 static int __init pvkit_steal_init(void)
 {
 	int ret;
 
-	if (!pvkit_available() || pvkit_is_layered())
+	if (!pvkit_steal_active)
 		return 0;
-	if (pvkit_steal_disabled) {
-		pvkit_steal_status = "off: pvkit_steal=off";
-		return 0;
-	}
-	if (!(pvkit_features() & PVKIT_F_STEAL)) {
-		pvkit_steal_status = "off: the host offers no steal time";
-		return 0;
-	}
 	ret = cpuhp_setup_state(CPUHP_BP_PREPARE_DYN, "x86/pvkit/steal:prepare",
 				pvkit_steal_prepare_cpu, NULL);
 	if (ret < 0) {
+		/* vcpu_is_preempted() reads zeroed records: "running". */
 		pvkit_steal_status = "off: no CPU hotplug state";
+		pvkit_steal_active = false;
 		return 0;
 	}
 	static_call_update(pv_steal_clock, pvkit_steal_clock);
@@ -116,11 +151,28 @@ static int __init pvkit_steal_init(void)
 	if (IS_ENABLED(CONFIG_PARAVIRT_TIME_ACCOUNTING))
 		static_key_slow_inc(&paravirt_steal_rq_enabled);
 	pvkit_steal_status = "on";
-	pvkit_steal_active = true;
-	pr_info("steal time: counted by the host\n");
+	pr_info("steal time: counted by the host, with preempted vCPUs\n");
 	return 0;
 }
 early_initcall(pvkit_steal_init);
+
+/**
+ * pvkit_steal_preempted_cpus() - CPUs whose vCPU the host says is preempted
+ * @mask: filled with them
+ *
+ * For /sys/hypervisor/pvkit/preempted and the kit's tests.
+ */
+void pvkit_steal_preempted_cpus(struct cpumask *mask)
+{
+	unsigned int cpu;
+
+	cpumask_clear(mask);
+	for_each_cpu(cpu, &pvkit_steal_registered) {
+		if (READ_ONCE(per_cpu(pvkit_steal_rec, cpu).preempted) &
+		    PVKIT_STEAL_PREEMPTED)
+			cpumask_set_cpu(cpu, mask);
+	}
+}
 
 /* What /sys/hypervisor/pvkit/steal says. */
 const char *pvkit_steal_state(void)

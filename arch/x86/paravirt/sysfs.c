@@ -11,15 +11,25 @@
  *				is then the x86 platform (pvkit.c)
  *   pvkit/vcpu_areas	online CPUs whose event state is in their own
  *				registered area, not the shared-info page
+ *   pvkit/clock, steal,	"on" (the clock: "pvkit-clock") when the
+ *   spinlocks, tlb_flush	mechanism is active, else "off: <why>"
+ *   pvkit/preempted		CPUs the host last said it keeps off a CPU
+ *   pvkit/spin_waits,		SPIN_WAIT calls, those that parked the
+ *   spin_parks, spin_kicks	vCPU, SPIN_KICK calls
+ *   pvkit/tlb_flushes		TLB_FLUSH calls
+ *   pvkit/ipi_set_sends	VCPU_SEND_IPI calls (call-function IPIs)
  *
  * "type" is "pvkit" when layered too: the files describe the kit.
  */
 
+#include <linux/cpumask.h>
 #include <linux/init.h>
+#include <linux/gfp.h>
 #include <linux/kobject.h>
 #include <linux/sysfs.h>
 #include <asm/hypervisor.h>
 #include <asm/pvkit.h>
+#include <linux/pvkit_evtchn.h>
 #include <linux/pvkit_gnttab.h>
 
 static ssize_t type_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -98,6 +108,54 @@ static ssize_t steal_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute steal_attr = __ATTR_RO(steal);
 
+/* "on" when lock waiters park in the host, else why not. */
+static ssize_t spinlocks_show(struct kobject *kobj,
+			      struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", pvkit_spin_state());
+}
+
+static struct kobj_attribute spinlocks_attr = __ATTR_RO(spinlocks);
+
+/* "on" when the host flushes remote TLBs, else why not. */
+static ssize_t tlb_flush_show(struct kobject *kobj,
+			      struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", pvkit_tlb_state());
+}
+
+static struct kobj_attribute tlb_flush_attr = __ATTR_RO(tlb_flush);
+
+static ssize_t preempted_show(struct kobject *kobj,
+			      struct kobj_attribute *attr, char *buf)
+{
+	cpumask_var_t mask;
+	ssize_t ret;
+
+	if (!zalloc_cpumask_var(&mask, GFP_KERNEL))
+		return -ENOMEM;
+	pvkit_steal_preempted_cpus(mask);
+	ret = sysfs_emit(buf, "%*pbl\n", cpumask_pr_args(mask));
+	free_cpumask_var(mask);
+	return ret;
+}
+
+static struct kobj_attribute preempted_attr = __ATTR_RO(preempted);
+
+#define PVKIT_COUNTER_ATTR(name, fn)					\
+static ssize_t name##_show(struct kobject *kobj,			\
+			   struct kobj_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%lu\n", (unsigned long)fn());		\
+}									\
+static struct kobj_attribute name##_attr = __ATTR_RO(name)
+
+PVKIT_COUNTER_ATTR(spin_waits, pvkit_spin_waits_total);
+PVKIT_COUNTER_ATTR(spin_parks, pvkit_spin_parks_total);
+PVKIT_COUNTER_ATTR(spin_kicks, pvkit_spin_kicks_total);
+PVKIT_COUNTER_ATTR(tlb_flushes, pvkit_tlb_flushes);
+PVKIT_COUNTER_ATTR(ipi_set_sends, pvkit_ipi_set_sends);
+
 /* Grants not yet revoked: a frontend that leaks shows up here. */
 static ssize_t grants_in_use_show(struct kobject *kobj,
 				  struct kobj_attribute *attr, char *buf)
@@ -116,6 +174,14 @@ static struct attribute *pvkit_attrs[] = {
 	&vcpu_areas_attr.attr,
 	&clock_attr.attr,
 	&steal_attr.attr,
+	&spinlocks_attr.attr,
+	&tlb_flush_attr.attr,
+	&preempted_attr.attr,
+	&spin_waits_attr.attr,
+	&spin_parks_attr.attr,
+	&spin_kicks_attr.attr,
+	&tlb_flushes_attr.attr,
+	&ipi_set_sends_attr.attr,
 	&grants_in_use_attr.attr,
 	NULL,
 };
