@@ -188,7 +188,8 @@ bench_clock() {
 # Event-channel cost next to a bare exit, one guest, one run; the table
 # goes to $RESULTS/bench-evtchn.md with the command that made it.  Then
 # clock_gettime() per clocksource (bench_clock, $RESULTS/bench-clock.md),
-# then the block benchmark (scripts/bench-blk.sh): the kit's disk, virtio-blk
+# then TLB shootdowns and overcommitted spinlocks, kit against native
+# (scripts/bench-pvops.sh, $RESULTS/bench-pvops.md), then the block benchmark (scripts/bench-blk.sh): the kit's disk, virtio-blk
 # and AHCI under fio in one guest, table in $RESULTS/bench-blk.md; and the
 # network benchmark (scripts/bench-net.sh): the kit's NIC, virtio-net and
 # e1000 under iperf3 in one guest, table in $RESULTS/bench-net.md.
@@ -206,6 +207,8 @@ cmd_bench() {
 	} > "$out"
 	cat "$out"
 	bench_clock "$RESULTS/bench-clock.md"
+	BENCH_COMMAND="make bench" "$KIT/scripts/bench-pvops.sh" "$QEMU" \
+		"$KERNEL" "$IMAGE" "$RESULTS/bench-pvops" "$RESULTS/bench-pvops.md"
 	BENCH_COMMAND="make bench" "$KIT/scripts/bench-blk.sh" "$QEMU" \
 		"$KERNEL" "$IMAGE" "$ROOTFS" "$RESULTS/bench-blk" \
 		"$RESULTS/bench-blk.md"
@@ -232,7 +235,7 @@ xen-bus       tap      build  QEMU Xen backends on the pvkit device (xen-bus: la
 lint          tap      build  kernel quality gates
 kselftest-build tap   build  every asked-for kselftest suite builds
 pv-guest      summary  build  PV guest kselftests
-pvops         summary  build  clock and steal time on 4 vCPUs, each on and then off (native)
+pvops         summary  build  clock, steal time, spinlocks, TLB flush on 4 vCPUs, each on and then off (native)
 compare       summary  build  the same kselftests in the PV guest and an ordinary guest end alike
 hostile       summary  build  block frontend against backends that break the protocol (pvkit-test-vbd)
 net-hostile   summary  build  network frontend against backends that break the protocol (pvkit-test-vif)

@@ -327,7 +327,7 @@ static bool abi_errno(int64_t e)
     switch (e) {
     case PVKIT_EPERM: case PVKIT_E2BIG: case PVKIT_EFAULT:
     case PVKIT_EINVAL: case PVKIT_ENOSYS: case PVKIT_ENOENT:
-    case PVKIT_EBUSY: case PVKIT_ENOSPC:
+    case PVKIT_EBUSY: case PVKIT_ENOSPC: case PVKIT_EIO:
         return true;
     }
     return false;
@@ -865,6 +865,32 @@ static struct expect model_expect(uint32_t nr, const uint64_t *a)
         } else {
             tlb_flush_expect(&x, a);
         }
+        return x;
+    }
+    if (nr == PVKIT_HC_TEST_HOLD) {
+        if (!feat(PVKIT_F_TEST)) {
+            x.errs = ERR(PVKIT_ENOSYS);
+            return x;
+        }
+        x.errs = vcpu_errs(a[0]);
+        if (!a[1] || a[1] > PVKIT_TEST_HOLD_MAX_MS || a[0] == host.self) {
+            x.errs |= ERR(PVKIT_EINVAL);
+        }
+        if (!x.errs && host.hold_busy) {
+            x.errs = ERR(PVKIT_EBUSY);
+        }
+        return x;
+    }
+    if (nr == PVKIT_HC_TEST_RUN_DELAY) {
+        if (!feat(PVKIT_F_TEST | PVKIT_F_STEAL)) {
+            x.errs = ERR(PVKIT_ENOSYS);
+            return x;
+        }
+        x.errs = vcpu_errs(a[0]);
+        if (!x.errs && host.run_delay_fails) {
+            x.errs = ERR(PVKIT_EIO);
+        }
+        x.value = x.errs ? 0 : (int64_t)(host.run_delay[a[0]] & INT64_MAX);
         return x;
     }
     /* Not modelled: grant tables and later numbers. */
@@ -1927,6 +1953,14 @@ static void gen_args(uint32_t nr, uint64_t a[5])
     case PVKIT_HC_STEAL_SETUP:
         k[0] = A_VCPU; k[1] = A_AREA; k[2] = A_FLAGS;
         break;
+    case PVKIT_HC_TEST_HOLD:
+        a[0] = gen_arg(A_VCPU);
+        a[1] = chance(70) ? rnd(PVKIT_TEST_HOLD_MAX_MS + 2) : gen_arg(A_ANY);
+        a[2] = a[3] = a[4] = gen_arg(A_ANY);
+        return;
+    case PVKIT_HC_TEST_RUN_DELAY:
+        k[0] = A_VCPU;
+        break;
 #ifdef PVKIT_GNTTAB_MAX_FRAMES
     case PVKIT_HC_GNTTAB_SETUP:
         k[0] = A_ADDR; k[1] = A_FRAMES;
@@ -2137,6 +2171,9 @@ static void step(void)
         uint32_t v = present_vcpu();
 
         host.preempted[v] = !host.preempted[v];     /* no update yet */
+    } else if (r < 165) {
+        /* Another hold lasts, or none (run delays move in host_steal()). */
+        host.hold_busy = chance(30);
     }
     pick_self();
     nr = gen_nr();

@@ -6,11 +6,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/pvkit.h>
+#include <linux/pvkit_test.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -152,6 +156,66 @@ static inline int refuse_clock_gettime_syscall(void)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
 		return -errno;
+	return 0;
+}
+
+/*
+ * Hypercall @nr through /dev/pvkit_test (fd @fd); the host's result, or
+ * INT64_MIN (no host result is) when the ioctl itself failed.
+ */
+static inline int64_t pvkit_hcall(int fd, uint32_t nr, uint32_t flags,
+				  uint64_t a0, uint64_t a1, uint64_t a2,
+				  uint64_t a3, uint64_t a4)
+{
+	struct pvkit_test_hypercall hc = {
+		.nr = nr,
+		.flags = flags,
+		.args = { a0, a1, a2, a3, a4 },
+	};
+
+	if (ioctl(fd, PVKIT_TEST_IOC_HYPERCALL, &hc))
+		return INT64_MIN;
+	return hc.result;
+}
+
+/* APIC ID of CPU @cpu (/proc/cpuinfo), what the host names vCPUs by. */
+static inline long cpu_apicid(int cpu)
+{
+	char line[256];
+	long id = -1, cur = -1;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "processor : %ld", &cur) == 1)
+			continue;
+		if (cur == cpu && sscanf(line, "apicid : %ld", &id) == 1)
+			break;
+	}
+	fclose(f);
+	return id;
+}
+
+/* Is @cpu in the kernel's CPU list @list ("0-2,5")? */
+static inline int cpulist_has(const char *list, int cpu)
+{
+	const char *p = list;
+	char *end;
+
+	while (*p) {
+		long lo = strtol(p, &end, 10), hi = lo;
+
+		if (end == p)
+			return 0;
+		if (*end == '-')
+			hi = strtol(end + 1, &end, 10);
+		if (cpu >= lo && cpu <= hi)
+			return 1;
+		p = *end == ',' ? end + 1 : end;
+		if (*end != ',')
+			break;
+	}
 	return 0;
 }
 
