@@ -233,6 +233,16 @@ TEST_F_TIMEOUT(tlb, mprotect_and_munmap_leave_no_stale_entry, 600)
  * secret.  The reuse is likely, not certain (the child allocates on the
  * CPU that freed the page, which hands out the page it freed last); the
  * rounds make a miss unlikely.
+ *
+ * The guest guards this on its own too: the held CPU's first context
+ * switch after the hold flushes its TLB (the mm's TLB generation moved
+ * on), and one comes before the reader's next read in practice (the
+ * scheduler moves the tasks the hold left waiting).  So a host that
+ * skips only held vCPUs passed it (seen, even with the reader at
+ * real-time priority), while one that skips single-page flushes fails
+ * it (the reader read the secret 154,597 times in a round): it guards
+ * the whole, and tests/host that every target's flush is queued
+ * whatever its state.
  */
 #define SECRET		0x5ec2e7ff
 #define HOLD_MS		1000
