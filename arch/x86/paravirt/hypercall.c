@@ -22,6 +22,7 @@
 #include <linux/nospec.h>
 #include <linux/printk.h>
 #include <linux/string.h>
+#include <linux/percpu.h>
 #include <asm/msr.h>
 #include <asm/page.h>
 #include <asm/pvkit.h>
@@ -38,6 +39,9 @@ static bool pvkit_hcall_ready __ro_after_init;
 static u16 pvkit_fallback_port __ro_after_init;
 
 static u8 pvkit_hcall_page[PAGE_SIZE] __initdata __aligned(PAGE_SIZE);
+
+/* Hypercalls issued (each one host transition), for benchmarks. */
+static DEFINE_PER_CPU(unsigned long, pvkit_hcall_calls);
 
 /*
  * PVKIT_TRANSPORT_PIO: the hypercall number travels as the OUT value,
@@ -84,6 +88,8 @@ long pvkit_hypercall(unsigned int nr, unsigned long a0, unsigned long a1,
 		return -EOPNOTSUPP;
 	/* nr may come from user space (the test device). */
 	nr = array_index_nospec(nr, PVKIT_HC_COUNT);
+	/* One instruction, safe in any context, NMI included. */
+	this_cpu_inc(pvkit_hcall_calls);
 
 	switch (pvkit_hcall[nr].transport) {
 	case PVKIT_TRANSPORT_PIO:
@@ -119,6 +125,12 @@ long pvkit_hypercall_untabled(unsigned int nr, unsigned long a0,
 	return pvkit_pio_call(pvkit_fallback_port, nr, a0, a1, a2, a3, a4);
 }
 EXPORT_SYMBOL_NS_GPL(pvkit_hypercall_untabled, PVKIT_TEST);
+
+/* Hypercalls issued so far through pvkit_hypercall(), on all CPUs. */
+unsigned long pvkit_hypercalls_made(void)
+{
+	return pvkit_percpu_sum(&pvkit_hcall_calls);
+}
 
 /*
  * Check what the host wrote before believing any of it.  Returns the

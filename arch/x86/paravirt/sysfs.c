@@ -18,6 +18,7 @@
  *   spin_parks, spin_kicks	vCPU, SPIN_KICK calls
  *   pvkit/tlb_flushes		TLB_FLUSH calls
  *   pvkit/ipi_set_sends	VCPU_SEND_IPI calls (call-function IPIs)
+ *   pvkit/hypercalls_made	hypercalls issued (each a host transition)
  *
  * "type" is "pvkit" when layered too: the files describe the kit.
  */
@@ -155,6 +156,7 @@ PVKIT_COUNTER_ATTR(spin_parks, pvkit_spin_parks_total);
 PVKIT_COUNTER_ATTR(spin_kicks, pvkit_spin_kicks_total);
 PVKIT_COUNTER_ATTR(tlb_flushes, pvkit_tlb_flushes);
 PVKIT_COUNTER_ATTR(ipi_set_sends, pvkit_ipi_set_sends);
+PVKIT_COUNTER_ATTR(hypercalls_made, pvkit_hypercalls_made);
 
 /* Grants not yet revoked: a frontend that leaks shows up here. */
 static ssize_t grants_in_use_show(struct kobject *kobj,
@@ -182,6 +184,7 @@ static struct attribute *pvkit_attrs[] = {
 	&spin_kicks_attr.attr,
 	&tlb_flushes_attr.attr,
 	&ipi_set_sends_attr.attr,
+	&hypercalls_made_attr.attr,
 	&grants_in_use_attr.attr,
 	NULL,
 };

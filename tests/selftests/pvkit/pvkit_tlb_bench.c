@@ -4,9 +4,10 @@
  * on every other CPU keeps the process's address space loaded while the
  * first CPU maps a page, touches it and unmaps it, ROUNDS times.  Per
  * munmap(): the time it took and what it cost the host in transitions,
- * counted by the guest: hypercalls (TLB_FLUSH with the kit's flush,
- * VCPU_SEND_IPI for the IPIs without it) and interrupts taken (the
- * "TLB shootdowns" line of /proc/interrupts).  One line:
+ * counted by the guest: hypercalls (/sys/hypervisor/pvkit/
+ * hypercalls_made: TLB_FLUSH with the kit's flush, the IPIs' EVTCHN_SEND
+ * or VCPU_SEND_IPI without it) and interrupts taken (the "TLB
+ * shootdowns" line of /proc/interrupts).  One line:
  *
  *   PVKIT-BENCH tlb flush=<kit|ipi> vcpus=N rounds=R ns=<median per
  *   munmap> hypercalls=<per munmap> interrupts=<per munmap>
@@ -62,7 +63,7 @@ static int cmp_ll(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 2000, cpus, c, r;
-	long flushes, sends;
+	long calls;
 	long long irqs, *ns;
 	pthread_t th[MAX_CPUS];
 	char state[64];
@@ -81,8 +82,7 @@ int main(int argc, char **argv)
 	for (c = 1; c < cpus; c++)
 		pthread_create(&th[c], NULL, keep_loaded, (void *)(long)c);
 	sleep_ms(200);
-	flushes = read_long(SYSFS_HV "tlb_flushes");
-	sends = read_long(SYSFS_HV "ipi_set_sends");
+	calls = read_long(SYSFS_HV "hypercalls_made");
 	irqs = irq_count("TLB shootdowns");
 	for (r = 0; r < rounds; r++) {
 		volatile char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -96,8 +96,7 @@ int main(int argc, char **argv)
 		munmap((void *)p, 4096);
 		ns[r] = now_ns() - t0;
 	}
-	flushes = read_long(SYSFS_HV "tlb_flushes") - flushes;
-	sends = read_long(SYSFS_HV "ipi_set_sends") - sends;
+	calls = read_long(SYSFS_HV "hypercalls_made") - calls;
 	irqs = irq_count("TLB shootdowns") - irqs;
 	atomic_store(&stop, 1);
 	for (c = 1; c < cpus; c++)
@@ -105,7 +104,7 @@ int main(int argc, char **argv)
 	qsort(ns, rounds, sizeof(*ns), cmp_ll);
 	printf("PVKIT-BENCH tlb flush=%s vcpus=%d rounds=%d ns=%lld hypercalls=%.2f interrupts=%.2f\n",
 	       strcmp(state, "on") ? "ipi" : "kit", cpus, rounds,
-	       ns[rounds / 2], (double)(flushes + sends) / rounds,
+	       ns[rounds / 2], (double)calls / rounds,
 	       (double)irqs / rounds);
 	free(ns);
 	return 0;

@@ -15,6 +15,7 @@
 #ifdef CONFIG_PVKIT_GUEST
 
 int __init pvkit_hypercall_init(void);
+unsigned long pvkit_hypercalls_made(void);
 void __init pvkit_events_init_platform(void);
 #ifdef CONFIG_SMP
 void __init pvkit_ipi_init(void);
