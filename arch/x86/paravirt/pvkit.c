@@ -24,13 +24,13 @@
 #include <linux/init.h>
 #include <linux/printk.h>
 #include <linux/pvkit_gnttab.h>
+#include <linux/smp.h>
 #include <linux/syscore_ops.h>
 #include <asm/cpuid.h>
 #include <asm/hypervisor.h>
 #include <asm/kvm_para.h>
 #include <asm/pvkit.h>
 #include <asm/reboot.h>
-#include <asm/smp.h>
 #include <asm/x86_init.h>
 
 static u32 pvkit_base __ro_after_init;
