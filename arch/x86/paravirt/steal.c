@@ -93,7 +93,6 @@ static int pvkit_steal_prepare_cpu(unsigned int cpu)
 	return 0;
 }
 
-#ifdef CONFIG_PARAVIRT_SPINLOCKS
 /*
  * Is @cpu's vCPU kept off a host CPU right now (as far as the host last
  * said)?  Lock spinners stop spinning on an owner that is not running.
@@ -106,6 +105,7 @@ __visible bool pvkit_vcpu_is_preempted(long cpu)
 	       PVKIT_STEAL_PREEMPTED;
 }
 
+#ifdef CONFIG_PARAVIRT_SPINLOCKS
 PV_CALLEE_SAVE_REGS_THUNK(pvkit_vcpu_is_preempted);
 #endif
 
@@ -168,8 +168,7 @@ void pvkit_steal_preempted_cpus(struct cpumask *mask)
 
 	cpumask_clear(mask);
 	for_each_cpu(cpu, &pvkit_steal_registered) {
-		if (READ_ONCE(per_cpu(pvkit_steal_rec, cpu).preempted) &
-		    PVKIT_STEAL_PREEMPTED)
+		if (pvkit_vcpu_is_preempted(cpu))
 			cpumask_set_cpu(cpu, mask);
 	}
 }

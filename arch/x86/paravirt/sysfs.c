@@ -91,41 +91,22 @@ static ssize_t vcpu_areas_show(struct kobject *kobj,
 
 static struct kobj_attribute vcpu_areas_attr = __ATTR_RO(vcpu_areas);
 
-/* "pvkit-clock" when the kit keeps time, else why not. */
-static ssize_t clock_show(struct kobject *kobj, struct kobj_attribute *attr,
-			  char *buf)
-{
-	return sysfs_emit(buf, "%s\n", pvkit_clock_state());
-}
+/*
+ * The CPU and time operations: "on" ("pvkit-clock" for the clock) when
+ * the mechanism is active, else "off: <why>".
+ */
+#define PVKIT_STATE_ATTR(name, fn)					\
+static ssize_t name##_show(struct kobject *kobj,			\
+			   struct kobj_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%s\n", fn());				\
+}									\
+static struct kobj_attribute name##_attr = __ATTR_RO(name)
 
-static struct kobj_attribute clock_attr = __ATTR_RO(clock);
-
-/* "on" when the host counts steal time, else why not. */
-static ssize_t steal_show(struct kobject *kobj, struct kobj_attribute *attr,
-			  char *buf)
-{
-	return sysfs_emit(buf, "%s\n", pvkit_steal_state());
-}
-
-static struct kobj_attribute steal_attr = __ATTR_RO(steal);
-
-/* "on" when lock waiters park in the host, else why not. */
-static ssize_t spinlocks_show(struct kobject *kobj,
-			      struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%s\n", pvkit_spin_state());
-}
-
-static struct kobj_attribute spinlocks_attr = __ATTR_RO(spinlocks);
-
-/* "on" when the host flushes remote TLBs, else why not. */
-static ssize_t tlb_flush_show(struct kobject *kobj,
-			      struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%s\n", pvkit_tlb_state());
-}
-
-static struct kobj_attribute tlb_flush_attr = __ATTR_RO(tlb_flush);
+PVKIT_STATE_ATTR(clock, pvkit_clock_state);
+PVKIT_STATE_ATTR(steal, pvkit_steal_state);
+PVKIT_STATE_ATTR(spinlocks, pvkit_spin_state);
+PVKIT_STATE_ATTR(tlb_flush, pvkit_tlb_state);
 
 static ssize_t preempted_show(struct kobject *kobj,
 			      struct kobj_attribute *attr, char *buf)

@@ -12,7 +12,6 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <sched.h>
 
 #include "../kselftest_harness.h"
 #include "pvkit_util.h"
@@ -61,11 +60,8 @@ struct spinner {
 static void *spin(void *arg)
 {
 	struct spinner *s = arg;
-	cpu_set_t set;
 
-	CPU_ZERO(&set);
-	CPU_SET(s->cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	pin_to_cpu(s->cpu);
 	while (now_ms() < s->until)
 		;
 	return NULL;
@@ -206,7 +202,6 @@ TEST(a_held_vcpu_is_preempted)
 {
 	int cpus = sysconf(_SC_NPROCESSORS_ONLN), fd, last = cpus - 1;
 	char during[64], after[64];
-	cpu_set_t set;
 	int64_t ret;
 
 	if (cpus < 2)
@@ -215,9 +210,7 @@ TEST(a_held_vcpu_is_preempted)
 	if (fd < 0)
 		SKIP(return, "no /dev/pvkit_test (load pvkit_test)");
 	/* Not from the CPU to hold: the host holds any vCPU but the caller. */
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	ASSERT_EQ(0, pin_to_cpu(0));
 	ret = pvkit_hcall(fd, PVKIT_HC_TEST_HOLD, 0, cpu_apicid(last), 1000, 0,
 			  0, 0);
 	close(fd);

@@ -414,15 +414,6 @@ TEST_F(pvkit, evtchn_port_lifecycle_and_errors)
 				       GPA_LAPIC, 0, 0, 0));
 }
 
-static void pin_to_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 /*
  * Wake-ups between two CPUs need IPIs; on a pvkit guest they must arrive
  * through the IPI event channels, not the APIC.

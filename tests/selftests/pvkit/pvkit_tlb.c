@@ -16,7 +16,6 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -41,15 +40,6 @@ FIXTURE_TEARDOWN(tlb) {}
 static bool tlb_off_asked(void)
 {
 	return cmdline_has("pvkit_tlb=off");
-}
-
-static void pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
 }
 
 TEST(tlb_flush_is_the_hosts_unless_switched_off)
@@ -127,7 +117,7 @@ static void *shootdown_thread(void *arg)
 {
 	int cpu = (int)(long)arg, last = 0, r;
 
-	pin_to(cpu);
+	pin_to_cpu(cpu);
 	for (;;) {
 		r = atomic_load(&sd.round);
 		if (r == STOP)
@@ -170,7 +160,7 @@ TEST_F_TIMEOUT(tlb, mprotect_and_munmap_leave_no_stale_entry, 600)
 		SKIP(return, "one CPU: no remote TLB to flush");
 	if (cpus > MAX_CPUS)
 		cpus = MAX_CPUS;
-	pin_to(0);
+	pin_to_cpu(0);
 	catch_faults();
 	tlb_irqs = irq_count("TLB shootdowns");
 	flushes = read_long(SYSFS_FLUSHES);
@@ -261,7 +251,7 @@ static void *held_reader(void *arg)
 {
 	struct held_reader *hr = arg;
 
-	pin_to(hr->cpu);
+	pin_to_cpu(hr->cpu);
 	if (sigsetjmp(fault_jump, 1)) {
 		atomic_store(&hr->faulted, 1);
 		return NULL;
@@ -291,7 +281,7 @@ static void taker_run(int cpu, int go, int done)
 	int *mem, i;
 	char c;
 
-	pin_to(cpu);
+	pin_to_cpu(cpu);
 	mem = mmap(NULL, REUSE_PAGES * 4096, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
@@ -365,7 +355,7 @@ TEST_F_TIMEOUT(tlb, held_vcpu_never_reads_a_freed_page, 300)
 		SKIP(return, "no /dev/pvkit_test (load pvkit_test)");
 	apicid = cpu_apicid(cpus - 1);
 	ASSERT_LE(0, apicid);
-	pin_to(0);
+	pin_to_cpu(0);
 	catch_faults();
 	for (round = 0; round < HOLD_ROUNDS; round++) {
 		struct held_reader hr = { .cpu = cpus - 1 };

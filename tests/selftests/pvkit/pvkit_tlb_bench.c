@@ -16,7 +16,6 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 
@@ -27,19 +26,10 @@
 
 static atomic_int stop;
 
-static void pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 /* Stay on the CPU in this address space, so every munmap targets it. */
 static void *keep_loaded(void *arg)
 {
-	pin_to((int)(long)arg);
+	pin_to_cpu((int)(long)arg);
 	while (!atomic_load(&stop))
 		;
 	return NULL;
@@ -78,7 +68,7 @@ int main(int argc, char **argv)
 	}
 	if (read_file(SYSFS_HV "tlb_flush", state, sizeof(state)) < 0)
 		snprintf(state, sizeof(state), "off");
-	pin_to(0);
+	pin_to_cpu(0);
 	for (c = 1; c < cpus; c++)
 		pthread_create(&th[c], NULL, keep_loaded, (void *)(long)c);
 	sleep_ms(200);

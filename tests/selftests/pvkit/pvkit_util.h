@@ -178,6 +178,20 @@ static inline int64_t pvkit_hcall(int fd, uint32_t nr, uint32_t flags,
 	return hc.result;
 }
 
+/*
+ * Run the calling thread on CPU @cpu only (below 1024); 0 or -errno.
+ * The raw system call: no _GNU_SOURCE needed for cpu_set_t.
+ */
+static inline int pin_to_cpu(int cpu)
+{
+	unsigned long mask[1024 / (8 * sizeof(unsigned long))] = { 0 };
+
+	if (cpu < 0 || cpu >= 1024)
+		return -EINVAL;
+	mask[cpu / (8 * sizeof(long))] = 1UL << (cpu % (8 * sizeof(long)));
+	return syscall(SYS_sched_setaffinity, 0, sizeof(mask), mask) ? -errno : 0;
+}
+
 /* APIC ID of CPU @cpu (/proc/cpuinfo), what the host names vCPUs by. */
 static inline long cpu_apicid(int cpu)
 {
